@@ -1,0 +1,37 @@
+/* acceptor.h -- the one thread that accepts clients on every listen link. */
+#ifndef GW_ACCEPTOR_H
+#define GW_ACCEPTOR_H
+
+#include <stddef.h>
+
+#include "link.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct acceptor;
+
+/* Start the thread. Returns NULL with errno set on failure. */
+struct acceptor	*acceptor_start(void);
+
+/* Stop and join the thread, close every listening socket left. */
+void	acceptor_stop(struct acceptor *);
+
+/* Listen on l's address and hand every accepted client that the allow
+   list admits to link_offer(). Returns 0, or -1 with errno set and a
+   reason in err (address in use, ...). */
+int	acceptor_add(struct acceptor *, struct link *l, char *err, size_t errlen);
+
+/* Stop listening for l and close its socket. When it returns, the thread
+   will not touch l again. */
+void	acceptor_remove(struct acceptor *, struct link *l);
+
+/* The port l listens on (useful with port 0), or -1. */
+int	acceptor_port(struct acceptor *, struct link *l);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,53 @@
+/* addr.h -- "HOST:PORT" and CIDR parsing, and source-address matching. */
+#ifndef GW_ADDR_H
+#define GW_ADDR_H
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ADDR_HOST_MAX	256	/* host part, NUL included */
+#define ADDR_PORT_MAX	6	/* "65535" + NUL */
+
+/* An address as written in the config: a host name, an IPv4 literal or an
+   IPv6 literal (written "[::1]:502", stored without brackets), and a port. */
+struct addr_hostport {
+	char	host[ADDR_HOST_MAX];
+	char	port[ADDR_PORT_MAX];
+};
+
+/* One entry of an allow list: family AF_INET or AF_INET6, network bytes and
+   prefix length. */
+struct addr_cidr {
+	int	family;
+	uint8_t	net[16];
+	int	prefix;
+};
+
+/* Split "HOST:PORT" or "[V6]:PORT" into hp. The port must be 1..65535 and
+   the host non-empty; an IPv6 literal must be bracketed. Returns 0, or -1
+   with a short English reason in *why (static string). No name lookup. */
+int	addr_parse_hostport(const char *s, struct addr_hostport *hp,
+	    const char **why);
+
+/* Parse "A.B.C.D/N", "V6/N" or a bare address (full-length prefix).
+   Host bits beyond the prefix must be zero. Returns 0, or -1 with *why. */
+int	addr_parse_cidr(const char *s, struct addr_cidr *c, const char **why);
+
+/* True when sa (AF_INET or AF_INET6; an IPv4-mapped IPv6 address counts as
+   IPv4) lies inside c. */
+bool	addr_cidr_match(const struct addr_cidr *c, const struct sockaddr *sa);
+
+/* Format sa as "1.2.3.4:5" or "[::1]:5" into buf. Returns buf. */
+char	*addr_format(const struct sockaddr *sa, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

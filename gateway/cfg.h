@@ -1,0 +1,98 @@
+/* cfg.h -- the configuration: libconfig file -> validated plain structs. */
+#ifndef GW_CFG_H
+#define GW_CFG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "addr.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CFG_NAME_MAX	65	/* device name: [A-Za-z0-9_.-]{1,64} + NUL */
+#define CFG_ADDR_MAX	(ADDR_HOST_MAX + 16)
+
+enum cfg_log_level { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR };
+enum cfg_link_mode { CFG_LINK_NONE, CFG_LINK_CONNECT, CFG_LINK_LISTEN };
+enum cfg_new_client { CFG_NEW_CLIENT_REPLACE, CFG_NEW_CLIENT_REJECT };
+enum cfg_device_down { CFG_DOWN_CLOSE, CFG_DOWN_HOLD };
+
+/* One link end: dial out (connect) or accept one peer at a time (listen). */
+struct cfg_endpoint {
+	enum cfg_link_mode	 mode;
+	char			 text[CFG_ADDR_MAX];	/* as written */
+	struct addr_hostport	 hp;
+	enum cfg_new_client	 on_new_client;		/* listen only */
+	struct addr_cidr	*allow;			/* listen only; NULL = any */
+	int			 n_allow;
+	int			 line;			/* config line, for messages */
+};
+
+/* Tunables that every device inherits from "defaults" and may override. */
+struct cfg_policy {
+	int			keepalive_idle_s;
+	int			keepalive_interval_s;
+	int			keepalive_count;
+	int			user_timeout_ms;
+	int			stall_timeout_ms;
+	int			rx_silence_ms;		/* 0 = off */
+	int			io_timeout_ms;
+	int			connect_timeout_ms;
+	int			backoff_min_ms;
+	int			backoff_max_ms;
+	int			buffer_bytes;
+	enum cfg_device_down	on_device_down;
+	int			hold_max_ms;
+};
+
+struct cfg_device {
+	char			name[CFG_NAME_MAX];
+	bool			split;		/* rx + tx instead of one link */
+	struct cfg_endpoint	device;		/* when !split */
+	struct cfg_endpoint	rx;		/* when split: gateway only reads */
+	struct cfg_endpoint	tx;		/* when split: gateway only writes */
+	struct cfg_endpoint	upstream;
+	struct cfg_policy	pol;
+	int			line;
+};
+
+struct cfg {
+	char			 path[4096];
+	int			 version;
+	enum cfg_log_level	 log_level;
+	char			 status_listen[CFG_ADDR_MAX];	/* "" = off */
+	struct addr_hostport	 status_hp;
+	int			 watchdog_period_ms;
+	struct cfg_policy	 defaults;
+	struct cfg_device	*devices;
+	int			 n_devices;
+};
+
+/* Read and validate path. On success returns 0 and a new config in *out
+   (free with cfg_free()). On any error returns -1, *out is NULL, and every
+   problem of the file has been written to err, one line each, in the form
+   "FILE:LINE: setting.path: problem (got X, want Y)". Warnings (a valid but
+   risky setting) are written as "FILE:LINE: warning: ..." and do not fail.
+   Touches no network. */
+int	cfg_load(const char *path, struct cfg **out, FILE *err);
+
+void	cfg_free(struct cfg *);
+
+/* Print the documented defaults as a libconfig "defaults" group. */
+void	cfg_dump_defaults(FILE *);
+
+/* True when the two devices' settings are identical (used on reload). */
+bool	cfg_device_equal(const struct cfg_device *, const struct cfg_device *);
+
+const char *cfg_log_level_str(enum cfg_log_level);
+const char *cfg_link_mode_str(enum cfg_link_mode);
+const char *cfg_device_down_str(enum cfg_device_down);
+const char *cfg_new_client_str(enum cfg_new_client);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

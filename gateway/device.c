@@ -1,0 +1,475 @@
+/* device.c -- one device: its links and its reader and writer threads.
+ *
+ * DESIGN: two threads per device, both blocking on sockets with
+ * SO_RCVTIMEO/SO_SNDTIMEO so they wake at least every io_timeout_ms.
+ *   reader: device (or rx) -> upstream; owns the device/rx link.
+ *   writer: upstream -> device (or tx); owns the upstream and tx links.
+ * The owner of a link is the thread that reads from it (or its only user):
+ * it alone dials or takes accepted clients, and closes. The other thread
+ * only borrows the fd for a send and, on error, calls link_fail(), whose
+ * shutdown() wakes the owner. Locks: the device's link_sync (mutex + cv +
+ * change counter) protects every link's state; each thread's pump is its
+ * own. Stop: dev->stop is set, every link is shut down (waking blocked
+ * calls), the sync is broadcast, both threads are joined, then the links
+ * are closed by the stopping thread, which now owns them.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backoff.h"
+#include "clock.h"
+#include "device.h"
+#include "endpoint.h"
+#include "log.h"
+#include "pump.h"
+#include "sockopt.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define THREAD_STACK	(1024 * 1024)	/* sanitizers need far more stack */
+#else
+#define THREAD_STACK	(128 * 1024)
+#endif
+#define CONNECT_LOG_MS	60000		/* one connect failure line a minute */
+
+/* A link that a thread owns: how it is (re)established. */
+struct tend {
+	struct link		*link;
+	struct backoff		 bo;
+	int64_t			 next_try_ms;
+	unsigned		 failures;	/* consecutive */
+	struct log_limit	 fail_log;
+};
+
+struct side {
+	struct device		*dev;
+	const char		*role;		/* "reader", "writer" */
+	bool			 is_writer;
+	struct pump		 pump;
+	struct link		*src;
+	struct link		*dst;
+	struct tend		 own[2];
+	int			 n_own;
+	pthread_t		 tid;
+	bool			 started;
+};
+
+struct device {
+	struct cfg_device	 cfg;		/* own copy, allow lists too */
+	struct acceptor		*acc;
+	struct link_sync	 sync;
+	atomic_bool		 stop;
+	struct link		 links[LINK_KIND_COUNT];
+	bool			 used[LINK_KIND_COUNT];
+	bool			 listening[LINK_KIND_COUNT];
+	struct link		*in;		/* device or rx */
+	struct link		*out;		/* device or tx */
+	struct link		*up;
+	struct side		 reader;
+	struct side		 writer;
+};
+
+static void	*side_main(void *);
+
+/* ---- configuration copy ---- */
+
+static int
+copy_endpoint(struct cfg_endpoint *dst, const struct cfg_endpoint *src)
+{
+	*dst = *src;
+	dst->allow = NULL;
+	if (src->n_allow == 0)
+		return (0);
+	dst->allow = calloc((size_t)src->n_allow, sizeof(*dst->allow));
+	if (dst->allow == NULL)
+		return (-1);
+	memcpy(dst->allow, src->allow, (size_t)src->n_allow *
+	    sizeof(*dst->allow));
+	return (0);
+}
+
+static void
+free_cfg_copy(struct cfg_device *dc)
+{
+	free(dc->device.allow);
+	free(dc->rx.allow);
+	free(dc->tx.allow);
+	free(dc->upstream.allow);
+}
+
+static int
+copy_cfg(struct cfg_device *dst, const struct cfg_device *src)
+{
+	*dst = *src;
+	dst->device.allow = dst->rx.allow = dst->tx.allow = NULL;
+	dst->upstream.allow = NULL;
+	if (copy_endpoint(&dst->device, &src->device) == -1 ||
+	    copy_endpoint(&dst->rx, &src->rx) == -1 ||
+	    copy_endpoint(&dst->tx, &src->tx) == -1 ||
+	    copy_endpoint(&dst->upstream, &src->upstream) == -1) {
+		free_cfg_copy(dst);
+		return (-1);
+	}
+	return (0);
+}
+
+/* ---- link keeping ---- */
+
+static bool
+device_up(struct device *dev)
+{
+	return (link_is_up(dev->in) && (dev->out == dev->in ||
+	    link_is_up(dev->out)));
+}
+
+static bool
+close_mode(const struct device *dev)
+{
+	return (dev->cfg.pol.on_device_down == CFG_DOWN_CLOSE);
+}
+
+static void
+tend_init(struct side *s, struct link *l)
+{
+	struct tend	*t = &s->own[s->n_own++];
+
+	t->link = l;
+	backoff_init(&t->bo, l->pol->backoff_min_ms, l->pol->backoff_max_ms,
+	    (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)l);
+	t->next_try_ms = 0;
+	t->fail_log.window_ms = CONNECT_LOG_MS;
+}
+
+/* Called by the owner right after it closed l. */
+static void
+after_close(struct device *dev, struct link *l)
+{
+	if (l != dev->up && close_mode(dev))
+		link_fail(dev->up, 0, WD_REASON_NONE, 0, "device link %s is down",
+		    link_kind_str(l->kind));
+}
+
+static void
+tend_accept(struct side *s, struct tend *t)
+{
+	struct device	*dev = s->dev;
+	struct link	*l = t->link;
+	char		 peer[LINK_PEER_MAX];
+	const char	*what;
+	unsigned	 suppressed;
+	int		 fd;
+
+	if ((fd = link_take_pending(l, peer, sizeof(peer))) == -1)
+		return;
+	if (l == dev->up && close_mode(dev) && !device_up(dev)) {
+		/* As a direct connection to a device that is down would. */
+		if (log_limit_allow(&t->fail_log, clock_ms(), &suppressed))
+			log_subject(LOG_LVL_INFO, "%s: closed client %s at once: "
+			    "device is down%s", l->name, peer,
+			    log_suppressed(suppressed));
+		close(fd);
+		return;
+	}
+	if (sockopt_link(fd, l->pol, &what) == -1) {
+		log_subject(LOG_LVL_WARN, "%s: client %s: cannot set %s: %s",
+		    l->name, peer, what, strerror(errno));
+		close(fd);
+		return;
+	}
+	link_attach(l, fd, peer);
+}
+
+static void
+tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
+{
+	struct device	*dev = s->dev;
+	struct link	*l = t->link;
+	char		 peer[LINK_PEER_MAX], err[200];
+	unsigned	 suppressed;
+	int		 fd, delay;
+
+	if (now < t->next_try_ms) {
+		if (t->next_try_ms < *wake)
+			*wake = t->next_try_ms;
+		return;
+	}
+	link_set_connecting(l, true);
+	fd = endpoint_dial(l->ep, l->pol, &dev->stop, peer, sizeof(peer), err,
+	    sizeof(err));
+	if (fd != -1) {
+		if (t->failures > 0)
+			log_subject(LOG_LVL_INFO, "%s: connected after %u failed "
+			    "attempts%s", l->name, t->failures,
+			    log_suppressed(log_limit_reset(&t->fail_log)));
+		t->failures = 0;
+		backoff_reset(&t->bo);
+		link_attach(l, fd, peer);
+		return;
+	}
+	link_set_connecting(l, false);
+	if (errno == ECANCELED)
+		return;
+	t->failures++;
+	delay = backoff_next(&t->bo);
+	t->next_try_ms = clock_ms() + delay;
+	if (t->next_try_ms < *wake)
+		*wake = t->next_try_ms;
+	if (log_limit_allow(&t->fail_log, clock_ms(), &suppressed))
+		log_subject(LOG_LVL_WARN, "%s: %s; retrying in %d ms%s", l->name,
+		    err, delay, log_suppressed(suppressed));
+}
+
+/* Close what failed, establish what is down. */
+static void
+side_tend(struct side *s, int64_t now, int64_t *wake)
+{
+	struct device	*dev = s->dev;
+	struct tend	*t;
+	int		 i;
+
+	for (i = 0; i < s->n_own; i++) {
+		t = &s->own[i];
+		if (link_close(t->link, false))
+			after_close(dev, t->link);
+	}
+	for (i = 0; i < s->n_own && !atomic_load(&dev->stop); i++) {
+		t = &s->own[i];
+		if (link_is_up(t->link))
+			continue;
+		if (t->link->ep->mode == CFG_LINK_LISTEN)
+			tend_accept(s, t);
+		else if (t->link != dev->up || !close_mode(dev) ||
+		    device_up(dev))
+			tend_dial(s, t, now, wake);
+	}
+	/* With "close", the upstream exists only while the device is up. */
+	if (s->is_writer && close_mode(dev) && link_is_up(dev->up) &&
+	    !device_up(dev)) {
+		link_fail(dev->up, 0, WD_REASON_NONE, 0, "device is down");
+		link_close(dev->up, false);
+	}
+}
+
+/* ---- data movement ---- */
+
+static void
+discard(struct side *s, const char *why)
+{
+	size_t	n = pump_discard(&s->pump);
+
+	atomic_fetch_add(&s->src->stat_held_discarded, n);
+	log_subject(LOG_LVL_WARN, "%s: discarded %zu bytes for %s: %s",
+	    s->src->name, n, s->dst->name, why);
+}
+
+/* One step: returns false when there was nothing to do. */
+static bool
+side_move(struct side *s, int64_t now, int64_t *wake)
+{
+	struct device	*dev = s->dev;
+	struct pump	*p = &s->pump;
+	int64_t		 expiry;
+	bool		 dst_up = link_is_up(s->dst);
+
+	if (pump_len(p) > 0 && !dst_up) {
+		if (s->is_writer && close_mode(dev)) {
+			discard(s, "device is down");
+			return (true);
+		}
+		p->held = true;
+	}
+	if (p->held && pump_len(p) > 0) {
+		expiry = pump_oldest_ms(p) + dev->cfg.pol.hold_max_ms;
+		if (now >= expiry) {
+			discard(s, "held longer than hold_max_ms");
+			/* The host must learn that its data did not go through. */
+			if (s->is_writer)
+				link_fail(dev->up, 0, WD_REASON_NONE, 0,
+				    "held data expired");
+			return (true);
+		}
+		if (expiry < *wake)
+			*wake = expiry;
+	}
+	if (pump_len(p) > 0 && dst_up) {
+		pump_drain(p, s->dst, now);
+		return (true);
+	}
+	if (pump_full(p) || !link_is_up(s->src))
+		return (false);
+	if (s->is_writer && close_mode(dev) && !device_up(dev))
+		return (false);
+	pump_fill(p, s->src, now);
+	return (true);
+}
+
+static void *
+side_main(void *arg)
+{
+	struct side	*s = arg;
+	struct device	*dev = s->dev;
+	struct timespec	 ts;
+	char		 tag[CFG_NAME_MAX + 16];
+	int64_t		 now, wake;
+	unsigned	 seen;
+
+	snprintf(tag, sizeof(tag), "%s/%s", dev->cfg.name, s->role);
+	log_set_tag(tag);
+	while (!atomic_load(&dev->stop)) {
+		pthread_mutex_lock(&dev->sync.mu);
+		seen = dev->sync.seq;
+		pthread_mutex_unlock(&dev->sync.mu);
+
+		now = clock_ms();
+		wake = now + dev->cfg.pol.io_timeout_ms;
+		side_tend(s, now, &wake);
+		if (atomic_load(&dev->stop))
+			break;
+		if (side_move(s, clock_ms(), &wake))
+			continue;
+		/* Nothing to do: sleep until a link changes or a timer is due. */
+		pthread_mutex_lock(&dev->sync.mu);
+		if ((now = wake - clock_ms()) > 0) {
+			ts = clock_deadline(now);
+			while (dev->sync.seq == seen && !atomic_load(&dev->stop))
+				if (pthread_cond_timedwait(&dev->sync.cv,
+				    &dev->sync.mu, &ts) == ETIMEDOUT)
+					break;
+		}
+		pthread_mutex_unlock(&dev->sync.mu);
+	}
+	return (NULL);
+}
+
+/* ---- lifecycle ---- */
+
+static void
+use_link(struct device *dev, enum link_kind kind,
+    const struct cfg_endpoint *ep)
+{
+	link_init(&dev->links[kind], dev->cfg.name, kind, ep, &dev->cfg.pol,
+	    &dev->sync);
+	dev->used[kind] = true;
+}
+
+static int
+side_start(struct side *s, pthread_attr_t *attr)
+{
+	if (pump_init(&s->pump, (size_t)s->dev->cfg.pol.buffer_bytes) == -1)
+		return (-1);
+	if ((errno = pthread_create(&s->tid, attr, side_main, s)) != 0)
+		return (-1);
+	s->started = true;
+	return (0);
+}
+
+struct device *
+device_start(const struct cfg_device *dc, struct acceptor *acc, char *err,
+    size_t errlen)
+{
+	struct device	*dev;
+	pthread_attr_t	 attr;
+	int		 k;
+
+	if ((dev = calloc(1, sizeof(*dev))) == NULL ||
+	    copy_cfg(&dev->cfg, dc) == -1) {
+		snprintf(err, errlen, "out of memory");
+		free(dev);
+		return (NULL);
+	}
+	dev->acc = acc;
+	link_sync_init(&dev->sync);
+	atomic_init(&dev->stop, false);
+	if (dev->cfg.split) {
+		use_link(dev, LINK_KIND_RX, &dev->cfg.rx);
+		use_link(dev, LINK_KIND_TX, &dev->cfg.tx);
+		dev->in = &dev->links[LINK_KIND_RX];
+		dev->out = &dev->links[LINK_KIND_TX];
+	} else {
+		use_link(dev, LINK_KIND_DEVICE, &dev->cfg.device);
+		dev->in = dev->out = &dev->links[LINK_KIND_DEVICE];
+	}
+	use_link(dev, LINK_KIND_UPSTREAM, &dev->cfg.upstream);
+	dev->up = &dev->links[LINK_KIND_UPSTREAM];
+
+	dev->reader = (struct side){ .dev = dev, .role = "reader",
+	    .src = dev->in, .dst = dev->up };
+	tend_init(&dev->reader, dev->in);
+	dev->writer = (struct side){ .dev = dev, .role = "writer",
+	    .is_writer = true, .src = dev->up, .dst = dev->out };
+	if (dev->cfg.split)
+		tend_init(&dev->writer, dev->out);
+	tend_init(&dev->writer, dev->up);
+
+	for (k = 0; k < LINK_KIND_COUNT; k++) {
+		if (!dev->used[k] || dev->links[k].ep->mode != CFG_LINK_LISTEN)
+			continue;
+		if (acceptor_add(acc, &dev->links[k], err, errlen) == -1)
+			goto out_stop;
+		dev->listening[k] = true;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	if (side_start(&dev->reader, &attr) == -1 ||
+	    side_start(&dev->writer, &attr) == -1) {
+		snprintf(err, errlen, "cannot start threads: %s",
+		    strerror(errno));
+		pthread_attr_destroy(&attr);
+		goto out_stop;
+	}
+	pthread_attr_destroy(&attr);
+	return (dev);
+out_stop:
+	device_stop(dev);
+	return (NULL);
+}
+
+void
+device_stop(struct device *dev)
+{
+	int	k;
+
+	if (dev == NULL)
+		return;
+	for (k = 0; k < LINK_KIND_COUNT; k++)
+		if (dev->listening[k])
+			acceptor_remove(dev->acc, &dev->links[k]);
+	atomic_store(&dev->stop, true);
+	for (k = 0; k < LINK_KIND_COUNT; k++)
+		if (dev->used[k])
+			link_fail(&dev->links[k], 0, WD_REASON_NONE, 0,
+			    "stopping");
+	pthread_mutex_lock(&dev->sync.mu);
+	link_sync_changed(&dev->sync);
+	pthread_mutex_unlock(&dev->sync.mu);
+	if (dev->reader.started)
+		pthread_join(dev->reader.tid, NULL);
+	if (dev->writer.started)
+		pthread_join(dev->writer.tid, NULL);
+	for (k = 0; k < LINK_KIND_COUNT; k++) {
+		if (!dev->used[k])
+			continue;
+		link_close(&dev->links[k], true);
+		link_destroy(&dev->links[k]);
+	}
+	pump_free(&dev->reader.pump);
+	pump_free(&dev->writer.pump);
+	link_sync_destroy(&dev->sync);
+	free_cfg_copy(&dev->cfg);
+	free(dev);
+}
+
+const struct cfg_device *
+device_cfg(const struct device *dev)
+{
+	return (&dev->cfg);
+}
+
+struct link *
+device_link(struct device *dev, enum link_kind kind)
+{
+	return (dev->used[kind] ? &dev->links[kind] : NULL);
+}

@@ -1,0 +1,189 @@
+/* endpoint.c -- opening the sockets of a link: dial out or listen. */
+#include <sys/socket.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "endpoint.h"
+#include "sockopt.h"
+
+static int	dial_one(const struct addrinfo *, const struct cfg_policy *,
+		    atomic_bool *);
+static int	set_blocking(int, bool);
+
+static int
+set_blocking(int fd, bool blocking)
+{
+	int	flags;
+
+	if ((flags = fcntl(fd, F_GETFL)) == -1)
+		return (-1);
+	flags = blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK;
+	return (fcntl(fd, F_SETFL, flags));
+}
+
+/* One address: connect without blocking, then poll in slices so that a stop
+   request is seen within io_timeout_ms even during a long connect timeout. */
+static int
+dial_one(const struct addrinfo *ai, const struct cfg_policy *pol,
+    atomic_bool *stop)
+{
+	struct pollfd	pfd;
+	int64_t		deadline, left;
+	int		fd, err, saved_errno;
+	socklen_t	errlen = sizeof(err);
+
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    IPPROTO_TCP);
+	if (fd == -1)
+		return (-1);
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+	    errno != EINPROGRESS)
+		goto out_close;
+	deadline = clock_ms() + pol->connect_timeout_ms;
+	for (;;) {
+		if (atomic_load(stop)) {
+			errno = ECANCELED;
+			goto out_close;
+		}
+		if ((left = deadline - clock_ms()) <= 0) {
+			errno = ETIMEDOUT;
+			goto out_close;
+		}
+		if (left > pol->io_timeout_ms)
+			left = pol->io_timeout_ms;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, (int)left) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto out_close;
+		}
+		if (pfd.revents)
+			break;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1)
+		goto out_close;
+	if (err != 0) {
+		errno = err;
+		goto out_close;
+	}
+	if (set_blocking(fd, true) == -1)
+		goto out_close;
+	return (fd);
+out_close:
+	saved_errno = errno;
+	close(fd);
+	errno = saved_errno;
+	return (-1);
+}
+
+int
+endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
+    atomic_bool *stop, char *peer, size_t peerlen, char *err, size_t errlen)
+{
+	struct addrinfo	 hints, *res, *ai;
+	const char	*what;
+	int		 fd = -1, rc, saved_errno = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(ep->hp.host, ep->hp.port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot resolve %s: %s", ep->hp.host,
+		    gai_strerror(rc));
+		errno = rc == EAI_SYSTEM ? errno : EHOSTUNREACH;
+		return (-1);
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = dial_one(ai, pol, stop)) != -1)
+			break;
+		saved_errno = errno;
+		addr_format(ai->ai_addr, peer, peerlen);
+		snprintf(err, errlen, "connect to %s: %s", peer,
+		    strerror(saved_errno));
+		if (saved_errno == ECANCELED)
+			break;
+	}
+	if (fd != -1)
+		addr_format(ai->ai_addr, peer, peerlen);
+	freeaddrinfo(res);
+	if (fd == -1) {
+		errno = saved_errno;
+		return (-1);
+	}
+	if (sockopt_link(fd, pol, &what) == -1) {
+		saved_errno = errno;
+		snprintf(err, errlen, "cannot set %s: %s", what,
+		    strerror(saved_errno));
+		close(fd);
+		errno = saved_errno;
+		return (-1);
+	}
+	return (fd);
+}
+
+int
+endpoint_listen(const struct cfg_endpoint *ep, char *err, size_t errlen)
+{
+	struct addrinfo	 hints, *res, *ai;
+	int		 fd = -1, rc, one = 1, saved_errno = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(ep->hp.host, ep->hp.port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot resolve %s: %s", ep->hp.host,
+		    gai_strerror(rc));
+		errno = EADDRNOTAVAIL;
+		return (-1);
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family,
+		    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
+		if (fd == -1) {
+			saved_errno = errno;
+			continue;
+		}
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one)) == 0 &&
+		    bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 16) == 0)
+			break;
+		saved_errno = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		snprintf(err, errlen, "cannot listen on %s: %s", ep->text,
+		    strerror(saved_errno));
+		errno = saved_errno;
+	}
+	return (fd);
+}
+
+int
+endpoint_local_port(int fd)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return (-1);
+	if (ss.ss_family == AF_INET)
+		return (ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	if (ss.ss_family == AF_INET6)
+		return (ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+	return (-1);
+}

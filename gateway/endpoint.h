@@ -1,0 +1,35 @@
+/* endpoint.h -- opening the sockets of a link: dial out or listen. */
+#ifndef GW_ENDPOINT_H
+#define GW_ENDPOINT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "cfg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Dial ep: resolve it, then try each address with a non-blocking connect
+   bounded by pol->connect_timeout_ms, waking at least every io_timeout_ms
+   to give up early once *stop is true. On success returns a connected,
+   blocking socket with every link option set (sockopt_link()) and the peer
+   in peer. On failure returns -1 with errno set (ETIMEDOUT, ECONNREFUSED,
+   ECANCELED when stopped, ...) and a one-line reason in err. */
+int	endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
+	    atomic_bool *stop, char *peer, size_t peerlen, char *err,
+	    size_t errlen);
+
+/* Open a listening socket (SO_REUSEADDR, close-on-exec, non-blocking) on
+   ep's address. Returns the fd, or -1 with errno set and a reason in err. */
+int	endpoint_listen(const struct cfg_endpoint *ep, char *err, size_t errlen);
+
+/* The local port a socket is bound to, or -1. */
+int	endpoint_local_port(int fd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,201 @@
+/* gateway.c -- the whole daemon assembled: start, reload, stop.
+ *
+ * DESIGN: the main thread alone calls gw_start/gw_reload/gw_stop. gw->mu
+ * protects the device table against readers on other threads (status).
+ * Teardown runs in reverse order of setup.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acceptor.h"
+#include "device.h"
+#include "gateway.h"
+#include "log.h"
+
+struct gateway {
+	pthread_mutex_t		 mu;
+	struct cfg		*cfg;
+	struct acceptor		*acc;
+	struct device		**devs;		/* protected by mu */
+	int			 n_devs;
+};
+
+static enum log_level
+level_of(enum cfg_log_level l)
+{
+	switch (l) {
+	case CFG_LOG_DEBUG:
+		return (LOG_LVL_DEBUG);
+	case CFG_LOG_WARN:
+		return (LOG_LVL_WARN);
+	case CFG_LOG_ERROR:
+		return (LOG_LVL_ERROR);
+	default:
+		return (LOG_LVL_INFO);
+	}
+}
+
+struct gateway *
+gw_start(struct cfg *cfg, char *err, size_t errlen)
+{
+	struct gateway	*gw;
+	int		 i;
+
+	if ((gw = calloc(1, sizeof(*gw))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		cfg_free(cfg);
+		return (NULL);
+	}
+	pthread_mutex_init(&gw->mu, NULL);
+	gw->cfg = cfg;
+	log_set_level(level_of(cfg->log_level));
+	if ((gw->acc = acceptor_start()) == NULL) {
+		snprintf(err, errlen, "cannot start acceptor: %s",
+		    strerror(errno));
+		goto out_stop;
+	}
+	gw->devs = calloc((size_t)cfg->n_devices + 1, sizeof(*gw->devs));
+	if (gw->devs == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out_stop;
+	}
+	for (i = 0; i < cfg->n_devices; i++) {
+		char	derr[256];
+
+		gw->devs[i] = device_start(&cfg->devices[i], gw->acc, derr,
+		    sizeof(derr));
+		if (gw->devs[i] == NULL) {
+			snprintf(err, errlen, "%s: %s", cfg->devices[i].name,
+			    derr);
+			goto out_stop;
+		}
+		gw->n_devs++;
+	}
+	log_info("started %d device%s", gw->n_devs, gw->n_devs == 1 ? "" : "s");
+	return (gw);
+out_stop:
+	gw_stop(gw);
+	return (NULL);
+}
+
+static struct device *
+find_device(struct device **devs, int n, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		if (devs[i] && strcmp(device_cfg(devs[i])->name, name) == 0)
+			return (devs[i]);
+	return (NULL);
+}
+
+static const struct cfg_device *
+find_cfg(const struct cfg *cfg, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < cfg->n_devices; i++)
+		if (strcmp(cfg->devices[i].name, name) == 0)
+			return (&cfg->devices[i]);
+	return (NULL);
+}
+
+int
+gw_reload(struct gateway *gw, struct cfg *cfg)
+{
+	struct device		**old, **devs, *dev;
+	const struct cfg_device	 *nc;
+	char			  derr[256];
+	int			  i, n_old, n = 0, rc = 0;
+	int			  kept = 0, started = 0, stopped = 0;
+
+	if ((devs = calloc((size_t)cfg->n_devices + 1, sizeof(*devs))) == NULL) {
+		log_warnx("reload: out of memory; running configuration kept");
+		cfg_free(cfg);
+		return (-1);
+	}
+	pthread_mutex_lock(&gw->mu);
+	old = gw->devs;
+	n_old = gw->n_devs;
+	pthread_mutex_unlock(&gw->mu);
+
+	/* Stop removed and changed devices first: a changed device may keep
+	   its listen address. */
+	for (i = 0; i < n_old; i++) {
+		nc = find_cfg(cfg, device_cfg(old[i])->name);
+		if (nc != NULL && cfg_device_equal(nc, device_cfg(old[i])))
+			continue;
+		log_info("reload: %s %s", device_cfg(old[i])->name,
+		    nc ? "changed: restarting" : "removed: stopping");
+		pthread_mutex_lock(&gw->mu);
+		dev = old[i];
+		old[i] = NULL;
+		pthread_mutex_unlock(&gw->mu);
+		device_stop(dev);
+		stopped++;
+	}
+	for (i = 0; i < cfg->n_devices; i++) {
+		nc = &cfg->devices[i];
+		if ((dev = find_device(old, n_old, nc->name)) != NULL) {
+			devs[n++] = dev;
+			kept++;
+			continue;
+		}
+		if ((dev = device_start(nc, gw->acc, derr, sizeof(derr)))
+		    == NULL) {
+			log_warnx("reload: %s: cannot start: %s", nc->name, derr);
+			rc = -1;
+			continue;
+		}
+		devs[n++] = dev;
+		started++;
+	}
+	pthread_mutex_lock(&gw->mu);
+	gw->devs = devs;
+	gw->n_devs = n;
+	pthread_mutex_unlock(&gw->mu);
+	free(old);
+	log_set_level(level_of(cfg->log_level));
+	/* Kept devices hold their own copies: the old config can go. */
+	cfg_free(gw->cfg);
+	gw->cfg = cfg;
+	log_info("reload: %d device%s kept, %d stopped, %d started", kept,
+	    kept == 1 ? "" : "s", stopped, started);
+	return (rc);
+}
+
+void
+gw_stop(struct gateway *gw)
+{
+	int	i;
+
+	if (gw == NULL)
+		return;
+	for (i = gw->n_devs - 1; i >= 0; i--)
+		device_stop(gw->devs[i]);
+	free(gw->devs);
+	acceptor_stop(gw->acc);
+	cfg_free(gw->cfg);
+	pthread_mutex_destroy(&gw->mu);
+	free(gw);
+	log_info("terminating");
+}
+
+int
+gw_listen_port(struct gateway *gw, const char *name, enum link_kind kind)
+{
+	struct device	*dev;
+	struct link	*l;
+	int		 port = -1;
+
+	pthread_mutex_lock(&gw->mu);
+	dev = find_device(gw->devs, gw->n_devs, name);
+	if (dev != NULL && (l = device_link(dev, kind)) != NULL &&
+	    l->ep->mode == CFG_LINK_LISTEN)
+		port = acceptor_port(gw->acc, l);
+	pthread_mutex_unlock(&gw->mu);
+	return (port);
+}

@@ -1,0 +1,40 @@
+/* gateway.h -- the whole daemon assembled: start, reload, stop. */
+#ifndef GW_GATEWAY_H
+#define GW_GATEWAY_H
+
+#include <stddef.h>
+
+#include "cfg.h"
+#include "link.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct gateway;
+
+/* Start the acceptor, every device, the watchdog and the status server of
+   cfg, which the gateway then owns. Returns NULL with a reason in err (a
+   port already in use, ...) after undoing what was started. */
+struct gateway	*gw_start(struct cfg *cfg, char *err, size_t errlen);
+
+/* Apply a new, already validated config (which the gateway then owns):
+   devices whose settings did not change keep running untouched, changed
+   ones restart, added ones start, removed ones stop. Logs what changed.
+   Returns 0, or -1 when some device could not start (logged; the others
+   run). */
+int		 gw_reload(struct gateway *, struct cfg *cfg);
+
+/* Stop accepting, shut every link, join every thread, free. */
+void		 gw_stop(struct gateway *);
+
+/* The local port of a device's listening link (for tests on port 0), or
+   -1 when there is no such device or link. */
+int		 gw_listen_port(struct gateway *, const char *device,
+		    enum link_kind);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,387 @@
+/* link.c -- one link end: a socket that any thread may shut down and only
+   its owner closes.
+ *
+ * DESIGN: the fd lives in struct link under the device's mutex. A thread
+ * that does I/O borrows it (link_acquire: users++), so the owner's close
+ * waits until nobody is inside a syscall on it; the fd is set to -1 before
+ * close(), so a late link_fail() or watchdog sample never touches a recycled
+ * descriptor. Any thread may call link_fail(), which only records the reason
+ * and calls shutdown(SHUT_RDWR): that wakes a recv() (returns 0) or a send()
+ * (EPIPE) blocked on the socket, which close() from another thread would not.
+ */
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "link.h"
+#include "log.h"
+#include "sockopt.h"
+
+static const char *const kind_names[LINK_KIND_COUNT] = {
+	"device", "rx", "tx", "upstream"
+};
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+const char *
+link_kind_str(enum link_kind k)
+{
+	return (k >= 0 && k < LINK_KIND_COUNT ? kind_names[k] : "unknown");
+}
+
+const char *
+link_state_str(enum link_state s)
+{
+	switch (s) {
+	case LINK_DOWN:
+		return ("down");
+	case LINK_CONNECTING:
+		return ("connecting");
+	case LINK_UP:
+		return ("up");
+	}
+	return ("unknown");
+}
+
+void
+link_sync_init(struct link_sync *sync)
+{
+	pthread_condattr_t	ca;
+
+	pthread_mutex_init(&sync->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sync->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	sync->seq = 0;
+}
+
+void
+link_sync_destroy(struct link_sync *sync)
+{
+	pthread_cond_destroy(&sync->cv);
+	pthread_mutex_destroy(&sync->mu);
+}
+
+void
+link_sync_changed(struct link_sync *sync)
+{
+	sync->seq++;
+	pthread_cond_broadcast(&sync->cv);
+}
+
+void
+link_init(struct link *l, const char *device, enum link_kind kind,
+    const struct cfg_endpoint *ep, const struct cfg_policy *pol,
+    struct link_sync *sync)
+{
+	memset(l, 0, sizeof(*l));
+	snprintf(l->name, sizeof(l->name), "%s/%s", device, link_kind_str(kind));
+	l->kind = kind;
+	l->ep = ep;
+	l->pol = pol;
+	l->sync = sync;
+	l->mu = &sync->mu;
+	l->fd = -1;
+	l->pending_fd = -1;
+	l->state = LINK_DOWN;
+	l->since_wall_ms = wall_ms();
+}
+
+void
+link_destroy(struct link *l)
+{
+	pthread_mutex_lock(l->mu);
+	if (l->pending_fd != -1) {
+		close(l->pending_fd);
+		l->pending_fd = -1;
+	}
+	pthread_mutex_unlock(l->mu);
+}
+
+void
+link_attach(struct link *l, int fd, const char *peer)
+{
+	pthread_mutex_lock(l->mu);
+	l->fd = fd;
+	l->gen++;
+	l->state = LINK_UP;
+	l->failed = false;
+	l->reason = WD_REASON_NONE;
+	l->detail[0] = '\0';
+	l->evidence.valid = false;
+	snprintf(l->peer, sizeof(l->peer), "%s", peer);
+	l->since_wall_ms = wall_ms();
+	atomic_store(&l->last_rx_ms, clock_ms());
+	atomic_store(&l->send_since_ms, 0);
+	atomic_store(&l->send_progress_ms, clock_ms());
+	link_sync_changed(l->sync);
+	pthread_mutex_unlock(l->mu);
+	atomic_fetch_add(&l->stat_connects, 1);
+	log_subject(LOG_LVL_INFO, "%s up: %s %s", l->name,
+	    l->ep->mode == CFG_LINK_LISTEN ? "accepted" : "connected to", peer);
+}
+
+int
+link_take_pending(struct link *l, char *peer, size_t peerlen)
+{
+	int	fd;
+
+	pthread_mutex_lock(l->mu);
+	fd = l->pending_fd;
+	l->pending_fd = -1;
+	if (fd != -1)
+		snprintf(peer, peerlen, "%s", l->pending_peer);
+	pthread_mutex_unlock(l->mu);
+	return (fd);
+}
+
+void
+link_offer(struct link *l, int fd, const char *peer)
+{
+	int	old_pending;
+	bool	reject;
+
+	pthread_mutex_lock(l->mu);
+	reject = l->state == LINK_UP && !l->failed &&
+	    l->ep->on_new_client == CFG_NEW_CLIENT_REJECT;
+	if (reject) {
+		pthread_mutex_unlock(l->mu);
+		atomic_fetch_add(&l->stat_refused, 1);
+		log_subject(LOG_LVL_WARN, "%s: rejected client %s: busy with %s",
+		    l->name, peer, l->peer);
+		close(fd);
+		return;
+	}
+	old_pending = l->pending_fd;
+	l->pending_fd = fd;
+	snprintf(l->pending_peer, sizeof(l->pending_peer), "%s", peer);
+	link_sync_changed(l->sync);
+	pthread_mutex_unlock(l->mu);
+
+	if (old_pending != -1) {
+		log_subject(LOG_LVL_INFO, "%s: client waiting to be taken "
+		    "replaced by %s", l->name, peer);
+		close(old_pending);
+	}
+	link_fail(l, 0, WD_REASON_NONE, 0, "replaced by new client %s", peer);
+}
+
+int
+link_acquire(struct link *l, uint64_t *gen)
+{
+	int	fd = -1;
+
+	pthread_mutex_lock(l->mu);
+	if (l->state == LINK_UP && !l->failed) {
+		fd = l->fd;
+		*gen = l->gen;
+		l->users++;
+	}
+	pthread_mutex_unlock(l->mu);
+	return (fd);
+}
+
+void
+link_release(struct link *l)
+{
+	pthread_mutex_lock(l->mu);
+	if (--l->users == 0)
+		link_sync_changed(l->sync);
+	pthread_mutex_unlock(l->mu);
+}
+
+bool
+link_fail(struct link *l, uint64_t gen, enum wd_reason reason,
+    int64_t last_life_ms, const char *fmt, ...)
+{
+	va_list	ap;
+	bool	done = false;
+
+	pthread_mutex_lock(l->mu);
+	if (l->state == LINK_UP && !l->failed && (gen == 0 || gen == l->gen)) {
+		l->failed = true;
+		l->reason = reason;
+		l->last_life_ms = last_life_ms;
+		va_start(ap, fmt);
+		vsnprintf(l->detail, sizeof(l->detail), fmt, ap);
+		va_end(ap);
+		/* Wakes every thread blocked on the socket; close() would not. */
+		shutdown(l->fd, SHUT_RDWR);
+		link_sync_changed(l->sync);
+		done = true;
+	}
+	pthread_mutex_unlock(l->mu);
+	return (done);
+}
+
+bool
+link_is_up(struct link *l)
+{
+	bool	up;
+
+	pthread_mutex_lock(l->mu);
+	up = l->state == LINK_UP && !l->failed;
+	pthread_mutex_unlock(l->mu);
+	return (up);
+}
+
+void
+link_set_connecting(struct link *l, bool connecting)
+{
+	pthread_mutex_lock(l->mu);
+	if (l->state != LINK_UP) {
+		l->state = connecting ? LINK_CONNECTING : LINK_DOWN;
+		link_sync_changed(l->sync);
+	}
+	pthread_mutex_unlock(l->mu);
+}
+
+bool
+link_close(struct link *l, bool close_anyway)
+{
+	enum wd_reason	reason;
+	char		detail[LINK_DETAIL_MAX];
+	int64_t		last_life_ms, detect_ms;
+	int		fd, outq = 0;
+
+	pthread_mutex_lock(l->mu);
+	if (l->state != LINK_UP || (!l->failed && !close_anyway)) {
+		pthread_mutex_unlock(l->mu);
+		return (false);
+	}
+	if (!l->failed) {
+		l->failed = true;
+		l->reason = WD_REASON_NONE;
+		snprintf(l->detail, sizeof(l->detail), "closed");
+		shutdown(l->fd, SHUT_RDWR);
+	}
+	while (l->users > 0)
+		pthread_cond_wait(&l->sync->cv, l->mu);
+	fd = l->fd;
+	l->fd = -1;
+	l->state = LINK_DOWN;
+	reason = l->reason;
+	last_life_ms = l->last_life_ms;
+	snprintf(detail, sizeof(detail), "%s", l->detail);
+	l->since_wall_ms = wall_ms();
+	if (reason != WD_REASON_NONE) {
+		l->last_reason = reason;
+		l->last_failure_wall_ms = l->since_wall_ms;
+		snprintf(l->last_detail, sizeof(l->last_detail), "%s", detail);
+	}
+	link_sync_changed(l->sync);
+	pthread_mutex_unlock(l->mu);
+
+	if (reason == WD_REASON_NONE) {
+		log_subject(LOG_LVL_INFO, "%s down: %s", l->name, detail);
+		close(fd);
+		return (true);
+	}
+	/* What the peer never acknowledged may be lost in flight. */
+	if (ioctl(fd, SIOCOUTQ, &outq) == -1 || outq < 0)
+		outq = 0;
+	if (reason != WD_PEER_CLOSED)
+		(void)sockopt_linger_abort(fd);
+	close(fd);
+	atomic_fetch_add(&l->stat_failures[reason], 1);
+	atomic_fetch_add(&l->stat_unacked_at_failure, (uint64_t)outq);
+	detect_ms = last_life_ms > 0 ? clock_ms() - last_life_ms : -1;
+	if (outq > 0 && strstr(detail, "unacknowledged") == NULL)
+		log_subject(LOG_LVL_WARN, "%s down: %s (%s, %d bytes "
+		    "unacknowledged)", l->name, wd_reason_str(reason), detail,
+		    outq);
+	else
+		log_subject(LOG_LVL_WARN, "%s down: %s (%s)", l->name,
+		    wd_reason_str(reason), detail);
+	if (detect_ms >= 0)
+		log_debug("%s: %lld ms from last sign of life to verdict",
+		    l->name, (long long)detect_ms);
+	return (true);
+}
+
+enum link_io
+link_io_from(ssize_t rc, int err)
+{
+	if (rc > 0)
+		return (LINK_OK);
+	if (rc == 0)
+		return (LINK_CLOSED);
+	switch (err) {
+	case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+		return (LINK_TIMEOUT);
+	case ECONNRESET:
+	case EPIPE:
+	case ECONNABORTED:
+		return (LINK_RESET);
+	default:
+		return (LINK_ERROR);
+	}
+}
+
+enum link_io
+link_recv(int fd, void *buf, size_t len, size_t *n)
+{
+	ssize_t	rc;
+
+	*n = 0;
+	do
+		rc = recv(fd, buf, len, 0);
+	while (rc == -1 && errno == EINTR);
+	if (rc > 0)
+		*n = (size_t)rc;
+	return (link_io_from(rc, errno));
+}
+
+enum link_io
+link_send(int fd, const void *buf, size_t len, size_t *n)
+{
+	ssize_t	rc;
+
+	*n = 0;
+	do
+		rc = send(fd, buf, len, MSG_NOSIGNAL);
+	while (rc == -1 && errno == EINTR);
+	if (rc > 0)
+		*n = (size_t)rc;
+	/* send() never returns 0 for len > 0; treat it as a timeout. */
+	if (rc == 0)
+		return (LINK_TIMEOUT);
+	return (link_io_from(rc, errno));
+}
+
+enum wd_reason
+link_reason_for_errno(struct link *l, int err)
+{
+	struct link_evidence	ev;
+	enum wd_reason		r = wd_reason_from_errno(err);
+
+	if (r != WD_KEEPALIVE_TIMEOUT)
+		return (r);
+	pthread_mutex_lock(l->mu);
+	ev = l->evidence;
+	pthread_mutex_unlock(l->mu);
+	if (ev.valid && ev.zero_window)
+		return (WD_ZERO_WINDOW_STALL);
+	if (ev.valid && ev.unacked_bytes > 0)
+		return (WD_ACK_TIMEOUT);
+	return (WD_KEEPALIVE_TIMEOUT);
+}

@@ -1,0 +1,163 @@
+/* link.h -- one link end: a socket that any thread may shut down and only
+   its owner closes, with its state, generation and the reason it failed. */
+#ifndef GW_LINK_H
+#define GW_LINK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "reason.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum link_kind { LINK_KIND_DEVICE, LINK_KIND_RX, LINK_KIND_TX,
+	LINK_KIND_UPSTREAM, LINK_KIND_COUNT };
+enum link_state { LINK_DOWN, LINK_CONNECTING, LINK_UP };
+enum link_io { LINK_OK, LINK_TIMEOUT, LINK_CLOSED, LINK_RESET, LINK_ERROR };
+
+#define LINK_PEER_MAX	64
+#define LINK_DETAIL_MAX	160
+
+/* What the watchdog last saw on the link, kept to name the true reason when
+   a thread later gets only a bare errno (ETIMEDOUT) or EOF. */
+struct link_evidence {
+	bool		valid;
+	uint32_t	unacked_bytes;	/* SIOCOUTQ - SIOCOUTQNSD */
+	bool		zero_window;
+};
+
+/* The lock and wake-up that a device's links and threads share. Every
+   change of any link (up, failed, down, client offered) bumps seq and
+   broadcasts cv, so a thread can sleep until something changed without
+   missing a wake-up. */
+struct link_sync {
+	pthread_mutex_t		mu;
+	pthread_cond_t		cv;	/* CLOCK_MONOTONIC */
+	unsigned		seq;	/* protected by mu */
+};
+
+/* Set up / tear down a link_sync (the cv waits on CLOCK_MONOTONIC). */
+void	link_sync_init(struct link_sync *);
+void	link_sync_destroy(struct link_sync *);
+
+/* Wake every thread waiting on sync; call with sync->mu held. */
+void	link_sync_changed(struct link_sync *);
+
+struct link {
+	/* Fixed from link_init() on. */
+	char			 name[CFG_NAME_MAX + 16]; /* "press1/device" */
+	enum link_kind		 kind;
+	const struct cfg_endpoint *ep;
+	const struct cfg_policy	*pol;
+	struct link_sync	*sync;		/* the device's */
+	pthread_mutex_t		*mu;		/* &sync->mu */
+
+	/* Protected by *mu. */
+	int			 fd;		/* -1 when down */
+	int			 users;		/* threads inside a syscall on fd */
+	uint64_t		 gen;		/* +1 on every attach */
+	enum link_state		 state;
+	bool			 failed;	/* shut down, waiting for the owner */
+	enum wd_reason		 reason;	/* why; NONE = closed on purpose */
+	int64_t			 last_life_ms;	/* last sign of life at failure */
+	char			 detail[LINK_DETAIL_MAX];
+	struct link_evidence	 evidence;
+	int			 pending_fd;	/* accepted, for the owner to take */
+	char			 pending_peer[LINK_PEER_MAX];
+	char			 peer[LINK_PEER_MAX];
+	int64_t			 since_wall_ms;	/* state change, wall clock */
+	enum wd_reason		 last_reason;
+	char			 last_detail[LINK_DETAIL_MAX];
+	int64_t			 last_failure_wall_ms;
+
+	/* Written by the pumps without the lock, read by the watchdog. */
+	_Atomic int64_t		 last_rx_ms;	/* monotonic, last byte in */
+	_Atomic int64_t		 send_since_ms;	/* in send() since; 0 = not */
+	_Atomic int64_t		 send_progress_ms; /* last byte accepted */
+
+	/* Counters. */
+	_Atomic uint64_t	 stat_connects;
+	_Atomic uint64_t	 stat_failures[WD_REASON_COUNT];
+	_Atomic uint64_t	 stat_bytes_in;		/* received from peer */
+	_Atomic uint64_t	 stat_bytes_out;	/* sent to peer */
+	_Atomic uint64_t	 stat_unacked_at_failure;
+	_Atomic uint64_t	 stat_held_discarded;
+	_Atomic uint64_t	 stat_refused;		/* allow list, reject */
+};
+
+/* Set up l, down, sharing the device's sync. */
+void	link_init(struct link *, const char *device, enum link_kind,
+	    const struct cfg_endpoint *, const struct cfg_policy *,
+	    struct link_sync *);
+
+/* Release what link_init() and link_offer() left: a pending accepted fd.
+   The link must be down (closed by its owner). */
+void	link_destroy(struct link *);
+
+const char *link_kind_str(enum link_kind);
+const char *link_state_str(enum link_state);
+
+/* Owner: the link is up on fd (connected to peer). Logs the transition. */
+void	link_attach(struct link *, int fd, const char *peer);
+
+/* Owner, listen links: take the client the acceptor left, or -1. */
+int	link_take_pending(struct link *, char *peer, size_t peerlen);
+
+/* Acceptor: hand over a new client. With a peer already up, "replace"
+   shuts the old one down (its owner closes it and takes the new one) and
+   "reject" closes the new one. Takes ownership of fd. */
+void	link_offer(struct link *, int fd, const char *peer);
+
+/* Borrow the fd for one syscall: returns it and its generation, or -1 when
+   the link is down or failed. Every successful acquire needs a release. */
+int	link_acquire(struct link *, uint64_t *gen);
+void	link_release(struct link *);
+
+/* Any thread: declare generation gen (0 = whatever is up) failed for
+   reason (WD_REASON_NONE = closed on purpose) and shut the socket down, so
+   that every thread blocked on it returns. The first reason recorded for a
+   generation wins. last_life_ms (monotonic, 0 = unknown) is the last sign
+   of life, for the detection time. Returns true when this call failed it. */
+bool	link_fail(struct link *, uint64_t gen, enum wd_reason, int64_t last_life_ms,
+	    const char *detailfmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* True when the link is up and has not failed. */
+bool	link_is_up(struct link *);
+
+/* Owner: mark a down link as dialling (true) or down again (false), for
+   the status page. */
+void	link_set_connecting(struct link *, bool);
+
+/* Owner: if the link failed (or is up and close_anyway), wait until no
+   thread uses it, then close it and log why. Sets SO_LINGER {1,0} toward a
+   dead peer; counts the bytes the peer had not acknowledged. Returns true
+   when a socket was closed. */
+bool	link_close(struct link *, bool close_anyway);
+
+/* Map the result of recv()/send() (rc and errno) to an enum link_io: an
+   SO_RCVTIMEO/SO_SNDTIMEO expiry is EAGAIN/EWOULDBLOCK -> LINK_TIMEOUT,
+   recv() == 0 -> LINK_CLOSED, ECONNRESET/EPIPE -> LINK_RESET. */
+enum link_io link_io_from(ssize_t rc, int err);
+
+/* recv()/send() with MSG_NOSIGNAL on a borrowed fd, retrying EINTR.
+   LINK_OK with *n > 0 bytes moved (a send may be partial), otherwise
+   LINK_TIMEOUT, LINK_CLOSED, LINK_RESET or LINK_ERROR (errno set). */
+enum link_io link_recv(int fd, void *buf, size_t len, size_t *n);
+enum link_io link_send(int fd, const void *buf, size_t len, size_t *n);
+
+/* The reason for an errno a thread got on this link, refined with the
+   watchdog's last evidence (ETIMEDOUT with data in flight is ack_timeout,
+   with a zero window zero_window_stall, otherwise keepalive_timeout). */
+enum wd_reason link_reason_for_errno(struct link *, int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

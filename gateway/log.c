@@ -1,0 +1,163 @@
+/* log.c -- timestamped log lines on stderr, per-thread tags, rate limits. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define EX_SOFTWARE_CODE	70
+
+static _Atomic int	 log_level = LOG_LVL_INFO;
+static _Thread_local char log_tag[80];
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+static void	log_vemit(enum log_level, bool, const char *, const char *,
+		    va_list) __attribute__((format(printf, 4, 0)));
+
+void
+log_set_level(enum log_level lvl)
+{
+	atomic_store(&log_level, lvl);
+}
+
+void
+log_set_tag(const char *tag)
+{
+	if (tag == NULL)
+		log_tag[0] = '\0';
+	else
+		snprintf(log_tag, sizeof(log_tag), "%s", tag);
+}
+
+/* One line, written with a single fputs so that lines of different threads
+   never interleave. */
+static void
+log_vemit(enum log_level lvl, bool tagged, const char *suffix,
+    const char *fmt, va_list ap)
+{
+	char		 msg[1024], ts[32];
+	struct timespec	 now;
+	struct tm	 tm;
+	int		 saved_errno = errno;
+
+	if ((int)lvl < atomic_load(&log_level)) {
+		errno = saved_errno;
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+
+	char line[1280];
+	snprintf(line, sizeof(line), "%s.%03ldZ %s %s%s%s%s%s\n", ts,
+	    now.tv_nsec / 1000000, level_names[lvl],
+	    tagged && log_tag[0] ? log_tag : "",
+	    tagged && log_tag[0] ? ": " : "", msg,
+	    suffix ? ": " : "", suffix ? suffix : "");
+	fputs(line, stderr);
+	errno = saved_errno;
+}
+
+#define LOG_BODY(lvl, tagged, suffix) do {				\
+	va_list ap;							\
+	va_start(ap, fmt);						\
+	log_vemit((lvl), (tagged), (suffix), fmt, ap);			\
+	va_end(ap);							\
+} while (0)
+
+void
+log_debug(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_DEBUG, true, NULL);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_INFO, true, NULL);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	char	ebuf[128];
+
+	snprintf(ebuf, sizeof(ebuf), "%s", strerror(errno));
+	LOG_BODY(LOG_LVL_WARN, true, ebuf);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_WARN, true, NULL);
+}
+
+void
+log_error(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_ERROR, true, NULL);
+}
+
+void
+log_subject(enum log_level lvl, const char *fmt, ...)
+{
+	LOG_BODY(lvl, false, NULL);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	char	ebuf[128];
+
+	snprintf(ebuf, sizeof(ebuf), "%s", strerror(errno));
+	LOG_BODY(LOG_LVL_ERROR, true, ebuf);
+	exit(EX_SOFTWARE_CODE);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_ERROR, true, NULL);
+	exit(EX_SOFTWARE_CODE);
+}
+
+bool
+log_limit_allow(struct log_limit *ll, int64_t now_ms, unsigned *suppressed)
+{
+	*suppressed = 0;
+	if (!ll->started || now_ms - ll->last_ms >= ll->window_ms) {
+		*suppressed = ll->suppressed;
+		ll->suppressed = 0;
+		ll->last_ms = now_ms;
+		ll->started = true;
+		return (true);
+	}
+	ll->suppressed++;
+	return (false);
+}
+
+unsigned
+log_limit_reset(struct log_limit *ll)
+{
+	unsigned	n = ll->suppressed;
+
+	ll->started = false;
+	ll->suppressed = 0;
+	return (n);
+}
+
+const char *
+log_suppressed(unsigned n)
+{
+	static _Thread_local char	buf[48];
+
+	if (n == 0)
+		return ("");
+	snprintf(buf, sizeof(buf), " (suppressed %u similar)", n);
+	return (buf);
+}

@@ -1,0 +1,68 @@
+/* log.h -- timestamped log lines on stderr, per-thread tags, rate limits. */
+#ifndef GW_LOG_H
+#define GW_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
+
+/* Set the lowest level that is printed (default info). Thread-safe. */
+void	log_set_level(enum log_level);
+
+/* Tag every line this thread logs with tag ("press1/reader"); NULL clears.
+   The string is copied. */
+void	log_set_tag(const char *tag);
+
+/* Lines look like "2026-11-22T10:00:00.123Z info TAG: message". _warn
+   appends ": strerror(errno)". All save and restore errno. */
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* Like the above with an explicit level and without the thread tag: the
+   message names its own subject ("press1/device down: ..."). */
+void	log_subject(enum log_level, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Log and exit 70 (EX_SOFTWARE): broken invariants and startup failures. */
+void	fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+/* A rate limit for one kind of repeated line (a device refusing connects
+   for an hour): at most one line per window_ms; the next line allowed
+   after a quiet spell reports how many were suppressed. Not thread-safe:
+   one per thread or under the caller's lock. */
+struct log_limit {
+	int64_t		window_ms;
+	int64_t		last_ms;	/* when the last line was let through */
+	unsigned	suppressed;
+	bool		started;
+};
+
+/* Returns true when the caller should log now; then *suppressed is the
+   number of lines swallowed since the last one (0 for none). */
+bool	log_limit_allow(struct log_limit *, int64_t now_ms, unsigned *suppressed);
+
+/* "" for 0, else " (suppressed N similar)", in a thread-local buffer: for
+   appending to the line a rate limit let through. */
+const char *log_suppressed(unsigned n);
+
+/* Forget history after a success, so the next failure is logged at once.
+   Returns the number of lines suppressed since the last one let through. */
+unsigned log_limit_reset(struct log_limit *);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,72 @@
+/* pump.h -- one direction's buffer and the moves in and out of it. */
+#ifndef GW_PUMP_H
+#define GW_PUMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "link.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PUMP_MARKS	32
+
+/* A bounded FIFO of bytes on their way from src to dst, with the arrival
+   time of its bytes (in up to PUMP_MARKS runs; when they run out, new
+   bytes join the newest run and so count as older than they are, which
+   errs toward discarding, never toward delivering late). Owned by one
+   thread: no lock. */
+struct pump {
+	char		*buf;
+	size_t		 cap;
+	size_t		 head;		/* first byte not yet sent */
+	size_t		 len;		/* bytes held */
+	struct {
+		uint64_t	end;	/* stream offset just past the run */
+		int64_t		t_ms;	/* arrival of the run's first byte */
+	}		 marks[PUMP_MARKS];
+	int		 nmarks;
+	uint64_t	 in_total;	/* stream offsets */
+	uint64_t	 out_total;
+	bool		 held;		/* waited for a destination that was down */
+};
+
+/* Allocate cap bytes. Returns 0, or -1 with errno (ENOMEM). */
+int	pump_init(struct pump *, size_t cap);
+void	pump_free(struct pump *);
+
+static inline size_t
+pump_len(const struct pump *p)
+{
+	return (p->len);
+}
+
+static inline bool
+pump_full(const struct pump *p)
+{
+	return (p->len == p->cap);
+}
+
+/* One recv() from src into the free space (blocks at most io_timeout_ms).
+   LINK_OK: bytes were added. LINK_TIMEOUT: nothing arrived. LINK_CLOSED:
+   src is down, failed, or just failed here (the reason recorded on it). */
+enum link_io pump_fill(struct pump *, struct link *src, int64_t now_ms);
+
+/* One send() of the held bytes to dst (may be partial). Same results as
+   pump_fill(), for dst. Keeps dst's send-progress stamps for the watchdog. */
+enum link_io pump_drain(struct pump *, struct link *dst, int64_t now_ms);
+
+/* Arrival time (monotonic ms) of the oldest byte held, 0 when empty. */
+int64_t	pump_oldest_ms(const struct pump *);
+
+/* Drop everything held; returns how many bytes. */
+size_t	pump_discard(struct pump *);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,59 @@
+/* sockopt.c -- the socket options every link gets, set in one place. */
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "sockopt.h"
+
+static int
+setint(int fd, int level, int name, int value)
+{
+	return (setsockopt(fd, level, name, &value, sizeof(value)));
+}
+
+int
+sockopt_timeouts(int fd, int timeout_ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+		return (-1);
+	return (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+}
+
+int
+sockopt_link(int fd, const struct cfg_policy *p, const char **what)
+{
+	*what = "SO_KEEPALIVE";
+	if (setint(fd, SOL_SOCKET, SO_KEEPALIVE, 1) == -1)
+		return (-1);
+	*what = "TCP_KEEPIDLE";
+	if (setint(fd, IPPROTO_TCP, TCP_KEEPIDLE, p->keepalive_idle_s) == -1)
+		return (-1);
+	*what = "TCP_KEEPINTVL";
+	if (setint(fd, IPPROTO_TCP, TCP_KEEPINTVL,
+	    p->keepalive_interval_s) == -1)
+		return (-1);
+	*what = "TCP_KEEPCNT";
+	if (setint(fd, IPPROTO_TCP, TCP_KEEPCNT, p->keepalive_count) == -1)
+		return (-1);
+	*what = "TCP_USER_TIMEOUT";
+	if (setint(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms) == -1)
+		return (-1);
+	*what = "TCP_NODELAY";
+	if (setint(fd, IPPROTO_TCP, TCP_NODELAY, 1) == -1)
+		return (-1);
+	*what = "SO_RCVTIMEO/SO_SNDTIMEO";
+	return (sockopt_timeouts(fd, p->io_timeout_ms));
+}
+
+int
+sockopt_linger_abort(int fd)
+{
+	struct linger	l = { .l_onoff = 1, .l_linger = 0 };
+
+	return (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)));
+}

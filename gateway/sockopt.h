@@ -1,0 +1,28 @@
+/* sockopt.h -- the socket options every link gets, set in one place. */
+#ifndef GW_SOCKOPT_H
+#define GW_SOCKOPT_H
+
+#include "cfg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Set SO_KEEPALIVE + TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT,
+   TCP_USER_TIMEOUT, TCP_NODELAY and SO_RCVTIMEO/SO_SNDTIMEO = io_timeout_ms
+   on a connected TCP socket. Returns 0, or -1 with errno set and *what
+   naming the option that failed. */
+int	sockopt_link(int fd, const struct cfg_policy *, const char **what);
+
+/* SO_RCVTIMEO and SO_SNDTIMEO only. Returns 0 or -1 with errno set. */
+int	sockopt_timeouts(int fd, int timeout_ms);
+
+/* SO_LINGER {1, 0}: the next close() sends RST and drops unsent data at
+   once instead of retrying toward a peer that is gone. 0 or -1/errno. */
+int	sockopt_linger_abort(int fd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
