@@ -60,11 +60,13 @@ struct side {
 struct device {
 	struct cfg_device	 cfg;		/* own copy, allow lists too */
 	struct acceptor		*acc;
+	struct watchdog		*wd;
 	struct link_sync	 sync;
 	atomic_bool		 stop;
 	struct link		 links[LINK_KIND_COUNT];
 	bool			 used[LINK_KIND_COUNT];
 	bool			 listening[LINK_KIND_COUNT];
+	bool			 watched[LINK_KIND_COUNT];
 	struct link		*in;		/* device or rx */
 	struct link		*out;		/* device or tx */
 	struct link		*up;
@@ -367,8 +369,8 @@ side_start(struct side *s, pthread_attr_t *attr)
 }
 
 struct device *
-device_start(const struct cfg_device *dc, struct acceptor *acc, char *err,
-    size_t errlen)
+device_start(const struct cfg_device *dc, struct acceptor *acc,
+    struct watchdog *wd, char *err, size_t errlen)
 {
 	struct device	*dev;
 	pthread_attr_t	 attr;
@@ -381,6 +383,7 @@ device_start(const struct cfg_device *dc, struct acceptor *acc, char *err,
 		return (NULL);
 	}
 	dev->acc = acc;
+	dev->wd = wd;
 	link_sync_init(&dev->sync);
 	atomic_init(&dev->stop, false);
 	if (dev->cfg.split) {
@@ -405,7 +408,14 @@ device_start(const struct cfg_device *dc, struct acceptor *acc, char *err,
 	tend_init(&dev->writer, dev->up);
 
 	for (k = 0; k < LINK_KIND_COUNT; k++) {
-		if (!dev->used[k] || dev->links[k].ep->mode != CFG_LINK_LISTEN)
+		if (!dev->used[k])
+			continue;
+		if (wd_add(wd, &link_wd_ops, &dev->links[k]) == -1) {
+			snprintf(err, errlen, "out of memory");
+			goto out_stop;
+		}
+		dev->watched[k] = true;
+		if (dev->links[k].ep->mode != CFG_LINK_LISTEN)
 			continue;
 		if (acceptor_add(acc, &dev->links[k], err, errlen) == -1)
 			goto out_stop;
@@ -449,6 +459,9 @@ device_stop(struct device *dev)
 		pthread_join(dev->reader.tid, NULL);
 	if (dev->writer.started)
 		pthread_join(dev->writer.tid, NULL);
+	for (k = 0; k < LINK_KIND_COUNT; k++)
+		if (dev->watched[k])
+			wd_remove(dev->wd, &dev->links[k]);
 	for (k = 0; k < LINK_KIND_COUNT; k++) {
 		if (!dev->used[k])
 			continue;

@@ -7,6 +7,7 @@
 #include "acceptor.h"
 #include "cfg.h"
 #include "link.h"
+#include "watchdog.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -14,11 +15,12 @@ extern "C" {
 
 struct device;
 
-/* Copy dc, open its listening sockets (through acc) and start its reader
-   (device -> upstream) and writer (upstream -> device) threads. Returns
-   NULL with a reason in err when a socket or thread cannot be had. */
+/* Copy dc, open its listening sockets (through acc), register its links
+   with wd and start its reader (device -> upstream) and writer (upstream ->
+   device) threads. Returns NULL with a reason in err when a socket or
+   thread cannot be had. */
 struct device	*device_start(const struct cfg_device *dc, struct acceptor *acc,
-		    char *err, size_t errlen);
+		    struct watchdog *wd, char *err, size_t errlen);
 
 /* Stop accepting, shut every link down, join both threads, close all
    sockets, free. Returns within about io_timeout_ms (a dial in progress is

@@ -34,7 +34,7 @@ set_blocking(int fd, bool blocking)
    request is seen within io_timeout_ms even during a long connect timeout. */
 static int
 dial_one(const struct addrinfo *ai, const struct cfg_policy *pol,
-    atomic_bool *stop)
+    ATOMIC(bool) *stop)
 {
 	struct pollfd	pfd;
 	int64_t		deadline, left;
@@ -88,7 +88,7 @@ out_close:
 
 int
 endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
-    atomic_bool *stop, char *peer, size_t peerlen, char *err, size_t errlen)
+    ATOMIC(bool) *stop, char *peer, size_t peerlen, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
 	const char	*what;

@@ -2,7 +2,7 @@
 #ifndef GW_ENDPOINT_H
 #define GW_ENDPOINT_H
 
-#include <stdatomic.h>
+#include "atomics.h"
 #include <stddef.h>
 
 #include "cfg.h"
@@ -18,7 +18,7 @@ extern "C" {
    in peer. On failure returns -1 with errno set (ETIMEDOUT, ECONNREFUSED,
    ECANCELED when stopped, ...) and a one-line reason in err. */
 int	endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
-	    atomic_bool *stop, char *peer, size_t peerlen, char *err,
+	    ATOMIC(bool) *stop, char *peer, size_t peerlen, char *err,
 	    size_t errlen);
 
 /* Open a listening socket (SO_REUSEADDR, close-on-exec, non-blocking) on

@@ -13,12 +13,15 @@
 #include "acceptor.h"
 #include "device.h"
 #include "gateway.h"
+#include "clock.h"
 #include "log.h"
+#include "watchdog.h"
 
 struct gateway {
 	pthread_mutex_t		 mu;
 	struct cfg		*cfg;
 	struct acceptor		*acc;
+	struct watchdog		*wd;
 	struct device		**devs;		/* protected by mu */
 	int			 n_devs;
 };
@@ -57,6 +60,11 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 		    strerror(errno));
 		goto out_stop;
 	}
+	if ((gw->wd = wd_start(cfg->watchdog_period_ms)) == NULL) {
+		snprintf(err, errlen, "cannot start watchdog: %s",
+		    strerror(errno));
+		goto out_stop;
+	}
 	gw->devs = calloc((size_t)cfg->n_devices + 1, sizeof(*gw->devs));
 	if (gw->devs == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -65,7 +73,7 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 	for (i = 0; i < cfg->n_devices; i++) {
 		char	derr[256];
 
-		gw->devs[i] = device_start(&cfg->devices[i], gw->acc, derr,
+		gw->devs[i] = device_start(&cfg->devices[i], gw->acc, gw->wd, derr,
 		    sizeof(derr));
 		if (gw->devs[i] == NULL) {
 			snprintf(err, errlen, "%s: %s", cfg->devices[i].name,
@@ -144,7 +152,8 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 			kept++;
 			continue;
 		}
-		if ((dev = device_start(nc, gw->acc, derr, sizeof(derr)))
+		if ((dev = device_start(nc, gw->acc, gw->wd, derr,
+		    sizeof(derr)))
 		    == NULL) {
 			log_warnx("reload: %s: cannot start: %s", nc->name, derr);
 			rc = -1;
@@ -159,6 +168,11 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	pthread_mutex_unlock(&gw->mu);
 	free(old);
 	log_set_level(level_of(cfg->log_level));
+	if (cfg->watchdog_period_ms != gw->cfg->watchdog_period_ms) {
+		log_info("reload: watchdog.period_ms %d -> %d",
+		    gw->cfg->watchdog_period_ms, cfg->watchdog_period_ms);
+		wd_set_period(gw->wd, cfg->watchdog_period_ms);
+	}
 	/* Kept devices hold their own copies: the old config can go. */
 	cfg_free(gw->cfg);
 	gw->cfg = cfg;
@@ -177,6 +191,7 @@ gw_stop(struct gateway *gw)
 	for (i = gw->n_devs - 1; i >= 0; i--)
 		device_stop(gw->devs[i]);
 	free(gw->devs);
+	wd_stop(gw->wd);
 	acceptor_stop(gw->acc);
 	cfg_free(gw->cfg);
 	pthread_mutex_destroy(&gw->mu);
@@ -198,4 +213,31 @@ gw_listen_port(struct gateway *gw, const char *name, enum link_kind kind)
 		port = acceptor_port(gw->acc, l);
 	pthread_mutex_unlock(&gw->mu);
 	return (port);
+}
+
+bool
+gw_link_is_up(struct gateway *gw, const char *name, enum link_kind kind)
+{
+	struct device	*dev;
+	struct link	*l;
+	bool		 up = false;
+
+	pthread_mutex_lock(&gw->mu);
+	dev = find_device(gw->devs, gw->n_devs, name);
+	if (dev != NULL && (l = device_link(dev, kind)) != NULL)
+		up = link_is_up(l);
+	pthread_mutex_unlock(&gw->mu);
+	return (up);
+}
+
+int64_t
+gw_watchdog_stuck_ms(struct gateway *gw)
+{
+	return (wd_stuck_ms(gw->wd, clock_ms()));
+}
+
+int
+gw_watchdog_period_ms(struct gateway *gw)
+{
+	return (wd_period(gw->wd));
 }

@@ -2,6 +2,7 @@
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cfg.h"
@@ -31,6 +32,16 @@ void		 gw_stop(struct gateway *);
 /* The local port of a device's listening link (for tests on port 0), or
    -1 when there is no such device or link. */
 int		 gw_listen_port(struct gateway *, const char *device,
+		    enum link_kind);
+
+/* How long the watchdog's current sweep has run, and its period (ms):
+   the main thread treats a sweep older than 10 periods as a stuck
+   watchdog. */
+int64_t		 gw_watchdog_stuck_ms(struct gateway *);
+int		 gw_watchdog_period_ms(struct gateway *);
+
+/* True when that link of that device is up (for tests and status). */
+bool		 gw_link_is_up(struct gateway *, const char *device,
 		    enum link_kind);
 
 #ifdef __cplusplus

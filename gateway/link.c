@@ -25,6 +25,11 @@
 #include "log.h"
 #include "sockopt.h"
 
+static void	vfail_locked(struct link *, enum wd_reason, int64_t,
+		    const char *, va_list) __attribute__((format(printf, 4, 0)));
+static void	fail_locked(struct link *, enum wd_reason, int64_t,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
+
 static const char *const kind_names[LINK_KIND_COUNT] = {
 	"device", "rx", "tx", "upstream"
 };
@@ -127,7 +132,8 @@ link_attach(struct link *l, int fd, const char *peer)
 	l->evidence.valid = false;
 	snprintf(l->peer, sizeof(l->peer), "%s", peer);
 	l->since_wall_ms = wall_ms();
-	atomic_store(&l->last_rx_ms, clock_ms());
+	l->up_ms = clock_ms();
+	atomic_store(&l->last_rx_ms, l->up_ms);
 	atomic_store(&l->send_since_ms, 0);
 	atomic_store(&l->send_progress_ms, clock_ms());
 	link_sync_changed(l->sync);
@@ -154,23 +160,29 @@ link_take_pending(struct link *l, char *peer, size_t peerlen)
 void
 link_offer(struct link *l, int fd, const char *peer)
 {
+	char	old_peer[LINK_PEER_MAX];
 	int	old_pending;
-	bool	reject;
+	bool	busy;
 
 	pthread_mutex_lock(l->mu);
-	reject = l->state == LINK_UP && !l->failed &&
-	    l->ep->on_new_client == CFG_NEW_CLIENT_REJECT;
-	if (reject) {
+	busy = l->state == LINK_UP && !l->failed;
+	if (busy && l->ep->on_new_client == CFG_NEW_CLIENT_REJECT) {
+		snprintf(old_peer, sizeof(old_peer), "%s", l->peer);
 		pthread_mutex_unlock(l->mu);
 		atomic_fetch_add(&l->stat_refused, 1);
 		log_subject(LOG_LVL_WARN, "%s: rejected client %s: busy with %s",
-		    l->name, peer, l->peer);
+		    l->name, peer, old_peer);
 		close(fd);
 		return;
 	}
 	old_pending = l->pending_fd;
 	l->pending_fd = fd;
 	snprintf(l->pending_peer, sizeof(l->pending_peer), "%s", peer);
+	/* Under the same lock: the owner may take the new client as soon as
+	   it is unlocked, and must not find it failed in the old one's place. */
+	if (busy)
+		fail_locked(l, WD_REASON_NONE, 0, "replaced by new client %s",
+		    peer);
 	link_sync_changed(l->sync);
 	pthread_mutex_unlock(l->mu);
 
@@ -179,7 +191,6 @@ link_offer(struct link *l, int fd, const char *peer)
 		    "replaced by %s", l->name, peer);
 		close(old_pending);
 	}
-	link_fail(l, 0, WD_REASON_NONE, 0, "replaced by new client %s", peer);
 }
 
 int
@@ -206,6 +217,33 @@ link_release(struct link *l)
 	pthread_mutex_unlock(l->mu);
 }
 
+/* Record why the current generation failed and shut it down, waking every
+   thread blocked on it. Called with l->mu held, on a link up and not yet
+   failed. */
+static void
+vfail_locked(struct link *l, enum wd_reason reason, int64_t last_life_ms,
+    const char *fmt, va_list ap)
+{
+	l->failed = true;
+	l->reason = reason;
+	l->last_life_ms = last_life_ms;
+	vsnprintf(l->detail, sizeof(l->detail), fmt, ap);
+	/* Wakes every thread blocked on the socket; close() would not. */
+	shutdown(l->fd, SHUT_RDWR);
+	link_sync_changed(l->sync);
+}
+
+static void
+fail_locked(struct link *l, enum wd_reason reason, int64_t last_life_ms,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vfail_locked(l, reason, last_life_ms, fmt, ap);
+	va_end(ap);
+}
+
 bool
 link_fail(struct link *l, uint64_t gen, enum wd_reason reason,
     int64_t last_life_ms, const char *fmt, ...)
@@ -215,15 +253,9 @@ link_fail(struct link *l, uint64_t gen, enum wd_reason reason,
 
 	pthread_mutex_lock(l->mu);
 	if (l->state == LINK_UP && !l->failed && (gen == 0 || gen == l->gen)) {
-		l->failed = true;
-		l->reason = reason;
-		l->last_life_ms = last_life_ms;
 		va_start(ap, fmt);
-		vsnprintf(l->detail, sizeof(l->detail), fmt, ap);
+		vfail_locked(l, reason, last_life_ms, fmt, ap);
 		va_end(ap);
-		/* Wakes every thread blocked on the socket; close() would not. */
-		shutdown(l->fd, SHUT_RDWR);
-		link_sync_changed(l->sync);
 		done = true;
 	}
 	pthread_mutex_unlock(l->mu);
@@ -302,6 +334,8 @@ link_close(struct link *l, bool close_anyway)
 	atomic_fetch_add(&l->stat_failures[reason], 1);
 	atomic_fetch_add(&l->stat_unacked_at_failure, (uint64_t)outq);
 	detect_ms = last_life_ms > 0 ? clock_ms() - last_life_ms : -1;
+	if (detect_ms >= 0)
+		hist_add_us(&l->stat_detect, detect_ms * 1000);
 	if (outq > 0 && strstr(detail, "unacknowledged") == NULL)
 		log_subject(LOG_LVL_WARN, "%s down: %s (%s, %d bytes "
 		    "unacknowledged)", l->name, wd_reason_str(reason), detail,
@@ -385,3 +419,74 @@ link_reason_for_errno(struct link *l, int err)
 		return (WD_ACK_TIMEOUT);
 	return (WD_KEEPALIVE_TIMEOUT);
 }
+
+/* ---- the watchdog's view ---- */
+
+static const enum wd_role kind_roles[LINK_KIND_COUNT] = {
+	[LINK_KIND_DEVICE] = WD_ROLE_BIDIR,
+	[LINK_KIND_RX] = WD_ROLE_RX,
+	[LINK_KIND_TX] = WD_ROLE_TX,
+	[LINK_KIND_UPSTREAM] = WD_ROLE_UPSTREAM,
+};
+
+static int
+link_wd_get(void *ctx, uint64_t *gen, struct wd_link_state *ls,
+    struct wd_policy *p, enum wd_role *role)
+{
+	struct link	*l = ctx;
+	int64_t		 since, progress;
+	int		 fd;
+
+	if ((fd = link_acquire(l, gen)) == -1)
+		return (-1);
+	since = atomic_load(&l->send_since_ms);
+	progress = atomic_load(&l->send_progress_ms);
+	ls->up = true;
+	ls->up_ms = l->up_ms;
+	ls->rx_last_ms = atomic_load(&l->last_rx_ms);
+	ls->tx_busy = since != 0;
+	ls->tx_progress_ms = progress > since ? progress : since;
+	ls->tx_pending_bytes = 0;
+	p->keepalive_idle_s = l->pol->keepalive_idle_s;
+	p->keepalive_interval_s = l->pol->keepalive_interval_s;
+	p->keepalive_count = l->pol->keepalive_count;
+	p->user_timeout_ms = l->pol->user_timeout_ms;
+	p->stall_timeout_ms = l->pol->stall_timeout_ms;
+	p->rx_silence_ms = l->pol->rx_silence_ms;
+	*role = kind_roles[l->kind];
+	return (fd);
+}
+
+static void
+link_wd_put(void *ctx)
+{
+	link_release(ctx);
+}
+
+static void
+link_wd_apply(void *ctx, uint64_t gen, const struct wd_sample *s,
+    const struct wd_verdict *v, int64_t now_ms)
+{
+	struct link	*l = ctx;
+	uint32_t	 in_flight;
+
+	in_flight = s->outq_bytes > s->notsent_bytes ?
+	    s->outq_bytes - s->notsent_bytes : 0;
+	pthread_mutex_lock(l->mu);
+	if (gen == l->gen) {
+		l->evidence.valid = true;
+		l->evidence.unacked_bytes = in_flight;
+		l->evidence.zero_window = s->snd_wnd_known && s->snd_wnd == 0 &&
+		    s->outq_bytes > 0;
+	}
+	pthread_mutex_unlock(l->mu);
+	if (v->dead)
+		link_fail(l, gen, v->reason, now_ms - v->silence_ms, "%s",
+		    v->detail);
+}
+
+const struct wd_target_ops link_wd_ops = {
+	.get = link_wd_get,
+	.put = link_wd_put,
+	.apply = link_wd_apply,
+};

@@ -4,13 +4,15 @@
 #define GW_LINK_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "cfg.h"
+#include "atomics.h"
+#include "hist.h"
 #include "reason.h"
+#include "watchdog.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -76,20 +78,26 @@ struct link {
 	char			 last_detail[LINK_DETAIL_MAX];
 	int64_t			 last_failure_wall_ms;
 
+	int64_t			 up_ms;		/* monotonic, when attached */
+
 	/* Written by the pumps without the lock, read by the watchdog. */
-	_Atomic int64_t		 last_rx_ms;	/* monotonic, last byte in */
-	_Atomic int64_t		 send_since_ms;	/* in send() since; 0 = not */
-	_Atomic int64_t		 send_progress_ms; /* last byte accepted */
+	ATOMIC(int64_t)		 last_rx_ms;	/* monotonic, last byte in */
+	ATOMIC(int64_t)		 send_since_ms;	/* in send() since; 0 = not */
+	ATOMIC(int64_t)		 send_progress_ms; /* last byte accepted */
 
 	/* Counters. */
-	_Atomic uint64_t	 stat_connects;
-	_Atomic uint64_t	 stat_failures[WD_REASON_COUNT];
-	_Atomic uint64_t	 stat_bytes_in;		/* received from peer */
-	_Atomic uint64_t	 stat_bytes_out;	/* sent to peer */
-	_Atomic uint64_t	 stat_unacked_at_failure;
-	_Atomic uint64_t	 stat_held_discarded;
-	_Atomic uint64_t	 stat_refused;		/* allow list, reject */
+	ATOMIC(uint64_t)	 stat_connects;
+	ATOMIC(uint64_t)	 stat_failures[WD_REASON_COUNT];
+	ATOMIC(uint64_t)	 stat_bytes_in;		/* received from peer */
+	ATOMIC(uint64_t)	 stat_bytes_out;	/* sent to peer */
+	ATOMIC(uint64_t)	 stat_unacked_at_failure;
+	ATOMIC(uint64_t)	 stat_held_discarded;
+	ATOMIC(uint64_t)	 stat_refused;		/* allow list, reject */
+	struct hist		 stat_detect;	/* last sign of life -> verdict */
 };
+
+/* The watchdog's view of a link (ctx is the struct link). */
+extern const struct wd_target_ops link_wd_ops;
 
 /* Set up l, down, sharing the device's sync. */
 void	link_init(struct link *, const char *device, enum link_kind,

@@ -63,11 +63,12 @@ main(int argc, char *argv[])
 	struct gateway	*gw;
 	struct cfg	*cfg;
 	const char	*path = NULL;
-	struct timespec	 tick = { .tv_sec = 1, .tv_nsec = 0 };
+	struct timespec	 tick;
+	int64_t		 stuck_ms;
 	sigset_t	 set;
 	char		 err[512];
 	bool		 check = false;
-	int		 ch, sig;
+	int		 ch, sig, period;
 
 	while ((ch = getopt(argc, argv, "c:thV")) != -1) {
 		switch (ch) {
@@ -117,7 +118,17 @@ main(int argc, char *argv[])
 		return (EX_SOFTWARE_CODE);
 	}
 	for (;;) {
+		/* Wake every period to check that the watchdog still sweeps. */
+		period = gw_watchdog_period_ms(gw);
+		tick.tv_sec = period / 1000;
+		tick.tv_nsec = (long)(period % 1000) * 1000000;
 		sig = sigtimedwait(&set, NULL, &tick);
+		if ((stuck_ms = gw_watchdog_stuck_ms(gw)) >= 10L * period) {
+			log_error("watchdog stuck in one sweep for %lld ms "
+			    "(period %d ms): exiting for a restart",
+			    (long long)stuck_ms, period);
+			_exit(EX_SOFTWARE_CODE);
+		}
 		if (sig == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;

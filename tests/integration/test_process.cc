@@ -1,0 +1,148 @@
+// gatewayd as a process: CLI, exit codes, signals.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gwtest.h"
+#include "net.h"
+
+namespace {
+
+// Run gatewayd with args; returns the exit code and stdout+stderr.
+int
+run(const std::vector<std::string> &args, std::string *out)
+{
+	int pfd[2];
+
+	if (pipe(pfd) == -1)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		close(pfd[1]);
+		std::vector<char *> argv;
+		argv.push_back((char *)"gatewayd");
+		for (auto &a : args)
+			argv.push_back((char *)a.c_str());
+		argv.push_back(nullptr);
+		execv(GW_GATEWAYD, argv.data());
+		_exit(127);
+	}
+	close(pfd[1]);
+	char buf[4096];
+	ssize_t n;
+	out->clear();
+	while ((n = read(pfd[0], buf, sizeof(buf))) > 0)
+		out->append(buf, (size_t)n);
+	close(pfd[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string
+one_device(int dport, int uport)
+{
+	return test_preamble() + "devices = ( { name = \"d1\";\n"
+	    "  device = { connect = \"127.0.0.1:" + std::to_string(dport) + "\"; };\n"
+	    "  upstream = { listen = \"127.0.0.1:" + std::to_string(uport) + "\"; };\n"
+	    "} );\n";
+}
+
+}  // namespace
+
+TEST(Cli, VersionHelpAndUsage)
+{
+	std::string out;
+
+	EXPECT_EQ(run({"-V"}, &out), 0);
+	EXPECT_EQ(out.rfind("gatewayd ", 0), 0u) << out;
+	EXPECT_EQ(run({"-h"}, &out), 0);
+	EXPECT_NE(out.find("usage: gatewayd"), std::string::npos);
+	EXPECT_EQ(run({}, &out), 64);
+	EXPECT_EQ(run({"-x"}, &out), 64);
+}
+
+TEST(Cli, CheckOnlyExitsZeroOrConfigError)
+{
+	TestDir dir;
+	std::string out;
+	std::string good = dir.write("good.conf", one_device(5000, 15000));
+	std::string bad = dir.write("bad.conf", "version = 1;\nbogus = 3;\n");
+
+	EXPECT_EQ(run({"-t", "-c", good}, &out), 0) << out;
+	EXPECT_NE(out.find("configuration OK"), std::string::npos) << out;
+	EXPECT_EQ(run({"-t", "-c", bad}, &out), 78);
+	EXPECT_NE(out.find(bad + ":2: "), std::string::npos) << out;
+	// Without -t a bad config also exits 78, before touching the network.
+	EXPECT_EQ(run({"-c", bad}, &out), 78);
+	EXPECT_EQ(run({"-t", "-c", dir.path("missing.conf")}, &out), 78);
+}
+
+TEST(Process, SigtermWithThreadsBlockedInRecvAndInAFullSendExitsZeroPromptly)
+{
+	int dport, dl = tcp_listen(&dport);
+	ASSERT_NE(dl, -1);
+	int uport = free_port();
+	GatewayProcess gw(one_device(dport, uport));
+	int dev = tcp_accept(dl, 5000);		// never reads: the writer fills it
+	ASSERT_NE(dev, -1);
+	int host = -1;
+	// The host's data has to reach a writer stuck in send(): keep
+	// connecting until the device link is up and the upstream accepted.
+	ASSERT_TRUE(eventually([&] {
+		if (host != -1)
+			close(host);
+		host = tcp_connect(uport, 1000);
+		return host != -1 && stays_quiet(host, 200);
+	}, 10000));
+	std::vector<uint8_t> chunk(1 << 16);
+	// Fill the device's receive window and the gateway's buffer: write
+	// until the host's own send blocks.
+	int64_t sent = 0;
+	while (write_all(host, chunk.data(), chunk.size(), 300))
+		sent += (int64_t)chunk.size();
+	EXPECT_GT(sent, 0);
+
+	auto t0 = std::chrono::steady_clock::now();
+	int code = gw.signal_and_wait(SIGTERM, 5000);
+	auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+	    std::chrono::steady_clock::now() - t0).count();
+	EXPECT_EQ(code, 0) << gw.log();
+	EXPECT_LT(ms, 3000) << "stop took " << ms << " ms";
+	EXPECT_TRUE(gw.log_contains("terminating")) << gw.log();
+	close(host);
+	close(dev);
+	close(dl);
+}
+
+TEST(Process, SighupWithABadConfigKeepsRunning)
+{
+	int dport, dl = tcp_listen(&dport);
+	ASSERT_NE(dl, -1);
+	int uport = free_port();
+	TestDir dir;
+	GatewayProcess gw(one_device(dport, uport));
+	int dev = tcp_accept(dl, 5000);
+	ASSERT_NE(dev, -1);
+	// Break the running config file, then ask for a reload.
+	ASSERT_TRUE(eventually([&] { return gw.log_contains("d1/device up"); }, 5000));
+	gw.rewrite_config("version = 1;\ndevices = 7;\n");
+	kill(gw.pid(), SIGHUP);
+	ASSERT_TRUE(eventually([&] {
+		return gw.log_contains("running configuration kept"); }, 5000)) << gw.log();
+	EXPECT_EQ(gw.wait_exit(300), -1) << "exited on a bad reload";
+	EXPECT_TRUE(stays_quiet(dev, 200)) << "device link dropped by a bad reload";
+	EXPECT_EQ(gw.signal_and_wait(SIGTERM, 5000), 0);
+	close(dev);
+	close(dl);
+}

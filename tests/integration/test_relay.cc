@@ -1,0 +1,385 @@
+// Integration tests on loopback: real threads and sockets through an
+// in-process gateway. Every wait is bounded.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gwtest.h"
+#include "net.h"
+
+namespace {
+
+constexpr size_t kBig = 64u << 20;	// 64 MiB each way
+constexpr int kBigMs = 120000;
+
+struct Stream {
+	uint64_t sum = 0;
+	bool ok = false;
+};
+
+// Send n pseudo-random bytes (seed) on fd; remember the checksum.
+void
+send_stream(int fd, size_t n, uint64_t seed, Stream *out)
+{
+	std::vector<uint8_t> buf(1 << 16);
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	out->ok = true;
+	for (size_t done = 0; done < n; ) {
+		size_t len = std::min(buf.size(), n - done);
+		fill_random(buf.data(), len, seed + done);
+		h = fnv1a(buf.data(), len, h);
+		if (!write_all(fd, buf.data(), len, kBigMs)) {
+			out->ok = false;
+			return;
+		}
+		done += len;
+	}
+	out->sum = h;
+}
+
+void
+recv_stream(int fd, size_t n, Stream *out)
+{
+	std::vector<uint8_t> buf(1 << 16);
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	out->ok = true;
+	for (size_t done = 0; done < n; ) {
+		size_t len = std::min(buf.size(), n - done);
+		if (!read_exact(fd, buf.data(), len, kBigMs)) {
+			out->ok = false;
+			return;
+		}
+		h = fnv1a(buf.data(), len, h);
+		done += len;
+	}
+	out->sum = h;
+}
+
+// Both directions at once: host <-> gateway <-> device.
+void
+both_ways(int host_fd, int dev_out_fd, int dev_in_fd)
+{
+	Stream up_sent, up_got, down_sent, down_got;
+	std::thread t1(send_stream, host_fd, kBig, 11, &down_sent);
+	std::thread t2(recv_stream, dev_in_fd, kBig, &down_got);
+	std::thread t3(send_stream, dev_out_fd, kBig, 22, &up_sent);
+	std::thread t4(recv_stream, host_fd, kBig, &up_got);
+	t1.join();
+	t2.join();
+	t3.join();
+	t4.join();
+	ASSERT_TRUE(down_sent.ok && down_got.ok);
+	ASSERT_TRUE(up_sent.ok && up_got.ok);
+	EXPECT_EQ(down_sent.sum, down_got.sum) << "host -> device corrupted";
+	EXPECT_EQ(up_sent.sum, up_got.sum) << "device -> host corrupted";
+}
+
+std::string
+device_conf(const std::string &name, const std::string &device,
+    const std::string &upstream, const std::string &extra = "")
+{
+	return "  { name = \"" + name + "\";\n"
+	    "    device = " + device + ";\n"
+	    "    upstream = " + upstream + ";\n" + extra + "  }";
+}
+
+std::string
+connect_ep(int port)
+{
+	return "{ connect = \"127.0.0.1:" + std::to_string(port) + "\"; }";
+}
+
+std::string
+listen_ep(int port, const std::string &extra = "")
+{
+	return "{ listen = \"127.0.0.1:" + std::to_string(port) + "\";" +
+	    extra + " }";
+}
+
+// Connect as the host once the device link is up (with "close" a host that
+// comes earlier is dropped at once, as a direct connection would be).
+int
+host_connect(InProcessGateway &g, const char *dev, enum link_kind k, int port)
+{
+	if (!eventually([&] { return g.up(dev, k); }, 10000))
+		return -1;
+	return tcp_connect(port, 5000);
+}
+
+}  // namespace
+
+TEST(Relay, BidirectionalLink64MiBEachWay)
+{
+	int dport, dl = tcp_listen(&dport);
+	int uport = free_port();
+	ASSERT_NE(dl, -1);
+	InProcessGateway g(test_preamble() + "devices = (\n" +
+	    device_conf("d1", connect_ep(dport), listen_ep(uport)) + ");\n");
+	ASSERT_TRUE(g.ok());
+	int dev = tcp_accept(dl, 5000);
+	ASSERT_NE(dev, -1);
+	int host = host_connect(g, "d1", LINK_KIND_DEVICE, uport);
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return g.up("d1", LINK_KIND_UPSTREAM); }, 5000));
+	both_ways(host, dev, dev);
+	close(host);
+	close(dev);
+	close(dl);
+}
+
+TEST(Relay, SplitRxTxLinks64MiBEachWay)
+{
+	int txport, txl = tcp_listen(&txport);
+	int rxport = free_port(), uport = free_port();
+	ASSERT_NE(txl, -1);
+	std::string device = "{ rx = " + listen_ep(rxport) + "; tx = " +
+	    connect_ep(txport) + "; }";
+	InProcessGateway g(test_preamble() + "devices = (\n" +
+	    device_conf("s1", device, listen_ep(uport)) + ");\n");
+	ASSERT_TRUE(g.ok());
+	int tx = tcp_accept(txl, 5000);		// gateway -> device
+	ASSERT_NE(tx, -1);
+	int rx = tcp_connect(rxport, 5000);	// device -> gateway
+	ASSERT_NE(rx, -1);
+	int host = host_connect(g, "s1", LINK_KIND_RX, uport);
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_UPSTREAM); }, 5000));
+	both_ways(host, rx, tx);
+	close(host);
+	close(rx);
+	close(tx);
+	close(txl);
+}
+
+namespace {
+
+// A gateway with one bidirectional device link the gateway dials, and an
+// upstream it listens on. The test plays both the device and the host.
+class OneDevice : public ::testing::Test {
+protected:
+	void start(const std::string &extra = "", const std::string &up_extra = "") {
+		dl_ = tcp_listen(&dport_);
+		ASSERT_NE(dl_, -1);
+		uport_ = free_port();
+		g_.reset(new InProcessGateway(test_preamble() + "devices = (\n" +
+		    device_conf("d1", connect_ep(dport_), listen_ep(uport_, up_extra),
+		    extra) + ");\n"));
+		ASSERT_TRUE(g_->ok());
+	}
+	void TearDown() override {
+		g_.reset();
+		for (int fd : fds_)
+			close(fd);
+		if (dl_ != -1)
+			close(dl_);
+	}
+	int keep(int fd) { if (fd != -1) fds_.push_back(fd); return fd; }
+	int accept_device() { return keep(tcp_accept(dl_, 5000)); }
+	int connect_host() {
+		return keep(host_connect(*g_, "d1", LINK_KIND_DEVICE, uport_));
+	}
+	bool up(enum link_kind k) { return g_->up("d1", k); }
+
+	std::unique_ptr<InProcessGateway> g_;
+	int dl_ = -1, dport_ = 0, uport_ = 0;
+	std::vector<int> fds_;
+};
+
+bool
+roundtrip(int from, int to, const std::string &msg)
+{
+	std::string got(msg.size(), '\0');
+
+	return write_all(from, msg.data(), msg.size(), 5000) &&
+	    read_exact(to, got.data(), got.size(), 5000) && got == msg;
+}
+
+}  // namespace
+
+TEST_F(OneDevice, DeviceRestartIsReconnectedAndRelayingResumes)
+{
+	start();
+	int dev = accept_device();
+	ASSERT_NE(dev, -1);
+	int host = connect_host();
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	ASSERT_TRUE(roundtrip(host, dev, "before\n"));
+
+	// The device restarts: its connection ends, it comes back on the same
+	// listening address, and the gateway dials again.
+	close(dev);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	int dev2 = accept_device();
+	ASSERT_NE(dev2, -1) << "the gateway did not redial the device";
+	// With "close" the host saw the drop; it reconnects.
+	EXPECT_TRUE(wait_closed(host, 5000));
+	int host2 = connect_host();
+	ASSERT_NE(host2, -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	EXPECT_TRUE(roundtrip(host2, dev2, "after\n"));
+	EXPECT_TRUE(roundtrip(dev2, host2, "and back\n"));
+}
+
+TEST_F(OneDevice, CloseModeHostSeesTheDropAndNewHostsAreClosedWhileDeviceDown)
+{
+	start();
+	int dev = accept_device();
+	ASSERT_NE(dev, -1);
+	int host = connect_host();
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	ASSERT_TRUE(roundtrip(dev, host, "data then drop\n"));
+
+	close(dl_);	// the device is gone and stays gone
+	dl_ = -1;
+	close_reset(dev);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	EXPECT_TRUE(wait_closed(host, 5000)) << "host did not see the drop";
+	// A host that connects while the device is down is closed at once.
+	int late = keep(tcp_connect(uport_, 5000));
+	ASSERT_NE(late, -1);
+	EXPECT_TRUE(wait_closed(late, 5000));
+	EXPECT_FALSE(up(LINK_KIND_UPSTREAM));
+}
+
+TEST_F(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
+{
+	start("    on_device_down = \"hold\";\n    hold_max_ms = 20000;\n");
+	int dev = accept_device();
+	ASSERT_NE(dev, -1);
+	int host = connect_host();
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	ASSERT_TRUE(roundtrip(host, dev, "first\n"));
+
+	// The device goes away, listening socket and all: redials are refused.
+	close(dl_);
+	dl_ = -1;
+	close(dev);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
+
+	// The host sends while the device is down: 200 KiB, more than the
+	// buffer, so TCP flow control holds the rest.
+	std::vector<uint8_t> held(200 * 1024);
+	fill_random(held.data(), held.size(), 5);
+	std::thread writer([&] { write_all(host, held.data(), held.size(), 20000); });
+	EXPECT_TRUE(up(LINK_KIND_UPSTREAM)) << "hold must keep the upstream up";
+
+	// The device returns on the same port.
+	dl_ = tcp_listen_on(dport_);
+	ASSERT_NE(dl_, -1);
+	int dev2 = accept_device();
+	ASSERT_NE(dev2, -1);
+	std::vector<uint8_t> got(held.size());
+	EXPECT_TRUE(read_exact(dev2, got.data(), got.size(), 20000));
+	writer.join();
+	EXPECT_TRUE(got == held) << "held data not delivered intact and in order";
+}
+
+TEST_F(OneDevice, HoldModeDiscardsDataOlderThanHoldMaxAndClosesUpstream)
+{
+	start("    on_device_down = \"hold\";\n    hold_max_ms = 300;\n");
+	int dev = accept_device();
+	ASSERT_NE(dev, -1);
+	int host = connect_host();
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+
+	close(dl_);
+	dl_ = -1;
+	close(dev);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
+	ASSERT_TRUE(write_all(host, "stale command\n", 14, 5000));
+	// The held data expires: the upstream is closed so the host knows.
+	EXPECT_TRUE(wait_closed(host, 5000));
+
+	// When the device comes back, the stale command is never delivered.
+	dl_ = tcp_listen_on(dport_);
+	ASSERT_NE(dl_, -1);
+	int dev2 = accept_device();
+	ASSERT_NE(dev2, -1);
+	EXPECT_TRUE(stays_quiet(dev2, 1000)) << "stale data delivered late";
+}
+
+TEST_F(OneDevice, SecondClientReplacesTheFirstByDefault)
+{
+	start();
+	int dev = accept_device();
+	ASSERT_NE(dev, -1);
+	int host1 = connect_host();
+	ASSERT_NE(host1, -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	ASSERT_TRUE(roundtrip(host1, dev, "one\n"));
+	int host2 = keep(tcp_connect(uport_, 5000));
+	ASSERT_NE(host2, -1);
+	EXPECT_TRUE(wait_closed(host1, 5000)) << "old client not closed";
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	EXPECT_TRUE(roundtrip(host2, dev, "two\n"));
+	EXPECT_TRUE(roundtrip(dev, host2, "back to two\n"));
+}
+
+TEST_F(OneDevice, SecondClientIsRejectedWithReject)
+{
+	start("", " on_new_client = \"reject\";");
+	int dev = accept_device();
+	ASSERT_NE(dev, -1);
+	int host1 = connect_host();
+	ASSERT_NE(host1, -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	int host2 = keep(tcp_connect(uport_, 5000));
+	ASSERT_NE(host2, -1);
+	EXPECT_TRUE(wait_closed(host2, 5000)) << "new client not rejected";
+	EXPECT_TRUE(roundtrip(host1, dev, "still one\n"));
+	EXPECT_TRUE(roundtrip(dev, host1, "back to one\n"));
+}
+
+TEST_F(OneDevice, DisallowedSourceAddressIsRefused)
+{
+	start("", " allow = [\"127.0.0.2/32\"];");
+	int dev = accept_device();
+	ASSERT_NE(dev, -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_DEVICE); }, 5000));
+	int bad = keep(tcp_connect(uport_, 5000, "127.0.0.1", "127.0.0.1"));
+	ASSERT_NE(bad, -1);
+	EXPECT_TRUE(wait_closed(bad, 5000)) << "disallowed client not refused";
+	EXPECT_FALSE(up(LINK_KIND_UPSTREAM));
+	int good = keep(tcp_connect(uport_, 5000, "127.0.0.1", "127.0.0.2"));
+	ASSERT_NE(good, -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	EXPECT_TRUE(roundtrip(good, dev, "allowed\n"));
+}
+
+TEST_F(OneDevice, PeerResetWhileGatewayWritesDoesNotKillTheProcess)
+{
+	start();
+	int dev = accept_device();
+	ASSERT_NE(dev, -1);
+	int host = connect_host();
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	// The host streams; the device resets mid-stream. The gateway's
+	// writer hits EPIPE/ECONNRESET: SIGPIPE must not be raised.
+	std::atomic<bool> stop{false};
+	std::thread streamer([&] {
+		std::vector<uint8_t> buf(1 << 16);
+		while (!stop && write_all(host, buf.data(), buf.size(), 200))
+			;
+	});
+	std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	close_reset(dev);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	int dev2 = accept_device();
+	stop = true;
+	streamer.join();
+	EXPECT_NE(dev2, -1) << "gateway did not reconnect after the reset";
+}

@@ -1,0 +1,167 @@
+// gwtest.cc -- run a gateway in-process (or as a process) from config text.
+#include "gwtest.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "net.h"
+
+#include "cfg.h"
+
+int
+free_port()
+{
+	int port = -1;
+	int fd = tcp_listen(&port);
+
+	if (fd != -1)
+		close(fd);
+	return port;
+}
+
+TestDir::TestDir()
+{
+	char tmpl[] = "/tmp/gwtest.XXXXXX";
+	const char *d = mkdtemp(tmpl);
+
+	dir_ = d ? d : "";
+}
+
+TestDir::~TestDir()
+{
+	std::error_code ec;
+
+	if (!dir_.empty())
+		std::filesystem::remove_all(dir_, ec);
+}
+
+std::string
+TestDir::path(const std::string &name) const
+{
+	return dir_ + "/" + name;
+}
+
+std::string
+TestDir::write(const std::string &name, const std::string &text) const
+{
+	std::string p = path(name);
+	std::ofstream(p) << text;
+	return p;
+}
+
+std::string
+test_preamble(const std::string &defaults_extra)
+{
+	return "version = 1;\n"
+	    "log = { level = \"info\"; };\n"
+	    "status = { listen = \"\"; };\n"
+	    "watchdog = { period_ms = 50; };\n"
+	    "defaults = {\n"
+	    "  io_timeout_ms = 100;\n"
+	    "  connect_timeout_ms = 1000;\n"
+	    "  backoff = { min_ms = 20; max_ms = 200; };\n" +
+	    defaults_extra +
+	    "};\n";
+}
+
+InProcessGateway::InProcessGateway(const std::string &text)
+{
+	std::string p = dir_.write("gw.conf", text);
+	struct cfg *cfg = nullptr;
+	char err[512];
+
+	if (cfg_load(p.c_str(), &cfg, stderr) == -1)
+		return;
+	gw_ = gw_start(cfg, err, sizeof(err));
+	if (gw_ == nullptr)
+		fprintf(stderr, "gw_start: %s\n", err);
+}
+
+InProcessGateway::~InProcessGateway()
+{
+	stop();
+}
+
+void
+InProcessGateway::stop()
+{
+	if (gw_ != nullptr)
+		gw_stop(gw_);
+	gw_ = nullptr;
+}
+
+GatewayProcess::GatewayProcess(const std::string &text)
+{
+	std::string conf = dir_.write("gw.conf", text);
+	std::string logf = dir_.path("gw.log");
+
+	pid_ = fork();
+	if (pid_ == 0) {
+		int fd = open(logf.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd != -1) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		execl(GW_GATEWAYD, "gatewayd", "-c", conf.c_str(), (char *)nullptr);
+		_exit(127);
+	}
+}
+
+GatewayProcess::~GatewayProcess()
+{
+	if (pid_ > 0) {
+		kill(pid_, SIGKILL);
+		waitpid(pid_, nullptr, 0);
+	}
+}
+
+int
+GatewayProcess::wait_exit(int timeout_ms)
+{
+	int status;
+	auto deadline = std::chrono::steady_clock::now() +
+	    std::chrono::milliseconds(timeout_ms);
+
+	while (pid_ > 0) {
+		pid_t rc = waitpid(pid_, &status, WNOHANG);
+		if (rc == pid_) {
+			pid_ = -1;
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			return 128 + WTERMSIG(status);
+		}
+		if (std::chrono::steady_clock::now() >= deadline)
+			return -1;
+		std::this_thread::sleep_for(std::chrono::milliseconds(5));
+	}
+	return -1;
+}
+
+int
+GatewayProcess::signal_and_wait(int sig, int timeout_ms)
+{
+	if (pid_ <= 0)
+		return -1;
+	kill(pid_, sig);
+	return wait_exit(timeout_ms);
+}
+
+std::string
+GatewayProcess::log() const
+{
+	std::ifstream in(dir_.path("gw.log"));
+	std::stringstream ss;
+
+	ss << in.rdbuf();
+	return ss.str();
+}

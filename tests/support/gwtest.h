@@ -1,0 +1,64 @@
+// gwtest.h -- run a gateway in-process (or as a process) from config text.
+#ifndef GW_TEST_GWTEST_H
+#define GW_TEST_GWTEST_H
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "gateway.h"
+
+// A free TCP port on 127.0.0.1 (bound and released: tests that listen
+// through the gateway need a port number in the config text).
+int	free_port();
+
+// A temporary directory, removed with its files on destruction.
+class TestDir {
+public:
+	TestDir();
+	~TestDir();
+	std::string path(const std::string &name) const;
+	std::string write(const std::string &name, const std::string &text) const;
+private:
+	std::string dir_;
+};
+
+// The preamble of a test config: quiet logging, no status server, short
+// timeouts; devices go after it ("devices = ( ... );").
+std::string test_preamble(const std::string &defaults_extra = "");
+
+// Loads text as a config and starts a gateway; stops it on destruction.
+class InProcessGateway {
+public:
+	explicit InProcessGateway(const std::string &config_text);
+	~InProcessGateway();
+	bool ok() const { return gw_ != nullptr; }
+	struct gateway *gw() { return gw_; }
+	bool up(const char *dev, enum link_kind k) { return gw_link_is_up(gw_, dev, k); }
+	void stop();
+private:
+	TestDir dir_;
+	struct gateway *gw_ = nullptr;
+};
+
+// gatewayd as a child process: started with -c on the given config text,
+// stderr captured to a file; killed (SIGKILL) on destruction if still up.
+class GatewayProcess {
+public:
+	explicit GatewayProcess(const std::string &config_text);
+	~GatewayProcess();
+	pid_t pid() const { return pid_; }
+	// Send sig; wait up to timeout_ms for the exit; returns the exit code,
+	// 128+signal when killed by one, or -1 on timeout.
+	int signal_and_wait(int sig, int timeout_ms);
+	int wait_exit(int timeout_ms);
+	std::string log() const;
+	// Replace the config file's text (then send SIGHUP to reload it).
+	void rewrite_config(const std::string &text) { dir_.write("gw.conf", text); }
+	bool log_contains(const std::string &s) const { return log().find(s) != std::string::npos; }
+private:
+	TestDir dir_;
+	pid_t pid_ = -1;
+};
+
+#endif

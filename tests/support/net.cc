@@ -1,0 +1,275 @@
+// net.cc -- loopback socket helpers for tests; every wait has a deadline.
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+static int64_t
+now_ms()
+{
+	return std::chrono::duration_cast<std::chrono::milliseconds>(
+	    std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+static bool
+wait_fd(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return false;
+		struct pollfd p = { fd, events, 0 };
+		int rc = poll(&p, 1, (int)left);
+		if (rc > 0)
+			return true;
+		if (rc == -1 && errno != EINTR)
+			return false;
+	}
+}
+
+static bool
+fill_sockaddr(const char *host, int port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	auto *s4 = (struct sockaddr_in *)ss;
+	auto *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return true;
+	}
+	return false;
+}
+
+int
+tcp_listen(int *port, const char *host)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1;
+
+	if (!fill_sockaddr(host, 0, &ss, &len))
+		return -1;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1 || listen(fd, 16) == -1) {
+		close(fd);
+		return -1;
+	}
+	len = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	*port = ntohs(ss.ss_family == AF_INET ?
+	    ((struct sockaddr_in *)&ss)->sin_port :
+	    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	return fd;
+}
+
+int
+tcp_listen_on(int port)
+{
+	struct sockaddr_in sin;
+	int one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(fd, 16) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+tcp_accept(int lfd, int timeout_ms)
+{
+	if (!wait_fd(lfd, POLLIN, now_ms() + timeout_ms))
+		return -1;
+	return accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+}
+
+int
+tcp_connect(int port, int timeout_ms, const char *host, const char *src)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int64_t deadline = now_ms() + timeout_ms;
+
+	if (!fill_sockaddr(host, port, &ss, &len))
+		return -1;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		return -1;
+	if (src != nullptr) {
+		struct sockaddr_storage sa;
+		socklen_t salen;
+		if (!fill_sockaddr(src, 0, &sa, &salen) ||
+		    bind(fd, (struct sockaddr *)&sa, salen) == -1) {
+			close(fd);
+			return -1;
+		}
+	}
+	if (connect(fd, (struct sockaddr *)&ss, len) == -1 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	int err = 0;
+	socklen_t elen = sizeof(err);
+	if (!wait_fd(fd, POLLOUT, deadline) ||
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1 || err != 0) {
+		close(fd);
+		return -1;
+	}
+	// Left non-blocking: every helper below waits with poll().
+	return fd;
+}
+
+bool
+read_exact(int fd, void *buf, size_t n, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t rc = recv(fd, (char *)buf + got, n - got, MSG_DONTWAIT);
+		if (rc > 0) {
+			got += (size_t)rc;
+			continue;
+		}
+		if (rc == 0)
+			return false;
+		if (errno != EAGAIN && errno != EINTR)
+			return false;
+		if (!wait_fd(fd, POLLIN, deadline))
+			return false;
+	}
+	return true;
+}
+
+bool
+write_all(int fd, const void *buf, size_t n, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t rc = send(fd, (const char *)buf + done, n - done,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (rc > 0) {
+			done += (size_t)rc;
+			continue;
+		}
+		if (rc == -1 && errno != EAGAIN && errno != EINTR)
+			return false;
+		if (!wait_fd(fd, POLLOUT, deadline))
+			return false;
+	}
+	return true;
+}
+
+bool
+wait_closed(int fd, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	char buf[4096];
+
+	for (;;) {
+		ssize_t rc = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (rc == 0)
+			return true;
+		if (rc == -1 && errno != EAGAIN && errno != EINTR)
+			return true;	// RST counts as closed
+		if (rc > 0)
+			continue;
+		if (!wait_fd(fd, POLLIN, deadline))
+			return false;
+	}
+}
+
+bool
+stays_quiet(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	int64_t deadline = now_ms() + ms;
+
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return true;
+		int rc = poll(&p, 1, (int)left);
+		if (rc > 0)
+			return false;
+		if (rc == -1 && errno != EINTR)
+			return false;
+	}
+}
+
+bool
+eventually(const std::function<bool()> &cond, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		if (cond())
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+}
+
+void
+close_reset(int fd)
+{
+	struct linger l = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+void
+fill_random(uint8_t *buf, size_t n, uint64_t seed)
+{
+	uint64_t x = seed ? seed : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (uint8_t)(x >> 24);
+	}
+}
+
+uint64_t
+fnv1a(const uint8_t *buf, size_t n, uint64_t h)
+{
+	for (size_t i = 0; i < n; i++) {
+		h ^= buf[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}

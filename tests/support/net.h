@@ -1,0 +1,48 @@
+// net.h -- loopback socket helpers for tests; every wait has a deadline.
+#ifndef GW_TEST_NET_H
+#define GW_TEST_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <functional>
+#include <string>
+
+// A listening socket on host:0 (127.0.0.1 unless said); *port gets the port.
+int	tcp_listen(int *port, const char *host = "127.0.0.1");
+
+// A listening socket on 127.0.0.1:port (a device coming back on its port).
+int	tcp_listen_on(int port);
+
+// Accept one client within timeout_ms; -1 on timeout or error.
+int	tcp_accept(int lfd, int timeout_ms);
+
+// Connect to host:port (optionally from source address src) within
+// timeout_ms; -1 on failure.
+int	tcp_connect(int port, int timeout_ms, const char *host = "127.0.0.1",
+	    const char *src = nullptr);
+
+// Read exactly n bytes before the deadline; false on EOF, error or timeout.
+bool	read_exact(int fd, void *buf, size_t n, int timeout_ms);
+
+// Write all n bytes before the deadline (MSG_NOSIGNAL).
+bool	write_all(int fd, const void *buf, size_t n, int timeout_ms);
+
+// True when the peer's FIN or RST arrives (recv returns 0 or an error)
+// within timeout_ms, discarding any data before it.
+bool	wait_closed(int fd, int timeout_ms);
+
+// True when nothing at all arrives on fd for ms (and it stays open).
+bool	stays_quiet(int fd, int ms);
+
+// Poll cond every 10 ms until it holds or timeout_ms passes.
+bool	eventually(const std::function<bool()> &cond, int timeout_ms);
+
+// Close with SO_LINGER {1,0}: the peer gets an RST.
+void	close_reset(int fd);
+
+// Deterministic pseudo-random bytes and a 64-bit FNV-1a checksum.
+void	fill_random(uint8_t *buf, size_t n, uint64_t seed);
+uint64_t fnv1a(const uint8_t *buf, size_t n, uint64_t h = 0xcbf29ce484222325ULL);
+
+#endif
