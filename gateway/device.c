@@ -46,6 +46,8 @@ struct tend {
 
 struct side {
 	struct device		*dev;
+	struct cfg_policy	 pol;		/* this thread's copy */
+	unsigned		 pol_gen;
 	const char		*role;		/* "reader", "writer" */
 	bool			 is_writer;
 	struct pump		 pump;
@@ -62,6 +64,7 @@ struct device {
 	struct acceptor		*acc;
 	struct watchdog		*wd;
 	struct link_sync	 sync;
+	unsigned		 pol_gen;	/* +1 per reload; under sync.mu */
 	atomic_bool		 stop;
 	struct link		 links[LINK_KIND_COUNT];
 	bool			 used[LINK_KIND_COUNT];
@@ -128,9 +131,9 @@ device_up(struct device *dev)
 }
 
 static bool
-close_mode(const struct device *dev)
+close_mode(const struct side *s)
 {
-	return (dev->cfg.pol.on_device_down == CFG_DOWN_CLOSE);
+	return (s->pol.on_device_down == CFG_DOWN_CLOSE);
 }
 
 static void
@@ -139,17 +142,34 @@ tend_init(struct side *s, struct link *l)
 	struct tend	*t = &s->own[s->n_own++];
 
 	t->link = l;
-	backoff_init(&t->bo, l->pol->backoff_min_ms, l->pol->backoff_max_ms,
+	backoff_init(&t->bo, s->pol.backoff_min_ms, s->pol.backoff_max_ms,
 	    (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)l);
 	t->next_try_ms = 0;
 	t->fail_log.window_ms = CONNECT_LOG_MS;
 }
 
+/* Take the device's policy if a reload changed it. Called with sync.mu. */
+static void
+side_refresh_policy(struct side *s)
+{
+	int	i;
+
+	if (s->pol_gen == s->dev->pol_gen)
+		return;
+	s->pol = s->dev->cfg.pol;
+	s->pol_gen = s->dev->pol_gen;
+	for (i = 0; i < s->n_own; i++)
+		backoff_init(&s->own[i].bo, s->pol.backoff_min_ms,
+		    s->pol.backoff_max_ms, s->own[i].bo.rng);
+}
+
 /* Called by the owner right after it closed l. */
 static void
-after_close(struct device *dev, struct link *l)
+after_close(struct side *s, struct link *l)
 {
-	if (l != dev->up && close_mode(dev))
+	struct device	*dev = s->dev;
+
+	if (l != dev->up && close_mode(s))
 		link_fail(dev->up, 0, WD_REASON_NONE, 0, "device link %s is down",
 		    link_kind_str(l->kind));
 }
@@ -166,7 +186,7 @@ tend_accept(struct side *s, struct tend *t)
 
 	if ((fd = link_take_pending(l, peer, sizeof(peer))) == -1)
 		return;
-	if (l == dev->up && close_mode(dev) && !device_up(dev)) {
+	if (l == dev->up && close_mode(s) && !device_up(dev)) {
 		/* As a direct connection to a device that is down would. */
 		if (log_limit_allow(&t->fail_log, clock_ms(), &suppressed))
 			log_subject(LOG_LVL_INFO, "%s: closed client %s at once: "
@@ -175,7 +195,7 @@ tend_accept(struct side *s, struct tend *t)
 		close(fd);
 		return;
 	}
-	if (sockopt_link(fd, l->pol, &what) == -1) {
+	if (sockopt_link(fd, &s->pol, &what) == -1) {
 		log_subject(LOG_LVL_WARN, "%s: client %s: cannot set %s: %s",
 		    l->name, peer, what, strerror(errno));
 		close(fd);
@@ -199,7 +219,7 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 		return;
 	}
 	link_set_connecting(l, true);
-	fd = endpoint_dial(l->ep, l->pol, &dev->stop, peer, sizeof(peer), err,
+	fd = endpoint_dial(l->ep, &s->pol, &dev->stop, peer, sizeof(peer), err,
 	    sizeof(err));
 	if (fd != -1) {
 		if (t->failures > 0)
@@ -235,7 +255,7 @@ side_tend(struct side *s, int64_t now, int64_t *wake)
 	for (i = 0; i < s->n_own; i++) {
 		t = &s->own[i];
 		if (link_close(t->link, false))
-			after_close(dev, t->link);
+			after_close(s, t->link);
 	}
 	for (i = 0; i < s->n_own && !atomic_load(&dev->stop); i++) {
 		t = &s->own[i];
@@ -243,12 +263,12 @@ side_tend(struct side *s, int64_t now, int64_t *wake)
 			continue;
 		if (t->link->ep->mode == CFG_LINK_LISTEN)
 			tend_accept(s, t);
-		else if (t->link != dev->up || !close_mode(dev) ||
+		else if (t->link != dev->up || !close_mode(s) ||
 		    device_up(dev))
 			tend_dial(s, t, now, wake);
 	}
 	/* With "close", the upstream exists only while the device is up. */
-	if (s->is_writer && close_mode(dev) && link_is_up(dev->up) &&
+	if (s->is_writer && close_mode(s) && link_is_up(dev->up) &&
 	    !device_up(dev)) {
 		link_fail(dev->up, 0, WD_REASON_NONE, 0, "device is down");
 		link_close(dev->up, false);
@@ -277,14 +297,14 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 	bool		 dst_up = link_is_up(s->dst);
 
 	if (pump_len(p) > 0 && !dst_up) {
-		if (s->is_writer && close_mode(dev)) {
+		if (s->is_writer && close_mode(s)) {
 			discard(s, "device is down");
 			return (true);
 		}
 		p->held = true;
 	}
 	if (p->held && pump_len(p) > 0) {
-		expiry = pump_oldest_ms(p) + dev->cfg.pol.hold_max_ms;
+		expiry = pump_oldest_ms(p) + s->pol.hold_max_ms;
 		if (now >= expiry) {
 			discard(s, "held longer than hold_max_ms");
 			/* The host must learn that its data did not go through. */
@@ -302,7 +322,7 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 	}
 	if (pump_full(p) || !link_is_up(s->src))
 		return (false);
-	if (s->is_writer && close_mode(dev) && !device_up(dev))
+	if (s->is_writer && close_mode(s) && !device_up(dev))
 		return (false);
 	pump_fill(p, s->src, now);
 	return (true);
@@ -323,10 +343,11 @@ side_main(void *arg)
 	while (!atomic_load(&dev->stop)) {
 		pthread_mutex_lock(&dev->sync.mu);
 		seen = dev->sync.seq;
+		side_refresh_policy(s);
 		pthread_mutex_unlock(&dev->sync.mu);
 
 		now = clock_ms();
-		wake = now + dev->cfg.pol.io_timeout_ms;
+		wake = now + s->pol.io_timeout_ms;
 		side_tend(s, now, &wake);
 		if (atomic_load(&dev->stop))
 			break;
@@ -399,10 +420,11 @@ device_start(const struct cfg_device *dc, struct acceptor *acc,
 	dev->up = &dev->links[LINK_KIND_UPSTREAM];
 
 	dev->reader = (struct side){ .dev = dev, .role = "reader",
-	    .src = dev->in, .dst = dev->up };
+	    .pol = dev->cfg.pol, .src = dev->in, .dst = dev->up };
 	tend_init(&dev->reader, dev->in);
 	dev->writer = (struct side){ .dev = dev, .role = "writer",
-	    .is_writer = true, .src = dev->up, .dst = dev->out };
+	    .pol = dev->cfg.pol, .is_writer = true, .src = dev->up,
+	    .dst = dev->out };
 	if (dev->cfg.split)
 		tend_init(&dev->writer, dev->out);
 	tend_init(&dev->writer, dev->up);
@@ -473,6 +495,42 @@ device_stop(struct device *dev)
 	link_sync_destroy(&dev->sync);
 	free_cfg_copy(&dev->cfg);
 	free(dev);
+}
+
+bool
+device_policy_only(const struct cfg_device *a, const struct cfg_device *b)
+{
+	struct cfg_device	tmp = *b;
+
+	/* The buffers are allocated once per thread: a new size restarts. */
+	if (a->pol.buffer_bytes != b->pol.buffer_bytes)
+		return (false);
+	tmp.pol = a->pol;
+	return (cfg_device_equal(a, &tmp));
+}
+
+void
+device_set_policy(struct device *dev, const struct cfg_policy *pol)
+{
+	const char	*what;
+	struct link	*l;
+	int		 k;
+
+	pthread_mutex_lock(&dev->sync.mu);
+	dev->cfg.pol = *pol;
+	dev->pol_gen++;
+	for (k = 0; k < LINK_KIND_COUNT; k++) {
+		l = &dev->links[k];
+		if (!dev->used[k] || l->state != LINK_UP || l->failed)
+			continue;
+		/* Keepalive, user timeout and I/O timeouts apply to a live
+		   socket at once; the fd cannot close while we hold the lock. */
+		if (sockopt_link(l->fd, pol, &what) == -1)
+			log_subject(LOG_LVL_WARN, "%s: cannot apply %s: %s",
+			    l->name, what, strerror(errno));
+	}
+	link_sync_changed(&dev->sync);
+	pthread_mutex_unlock(&dev->sync.mu);
 }
 
 const struct cfg_device *

@@ -2,6 +2,7 @@
 #ifndef GW_DEVICE_H
 #define GW_DEVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "acceptor.h"
@@ -27,7 +28,19 @@ struct device	*device_start(const struct cfg_device *dc, struct acceptor *acc,
    abandoned at its next poll slice). */
 void		 device_stop(struct device *);
 
-/* The device's configuration (its own copy). */
+/* True when b differs from a only in settings that device_set_policy()
+   applies to a running device (keepalive, timeouts, backoff, hold, ...),
+   not in its addresses or buffer size. */
+bool		 device_policy_only(const struct cfg_device *a,
+		    const struct cfg_device *b);
+
+/* Apply a new policy to a running device: its threads take it at their
+   next wake-up and its live sockets get the new keepalive, user timeout
+   and I/O timeouts at once. Main thread only. */
+void		 device_set_policy(struct device *, const struct cfg_policy *);
+
+/* The device's configuration (its own copy; its policy may change on
+   reload, so other threads than the main one read only its name). */
 const struct cfg_device *device_cfg(const struct device *);
 
 /* The link of that kind, or NULL when the device has none. */

@@ -119,6 +119,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	char			  derr[256];
 	int			  i, n_old, n = 0, rc = 0;
 	int			  kept = 0, started = 0, stopped = 0;
+	int			  updated = 0;
 
 	if ((devs = calloc((size_t)cfg->n_devices + 1, sizeof(*devs))) == NULL) {
 		log_warnx("reload: out of memory; running configuration kept");
@@ -131,11 +132,18 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	pthread_mutex_unlock(&gw->mu);
 
 	/* Stop removed and changed devices first: a changed device may keep
-	   its listen address. */
+	   its listen address. A change of policy only is applied in place. */
 	for (i = 0; i < n_old; i++) {
 		nc = find_cfg(cfg, device_cfg(old[i])->name);
 		if (nc != NULL && cfg_device_equal(nc, device_cfg(old[i])))
 			continue;
+		if (nc != NULL && device_policy_only(device_cfg(old[i]), nc)) {
+			log_info("reload: %s: new timeouts applied to its live "
+			    "links", nc->name);
+			device_set_policy(old[i], &nc->pol);
+			updated++;
+			continue;
+		}
 		log_info("reload: %s %s", device_cfg(old[i])->name,
 		    nc ? "changed: restarting" : "removed: stopping");
 		pthread_mutex_lock(&gw->mu);
@@ -176,8 +184,9 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	/* Kept devices hold their own copies: the old config can go. */
 	cfg_free(gw->cfg);
 	gw->cfg = cfg;
-	log_info("reload: %d device%s kept, %d stopped, %d started", kept,
-	    kept == 1 ? "" : "s", stopped, started);
+	log_info("reload: %d device%s kept (%d with new timeouts), %d stopped, "
+	    "%d started", kept, kept == 1 ? "" : "s", updated, stopped,
+	    started);
 	return (rc);
 }
 
@@ -240,4 +249,28 @@ int
 gw_watchdog_period_ms(struct gateway *gw)
 {
 	return (wd_period(gw->wd));
+}
+
+void
+gw_foreach_link(struct gateway *gw,
+    void (*fn)(void *, const char *, struct link *), void *arg)
+{
+	struct link	*l;
+	int		 i, k;
+
+	pthread_mutex_lock(&gw->mu);
+	for (i = 0; i < gw->n_devs; i++) {
+		if (gw->devs[i] == NULL)
+			continue;
+		for (k = 0; k < LINK_KIND_COUNT; k++)
+			if ((l = device_link(gw->devs[i], k)) != NULL)
+				fn(arg, device_cfg(gw->devs[i])->name, l);
+	}
+	pthread_mutex_unlock(&gw->mu);
+}
+
+struct watchdog *
+gw_watchdog(struct gateway *gw)
+{
+	return (gw->wd);
 }

@@ -34,6 +34,16 @@ void		 gw_stop(struct gateway *);
 int		 gw_listen_port(struct gateway *, const char *device,
 		    enum link_kind);
 
+/* Call fn for every link of every device, in configuration order, with
+   the device table locked: fn must be quick and must not call back into
+   the gateway. */
+void		 gw_foreach_link(struct gateway *,
+		    void (*fn)(void *arg, const char *device, struct link *),
+		    void *arg);
+
+/* The watchdog, for its counters (wd_sweeps(), wd_sweep_hist()). */
+struct watchdog	*gw_watchdog(struct gateway *);
+
 /* How long the watchdog's current sweep has run, and its period (ms):
    the main thread treats a sweep older than 10 periods as a stuck
    watchdog. */

@@ -129,7 +129,7 @@ link_attach(struct link *l, int fd, const char *peer)
 	l->failed = false;
 	l->reason = WD_REASON_NONE;
 	l->detail[0] = '\0';
-	l->evidence.valid = false;
+	l->have_sample = false;
 	snprintf(l->peer, sizeof(l->peer), "%s", peer);
 	l->since_wall_ms = wall_ms();
 	l->up_ms = clock_ms();
@@ -403,21 +403,35 @@ link_send(int fd, const void *buf, size_t len, size_t *n)
 }
 
 enum wd_reason
-link_reason_for_errno(struct link *l, int err)
+link_reason_for_errno(struct link *l, int fd, int err)
 {
-	struct link_evidence	ev;
-	enum wd_reason		r = wd_reason_from_errno(err);
+	struct wd_sample	s;
+	bool			have;
 
-	if (r != WD_KEEPALIVE_TIMEOUT)
-		return (r);
+	if (err != ETIMEDOUT)
+		return (wd_reason_from_errno(err));
+	if (fd != -1 && wd_probe(fd, &s) == 0)
+		return (wd_timeout_reason(&s));
 	pthread_mutex_lock(l->mu);
-	ev = l->evidence;
+	if ((have = l->have_sample))
+		s = l->last_sample;
 	pthread_mutex_unlock(l->mu);
-	if (ev.valid && ev.zero_window)
-		return (WD_ZERO_WINDOW_STALL);
-	if (ev.valid && ev.unacked_bytes > 0)
-		return (WD_ACK_TIMEOUT);
-	return (WD_KEEPALIVE_TIMEOUT);
+	return (have ? wd_timeout_reason(&s) : WD_KEEPALIVE_TIMEOUT);
+}
+
+void
+link_snapshot(struct link *l, struct link_snap *s)
+{
+	pthread_mutex_lock(l->mu);
+	s->kind = l->kind;
+	s->state = l->state == LINK_UP && l->failed ? LINK_DOWN : l->state;
+	snprintf(s->peer, sizeof(s->peer), "%s",
+	    l->state == LINK_UP ? l->peer : "");
+	s->since_wall_ms = l->since_wall_ms;
+	s->last_reason = l->last_reason;
+	snprintf(s->last_detail, sizeof(s->last_detail), "%s", l->last_detail);
+	s->last_failure_wall_ms = l->last_failure_wall_ms;
+	pthread_mutex_unlock(l->mu);
 }
 
 /* ---- the watchdog's view ---- */
@@ -435,24 +449,32 @@ link_wd_get(void *ctx, uint64_t *gen, struct wd_link_state *ls,
 {
 	struct link	*l = ctx;
 	int64_t		 since, progress;
-	int		 fd;
+	int		 fd = -1;
 
-	if ((fd = link_acquire(l, gen)) == -1)
+	pthread_mutex_lock(l->mu);
+	if (l->state == LINK_UP && !l->failed) {
+		fd = l->fd;
+		*gen = l->gen;
+		l->users++;
+		ls->up_ms = l->up_ms;
+		/* The policy may be replaced on reload: read it under mu. */
+		p->keepalive_idle_s = l->pol->keepalive_idle_s;
+		p->keepalive_interval_s = l->pol->keepalive_interval_s;
+		p->keepalive_count = l->pol->keepalive_count;
+		p->user_timeout_ms = l->pol->user_timeout_ms;
+		p->stall_timeout_ms = l->pol->stall_timeout_ms;
+		p->rx_silence_ms = l->pol->rx_silence_ms;
+	}
+	pthread_mutex_unlock(l->mu);
+	if (fd == -1)
 		return (-1);
 	since = atomic_load(&l->send_since_ms);
 	progress = atomic_load(&l->send_progress_ms);
 	ls->up = true;
-	ls->up_ms = l->up_ms;
 	ls->rx_last_ms = atomic_load(&l->last_rx_ms);
 	ls->tx_busy = since != 0;
 	ls->tx_progress_ms = progress > since ? progress : since;
 	ls->tx_pending_bytes = 0;
-	p->keepalive_idle_s = l->pol->keepalive_idle_s;
-	p->keepalive_interval_s = l->pol->keepalive_interval_s;
-	p->keepalive_count = l->pol->keepalive_count;
-	p->user_timeout_ms = l->pol->user_timeout_ms;
-	p->stall_timeout_ms = l->pol->stall_timeout_ms;
-	p->rx_silence_ms = l->pol->rx_silence_ms;
 	*role = kind_roles[l->kind];
 	return (fd);
 }
@@ -468,16 +490,11 @@ link_wd_apply(void *ctx, uint64_t gen, const struct wd_sample *s,
     const struct wd_verdict *v, int64_t now_ms)
 {
 	struct link	*l = ctx;
-	uint32_t	 in_flight;
 
-	in_flight = s->outq_bytes > s->notsent_bytes ?
-	    s->outq_bytes - s->notsent_bytes : 0;
 	pthread_mutex_lock(l->mu);
 	if (gen == l->gen) {
-		l->evidence.valid = true;
-		l->evidence.unacked_bytes = in_flight;
-		l->evidence.zero_window = s->snd_wnd_known && s->snd_wnd == 0 &&
-		    s->outq_bytes > 0;
+		l->last_sample = *s;
+		l->have_sample = true;
 	}
 	pthread_mutex_unlock(l->mu);
 	if (v->dead)

@@ -26,14 +26,6 @@ enum link_io { LINK_OK, LINK_TIMEOUT, LINK_CLOSED, LINK_RESET, LINK_ERROR };
 #define LINK_PEER_MAX	64
 #define LINK_DETAIL_MAX	160
 
-/* What the watchdog last saw on the link, kept to name the true reason when
-   a thread later gets only a bare errno (ETIMEDOUT) or EOF. */
-struct link_evidence {
-	bool		valid;
-	uint32_t	unacked_bytes;	/* SIOCOUTQ - SIOCOUTQNSD */
-	bool		zero_window;
-};
-
 /* The lock and wake-up that a device's links and threads share. Every
    change of any link (up, failed, down, client offered) bumps seq and
    broadcasts cv, so a thread can sleep until something changed without
@@ -56,7 +48,7 @@ struct link {
 	char			 name[CFG_NAME_MAX + 16]; /* "press1/device" */
 	enum link_kind		 kind;
 	const struct cfg_endpoint *ep;
-	const struct cfg_policy	*pol;
+	const struct cfg_policy	*pol;		/* contents under *mu (reload) */
 	struct link_sync	*sync;		/* the device's */
 	pthread_mutex_t		*mu;		/* &sync->mu */
 
@@ -69,7 +61,10 @@ struct link {
 	enum wd_reason		 reason;	/* why; NONE = closed on purpose */
 	int64_t			 last_life_ms;	/* last sign of life at failure */
 	char			 detail[LINK_DETAIL_MAX];
-	struct link_evidence	 evidence;
+	/* The watchdog's last sample of this generation, to name the true
+	   reason when a thread later gets only a bare ETIMEDOUT. */
+	struct wd_sample	 last_sample;
+	bool			 have_sample;
 	int			 pending_fd;	/* accepted, for the owner to take */
 	char			 pending_peer[LINK_PEER_MAX];
 	char			 peer[LINK_PEER_MAX];
@@ -95,6 +90,20 @@ struct link {
 	ATOMIC(uint64_t)	 stat_refused;		/* allow list, reject */
 	struct hist		 stat_detect;	/* last sign of life -> verdict */
 };
+
+/* A consistent copy of what the status page shows of a link. */
+struct link_snap {
+	enum link_kind		kind;
+	enum link_state		state;
+	char			peer[LINK_PEER_MAX];	/* "" when down */
+	int64_t			since_wall_ms;		/* last state change */
+	enum wd_reason		last_reason;		/* NONE: never failed */
+	char			last_detail[LINK_DETAIL_MAX];
+	int64_t			last_failure_wall_ms;	/* 0: never */
+};
+
+/* Copy l's state under its lock (counters are read directly: atomics). */
+void	link_snapshot(struct link *, struct link_snap *);
 
 /* The watchdog's view of a link (ctx is the struct link). */
 extern const struct wd_target_ops link_wd_ops;
@@ -159,10 +168,11 @@ enum link_io link_io_from(ssize_t rc, int err);
 enum link_io link_recv(int fd, void *buf, size_t len, size_t *n);
 enum link_io link_send(int fd, const void *buf, size_t len, size_t *n);
 
-/* The reason for an errno a thread got on this link, refined with the
-   watchdog's last evidence (ETIMEDOUT with data in flight is ack_timeout,
-   with a zero window zero_window_stall, otherwise keepalive_timeout). */
-enum wd_reason link_reason_for_errno(struct link *, int err);
+/* The reason for an errno a thread got on fd (still borrowed) of this
+   link. ETIMEDOUT names no cause: a sample of fd taken now (an abort leaves
+   the queues readable), else the watchdog's last one, tells ack_timeout,
+   zero_window_stall or keepalive_timeout apart (wd_timeout_reason()). */
+enum wd_reason link_reason_for_errno(struct link *, int fd, int err);
 
 #ifdef __cplusplus
 }

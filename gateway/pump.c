@@ -63,6 +63,7 @@ pump_consume(struct pump *p, size_t n)
 enum link_io
 pump_fill(struct pump *p, struct link *src, int64_t now_ms)
 {
+	enum wd_reason	reason = WD_REASON_NONE;
 	enum link_io	io;
 	uint64_t	gen;
 	size_t		n;
@@ -79,6 +80,8 @@ pump_fill(struct pump *p, struct link *src, int64_t now_ms)
 	io = link_recv(fd, p->buf + p->head + p->len,
 	    p->cap - p->head - p->len, &n);
 	err = errno;
+	if (io == LINK_RESET || io == LINK_ERROR)
+		reason = link_reason_for_errno(src, fd, err);
 	link_release(src);
 	switch (io) {
 	case LINK_OK:
@@ -94,8 +97,7 @@ pump_fill(struct pump *p, struct link *src, int64_t now_ms)
 		    "end of stream from peer");
 		return (LINK_CLOSED);
 	default:
-		link_fail(src, gen, link_reason_for_errno(src, err), 0,
-		    "recv: %s", strerror(err));
+		link_fail(src, gen, reason, 0, "recv: %s", strerror(err));
 		return (LINK_CLOSED);
 	}
 }
@@ -103,6 +105,7 @@ pump_fill(struct pump *p, struct link *src, int64_t now_ms)
 enum link_io
 pump_drain(struct pump *p, struct link *dst, int64_t now_ms)
 {
+	enum wd_reason	reason = WD_REASON_NONE;
 	enum link_io	io;
 	uint64_t	gen;
 	size_t		n;
@@ -116,6 +119,8 @@ pump_drain(struct pump *p, struct link *dst, int64_t now_ms)
 		atomic_store(&dst->send_since_ms, now_ms);
 	io = link_send(fd, p->buf + p->head, p->len, &n);
 	err = errno;
+	if (io == LINK_RESET || io == LINK_ERROR)
+		reason = link_reason_for_errno(dst, fd, err);
 	link_release(dst);
 	switch (io) {
 	case LINK_OK:
@@ -131,8 +136,7 @@ pump_drain(struct pump *p, struct link *dst, int64_t now_ms)
 		return (LINK_TIMEOUT);
 	default:
 		atomic_store(&dst->send_since_ms, 0);
-		link_fail(dst, gen, link_reason_for_errno(dst, err), 0,
-		    "send: %s", strerror(err));
+		link_fail(dst, gen, reason, 0, "send: %s", strerror(err));
 		return (LINK_CLOSED);
 	}
 }

@@ -44,7 +44,7 @@ TEST(LinkIo, ReasonFromErrno)
 	EXPECT_STREQ(wd_reason_str(WD_REASON_COUNT), "unknown");
 }
 
-TEST(LinkIo, ReasonRefinedByEvidence)
+TEST(LinkIo, TimeoutReasonFromTheWatchdogsLastSample)
 {
 	struct link_sync sync;
 	struct cfg_endpoint ep = {};
@@ -53,12 +53,26 @@ TEST(LinkIo, ReasonRefinedByEvidence)
 
 	link_sync_init(&sync);
 	link_init(&l, "dev", LINK_KIND_DEVICE, &ep, &pol, &sync);
-	EXPECT_EQ(link_reason_for_errno(&l, ETIMEDOUT), WD_KEEPALIVE_TIMEOUT);
-	l.evidence = { true, 1840, false };
-	EXPECT_EQ(link_reason_for_errno(&l, ETIMEDOUT), WD_ACK_TIMEOUT);
-	l.evidence = { true, 0, true };
-	EXPECT_EQ(link_reason_for_errno(&l, ETIMEDOUT), WD_ZERO_WINDOW_STALL);
-	EXPECT_EQ(link_reason_for_errno(&l, ECONNRESET), WD_PEER_RESET);
+	// No sample at all, and no socket to probe: keepalive_timeout.
+	EXPECT_EQ(link_reason_for_errno(&l, -1, ETIMEDOUT), WD_KEEPALIVE_TIMEOUT);
+	// Data was in flight when the watchdog last looked.
+	l.last_sample = {};
+	l.last_sample.state = WD_TCP_ESTABLISHED;
+	l.last_sample.unacked = 2;
+	l.last_sample.outq_bytes = 1840;
+	l.have_sample = true;
+	EXPECT_EQ(link_reason_for_errno(&l, -1, ETIMEDOUT), WD_ACK_TIMEOUT);
+	// Data waited behind a closed window.
+	l.last_sample = {};
+	l.last_sample.state = WD_TCP_ESTABLISHED;
+	l.last_sample.outq_bytes = 9000;
+	l.last_sample.notsent_bytes = 9000;
+	l.last_sample.snd_wnd_known = true;
+	l.last_sample.snd_wnd = 0;
+	EXPECT_EQ(link_reason_for_errno(&l, -1, ETIMEDOUT), WD_ZERO_WINDOW_STALL);
+	// Other errors need no sample.
+	EXPECT_EQ(link_reason_for_errno(&l, -1, ECONNRESET), WD_PEER_RESET);
+	EXPECT_EQ(link_reason_for_errno(&l, -1, EHOSTUNREACH), WD_SOCKET_ERROR);
 	link_destroy(&l);
 	link_sync_destroy(&sync);
 }
