@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acceptor.h"
 #include "device.h"
@@ -16,6 +17,8 @@
 #include "clock.h"
 #include "log.h"
 #include "watchdog.h"
+
+#define EX_SOFTWARE_CODE	70
 
 struct gateway {
 	pthread_mutex_t		 mu;
@@ -239,16 +242,18 @@ gw_link_is_up(struct gateway *gw, const char *name, enum link_kind kind)
 	return (up);
 }
 
-int64_t
-gw_watchdog_stuck_ms(struct gateway *gw)
+void
+gw_guard_watchdog(struct watchdog *wd)
 {
-	return (wd_stuck_ms(gw->wd, clock_ms()));
-}
+	int64_t	stuck_ms = wd_stuck_ms(wd, clock_ms());
+	int	period = wd_period(wd);
 
-int
-gw_watchdog_period_ms(struct gateway *gw)
-{
-	return (wd_period(gw->wd));
+	if (stuck_ms < 10L * period)
+		return;
+	log_error("watchdog stuck in one sweep for %lld ms (period %d ms): "
+	    "exiting for a restart", (long long)stuck_ms, period);
+	/* Other threads may hold locks: no atexit handlers, no teardown. */
+	_exit(EX_SOFTWARE_CODE);
 }
 
 void

@@ -44,11 +44,11 @@ void		 gw_foreach_link(struct gateway *,
 /* The watchdog, for its counters (wd_sweeps(), wd_sweep_hist()). */
 struct watchdog	*gw_watchdog(struct gateway *);
 
-/* How long the watchdog's current sweep has run, and its period (ms):
-   the main thread treats a sweep older than 10 periods as a stuck
-   watchdog. */
-int64_t		 gw_watchdog_stuck_ms(struct gateway *);
-int		 gw_watchdog_period_ms(struct gateway *);
+/* The watchdog watched: when the sweep under way has run for 10 periods
+   or more, the watchdog is stuck and dead links would go unnoticed; log
+   why and exit 70 so that supervisord restarts the process. The main
+   thread calls it every period. */
+void		 gw_guard_watchdog(struct watchdog *);
 
 /* True when that link of that device is up (for tests and status). */
 bool		 gw_link_is_up(struct gateway *, const char *device,

@@ -11,6 +11,7 @@
 #include "cfg.h"
 #include "gateway.h"
 #include "log.h"
+#include "watchdog.h"
 
 #define EX_OK_CODE	0
 #define EX_USAGE_CODE	64
@@ -64,7 +65,6 @@ main(int argc, char *argv[])
 	struct cfg	*cfg;
 	const char	*path = NULL;
 	struct timespec	 tick;
-	int64_t		 stuck_ms;
 	sigset_t	 set;
 	char		 err[512];
 	bool		 check = false;
@@ -119,16 +119,11 @@ main(int argc, char *argv[])
 	}
 	for (;;) {
 		/* Wake every period to check that the watchdog still sweeps. */
-		period = gw_watchdog_period_ms(gw);
+		period = wd_period(gw_watchdog(gw));
 		tick.tv_sec = period / 1000;
 		tick.tv_nsec = (long)(period % 1000) * 1000000;
 		sig = sigtimedwait(&set, NULL, &tick);
-		if ((stuck_ms = gw_watchdog_stuck_ms(gw)) >= 10L * period) {
-			log_error("watchdog stuck in one sweep for %lld ms "
-			    "(period %d ms): exiting for a restart",
-			    (long long)stuck_ms, period);
-			_exit(EX_SOFTWARE_CODE);
-		}
+		gw_guard_watchdog(gw_watchdog(gw));
 		if (sig == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -226,6 +228,15 @@ stays_quiet(int fd, int ms)
 		if (rc == -1 && errno != EINTR)
 			return false;
 	}
+}
+
+int64_t
+clock_now_ms()
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 bool

@@ -1,0 +1,113 @@
+// The watchdog thread: it sweeps, stops at once, and a stuck sweep is
+// caught by the guard, which exits 70 for supervisord to restart.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "gateway.h"
+#include "net.h"
+#include "watchdog.h"
+
+namespace {
+
+// A target that is never up, counting how often it is looked at, and that
+// can be made to hang inside get() (as if a link's lock were never freed).
+struct FakeLink {
+	std::atomic<int> looks{0};
+	std::atomic<bool> hang{false};
+	std::atomic<bool> release{false};
+};
+
+int
+fake_get(void *ctx, uint64_t *, struct wd_link_state *, struct wd_policy *,
+    enum wd_role *)
+{
+	auto *f = static_cast<FakeLink *>(ctx);
+
+	f->looks++;
+	for (int i = 0; f->hang && !f->release && i < 3000; i++)
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	return -1;
+}
+
+void fake_put(void *) {}
+void fake_apply(void *, uint64_t, const struct wd_sample *,
+    const struct wd_verdict *, int64_t) {}
+
+const struct wd_target_ops fake_ops = { fake_get, fake_put, fake_apply };
+
+}  // namespace
+
+TEST(Watchdog, SweepsEveryPeriodAndStopsAtOnce)
+{
+	FakeLink f;
+	struct watchdog *wd = wd_start(20);
+
+	ASSERT_NE(wd, nullptr);
+	ASSERT_EQ(wd_add(wd, &fake_ops, &f), 0);
+	EXPECT_TRUE(eventually([&] { return f.looks >= 5; }, 5000));
+	EXPECT_GE(wd_sweeps(wd), 5u);
+	wd_remove(wd, &f);
+	int seen = f.looks;
+	std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	EXPECT_EQ(f.looks, seen) << "a removed target was looked at";
+
+	wd_set_period(wd, 60000);
+	auto t0 = std::chrono::steady_clock::now();
+	wd_stop(wd);
+	auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+	    std::chrono::steady_clock::now() - t0).count();
+	EXPECT_LT(ms, 1000) << "stop waited for the period";
+}
+
+TEST(Watchdog, AStuckSweepIsMeasured)
+{
+	FakeLink f;
+	struct watchdog *wd = wd_start(10);
+
+	ASSERT_NE(wd, nullptr);
+	f.hang = true;
+	ASSERT_EQ(wd_add(wd, &fake_ops, &f), 0);
+	EXPECT_TRUE(eventually([&] {
+		return wd_stuck_ms(wd, clock_now_ms()) >= 100; }, 5000));
+	f.release = true;
+	EXPECT_TRUE(eventually([&] {
+		return wd_stuck_ms(wd, clock_now_ms()) == 0; }, 5000));
+	wd_remove(wd, &f);
+	wd_stop(wd);
+}
+
+TEST(WatchdogDeathTest, GuardExits70WhenTheSweepIsStuckFor10Periods)
+{
+	GTEST_FLAG_SET(death_test_style, "threadsafe");
+	EXPECT_EXIT({
+		static FakeLink f;
+		struct watchdog *wd = wd_start(10);
+		f.hang = true;
+		wd_add(wd, &fake_ops, &f);
+		// What the main thread does every period.
+		for (int i = 0; i < 500; i++) {
+			gw_guard_watchdog(wd);
+			std::this_thread::sleep_for(std::chrono::milliseconds(10));
+		}
+		_exit(0);
+	}, ::testing::ExitedWithCode(70), "watchdog stuck in one sweep");
+}
+
+TEST(Watchdog, GuardIsQuietWhileSweepsComplete)
+{
+	FakeLink f;
+	struct watchdog *wd = wd_start(10);
+
+	ASSERT_NE(wd, nullptr);
+	ASSERT_EQ(wd_add(wd, &fake_ops, &f), 0);
+	for (int i = 0; i < 30; i++) {
+		gw_guard_watchdog(wd);	// would exit the test if it fired
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+	wd_remove(wd, &f);
+	wd_stop(wd);
+}
