@@ -224,10 +224,17 @@ static void
 vfail_locked(struct link *l, enum wd_reason reason, int64_t last_life_ms,
     const char *fmt, va_list ap)
 {
+	int	outq = 0;
+
 	l->failed = true;
 	l->reason = reason;
 	l->last_life_ms = last_life_ms;
 	vsnprintf(l->detail, sizeof(l->detail), fmt, ap);
+	/* What the peer never acknowledged may be lost in flight. Counted
+	   before shutdown(), whose FIN would count as one more byte. */
+	if (ioctl(l->fd, SIOCOUTQ, &outq) == -1 || outq < 0)
+		outq = 0;
+	l->unacked_at_fail = (uint32_t)outq;
 	/* Wakes every thread blocked on the socket; close() would not. */
 	shutdown(l->fd, SHUT_RDWR);
 	link_sync_changed(l->sync);
@@ -297,12 +304,8 @@ link_close(struct link *l, bool close_anyway)
 		pthread_mutex_unlock(l->mu);
 		return (false);
 	}
-	if (!l->failed) {
-		l->failed = true;
-		l->reason = WD_REASON_NONE;
-		snprintf(l->detail, sizeof(l->detail), "closed");
-		shutdown(l->fd, SHUT_RDWR);
-	}
+	if (!l->failed)
+		fail_locked(l, WD_REASON_NONE, 0, "closed");
 	while (l->users > 0)
 		pthread_cond_wait(&l->sync->cv, l->mu);
 	fd = l->fd;
@@ -310,6 +313,7 @@ link_close(struct link *l, bool close_anyway)
 	l->state = LINK_DOWN;
 	reason = l->reason;
 	last_life_ms = l->last_life_ms;
+	outq = (int)l->unacked_at_fail;
 	snprintf(detail, sizeof(detail), "%s", l->detail);
 	l->since_wall_ms = wall_ms();
 	if (reason != WD_REASON_NONE) {
@@ -325,9 +329,6 @@ link_close(struct link *l, bool close_anyway)
 		close(fd);
 		return (true);
 	}
-	/* What the peer never acknowledged may be lost in flight. */
-	if (ioctl(fd, SIOCOUTQ, &outq) == -1 || outq < 0)
-		outq = 0;
 	if (reason != WD_PEER_CLOSED)
 		(void)sockopt_linger_abort(fd);
 	close(fd);

@@ -60,6 +60,7 @@ struct link {
 	bool			 failed;	/* shut down, waiting for the owner */
 	enum wd_reason		 reason;	/* why; NONE = closed on purpose */
 	int64_t			 last_life_ms;	/* last sign of life at failure */
+	uint32_t		 unacked_at_fail; /* SIOCOUTQ when it failed */
 	char			 detail[LINK_DETAIL_MAX];
 	/* The watchdog's last sample of this generation, to name the true
 	   reason when a thread later gets only a bare ETIMEDOUT. */

@@ -5,13 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
-tools/build.sh plain >/dev/null
+tools/build.sh plain gatewayd devsim >/dev/null
 
 bin=build
 pids=()
 cleanup() {
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
+	local i
+	# The gateway first, so it does not report its devices going away.
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		kill "${pids[i]}" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
 }
@@ -36,6 +38,9 @@ gatewayd demo: two simulated devices on loopback.
   press1    upstream: nc 127.0.0.1 15001   (a line a second; what you type is echoed)
   scanner2  upstream: nc 127.0.0.1 15002   (a scan every 2 s; what you type goes to its tx link)
   status:   curl -s 127.0.0.1:9780/status   and   curl -s 127.0.0.1:9780/metrics
+Pull press1's cable (silent drop of its packets; needs root):
+            tools/cable.sh pull 5001   ... then   tools/cable.sh restore
+  and watch "press1/device down: keepalive_timeout" within about 5 s.
 Stop with Ctrl-C. The gateway's log follows.
 MSG
 "$bin/gatewayd" -c etc/gatewayd.conf &
