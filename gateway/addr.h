@@ -43,6 +43,16 @@ int	addr_parse_cidr(const char *s, struct addr_cidr *c, const char **why);
    IPv4) lies inside c. */
 bool	addr_cidr_match(const struct addr_cidr *c, const struct sockaddr *sa);
 
+/* True when host is the IPv4 or IPv6 wildcard literal (0.0.0.0, ::). */
+bool	addr_host_is_wildcard(const char *host);
+
+/* True when two listen addresses would bind the same port: same port and
+   either the same host (literals compared as addresses, an IPv4-mapped
+   IPv6 literal as IPv4, names as text ignoring case) or either host a
+   wildcard, which on Linux also takes the other family. No lookup. */
+bool	addr_listen_overlap(const struct addr_hostport *,
+	    const struct addr_hostport *);
+
 /* Format sa as "1.2.3.4:5" or "[::1]:5" into buf. Returns buf. */
 char	*addr_format(const struct sockaddr *sa, char *buf, size_t len);
 

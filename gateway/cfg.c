@@ -1,0 +1,865 @@
+/* cfg.c -- load the configuration: libconfig file -> validated plain structs.
+   The key table and the rules on parsed values live in cfg_check.c. */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libconfig.h>
+
+#include "addr.h"
+#include "cfg.h"
+
+#define CFG_FILE_MAX	(16 * 1024 * 1024)	/* no config file is larger */
+#define CFG_SPATH_MAX	512	/* "devices.[12].device.rx.allow.[3]" */
+#define CFG_DEPTH_MAX	16
+#define CFG_QUOTE_MAX	96	/* a string value quoted in a message */
+#define CFG_NAME_RE	"[A-Za-z0-9_.-]{1,64}"
+
+struct cfg_msg {
+	int		 line;
+	int		 seq;
+	char		*text;		/* the whole line, newline included */
+};
+
+/* One load in progress. */
+struct cfg_ctx {
+	const char		*file;		/* as given */
+	const config_t		*lc;
+	char			*src;		/* the file's text */
+	size_t			 srclen;
+	size_t			*lines;		/* offset of each line in src */
+	int			 n_lines;
+	struct cfg_msg		*msgs;
+	int			 n_msgs, cap_msgs;
+	int			 errors;
+	bool			 oom;
+};
+
+static bool	cfg_isnamechar(int);
+static void	cfg_spath(const config_setting_t *, const char *, char *,
+		    size_t);
+static const char *cfg_quote(const char *, char *, size_t);
+static const char *cfg_type_str(const config_setting_t *);
+static void	cfg_msg(struct cfg_ctx *, bool, const config_setting_t *,
+		    const config_setting_t *, const char *, const char *,
+		    const char *, ...) __attribute__((format(printf, 7, 8)));
+static int	cfg_msg_cmp(const void *, const void *);
+static void	cfg_flush(struct cfg_ctx *, FILE *);
+static int	cfg_slurp(struct cfg_ctx *, FILE *);
+static bool	cfg_true_literal(const struct cfg_ctx *,
+		    const config_setting_t *, long long *, char *, size_t);
+static void	cfg_walk(struct cfg_ctx *, config_setting_t *,
+		    enum cfg_keyscope, const char *, const char *const *);
+static int	cfg_get_int(struct cfg_ctx *, config_setting_t *,
+		    const struct cfg_keydoc *, long long *);
+static int	cfg_get_enum(struct cfg_ctx *, config_setting_t *,
+		    const char *, int *);
+static int	cfg_get_addr(struct cfg_ctx *, config_setting_t *, bool,
+		    char *, size_t, struct addr_hostport *);
+static void	cfg_parse_ints(struct cfg_ctx *, config_setting_t *,
+		    enum cfg_keyscope, void *);
+static bool	cfg_parse_policy(struct cfg_ctx *, config_setting_t *,
+		    struct cfg_policy *);
+static void	cfg_parse_allow(struct cfg_ctx *, config_setting_t *,
+		    struct cfg_endpoint *);
+static void	cfg_parse_endpoint(struct cfg_ctx *, config_setting_t *,
+		    struct cfg_endpoint *, const char *);
+static void	cfg_parse_group(struct cfg_ctx *, config_setting_t *,
+		    struct cfg_endpoint *);
+static void	cfg_parse_link(struct cfg_ctx *, config_setting_t *,
+		    struct cfg_device *);
+static bool	cfg_parse_device(struct cfg_ctx *, config_setting_t *,
+		    const struct cfg *, struct cfg_device *);
+static void	cfg_rules(struct cfg_ctx *, config_setting_t *,
+		    const struct cfg_policy *, bool);
+static void	cfg_device_issue(void *, const struct cfg_issue *);
+static void	cfg_parse(struct cfg_ctx *, config_setting_t *, struct cfg *);
+
+#define cfg_err(ctx, s, ...)						\
+	cfg_msg(ctx, false, s, s, NULL, NULL, __VA_ARGS__)
+#define cfg_err_key(ctx, g, key, ...)					\
+	cfg_msg(ctx, false, g, g, key, NULL, __VA_ARGS__)
+#define cfg_wrong_type(ctx, s, want)					\
+	cfg_err(ctx, s, "wrong type (got %s, want %s)", cfg_type_str(s), want)
+
+/* ASCII only, whatever the locale. */
+static bool
+cfg_isnamechar(int c)
+{
+	return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-');
+}
+
+/* The setting's path in libconfig notation ("devices.[1].upstream"), with
+   ".key" appended when key is not NULL. */
+static void
+cfg_spath(const config_setting_t *s, const char *key, char *buf, size_t len)
+{
+	const config_setting_t	*chain[CFG_DEPTH_MAX];
+	size_t			 off = 0;
+	int			 n = 0;
+
+	buf[0] = '\0';
+	for (; s != NULL && !config_setting_is_root(s) && n < CFG_DEPTH_MAX;
+	    s = config_setting_parent(s))
+		chain[n++] = s;
+	while (n-- > 0 && off < len) {
+		if (config_setting_name(chain[n]) != NULL)
+			snprintf(buf + off, len - off, "%s%s",
+			    off > 0 ? "." : "", config_setting_name(chain[n]));
+		else
+			snprintf(buf + off, len - off, "%s[%d]",
+			    off > 0 ? "." : "", config_setting_index(chain[n]));
+		off += strlen(buf + off);
+	}
+	if (key != NULL && off < len)
+		snprintf(buf + off, len - off, "%s%s", off > 0 ? "." : "", key);
+}
+
+/* s as a double-quoted literal on one line: quotes, backslashes and
+   control characters escaped, cut with "..." to fit in len. */
+static const char *
+cfg_quote(const char *s, char *buf, size_t len)
+{
+	size_t		off = 1;
+	unsigned char	c;
+
+	buf[0] = '"';
+	for (; (c = (unsigned char)*s) != '\0' && off + 8 < len; s++) {
+		if (c == '"' || c == '\\')
+			off += (size_t)snprintf(buf + off, len - off, "\\%c",
+			    c);
+		else if (c < 0x20 || c == 0x7f)
+			off += (size_t)snprintf(buf + off, len - off, "\\x%02x",
+			    c);
+		else
+			buf[off++] = (char)c;
+	}
+	snprintf(buf + off, len - off, "%s\"", *s != '\0' ? "..." : "");
+	return (buf);
+}
+
+static const char *
+cfg_type_str(const config_setting_t *s)
+{
+	static const char *const names[] = {
+		[CONFIG_TYPE_GROUP] = "group", [CONFIG_TYPE_INT] = "integer",
+		[CONFIG_TYPE_INT64] = "integer", [CONFIG_TYPE_FLOAT] = "float",
+		[CONFIG_TYPE_STRING] = "string", [CONFIG_TYPE_BOOL] = "boolean",
+		[CONFIG_TYPE_ARRAY] = "array", [CONFIG_TYPE_LIST] = "list" };
+	int	t = config_setting_type(s);
+
+	return (t > 0 && t < (int)(sizeof(names) / sizeof(names[0])) &&
+	    names[t] != NULL ? names[t] : "nothing");
+}
+
+/* Queue "FILE:LINE: [warning: ]PATH: text". FILE and LINE come from at
+   (line 0, the root of an empty file, reads as 1); PATH is path, or
+   base's path plus ".key". */
+static void
+cfg_msg(struct cfg_ctx *ctx, bool warning, const config_setting_t *at,
+    const config_setting_t *base, const char *key, const char *path,
+    const char *fmt, ...)
+{
+	char		 spath[CFG_SPATH_MAX], *what, *text;
+	const char	*file = ctx->file;
+	va_list		 ap;
+	int		 line = 1, rc;
+
+	if (!warning)
+		ctx->errors++;
+	if (at != NULL && config_setting_source_line(at) > 0)
+		line = config_setting_source_line(at);
+	if (at != NULL && config_setting_source_file(at) != NULL)
+		file = config_setting_source_file(at);
+	if (path == NULL)
+		cfg_spath(base, key, spath, sizeof(spath));
+	va_start(ap, fmt);
+	rc = vasprintf(&what, fmt, ap);
+	va_end(ap);
+	if (rc == -1) {
+		ctx->oom = true;
+		return;
+	}
+	rc = asprintf(&text, "%s:%d: %s%s: %s\n", file, line,
+	    warning ? "warning: " : "", path != NULL ? path : spath, what);
+	free(what);
+	if (rc == -1) {
+		ctx->oom = true;
+		return;
+	}
+	if (ctx->n_msgs == ctx->cap_msgs) {
+		struct cfg_msg	*m;
+		int		 cap;
+
+		cap = ctx->cap_msgs > 0 ? ctx->cap_msgs * 2 : 16;
+
+		if ((m = reallocarray(ctx->msgs, (size_t)cap,
+		    sizeof(*m))) == NULL) {
+			free(text);
+			ctx->oom = true;
+			return;
+		}
+		ctx->msgs = m;
+		ctx->cap_msgs = cap;
+	}
+	ctx->msgs[ctx->n_msgs].line = line;
+	ctx->msgs[ctx->n_msgs].seq = ctx->n_msgs;
+	ctx->msgs[ctx->n_msgs++].text = text;
+}
+
+static int
+cfg_msg_cmp(const void *a, const void *b)
+{
+	const struct cfg_msg	*ma = a, *mb = b;
+
+	if (ma->line != mb->line)
+		return (ma->line < mb->line ? -1 : 1);
+	return (ma->seq < mb->seq ? -1 : ma->seq > mb->seq);
+}
+
+/* Write the queued messages in line order, then forget them. */
+static void
+cfg_flush(struct cfg_ctx *ctx, FILE *err)
+{
+	int	i;
+
+	if (ctx->n_msgs > 0)
+		qsort(ctx->msgs, (size_t)ctx->n_msgs, sizeof(*ctx->msgs),
+		    cfg_msg_cmp);
+	for (i = 0; i < ctx->n_msgs; i++) {
+		if (err != NULL)
+			fputs(ctx->msgs[i].text, err);
+		free(ctx->msgs[i].text);
+	}
+	free(ctx->msgs);
+	ctx->msgs = NULL;
+	ctx->n_msgs = ctx->cap_msgs = 0;
+	if (ctx->oom && err != NULL)
+		fprintf(err, "%s: out of memory\n", ctx->file);
+	if (err != NULL)
+		fflush(err);
+}
+
+/* Read the file into ctx->src (up to and including a NUL byte, if it has
+   one) and index its lines. Returns 0, or -1 with errno set. */
+static int
+cfg_slurp(struct cfg_ctx *ctx, FILE *fp)
+{
+	struct stat	 st;
+	size_t		 cap = 0, i;
+	ssize_t		 n;
+	int		 line;
+
+	if (fstat(fileno(fp), &st) == -1)
+		return (-1);
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return (-1);
+	}
+	if (st.st_size > CFG_FILE_MAX) {
+		errno = EFBIG;
+		return (-1);
+	}
+	if ((n = getdelim(&ctx->src, &cap, '\0', fp)) == -1) {
+		if (ferror(fp))
+			return (-1);
+		n = 0;		/* empty file */
+		if (ctx->src == NULL && (ctx->src = malloc(1)) == NULL)
+			return (-1);
+		ctx->src[0] = '\0';
+	}
+	ctx->srclen = (size_t)n;
+	for (i = 0, ctx->n_lines = 1; i < ctx->srclen; i++)
+		ctx->n_lines += ctx->src[i] == '\n';
+	if ((ctx->lines = calloc((size_t)ctx->n_lines,
+	    sizeof(*ctx->lines))) == NULL)
+		return (-1);
+	for (i = 0, line = 1; i < ctx->srclen; i++)
+		if (ctx->src[i] == '\n')
+			ctx->lines[line++] = i + 1;
+	return (0);
+}
+
+/* libconfig 1.5 stores a decimal or hex literal that does not fit an int
+   without complaint, wrapped modulo 2^32: "idle_s = 4294967298;" would
+   load as 2. Find the literal on the setting's line; when it is not what
+   libconfig stored, return its true value (clamped) and its text. */
+static bool
+cfg_true_literal(const struct cfg_ctx *ctx, const config_setting_t *s,
+    long long *v, char *text, size_t len)
+{
+	const char	*name = config_setting_name(s), *line, *end, *p, *q;
+	char		 lit[32], *ep;
+	long long	 stored = config_setting_get_int64(s), val;
+	size_t		 nlen, n;
+	bool		 found = false;
+	int		 ln = config_setting_source_line(s);
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT || name == NULL ||
+	    config_setting_source_file(s) != NULL || ln < 1 ||
+	    ln > ctx->n_lines)
+		return (false);
+	line = ctx->src + ctx->lines[ln - 1];
+	end = strchrnul(line, '\n');
+	nlen = strlen(name);
+	for (p = line; (p = memmem(p, (size_t)(end - p), name, nlen)) != NULL;
+	    p += nlen) {
+		q = p + nlen + strspn(p + nlen, " \t");
+		if ((p > line && (cfg_isnamechar(p[-1]) || p[-1] == '*')) ||
+		    (*q != '=' && *q != ':'))
+			continue;
+		q += 1 + strspn(q + 1, " \t");
+		n = strspn(q, "+-0123456789abcdefABCDEFxX");
+		if (n == 0 || n >= sizeof(lit))
+			continue;
+		memcpy(lit, q, n);
+		lit[n] = '\0';
+		errno = 0;
+		val = strtoll(lit, &ep, strpbrk(lit, "xX") != NULL ? 16 : 10);
+		if (*ep != '\0')
+			continue;
+		if (errno == 0 && val == stored)
+			return (false);
+		if (errno == ERANGE || val < INT_MIN || val > INT_MAX) {
+			*v = val;
+			snprintf(text, len, "%s", lit);
+			found = true;
+		}
+	}
+	return (found);
+}
+
+/* Report every member of g that the schema does not know, descending into
+   the table's groups (keepalive.*, backoff.*). Names in extras are known
+   at the top of g; their own parser checks what they hold. */
+static void
+cfg_walk(struct cfg_ctx *ctx, config_setting_t *g, enum cfg_keyscope scope,
+    const char *prefix, const char *const *extras)
+{
+	const struct cfg_keydoc	*k;
+	const char *const	*e;
+	config_setting_t	*m;
+	char			 full[CFG_SPATH_MAX], names[CFG_SPATH_MAX];
+	size_t			 off;
+	int			 i, n = config_setting_length(g);
+
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(g, (unsigned)i);
+		snprintf(full, sizeof(full), "%s%s%s", prefix != NULL ?
+		    prefix : "", prefix != NULL ? "." : "",
+		    config_setting_name(m));
+		if ((k = cfg_keydoc_find(full)) != NULL && k->scope == scope)
+			continue;
+		if (*cfg_keydoc_names(scope, full, names, sizeof(names)) !=
+		    '\0') {
+			if (!config_setting_is_group(m))
+				cfg_wrong_type(ctx, m, "group");
+			else
+				cfg_walk(ctx, m, scope, full, NULL);
+			continue;
+		}
+		for (e = prefix == NULL ? extras : NULL; e != NULL &&
+		    *e != NULL && strcmp(*e, config_setting_name(m)) != 0; e++)
+			;
+		if (e != NULL && *e != NULL)
+			continue;
+		cfg_keydoc_names(scope, prefix, names, sizeof(names));
+		for (e = prefix == NULL ? extras : NULL; e != NULL &&
+		    *e != NULL; e++) {
+			off = strlen(names);
+			snprintf(names + off, sizeof(names) - off, "%s%s",
+			    off > 0 ? ", " : "", *e);
+		}
+		cfg_err(ctx, m, "unknown setting (want one of %s)", names);
+	}
+}
+
+static int
+cfg_get_int(struct cfg_ctx *ctx, config_setting_t *s,
+    const struct cfg_keydoc *k, long long *v)
+{
+	char	got[32], want[48];
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		cfg_wrong_type(ctx, s, "integer");
+		return (-1);
+	}
+	*v = config_setting_get_int64(s);
+	if (!cfg_true_literal(ctx, s, v, got, sizeof(got)))
+		snprintf(got, sizeof(got), "%lld", *v);
+	if (*v < k->min || *v > k->max) {
+		cfg_err(ctx, s, "out of range (got %s, want %s)", got,
+		    cfg_keydoc_range(k, want, sizeof(want)));
+		return (-1);
+	}
+	return (0);
+}
+
+/* An enum key of the table, by path: *v is the index of the choice. */
+static int
+cfg_get_enum(struct cfg_ctx *ctx, config_setting_t *s, const char *path,
+    int *v)
+{
+	const struct cfg_keydoc	*k = cfg_keydoc_find(path);
+	char			 want[CFG_SPATH_MAX], q[CFG_QUOTE_MAX];
+	const char		*str;
+	int			 i;
+
+	if ((str = config_setting_get_string(s)) == NULL) {
+		cfg_wrong_type(ctx, s, "string");
+		return (-1);
+	}
+	for (i = 0; k->choices[i] != NULL; i++)
+		if (strcmp(str, k->choices[i]) == 0) {
+			*v = i;
+			return (0);
+		}
+	cfg_err(ctx, s, "unknown value (got %s, want %s)",
+	    cfg_quote(str, q, sizeof(q)), cfg_keydoc_range(k, want,
+	    sizeof(want)));
+	return (-1);
+}
+
+static int
+cfg_get_addr(struct cfg_ctx *ctx, config_setting_t *s, bool empty_ok,
+    char *text, size_t len, struct addr_hostport *hp)
+{
+	char		 q[CFG_QUOTE_MAX];
+	const char	*str, *why;
+
+	if ((str = config_setting_get_string(s)) == NULL) {
+		cfg_wrong_type(ctx, s, "string HOST:PORT");
+		return (-1);
+	}
+	if (empty_ok && *str == '\0') {
+		text[0] = '\0';
+		memset(hp, 0, sizeof(*hp));
+		return (0);
+	}
+	/* A valid address always fits: CFG_ADDR_MAX leaves room for
+	   "[" ADDR_HOST_MAX "]:65535". */
+	if (addr_parse_hostport(str, hp, &why) == -1 || strlen(str) >= len) {
+		cfg_err(ctx, s, "bad address: %s (got %s, want HOST:PORT)",
+		    strlen(str) >= len ? "too long" : why,
+		    cfg_quote(str, q, sizeof(q)));
+		return (-1);
+	}
+	memcpy(text, str, strlen(str) + 1);
+	return (0);
+}
+
+/* Store every integer key of scope that g holds into base. */
+static void
+cfg_parse_ints(struct cfg_ctx *ctx, config_setting_t *g,
+    enum cfg_keyscope scope, void *base)
+{
+	const struct cfg_keydoc	*keys, *k;
+	config_setting_t	*s;
+	char			 want[48];
+	long long		 v;
+	int			 n;
+
+	keys = cfg_keydocs(&n);
+	for (k = keys; k < keys + n; k++) {
+		if (k->scope != scope || k->kind != CFG_KEY_INT)
+			continue;
+		if ((s = config_setting_lookup(g, k->path)) == NULL) {
+			if (k->required)
+				cfg_err_key(ctx, g, k->path,
+				    "missing (want %s)", cfg_keydoc_range(k,
+				    want, sizeof(want)));
+			continue;
+		}
+		if (cfg_get_int(ctx, s, k, &v) == 0)
+			*(int *)(void *)((char *)base + k->off) = (int)v;
+	}
+}
+
+/* Override pol with the policy keys of g. Returns false on any error. */
+static bool
+cfg_parse_policy(struct cfg_ctx *ctx, config_setting_t *g,
+    struct cfg_policy *pol)
+{
+	config_setting_t	*s;
+	int			 errors = ctx->errors, v;
+
+	cfg_parse_ints(ctx, g, CFG_SCOPE_POLICY, pol);
+	if ((s = config_setting_get_member(g, "on_device_down")) != NULL &&
+	    cfg_get_enum(ctx, s, "on_device_down", &v) == 0)
+		pol->on_device_down = (enum cfg_device_down)v;
+	return (ctx->errors == errors);
+}
+
+static void
+cfg_parse_allow(struct cfg_ctx *ctx, config_setting_t *s,
+    struct cfg_endpoint *ep)
+{
+	config_setting_t	*e;
+	char			 q[CFG_QUOTE_MAX];
+	const char		*str, *why;
+	int			 i, n;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		cfg_wrong_type(ctx, s, "array of CIDR strings");
+		return;
+	}
+	if ((n = config_setting_length(s)) == 0) {
+		cfg_err(ctx, s, "empty (want at least one CIDR; leave allow "
+		    "out to accept any peer)");
+		return;
+	}
+	if ((ep->allow = calloc((size_t)n, sizeof(*ep->allow))) == NULL) {
+		ctx->oom = true;
+		return;
+	}
+	ep->n_allow = n;
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		if ((str = config_setting_get_string(e)) == NULL)
+			cfg_wrong_type(ctx, e, "string ADDRESS[/PREFIX]");
+		else if (addr_parse_cidr(str, &ep->allow[i], &why) == -1)
+			cfg_err(ctx, e, "bad CIDR: %s (got %s, want "
+			    "ADDRESS[/PREFIX])", why, cfg_quote(str, q,
+			    sizeof(q)));
+	}
+}
+
+/* One link end in group g: exactly one of connect/listen, plus
+   on_new_client and allow on a listen link. want says what a group
+   without either should hold. */
+static void
+cfg_parse_endpoint(struct cfg_ctx *ctx, config_setting_t *g,
+    struct cfg_endpoint *ep, const char *want)
+{
+	config_setting_t	*conn, *lis, *a, *s;
+	int			 v;
+
+	ep->line = config_setting_source_line(g);
+	ep->on_new_client = (enum cfg_new_client)
+	    cfg_keydoc_find("on_new_client")->def;
+	conn = config_setting_get_member(g, "connect");
+	lis = config_setting_get_member(g, "listen");
+	if (conn != NULL && lis != NULL) {
+		cfg_err(ctx, lis, "both connect and listen (want exactly one)");
+		return;
+	}
+	if (conn == NULL && lis == NULL) {
+		cfg_err(ctx, g, "no link (want %s)", want);
+		return;
+	}
+	a = conn != NULL ? conn : lis;
+	ep->mode = conn != NULL ? CFG_LINK_CONNECT : CFG_LINK_LISTEN;
+	ep->line = config_setting_source_line(a);
+	(void)cfg_get_addr(ctx, a, false, ep->text, sizeof(ep->text),
+	    &ep->hp);
+	if ((s = config_setting_get_member(g, "on_new_client")) != NULL) {
+		if (ep->mode != CFG_LINK_LISTEN)
+			cfg_err(ctx, s, "only valid on a listen link (got "
+			    "connect)");
+		else if (cfg_get_enum(ctx, s, "on_new_client", &v) == 0)
+			ep->on_new_client = (enum cfg_new_client)v;
+	}
+	if ((s = config_setting_get_member(g, "allow")) != NULL) {
+		if (ep->mode != CFG_LINK_LISTEN)
+			cfg_err(ctx, s, "only valid on a listen link (got "
+			    "connect)");
+		else
+			cfg_parse_allow(ctx, s, ep);
+	}
+}
+
+/* A group that must hold one link: rx, tx or upstream. */
+static void
+cfg_parse_group(struct cfg_ctx *ctx, config_setting_t *g,
+    struct cfg_endpoint *ep)
+{
+	static const char *const ep_keys[] = {
+		"connect", "listen", "allow", NULL };
+
+	if (!config_setting_is_group(g)) {
+		cfg_wrong_type(ctx, g, "group");
+		return;
+	}
+	cfg_walk(ctx, g, CFG_SCOPE_ENDPOINT, NULL, ep_keys);
+	cfg_parse_endpoint(ctx, g, ep, "connect or listen");
+}
+
+/* The "device" group: one link, or rx and tx. */
+static void
+cfg_parse_link(struct cfg_ctx *ctx, config_setting_t *g,
+    struct cfg_device *dev)
+{
+	static const char *const link_keys[] = {
+		"connect", "listen", "allow", "rx", "tx", NULL };
+	static const char *const one_keys[] = {
+		"connect", "listen", "on_new_client", "allow", NULL };
+	static const char *const half_name[2] = { "rx", "tx" };
+	struct cfg_endpoint	*ep[2] = { &dev->rx, &dev->tx };
+	config_setting_t	*half[2], *s;
+	int			 i;
+
+	cfg_walk(ctx, g, CFG_SCOPE_ENDPOINT, NULL, link_keys);
+	half[0] = config_setting_get_member(g, "rx");
+	half[1] = config_setting_get_member(g, "tx");
+	if (half[0] == NULL && half[1] == NULL) {
+		cfg_parse_endpoint(ctx, g, &dev->device,
+		    "connect, listen, or rx and tx");
+		return;
+	}
+	dev->split = true;
+	for (i = 0; one_keys[i] != NULL; i++)
+		if ((s = config_setting_get_member(g, one_keys[i])) != NULL)
+			cfg_err(ctx, s, "not allowed beside rx/tx (want either "
+			    "one link or rx and tx)");
+	for (i = 0; i < 2; i++) {
+		if (half[i] == NULL)
+			cfg_err_key(ctx, g, half_name[i], "missing (want both "
+			    "rx and tx)");
+		else
+			cfg_parse_group(ctx, half[i], ep[i]);
+	}
+}
+
+/* One element of "devices". Returns false when its policy has errors. */
+static bool
+cfg_parse_device(struct cfg_ctx *ctx, config_setting_t *e,
+    const struct cfg *c, struct cfg_device *dev)
+{
+	static const char *const dev_keys[] = {
+		"name", "device", "upstream", NULL };
+	config_setting_t	*s;
+	char			 q[CFG_QUOTE_MAX];
+	const char		*str;
+	size_t			 i;
+	bool			 ok;
+
+	dev->line = config_setting_source_line(e);
+	cfg_walk(ctx, e, CFG_SCOPE_POLICY, NULL, dev_keys);
+	dev->pol = c->defaults;
+	ok = cfg_parse_policy(ctx, e, &dev->pol);
+
+	if ((s = config_setting_get_member(e, "name")) == NULL)
+		cfg_err_key(ctx, e, "name", "missing (want a name of "
+		    CFG_NAME_RE ")");
+	else if ((str = config_setting_get_string(s)) == NULL)
+		cfg_wrong_type(ctx, s, "string");
+	else {
+		for (i = 0; str[i] != '\0' && cfg_isnamechar(str[i]); i++)
+			;
+		if (i == 0 || str[i] != '\0' || i >= sizeof(dev->name))
+			cfg_err(ctx, s, "bad device name (got %s, want "
+			    CFG_NAME_RE ")", cfg_quote(str, q, sizeof(q)));
+		else
+			memcpy(dev->name, str, i + 1);
+	}
+
+	if ((s = config_setting_get_member(e, "device")) == NULL)
+		cfg_err_key(ctx, e, "device", "missing (want a group with "
+		    "connect, listen, or rx and tx)");
+	else if (!config_setting_is_group(s))
+		cfg_wrong_type(ctx, s, "group");
+	else
+		cfg_parse_link(ctx, s, dev);
+
+	if ((s = config_setting_get_member(e, "upstream")) == NULL)
+		cfg_err_key(ctx, e, "upstream", "missing (want a group with "
+		    "connect or listen)");
+	else
+		cfg_parse_group(ctx, s, &dev->upstream);
+	return (ok);
+}
+
+/* Report the cross-field rules that p, read from group g, breaks. A
+   device is only blamed for a rule when it sets one of the keys the rule
+   reads: otherwise it inherits the verdict already given on defaults. */
+static void
+cfg_rules(struct cfg_ctx *ctx, config_setting_t *g, const struct cfg_policy *p,
+    bool device)
+{
+	struct cfg_issue	 iv[CFG_ISSUES_MAX];
+	config_setting_t	*at;
+	const char *const	*k;
+	int			 i, n;
+
+	n = cfg_policy_check(p, iv, CFG_ISSUES_MAX);
+	for (i = 0; i < n; i++) {
+		for (at = NULL, k = iv[i].keys; at == NULL && *k != NULL; k++)
+			at = config_setting_lookup(g, *k);
+		if (at == NULL && device)
+			continue;
+		cfg_msg(ctx, iv[i].warning, at != NULL ? at : g, g,
+		    iv[i].path, NULL, "%s", iv[i].text);
+	}
+}
+
+/* cfg_check_devices() callback: point at the setting its path names. */
+static void
+cfg_device_issue(void *arg, const struct cfg_issue *is)
+{
+	struct cfg_ctx	*ctx = arg;
+
+	cfg_msg(ctx, is->warning, config_lookup(ctx->lc, is->path), NULL,
+	    NULL, is->path, "%s", is->text);
+}
+
+static void
+cfg_parse(struct cfg_ctx *ctx, config_setting_t *root, struct cfg *c)
+{
+	static const char *const top_keys[] = { "defaults", "devices", NULL };
+	config_setting_t	*s, *devs;
+	bool			 defaults_ok = true;
+	int			 i, v;
+
+	cfg_walk(ctx, root, CFG_SCOPE_TOP, NULL, top_keys);
+	cfg_parse_ints(ctx, root, CFG_SCOPE_TOP, c);
+	if ((s = config_setting_lookup(root, "log.level")) != NULL &&
+	    cfg_get_enum(ctx, s, "log.level", &v) == 0)
+		c->log_level = (enum cfg_log_level)v;
+	if ((s = config_setting_lookup(root, "status.listen")) != NULL &&
+	    cfg_get_addr(ctx, s, true, c->status_listen,
+	    sizeof(c->status_listen), &c->status_hp) == -1)
+		c->status_listen[0] = '\0';
+
+	if ((s = config_setting_get_member(root, "defaults")) != NULL) {
+		if (!config_setting_is_group(s)) {
+			cfg_wrong_type(ctx, s, "group");
+			defaults_ok = false;
+		} else {
+			cfg_walk(ctx, s, CFG_SCOPE_POLICY, NULL, NULL);
+			defaults_ok = cfg_parse_policy(ctx, s, &c->defaults);
+			if (defaults_ok)
+				cfg_rules(ctx, s, &c->defaults, false);
+		}
+	}
+
+	if ((devs = config_setting_get_member(root, "devices")) == NULL) {
+		cfg_msg(ctx, true, root, root, "devices", NULL, "no devices "
+		    "configured (want at least one)");
+		return;
+	}
+	if (!config_setting_is_list(devs)) {
+		cfg_wrong_type(ctx, devs, "list of groups");
+		return;
+	}
+	if ((c->n_devices = config_setting_length(devs)) == 0) {
+		cfg_msg(ctx, true, devs, devs, NULL, NULL, "empty device list "
+		    "(want at least one device)");
+		return;
+	}
+	if ((c->devices = calloc((size_t)c->n_devices,
+	    sizeof(*c->devices))) == NULL) {
+		c->n_devices = 0;
+		ctx->oom = true;
+		return;
+	}
+	for (i = 0; i < c->n_devices; i++) {
+		s = config_setting_get_elem(devs, (unsigned)i);
+		if (!config_setting_is_group(s))
+			cfg_wrong_type(ctx, s, "group");
+		else if (cfg_parse_device(ctx, s, c, &c->devices[i]) &&
+		    defaults_ok)
+			cfg_rules(ctx, s, &c->devices[i].pol, true);
+	}
+	(void)cfg_check_devices(c, cfg_device_issue, ctx);
+}
+
+int
+cfg_load(const char *path, struct cfg **out, FILE *err)
+{
+	struct cfg_ctx	 ctx;
+	struct cfg	*c = NULL;
+	config_t	 lc;
+	FILE		*fp;
+	const char	*text, *file;
+	size_t		 i;
+	int		 rc = -1, line;
+
+	*out = NULL;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.file = path;
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (err != NULL)
+			fprintf(err, "%s: cannot read: %s\n", path,
+			    strerror(errno));
+		return (-1);
+	}
+	if (cfg_slurp(&ctx, fp) == -1) {
+		if (err != NULL)
+			fprintf(err, "%s: cannot read: %s\n", path,
+			    strerror(errno));
+		fclose(fp);
+		goto out_free;
+	}
+	fclose(fp);
+	/* libconfig would stop reading at a NUL byte without a word. */
+	if (ctx.srclen > 0 && ctx.src[ctx.srclen - 1] == '\0') {
+		for (i = 0, line = 1; i < ctx.srclen; i++)
+			line += ctx.src[i] == '\n';
+		if (err != NULL)
+			fprintf(err, "%s:%d: syntax error: NUL byte\n", path,
+			    line);
+		goto out_free;
+	}
+
+	config_init(&lc);
+	ctx.lc = &lc;
+	if (config_read_string(&lc, ctx.src) == CONFIG_FALSE) {
+		file = config_error_file(&lc) != NULL ?
+		    config_error_file(&lc) : path;
+		text = config_error_text(&lc) != NULL ?
+		    config_error_text(&lc) : "unknown error";
+		/* libconfig's text for a grammar error is "syntax error"
+		   itself: don't say it twice. */
+		if (err != NULL)
+			fprintf(err, "%s:%d: syntax error%s%s\n", file,
+			    config_error_line(&lc),
+			    strcmp(text, "syntax error") == 0 ? "" : ": ",
+			    strcmp(text, "syntax error") == 0 ? "" : text);
+		goto out_destroy;
+	}
+	if ((c = malloc(sizeof(*c))) == NULL)
+		ctx.oom = true;
+	else {
+		cfg_defaults(c);
+		snprintf(c->path, sizeof(c->path), "%s", path);
+		cfg_parse(&ctx, config_root_setting(&lc), c);
+	}
+	cfg_flush(&ctx, err);
+	if (ctx.errors == 0 && !ctx.oom) {
+		*out = c;
+		c = NULL;
+		rc = 0;
+	}
+	cfg_free(c);
+out_destroy:
+	config_destroy(&lc);
+out_free:
+	free(ctx.lines);
+	free(ctx.src);
+	return (rc);
+}
+
+void
+cfg_free(struct cfg *c)
+{
+	int	i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n_devices; i++) {
+		free(c->devices[i].device.allow);
+		free(c->devices[i].rx.allow);
+		free(c->devices[i].tx.allow);
+		free(c->devices[i].upstream.allow);
+	}
+	free(c->devices);
+	free(c);
+}

@@ -1,0 +1,546 @@
+/* cfg_check.c -- the key table, and the rules on parsed values: defaults,
+   cross-field and cross-device checks, equality, documentation. No
+   parser here: cfg.c turns the file into values, this file judges them. */
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "cfg.h"
+#include "verdict.h"
+
+/* Indexed by the enums of cfg.h. */
+static const char *const cfg_level_names[] = {
+	"debug", "info", "warn", "error", NULL };
+static const char *const cfg_down_names[] = { "close", "hold", NULL };
+static const char *const cfg_new_client_names[] = {
+	"replace", "reject", NULL };
+static const char *const cfg_mode_names[] = {
+	"none", "connect", "listen", NULL };
+static const char *const cfg_scope_names[] = {
+	"top", "policy", "endpoint", NULL };
+static const char *const cfg_kind_names[] = {
+	"integer", "enum", "address", NULL };
+
+#define TOPF(f)	offsetof(struct cfg, f)
+#define POLF(f)	offsetof(struct cfg_policy, f)
+#define NCHOICES(a)	((long long)(sizeof(a) / sizeof((a)[0])) - 1)
+#define INT(sc, p, lo, hi, d, u, o, h)					\
+	{ .path = (p), .scope = CFG_SCOPE_##sc, .kind = CFG_KEY_INT,	\
+	  .min = (lo), .max = (hi), .def = (d), .unit = (u), .off = (o), \
+	  .help = (h) }
+#define ENUM(sc, p, names, d, h)					\
+	{ .path = (p), .scope = CFG_SCOPE_##sc, .kind = CFG_KEY_ENUM,	\
+	  .min = 0, .max = NCHOICES(names) - 1, .def = (d),		\
+	  .choices = (names), .unit = "", .help = (h) }
+
+/* The one place where defaults, bounds, units and help are written. Keys
+   of one group ("keepalive.*") stay adjacent: cfg_dump_defaults() relies
+   on it. */
+static const struct cfg_keydoc cfg_keys[] = {
+	{ .path = "version", .scope = CFG_SCOPE_TOP, .kind = CFG_KEY_INT,
+	  .required = true, .min = 1, .max = 1, .def = 1, .unit = "",
+	  .off = TOPF(version), .help = "schema version of the file" },
+	ENUM(TOP, "log.level", cfg_level_names, CFG_LOG_INFO,
+	    "lowest level logged"),
+	{ .path = "status.listen", .scope = CFG_SCOPE_TOP,
+	  .kind = CFG_KEY_ADDR, .defstr = "127.0.0.1:9780", .unit = "",
+	  .help = "address of HTTP /metrics and /status; \"\" turns it off" },
+	INT(TOP, "watchdog.period_ms", 10, 60000, 100, "ms",
+	    TOPF(watchdog_period_ms),
+	    "how often the watchdog checks every socket"),
+	INT(POLICY, "keepalive.idle_s", 1, 7200, 2, "s",
+	    POLF(keepalive_idle_s),
+	    "silence before the first keepalive probe (TCP_KEEPIDLE)"),
+	INT(POLICY, "keepalive.interval_s", 1, 600, 1, "s",
+	    POLF(keepalive_interval_s),
+	    "time between keepalive probes (TCP_KEEPINTVL)"),
+	INT(POLICY, "keepalive.count", 1, 50, 3, "probes",
+	    POLF(keepalive_count),
+	    "unanswered probes that declare the peer gone (TCP_KEEPCNT)"),
+	INT(POLICY, "user_timeout_ms", 100, 3600000, 5000, "ms",
+	    POLF(user_timeout_ms),
+	    "longest time sent data may stay unacknowledged "
+	    "(TCP_USER_TIMEOUT)"),
+	INT(POLICY, "stall_timeout_ms", 100, 3600000, 5000, "ms",
+	    POLF(stall_timeout_ms),
+	    "longest zero window, or time without write progress"),
+	INT(POLICY, "rx_silence_ms", 0, 86400000, 0, "ms",
+	    POLF(rx_silence_ms),
+	    "longest time without a received byte; 0 = off"),
+	INT(POLICY, "io_timeout_ms", 10, 60000, 500, "ms",
+	    POLF(io_timeout_ms),
+	    "SO_RCVTIMEO / SO_SNDTIMEO: how often blocked threads wake up"),
+	INT(POLICY, "connect_timeout_ms", 100, 600000, 3000, "ms",
+	    POLF(connect_timeout_ms), "timeout of one connect attempt"),
+	INT(POLICY, "backoff.min_ms", 10, 600000, 100, "ms",
+	    POLF(backoff_min_ms), "first delay before a reconnect"),
+	INT(POLICY, "backoff.max_ms", 10, 3600000, 10000, "ms",
+	    POLF(backoff_max_ms),
+	    "longest delay before a reconnect (doubling, with jitter)"),
+	INT(POLICY, "buffer_bytes", 4096, 67108864, 65536, "bytes",
+	    POLF(buffer_bytes), "relay buffer, per direction"),
+	ENUM(POLICY, "on_device_down", cfg_down_names, CFG_DOWN_CLOSE,
+	    "when the device link drops: close upstream too, or hold it"),
+	INT(POLICY, "hold_max_ms", 100, 3600000, 10000, "ms",
+	    POLF(hold_max_ms),
+	    "with hold: held data older than this is discarded and "
+	    "upstream closed"),
+	ENUM(ENDPOINT, "on_new_client", cfg_new_client_names,
+	    CFG_NEW_CLIENT_REPLACE,
+	    "listen only: a further client replaces the current one, or is "
+	    "rejected"),
+};
+#define CFG_NKEYS	((int)(sizeof(cfg_keys) / sizeof(cfg_keys[0])))
+
+static const char *const cfg_rule_backoff[] = {
+	"backoff.min_ms", "backoff.max_ms", NULL };
+static const char *const cfg_rule_user_timeout[] = {
+	"user_timeout_ms", "keepalive.idle_s", "keepalive.interval_s",
+	"keepalive.count", NULL };
+static const char *const cfg_rule_blip[] = {
+	"keepalive.count", "keepalive.interval_s", NULL };
+
+static const char *cfg_name(const char *const *, int);
+static int	*cfg_field(void *, const struct cfg_keydoc *);
+static int	 cfg_issue(struct cfg_issue *, int, int, bool,
+		    const char *const *, const char *, ...)
+		    __attribute__((format(printf, 6, 7)));
+static bool	 cfg_listen_slot(const struct cfg *, int,
+		    const struct addr_hostport **, const char **, char *,
+		    size_t, int *);
+static bool	 cfg_endpoint_equal(const struct cfg_endpoint *,
+		    const struct cfg_endpoint *);
+static bool	 cfg_policy_equal(const struct cfg_policy *,
+		    const struct cfg_policy *);
+
+static const char *
+cfg_name(const char *const *names, int i)
+{
+	int	n;
+
+	for (n = 0; names[n] != NULL; n++)
+		;
+	return (i >= 0 && i < n ? names[i] : "unknown");
+}
+
+const char *
+cfg_log_level_str(enum cfg_log_level v)
+{
+	return (cfg_name(cfg_level_names, (int)v));
+}
+
+const char *
+cfg_link_mode_str(enum cfg_link_mode v)
+{
+	return (cfg_name(cfg_mode_names, (int)v));
+}
+
+const char *
+cfg_device_down_str(enum cfg_device_down v)
+{
+	return (cfg_name(cfg_down_names, (int)v));
+}
+
+const char *
+cfg_new_client_str(enum cfg_new_client v)
+{
+	return (cfg_name(cfg_new_client_names, (int)v));
+}
+
+const char *
+cfg_keyscope_str(enum cfg_keyscope v)
+{
+	return (cfg_name(cfg_scope_names, (int)v));
+}
+
+const char *
+cfg_keykind_str(enum cfg_keykind v)
+{
+	return (cfg_name(cfg_kind_names, (int)v));
+}
+
+const struct cfg_keydoc *
+cfg_keydocs(int *n)
+{
+	*n = CFG_NKEYS;
+	return (cfg_keys);
+}
+
+const struct cfg_keydoc *
+cfg_keydoc_find(const char *path)
+{
+	int	i;
+
+	for (i = 0; i < CFG_NKEYS; i++)
+		if (strcmp(cfg_keys[i].path, path) == 0)
+			return (&cfg_keys[i]);
+	return (NULL);
+}
+
+char *
+cfg_keydoc_range(const struct cfg_keydoc *k, char *buf, size_t len)
+{
+	size_t	off = 0;
+	int	i, n;
+
+	if (len == 0)
+		return (buf);
+	buf[0] = '\0';
+	switch (k->kind) {
+	case CFG_KEY_INT:
+		if (k->min == k->max)
+			snprintf(buf, len, "%lld", k->min);
+		else
+			snprintf(buf, len, "%lld..%lld", k->min, k->max);
+		break;
+	case CFG_KEY_ENUM:
+		for (n = 0; k->choices[n] != NULL; n++)
+			;
+		for (i = 0; i < n && off < len; i++) {
+			snprintf(buf + off, len - off, "%s%s",
+			    i == 0 ? "" : i == n - 1 ? " or " : ", ",
+			    k->choices[i]);
+			off += strlen(buf + off);
+		}
+		break;
+	case CFG_KEY_ADDR:
+		snprintf(buf, len, "HOST:PORT or \"\"");
+		break;
+	}
+	return (buf);
+}
+
+static int *
+cfg_field(void *base, const struct cfg_keydoc *k)
+{
+	return ((int *)(void *)((char *)base + k->off));
+}
+
+void
+cfg_defaults(struct cfg *c)
+{
+	const struct cfg_keydoc	*k;
+	const char		*why;
+
+	memset(c, 0, sizeof(*c));
+	for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
+		if (k->kind != CFG_KEY_INT || k->required)
+			continue;
+		if (k->scope == CFG_SCOPE_TOP)
+			*cfg_field(c, k) = (int)k->def;
+		else if (k->scope == CFG_SCOPE_POLICY)
+			*cfg_field(&c->defaults, k) = (int)k->def;
+	}
+	c->log_level = (enum cfg_log_level)cfg_keydoc_find("log.level")->def;
+	c->defaults.on_device_down = (enum cfg_device_down)
+	    cfg_keydoc_find("on_device_down")->def;
+	k = cfg_keydoc_find("status.listen");
+	snprintf(c->status_listen, sizeof(c->status_listen), "%s", k->defstr);
+	if (k->defstr[0] != '\0')
+		(void)addr_parse_hostport(k->defstr, &c->status_hp, &why);
+}
+
+char *
+cfg_keydoc_names(enum cfg_keyscope scope, const char *prefix, char *buf,
+    size_t len)
+{
+	const char	*rest, *prev = NULL;
+	size_t		 off = 0, plen = prefix != NULL ? strlen(prefix) : 0;
+	size_t		 clen, prevlen = 0;
+	int		 i;
+
+	if (len == 0)
+		return (buf);
+	buf[0] = '\0';
+	for (i = 0; i < CFG_NKEYS && off < len; i++) {
+		rest = cfg_keys[i].path;
+		if (cfg_keys[i].scope != scope || (prefix != NULL &&
+		    (strncmp(rest, prefix, plen) != 0 || rest[plen] != '.')))
+			continue;
+		if (prefix != NULL)
+			rest += plen + 1;
+		clen = strcspn(rest, ".");
+		/* The keys of one group are adjacent in the table. */
+		if (prev != NULL && clen == prevlen &&
+		    strncmp(prev, rest, clen) == 0)
+			continue;
+		snprintf(buf + off, len - off, "%s%.*s", off > 0 ? ", " : "",
+		    (int)clen, rest);
+		off += strlen(buf + off);
+		prev = rest;
+		prevlen = clen;
+	}
+	return (buf);
+}
+
+void
+cfg_dump_defaults(FILE *fp)
+{
+	const struct cfg_keydoc	*k;
+	const char		*dot, *open = NULL;
+	char			 val[32], lhs[64], range[64];
+	size_t			 glen, olen = 0;
+
+	fprintf(fp, "defaults = {\n");
+	for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
+		if (k->scope != CFG_SCOPE_POLICY)
+			continue;
+		dot = strchr(k->path, '.');
+		glen = dot != NULL ? (size_t)(dot - k->path) : 0;
+		if (open != NULL && (glen != olen ||
+		    strncmp(open, k->path, olen) != 0)) {
+			fprintf(fp, "\t};\n");
+			open = NULL;
+		}
+		if (dot != NULL && open == NULL) {
+			fprintf(fp, "\t%.*s = {\n", (int)glen, k->path);
+			open = k->path;
+			olen = glen;
+		}
+		if (k->kind == CFG_KEY_ENUM)
+			snprintf(val, sizeof(val), "\"%s\"",
+			    k->choices[k->def]);
+		else
+			snprintf(val, sizeof(val), "%lld", k->def);
+		snprintf(lhs, sizeof(lhs), "%s = %s;",
+		    dot != NULL ? dot + 1 : k->path, val);
+		fprintf(fp, "%s%-*s# [%s%s%s] %s\n",
+		    open != NULL ? "\t\t" : "\t",
+		    open != NULL ? 24 : 32, lhs,
+		    cfg_keydoc_range(k, range, sizeof(range)),
+		    k->unit[0] != '\0' ? " " : "", k->unit, k->help);
+	}
+	if (open != NULL)
+		fprintf(fp, "\t};\n");
+	fprintf(fp, "};\n");
+}
+
+void
+cfg_wd_policy(const struct cfg_policy *p, struct wd_policy *wp)
+{
+	wp->keepalive_idle_s = p->keepalive_idle_s;
+	wp->keepalive_interval_s = p->keepalive_interval_s;
+	wp->keepalive_count = p->keepalive_count;
+	wp->user_timeout_ms = p->user_timeout_ms;
+	wp->stall_timeout_ms = p->stall_timeout_ms;
+	wp->rx_silence_ms = p->rx_silence_ms;
+}
+
+/* The watchdog's own arithmetic, so that the check and the verdict can
+   never disagree. */
+int
+cfg_keepalive_budget_ms(const struct cfg_policy *p)
+{
+	struct wd_policy	wp;
+	int64_t			ms;
+
+	cfg_wd_policy(p, &wp);
+	ms = wd_budget_ms(&wp, WD_KEEPALIVE_TIMEOUT);
+	return (ms > INT_MAX ? INT_MAX : ms < 0 ? 0 : (int)ms);
+}
+
+/* From the keepalive settings alone, so that the warning stands apart from
+   the user_timeout_ms error; for every policy that passes that check it
+   equals the watchdog's wd_blip_tolerance_ms(). */
+int
+cfg_blip_tolerance_ms(const struct cfg_policy *p)
+{
+	long long	s;
+
+	s = (long long)p->keepalive_interval_s * (p->keepalive_count - 1);
+	if (s < 0)
+		return (0);
+	return (s > INT_MAX / 1000 ? INT_MAX : (int)(s * 1000));
+}
+
+/* Append one issue when there is room; returns the new count. */
+static int
+cfg_issue(struct cfg_issue *iv, int n, int max, bool warning,
+    const char *const *keys, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (n >= max)
+		return (n);
+	iv[n].warning = warning;
+	iv[n].keys = keys;
+	snprintf(iv[n].path, sizeof(iv[n].path), "%s", keys[0]);
+	va_start(ap, fmt);
+	vsnprintf(iv[n].text, sizeof(iv[n].text), fmt, ap);
+	va_end(ap);
+	return (n + 1);
+}
+
+int
+cfg_policy_check(const struct cfg_policy *p, struct cfg_issue *iv, int max)
+{
+	int	n = 0, budget = cfg_keepalive_budget_ms(p);
+
+	if (p->backoff_min_ms > p->backoff_max_ms)
+		n = cfg_issue(iv, n, max, false, cfg_rule_backoff,
+		    "greater than backoff.max_ms (got %d, want <= %d)",
+		    p->backoff_min_ms, p->backoff_max_ms);
+	/* Once TCP_USER_TIMEOUT is set it replaces the probe count, and
+	   probes are not retransmitted: a shorter timeout kills a healthy
+	   idle link after one lost probe. */
+	if (p->user_timeout_ms < budget)
+		n = cfg_issue(iv, n, max, false, cfg_rule_user_timeout,
+		    "shorter than the keepalive budget (idle_s + interval_s * "
+		    "count) * 1000, one lost probe would drop a quiet link "
+		    "(got %d, want >= %d)", p->user_timeout_ms, budget);
+	if (cfg_blip_tolerance_ms(p) == 0)
+		n = cfg_issue(iv, n, max, true, cfg_rule_blip,
+		    "keepalive tolerates no silent blip, interval_s * "
+		    "(count - 1) is 0 (got %d, want 2 or more)",
+		    p->keepalive_count);
+	return (n);
+}
+
+/* Listen slot k of c: 0 is status.listen, 1 + 4 * i + r is role r of
+   device i. Fills the address, its text, its path and line (0: none) and
+   returns true when the slot holds a valid listen address. */
+static bool
+cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
+    const char **text, char *path, size_t len, int *line)
+{
+	static const char *const	 role[4] = {
+		"device", "device.rx", "device.tx", "upstream" };
+	const struct cfg_device		*d;
+	const struct cfg_endpoint	*ep;
+
+	if (k == 0) {
+		*hp = &c->status_hp;
+		*text = c->status_listen;
+		*line = 0;
+		snprintf(path, len, "status.listen");
+		return (c->status_listen[0] != '\0');
+	}
+	d = &c->devices[(k - 1) / 4];
+	switch ((k - 1) % 4) {
+	case 0:
+		ep = d->split ? NULL : &d->device;
+		break;
+	case 1:
+		ep = d->split ? &d->rx : NULL;
+		break;
+	case 2:
+		ep = d->split ? &d->tx : NULL;
+		break;
+	default:
+		ep = &d->upstream;
+		break;
+	}
+	if (ep == NULL || ep->mode != CFG_LINK_LISTEN || ep->text[0] == '\0')
+		return (false);
+	*hp = &ep->hp;
+	*text = ep->text;
+	*line = ep->line;
+	snprintf(path, len, "devices.[%d].%s.listen", (k - 1) / 4,
+	    role[(k - 1) % 4]);
+	return (true);
+}
+
+int
+cfg_check_devices(const struct cfg *c,
+    void (*fn)(void *, const struct cfg_issue *), void *arg)
+{
+	struct cfg_issue		 is;
+	const struct addr_hostport	*ha, *hb;
+	const char			*ta, *tb;
+	char				 pa[64], where[32];
+	int				 i, j, la, lb, n = 0;
+
+	memset(&is, 0, sizeof(is));
+	for (j = 1; j < c->n_devices; j++) {
+		if (c->devices[j].name[0] == '\0')
+			continue;
+		for (i = 0; i < j; i++)
+			if (strcmp(c->devices[i].name, c->devices[j].name) == 0)
+				break;
+		if (i == j)
+			continue;
+		snprintf(is.path, sizeof(is.path), "devices.[%d].name", j);
+		snprintf(is.text, sizeof(is.text), "duplicate device name "
+		    "(got \"%s\", already used by devices.[%d] at line %d)",
+		    c->devices[j].name, i, c->devices[i].line);
+		fn(arg, &is);
+		n++;
+	}
+	for (j = 1; j < 1 + 4 * c->n_devices; j++) {
+		if (!cfg_listen_slot(c, j, &hb, &tb, is.path, sizeof(is.path),
+		    &lb))
+			continue;
+		for (i = 0; i < j; i++) {
+			if (!cfg_listen_slot(c, i, &ha, &ta, pa, sizeof(pa),
+			    &la) || !addr_listen_overlap(ha, hb))
+				continue;
+			if (la > 0)
+				snprintf(where, sizeof(where), " at line %d",
+				    la);
+			else
+				where[0] = '\0';
+			snprintf(is.text, sizeof(is.text), "duplicate listen "
+			    "address (got \"%s\", already used by %s \"%s\"%s)",
+			    tb, pa, ta, where);
+			fn(arg, &is);
+			n++;
+			break;
+		}
+	}
+	return (n);
+}
+
+static bool
+cfg_endpoint_equal(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
+{
+	int	i;
+
+	if (a->mode != b->mode || a->on_new_client != b->on_new_client ||
+	    strcmp(a->hp.host, b->hp.host) != 0 ||
+	    strcmp(a->hp.port, b->hp.port) != 0 || a->n_allow != b->n_allow)
+		return (false);
+	for (i = 0; i < a->n_allow; i++)
+		if (a->allow[i].family != b->allow[i].family ||
+		    a->allow[i].prefix != b->allow[i].prefix ||
+		    memcmp(a->allow[i].net, b->allow[i].net,
+		    sizeof(a->allow[i].net)) != 0)
+			return (false);
+	return (true);
+}
+
+static bool
+cfg_policy_equal(const struct cfg_policy *a, const struct cfg_policy *b)
+{
+	return (a->keepalive_idle_s == b->keepalive_idle_s &&
+	    a->keepalive_interval_s == b->keepalive_interval_s &&
+	    a->keepalive_count == b->keepalive_count &&
+	    a->user_timeout_ms == b->user_timeout_ms &&
+	    a->stall_timeout_ms == b->stall_timeout_ms &&
+	    a->rx_silence_ms == b->rx_silence_ms &&
+	    a->io_timeout_ms == b->io_timeout_ms &&
+	    a->connect_timeout_ms == b->connect_timeout_ms &&
+	    a->backoff_min_ms == b->backoff_min_ms &&
+	    a->backoff_max_ms == b->backoff_max_ms &&
+	    a->buffer_bytes == b->buffer_bytes &&
+	    a->on_device_down == b->on_device_down &&
+	    a->hold_max_ms == b->hold_max_ms);
+}
+
+/* Field by field; the config lines and the address text as written do not
+   count, the parsed address does. */
+bool
+cfg_device_equal(const struct cfg_device *a, const struct cfg_device *b)
+{
+	if (strcmp(a->name, b->name) != 0 || a->split != b->split ||
+	    !cfg_endpoint_equal(&a->upstream, &b->upstream) ||
+	    !cfg_policy_equal(&a->pol, &b->pol))
+		return (false);
+	if (a->split)
+		return (cfg_endpoint_equal(&a->rx, &b->rx) &&
+		    cfg_endpoint_equal(&a->tx, &b->tx));
+	return (cfg_endpoint_equal(&a->device, &b->device));
+}
