@@ -227,7 +227,6 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 			    "attempts%s", l->name, t->failures,
 			    log_suppressed(log_limit_reset(&t->fail_log)));
 		t->failures = 0;
-		backoff_reset(&t->bo);
 		link_attach(l, fd, peer);
 		return;
 	}
@@ -250,12 +249,22 @@ side_tend(struct side *s, int64_t now, int64_t *wake)
 {
 	struct device	*dev = s->dev;
 	struct tend	*t;
+	int64_t		 up_for_ms;
 	int		 i;
 
 	for (i = 0; i < s->n_own; i++) {
 		t = &s->own[i];
-		if (link_close(t->link, false))
-			after_close(s, t->link);
+		if ((up_for_ms = link_close(t->link, false)) < 0)
+			continue;
+		after_close(s, t->link);
+		/* Redial at once after a connection that lasted; back off
+		   after a short one, so a device that accepts and drops
+		   every connection is not hammered. */
+		if (up_for_ms >= LINK_SHORT_MS) {
+			backoff_reset(&t->bo);
+			t->next_try_ms = 0;
+		} else
+			t->next_try_ms = now + backoff_next(&t->bo);
 	}
 	for (i = 0; i < s->n_own && !atomic_load(&dev->stop); i++) {
 		t = &s->own[i];

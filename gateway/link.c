@@ -106,6 +106,7 @@ link_init(struct link *l, const char *device, enum link_kind kind,
 	l->pending_fd = -1;
 	l->state = LINK_DOWN;
 	l->since_wall_ms = wall_ms();
+	l->flap_log.window_ms = 60000;
 }
 
 void
@@ -139,8 +140,9 @@ link_attach(struct link *l, int fd, const char *peer)
 	link_sync_changed(l->sync);
 	pthread_mutex_unlock(l->mu);
 	atomic_fetch_add(&l->stat_connects, 1);
-	log_subject(LOG_LVL_INFO, "%s up: %s %s", l->name,
-	    l->ep->mode == CFG_LINK_LISTEN ? "accepted" : "connected to", peer);
+	log_subject(l->flap_quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO, "%s up: %s %s",
+	    l->name, l->ep->mode == CFG_LINK_LISTEN ? "accepted" :
+	    "connected to", peer);
 }
 
 int
@@ -291,18 +293,20 @@ link_set_connecting(struct link *l, bool connecting)
 	pthread_mutex_unlock(l->mu);
 }
 
-bool
+int64_t
 link_close(struct link *l, bool close_anyway)
 {
-	enum wd_reason	reason;
-	char		detail[LINK_DETAIL_MAX];
-	int64_t		last_life_ms, detect_ms;
-	int		fd, outq = 0;
+	enum wd_reason	 reason;
+	enum log_level	 lvl;
+	char		 detail[LINK_DETAIL_MAX], unacked[48];
+	int64_t		 last_life_ms, detect_ms, up_for_ms;
+	unsigned	 suppressed = 0;
+	int		 fd, outq;
 
 	pthread_mutex_lock(l->mu);
 	if (l->state != LINK_UP || (!l->failed && !close_anyway)) {
 		pthread_mutex_unlock(l->mu);
-		return (false);
+		return (-1);
 	}
 	if (!l->failed)
 		fail_locked(l, WD_REASON_NONE, 0, "closed");
@@ -324,30 +328,42 @@ link_close(struct link *l, bool close_anyway)
 	link_sync_changed(l->sync);
 	pthread_mutex_unlock(l->mu);
 
-	if (reason == WD_REASON_NONE) {
-		log_subject(LOG_LVL_INFO, "%s down: %s", l->name, detail);
-		close(fd);
-		return (true);
-	}
-	if (reason != WD_PEER_CLOSED)
+	if (reason != WD_REASON_NONE && reason != WD_PEER_CLOSED)
 		(void)sockopt_linger_abort(fd);
 	close(fd);
+	up_for_ms = clock_ms() - l->up_ms;
+
+	/* A flapping link logs one down line a minute, then a summary. */
+	l->flap_quiet = false;
+	if (up_for_ms < LINK_SHORT_MS)
+		l->flap_quiet = !log_limit_allow(&l->flap_log, clock_ms(),
+		    &suppressed);
+	else
+		suppressed = log_limit_reset(&l->flap_log);
+	lvl = l->flap_quiet ? LOG_LVL_DEBUG : LOG_LVL_WARN;
+
+	if (reason == WD_REASON_NONE) {
+		log_subject(l->flap_quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+		    "%s down: %s%s", l->name, detail,
+		    log_suppressed(suppressed));
+		return (up_for_ms);
+	}
 	atomic_fetch_add(&l->stat_failures[reason], 1);
 	atomic_fetch_add(&l->stat_unacked_at_failure, (uint64_t)outq);
 	detect_ms = last_life_ms > 0 ? clock_ms() - last_life_ms : -1;
 	if (detect_ms >= 0)
 		hist_add_us(&l->stat_detect, detect_ms * 1000);
+	unacked[0] = '\0';
 	if (outq > 0 && strstr(detail, "unacknowledged") == NULL)
-		log_subject(LOG_LVL_WARN, "%s down: %s (%s, %d bytes "
-		    "unacknowledged)", l->name, wd_reason_str(reason), detail,
+		snprintf(unacked, sizeof(unacked), ", %d bytes unacknowledged",
 		    outq);
-	else
-		log_subject(LOG_LVL_WARN, "%s down: %s (%s)", l->name,
-		    wd_reason_str(reason), detail);
+	log_subject(lvl, "%s down: %s (%s%s)%s", l->name,
+	    wd_reason_str(reason), detail, unacked,
+	    log_suppressed(suppressed));
 	if (detect_ms >= 0)
 		log_debug("%s: %lld ms from last sign of life to verdict",
 		    l->name, (long long)detect_ms);
-	return (true);
+	return (up_for_ms);
 }
 
 enum link_io
@@ -459,12 +475,7 @@ link_wd_get(void *ctx, uint64_t *gen, struct wd_link_state *ls,
 		l->users++;
 		ls->up_ms = l->up_ms;
 		/* The policy may be replaced on reload: read it under mu. */
-		p->keepalive_idle_s = l->pol->keepalive_idle_s;
-		p->keepalive_interval_s = l->pol->keepalive_interval_s;
-		p->keepalive_count = l->pol->keepalive_count;
-		p->user_timeout_ms = l->pol->user_timeout_ms;
-		p->stall_timeout_ms = l->pol->stall_timeout_ms;
-		p->rx_silence_ms = l->pol->rx_silence_ms;
+		cfg_wd_policy(l->pol, p);
 	}
 	pthread_mutex_unlock(l->mu);
 	if (fd == -1)

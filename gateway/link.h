@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cfg.h"
+#include "log.h"
 #include "atomics.h"
 #include "hist.h"
 #include "reason.h"
@@ -75,6 +76,11 @@ struct link {
 	int64_t			 last_failure_wall_ms;
 
 	int64_t			 up_ms;		/* monotonic, when attached */
+
+	/* The owner's alone: a link that keeps coming up and going down
+	   logs its transitions at most once a minute. */
+	struct log_limit	 flap_log;
+	bool			 flap_quiet;	/* its last down was not logged */
 
 	/* Written by the pumps without the lock, read by the watchdog. */
 	ATOMIC(int64_t)		 last_rx_ms;	/* monotonic, last byte in */
@@ -152,11 +158,15 @@ bool	link_is_up(struct link *);
    the status page. */
 void	link_set_connecting(struct link *, bool);
 
+/* A connection that ends sooner than this after it came up is "short":
+   its transitions are rate-limited in the log and its redial backs off. */
+#define LINK_SHORT_MS	10000
+
 /* Owner: if the link failed (or is up and close_anyway), wait until no
    thread uses it, then close it and log why. Sets SO_LINGER {1,0} toward a
-   dead peer; counts the bytes the peer had not acknowledged. Returns true
-   when a socket was closed. */
-bool	link_close(struct link *, bool close_anyway);
+   dead peer; counts the bytes the peer had not acknowledged. Returns the
+   time in ms the connection had been up, or -1 when nothing was closed. */
+int64_t	link_close(struct link *, bool close_anyway);
 
 /* Map the result of recv()/send() (rc and errno) to an enum link_io: an
    SO_RCVTIMEO/SO_SNDTIMEO expiry is EAGAIN/EWOULDBLOCK -> LINK_TIMEOUT,
