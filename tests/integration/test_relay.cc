@@ -383,3 +383,34 @@ TEST_F(OneDevice, PeerResetWhileGatewayWritesDoesNotKillTheProcess)
 	streamer.join();
 	EXPECT_NE(dev2, -1) << "gateway did not reconnect after the reset";
 }
+
+TEST(Relay, Ipv6LiteralsAndHostNames)
+{
+	// The device is dialled by host name (every address of "localhost" is
+	// tried); the host connects over IPv6.
+	int dport, dl = tcp_listen(&dport, "127.0.0.1");
+	ASSERT_NE(dl, -1);
+	int uport, probe = tcp_listen(&uport, "::1");
+	if (probe == -1)
+		GTEST_SKIP() << "no IPv6 loopback on this machine";
+	close(probe);
+	InProcessGateway g(test_preamble() + "devices = (\n" +
+	    device_conf("v6", "{ connect = \"localhost:" + std::to_string(dport) +
+	    "\"; }", "{ listen = \"[::1]:" + std::to_string(uport) + "\"; }") +
+	    ");\n");
+	ASSERT_TRUE(g.ok());
+	int dev = tcp_accept(dl, 5000);
+	ASSERT_NE(dev, -1);
+	ASSERT_TRUE(eventually([&] { return g.up("v6", LINK_KIND_DEVICE); }, 5000));
+	int host = tcp_connect(uport, 5000, "::1");
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return g.up("v6", LINK_KIND_UPSTREAM); }, 5000));
+	const char msg[] = "over v6\n";
+	char got[sizeof(msg) - 1];
+	ASSERT_TRUE(write_all(host, msg, sizeof(got), 5000));
+	ASSERT_TRUE(read_exact(dev, got, sizeof(got), 5000));
+	EXPECT_EQ(std::string(got, sizeof(got)), "over v6\n");
+	close(host);
+	close(dev);
+	close(dl);
+}
