@@ -16,6 +16,7 @@
 #include "gateway.h"
 #include "clock.h"
 #include "log.h"
+#include "status.h"
 #include "watchdog.h"
 
 #define EX_SOFTWARE_CODE	70
@@ -27,6 +28,7 @@ struct gateway {
 	struct watchdog		*wd;
 	struct device		**devs;		/* protected by mu */
 	int			 n_devs;
+	struct status		*status;	/* NULL: off */
 };
 
 static enum log_level
@@ -85,6 +87,9 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 		}
 		gw->n_devs++;
 	}
+	if (cfg->status_listen[0] != '\0' && (gw->status = status_start(gw,
+	    &cfg->status_hp, err, errlen)) == NULL)
+		goto out_stop;
 	log_info("started %d device%s", gw->n_devs, gw->n_devs == 1 ? "" : "s");
 	return (gw);
 out_stop:
@@ -141,14 +146,16 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		if (nc != NULL && cfg_device_equal(nc, device_cfg(old[i])))
 			continue;
 		if (nc != NULL && device_policy_only(device_cfg(old[i]), nc)) {
-			log_info("reload: %s: new timeouts applied to its live "
+			log_info("reload: %s: policy changed (keepalive, "
+			    "timeouts, backoff, hold): applied to its live "
 			    "links", nc->name);
 			device_set_policy(old[i], &nc->pol);
 			updated++;
 			continue;
 		}
-		log_info("reload: %s %s", device_cfg(old[i])->name,
-		    nc ? "changed: restarting" : "removed: stopping");
+		log_info("reload: %s: %s", device_cfg(old[i])->name,
+		    nc ? "addresses or buffer_bytes changed: restarting" :
+		    "removed: stopping");
 		pthread_mutex_lock(&gw->mu);
 		dev = old[i];
 		old[i] = NULL;
@@ -171,6 +178,8 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 			continue;
 		}
 		devs[n++] = dev;
+		if (find_cfg(gw->cfg, nc->name) == NULL)
+			log_info("reload: %s: added: starting", nc->name);
 		started++;
 	}
 	pthread_mutex_lock(&gw->mu);
@@ -183,6 +192,14 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		log_info("reload: watchdog.period_ms %d -> %d",
 		    gw->cfg->watchdog_period_ms, cfg->watchdog_period_ms);
 		wd_set_period(gw->wd, cfg->watchdog_period_ms);
+	}
+	if (strcmp(cfg->status_listen, gw->cfg->status_listen) != 0 ||
+	    (gw->status == NULL && cfg->status_listen[0] != '\0')) {
+		status_stop(gw->status);
+		gw->status = NULL;
+		if (cfg->status_listen[0] != '\0' && (gw->status =
+		    status_start(gw, &cfg->status_hp, derr, sizeof(derr))) == NULL)
+			log_warnx("reload: %s; running without status", derr);
 	}
 	/* Kept devices hold their own copies: the old config can go. */
 	cfg_free(gw->cfg);
@@ -200,6 +217,7 @@ gw_stop(struct gateway *gw)
 
 	if (gw == NULL)
 		return;
+	status_stop(gw->status);
 	for (i = gw->n_devs - 1; i >= 0; i--)
 		device_stop(gw->devs[i]);
 	free(gw->devs);
