@@ -1,0 +1,484 @@
+/* metrics.c -- a copy of every counter, and its renderings: Prometheus
+   text, JSON status, tab-separated status.
+ *
+ * Copying (metrics_add_link) reads atomics and takes a link's lock only for
+ * link_snapshot(); rendering works on the copy alone, so it can take its
+ * time without holding anything a pump or the watchdog waits for.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "metrics.h"
+
+#define METRICS_LABELS_MAX	(2 * CFG_NAME_MAX + 64)
+
+static size_t	utf8_seq_len(const unsigned char *, size_t);
+static void	json_string(struct strbuf *, const char *);
+static void	json_time(struct strbuf *, int64_t);
+static void	json_link(struct strbuf *, const struct metrics_link *);
+static void	prom_escape(const char *, char *, size_t);
+static void	prom_family(struct strbuf *, const char *, const char *,
+		    const char *);
+static void	prom_labels(const struct metrics_link *, char *, size_t);
+static void	prom_hist(struct strbuf *, const char *, const char *,
+		    const struct metrics_hist *);
+static char	*seconds_of_ms(int64_t, char *, size_t);
+static void	text_field(struct strbuf *, const char *, bool);
+
+void
+metrics_init(struct metrics *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void
+metrics_read_hist(const struct hist *h, struct metrics_hist *out)
+{
+	uint64_t	total = 0;
+	int		i;
+
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		out->bucket[i] = atomic_load(&h->bucket[i]);
+		total += out->bucket[i];
+	}
+	out->count = atomic_load(&h->count);
+	out->sum_us = atomic_load(&h->sum_us);
+	/* hist_add_us() bumps the bucket before the count: a reader between
+	   the two sees one more in the buckets. */
+	if (out->count < total)
+		out->count = total;
+}
+
+int
+metrics_add_link(struct metrics *m, const char *device, struct link *l)
+{
+	struct metrics_link	*ml;
+	size_t			 cap;
+	int			 r;
+
+	if (m->failed) {
+		errno = ENOMEM;
+		return (-1);
+	}
+	if (m->n_links == m->cap) {
+		cap = m->cap ? m->cap * 2 : 16;
+		ml = reallocarray(m->links, cap, sizeof(*ml));
+		if (ml == NULL) {
+			m->failed = true;
+			errno = ENOMEM;
+			return (-1);
+		}
+		m->links = ml;
+		m->cap = cap;
+	}
+	ml = &m->links[m->n_links++];
+	memset(ml, 0, sizeof(*ml));
+	snprintf(ml->device, sizeof(ml->device), "%s", device);
+	link_snapshot(l, &ml->snap);
+	ml->connects = atomic_load(&l->stat_connects);
+	for (r = 0; r < WD_REASON_COUNT; r++)
+		ml->failures[r] = atomic_load(&l->stat_failures[r]);
+	ml->bytes_in = atomic_load(&l->stat_bytes_in);
+	ml->bytes_out = atomic_load(&l->stat_bytes_out);
+	ml->unacked_at_failure = atomic_load(&l->stat_unacked_at_failure);
+	ml->held_discarded = atomic_load(&l->stat_held_discarded);
+	metrics_read_hist(&l->stat_detect, &ml->detect);
+	return (0);
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	free(m->links);
+	metrics_init(m);
+}
+
+char *
+metrics_format_time(int64_t wall_ms, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		sec;
+	char		ts[24];
+
+	if (wall_ms < 0)
+		wall_ms = 0;
+	sec = (time_t)(wall_ms / 1000);
+	if (gmtime_r(&sec, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(ts, sizeof(ts), "1970-01-01T00:00:00");
+	snprintf(buf, len, "%s.%03dZ", ts, (int)(wall_ms % 1000));
+	return (buf);
+}
+
+/* ---- Prometheus text format 0.0.4 ---- */
+
+/* A label value: backslash, double quote and line feed escaped. */
+static void
+prom_escape(const char *s, char *out, size_t len)
+{
+	size_t	o = 0;
+
+	for (; *s != '\0' && o + 3 < len; s++) {
+		if (*s == '\\' || *s == '"' || *s == '\n') {
+			out[o++] = '\\';
+			out[o++] = *s == '\n' ? 'n' : *s;
+		} else
+			out[o++] = *s;
+	}
+	out[o] = '\0';
+}
+
+static void
+prom_family(struct strbuf *sb, const char *name, const char *type,
+    const char *help)
+{
+	strbuf_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+}
+
+/* device="..",link=".." */
+static void
+prom_labels(const struct metrics_link *ml, char *buf, size_t len)
+{
+	char	dev[2 * CFG_NAME_MAX];
+
+	prom_escape(ml->device, dev, sizeof(dev));
+	snprintf(buf, len, "device=\"%s\",link=\"%s\"", dev,
+	    link_kind_str(ml->snap.kind));
+}
+
+/* A bucket bound in ms as seconds, shortest form: 5 -> "0.005", 2500 ->
+   "2.5", 60000 -> "60". */
+static char *
+seconds_of_ms(int64_t ms, char *buf, size_t len)
+{
+	size_t	n;
+
+	snprintf(buf, len, "%" PRId64 ".%03d", ms / 1000, (int)(ms % 1000));
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[--n] = '\0';
+	return (buf);
+}
+
+/* Cumulative buckets, +Inf (the count), sum in seconds and count. labels
+   is "" or a list without braces. */
+static void
+prom_hist(struct strbuf *sb, const char *name, const char *labels,
+    const struct metrics_hist *h)
+{
+	const char	*sep = labels[0] != '\0' ? "," : "";
+	char		 le[32];
+	uint64_t	 cum = 0;
+	int		 i;
+
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		cum += h->bucket[i];
+		strbuf_printf(sb, "%s_bucket{%s%sle=\"%s\"} %" PRIu64 "\n",
+		    name, labels, sep, seconds_of_ms(hist_bounds_ms[i], le,
+		    sizeof(le)), cum);
+	}
+	strbuf_printf(sb, "%s_bucket{%s%sle=\"+Inf\"} %" PRIu64 "\n", name,
+	    labels, sep, h->count);
+	if (labels[0] != '\0') {
+		strbuf_printf(sb, "%s_sum{%s} %" PRIu64 ".%06" PRIu64 "\n",
+		    name, labels, h->sum_us / 1000000, h->sum_us % 1000000);
+		strbuf_printf(sb, "%s_count{%s} %" PRIu64 "\n", name, labels,
+		    h->count);
+	} else {
+		strbuf_printf(sb, "%s_sum %" PRIu64 ".%06" PRIu64 "\n", name,
+		    h->sum_us / 1000000, h->sum_us % 1000000);
+		strbuf_printf(sb, "%s_count %" PRIu64 "\n", name, h->count);
+	}
+}
+
+int
+metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
+{
+	const struct metrics_link	*ml;
+	char				 lbl[METRICS_LABELS_MAX];
+	size_t				 i;
+	int				 r;
+
+	prom_family(sb, "gatewayd_link_up", "gauge",
+	    "Whether the link is up (1) or down or connecting (0).");
+	for (i = 0; i < m->n_links; i++) {
+		ml = &m->links[i];
+		prom_labels(ml, lbl, sizeof(lbl));
+		strbuf_printf(sb, "gatewayd_link_up{%s} %d\n", lbl,
+		    ml->snap.state == LINK_UP);
+	}
+	prom_family(sb, "gatewayd_link_connects_total", "counter",
+	    "Connections established on the link (dialled or accepted).");
+	for (i = 0; i < m->n_links; i++) {
+		ml = &m->links[i];
+		prom_labels(ml, lbl, sizeof(lbl));
+		strbuf_printf(sb, "gatewayd_link_connects_total{%s} %" PRIu64
+		    "\n", lbl, ml->connects);
+	}
+	prom_family(sb, "gatewayd_link_failures_total", "counter",
+	    "Times the link was declared dead, by reason.");
+	for (i = 0; i < m->n_links; i++) {
+		ml = &m->links[i];
+		prom_labels(ml, lbl, sizeof(lbl));
+		for (r = WD_REASON_NONE + 1; r < WD_REASON_COUNT; r++)
+			strbuf_printf(sb, "gatewayd_link_failures_total{%s,"
+			    "reason=\"%s\"} %" PRIu64 "\n", lbl,
+			    wd_reason_str(r), ml->failures[r]);
+	}
+	prom_family(sb, "gatewayd_bytes_total", "counter",
+	    "Bytes the gateway sent to the link's peer: to_device on device "
+	    "and tx links, to_upstream on upstream links (rx links are "
+	    "read-only).");
+	for (i = 0; i < m->n_links; i++) {
+		ml = &m->links[i];
+		if (ml->snap.kind == LINK_KIND_RX)
+			continue;
+		prom_labels(ml, lbl, sizeof(lbl));
+		strbuf_printf(sb, "gatewayd_bytes_total{%s,direction=\"%s\"} %"
+		    PRIu64 "\n", lbl, ml->snap.kind == LINK_KIND_UPSTREAM ?
+		    "to_upstream" : "to_device", ml->bytes_out);
+	}
+	prom_family(sb, "gatewayd_unacked_bytes_at_failure_total", "counter",
+	    "Bytes the peer had not acknowledged when the link was declared "
+	    "dead (possibly lost in flight).");
+	for (i = 0; i < m->n_links; i++) {
+		ml = &m->links[i];
+		prom_labels(ml, lbl, sizeof(lbl));
+		strbuf_printf(sb, "gatewayd_unacked_bytes_at_failure_total{%s} %"
+		    PRIu64 "\n", lbl, ml->unacked_at_failure);
+	}
+	prom_family(sb, "gatewayd_held_bytes_discarded_total", "counter",
+	    "Bytes received on the link and held for the other side, then "
+	    "discarded (older than hold_max_ms, or the device went down).");
+	for (i = 0; i < m->n_links; i++) {
+		ml = &m->links[i];
+		prom_labels(ml, lbl, sizeof(lbl));
+		strbuf_printf(sb, "gatewayd_held_bytes_discarded_total{%s} %"
+		    PRIu64 "\n", lbl, ml->held_discarded);
+	}
+	prom_family(sb, "gatewayd_detection_seconds", "histogram",
+	    "Time from a dead link's last sign of life to the verdict.");
+	for (i = 0; i < m->n_links; i++) {
+		ml = &m->links[i];
+		prom_labels(ml, lbl, sizeof(lbl));
+		prom_hist(sb, "gatewayd_detection_seconds", lbl, &ml->detect);
+	}
+	prom_family(sb, "gatewayd_watchdog_sweeps_total", "counter",
+	    "Sweeps over every link the watchdog completed.");
+	strbuf_printf(sb, "gatewayd_watchdog_sweeps_total %" PRIu64 "\n",
+	    m->sweeps);
+	prom_family(sb, "gatewayd_watchdog_sweep_seconds", "histogram",
+	    "Time one watchdog sweep over every link took.");
+	prom_hist(sb, "gatewayd_watchdog_sweep_seconds", "", &m->sweep);
+	if (sb->failed) {
+		errno = ENOMEM;
+		return (-1);
+	}
+	return (0);
+}
+
+/* ---- JSON ---- */
+
+/* The length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+static size_t
+utf8_seq_len(const unsigned char *s, size_t n)
+{
+	size_t		len, i;
+	uint32_t	cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return (0);
+	if (n < len)
+		return (0);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return (0);
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return (0);
+	return (len);
+}
+
+/* s as a JSON string; bytes that are not UTF-8 become U+FFFD. */
+static void
+json_string(struct strbuf *sb, const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = strlen(s), k;
+
+	strbuf_add(sb, "\"", 1);
+	while (n > 0) {
+		if (*p == '"' || *p == '\\') {
+			strbuf_printf(sb, "\\%c", *p);
+			k = 1;
+		} else if (*p == '\n') {
+			strbuf_add(sb, "\\n", 2);
+			k = 1;
+		} else if (*p == '\t') {
+			strbuf_add(sb, "\\t", 2);
+			k = 1;
+		} else if (*p == '\r') {
+			strbuf_add(sb, "\\r", 2);
+			k = 1;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			strbuf_printf(sb, "\\u%04x", *p);
+			k = 1;
+		} else if (*p < 0x80) {
+			strbuf_add(sb, (const char *)p, 1);
+			k = 1;
+		} else if ((k = utf8_seq_len(p, n)) > 0)
+			strbuf_add(sb, (const char *)p, k);
+		else {
+			strbuf_add(sb, "\\ufffd", 6);
+			k = 1;
+		}
+		p += k;
+		n -= k;
+	}
+	strbuf_add(sb, "\"", 1);
+}
+
+/* A time, or null for 0 (never). */
+static void
+json_time(struct strbuf *sb, int64_t wall_ms)
+{
+	char	ts[32];
+
+	if (wall_ms <= 0)
+		strbuf_puts(sb, "null");
+	else
+		json_string(sb, metrics_format_time(wall_ms, ts, sizeof(ts)));
+}
+
+static void
+json_link(struct strbuf *sb, const struct metrics_link *ml)
+{
+	const struct link_snap	*s = &ml->snap;
+	uint64_t		 failures = 0;
+	bool			 failed = s->last_reason != WD_REASON_NONE;
+	int			 r;
+
+	for (r = 0; r < WD_REASON_COUNT; r++)
+		failures += ml->failures[r];
+	strbuf_puts(sb, "{\"link\":");
+	json_string(sb, link_kind_str(s->kind));
+	strbuf_puts(sb, ",\"state\":");
+	json_string(sb, link_state_str(s->state));
+	strbuf_puts(sb, ",\"peer\":");
+	if (s->peer[0] != '\0')
+		json_string(sb, s->peer);
+	else
+		strbuf_puts(sb, "null");
+	strbuf_puts(sb, ",\"since\":");
+	json_time(sb, s->since_wall_ms);
+	strbuf_puts(sb, ",\"last_reason\":");
+	if (failed)
+		json_string(sb, wd_reason_str(s->last_reason));
+	else
+		strbuf_puts(sb, "null");
+	strbuf_puts(sb, ",\"last_failure\":");
+	json_time(sb, failed ? s->last_failure_wall_ms : 0);
+	strbuf_puts(sb, ",\"last_detail\":");
+	if (failed)
+		json_string(sb, s->last_detail);
+	else
+		strbuf_puts(sb, "null");
+	strbuf_printf(sb, ",\"connects\":%" PRIu64 ",\"failures\":%" PRIu64
+	    ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
+	    ",\"unacked_bytes_at_failure\":%" PRIu64
+	    ",\"held_bytes_discarded\":%" PRIu64 "}", ml->connects, failures,
+	    ml->bytes_in, ml->bytes_out, ml->unacked_at_failure,
+	    ml->held_discarded);
+}
+
+int
+metrics_render_json(const struct metrics *m, const char *version,
+    struct strbuf *sb)
+{
+	const struct metrics_link	*ml;
+	size_t				 i;
+
+	strbuf_puts(sb, "{\"version\":");
+	json_string(sb, version);
+	strbuf_puts(sb, ",\"devices\":[");
+	for (i = 0; i < m->n_links; i++) {
+		ml = &m->links[i];
+		/* A device's links come one after the other. */
+		if (i == 0 || strcmp(ml->device, m->links[i - 1].device) != 0) {
+			strbuf_puts(sb, i == 0 ? "{\"name\":" : "]},{\"name\":");
+			json_string(sb, ml->device);
+			strbuf_puts(sb, ",\"links\":[");
+		} else
+			strbuf_puts(sb, ",");
+		json_link(sb, ml);
+	}
+	strbuf_puts(sb, m->n_links > 0 ? "]}]}\n" : "]}\n");
+	if (sb->failed) {
+		errno = ENOMEM;
+		return (-1);
+	}
+	return (0);
+}
+
+/* ---- tab-separated ---- */
+
+static void
+text_field(struct strbuf *sb, const char *s, bool last)
+{
+	const char	*p;
+
+	if (*s == '\0')
+		strbuf_add(sb, "-", 1);
+	for (p = s; *p != '\0'; p++)
+		strbuf_add(sb, *p == '\t' || *p == '\n' || *p == '\r' ? " " : p,
+		    1);
+	strbuf_add(sb, last ? "\n" : "\t", 1);
+}
+
+int
+metrics_render_text(const struct metrics *m, struct strbuf *sb)
+{
+	const struct metrics_link	*ml;
+	char				 ts[32], num[24];
+	size_t				 i;
+
+	for (i = 0; i < m->n_links; i++) {
+		ml = &m->links[i];
+		text_field(sb, ml->device, false);
+		text_field(sb, link_kind_str(ml->snap.kind), false);
+		text_field(sb, link_state_str(ml->snap.state), false);
+		text_field(sb, ml->snap.peer, false);
+		text_field(sb, metrics_format_time(ml->snap.since_wall_ms, ts,
+		    sizeof(ts)), false);
+		text_field(sb, ml->snap.last_reason == WD_REASON_NONE ? "" :
+		    wd_reason_str(ml->snap.last_reason), false);
+		snprintf(num, sizeof(num), "%" PRIu64, ml->bytes_in);
+		text_field(sb, num, false);
+		snprintf(num, sizeof(num), "%" PRIu64, ml->bytes_out);
+		text_field(sb, num, true);
+	}
+	if (sb->failed) {
+		errno = ENOMEM;
+		return (-1);
+	}
+	return (0);
+}

@@ -1,0 +1,88 @@
+/* metrics.h -- a copy of every counter, and its renderings: Prometheus
+   text, JSON status, tab-separated status. */
+#ifndef GW_METRICS_H
+#define GW_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "hist.h"
+#include "link.h"
+#include "reason.h"
+#include "strbuf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A histogram as read: per-bucket (not cumulative) counts, the number of
+   observations (those beyond the last bound included) and their sum. */
+struct metrics_hist {
+	uint64_t	bucket[HIST_BUCKETS];
+	uint64_t	count;
+	uint64_t	sum_us;
+};
+
+/* One link as read: its state and its counters. */
+struct metrics_link {
+	char			device[CFG_NAME_MAX];
+	struct link_snap	snap;
+	uint64_t		connects;
+	uint64_t		failures[WD_REASON_COUNT];
+	uint64_t		bytes_in;	/* received from the peer */
+	uint64_t		bytes_out;	/* sent to the peer */
+	uint64_t		unacked_at_failure;
+	uint64_t		held_discarded;
+	struct metrics_hist	detect;
+};
+
+/* Everything a page shows, copied at one moment; plain data, no locks. */
+struct metrics {
+	struct metrics_link	*links;		/* in configuration order */
+	size_t			 n_links;
+	size_t			 cap;
+	bool			 failed;	/* out of memory while adding */
+	uint64_t		 sweeps;
+	struct metrics_hist	 sweep;
+};
+
+/* An empty copy. Allocates nothing. */
+void	metrics_init(struct metrics *);
+
+/* Append link l of device: link_snapshot() (its lock, briefly) and atomic
+   loads of its counters. Returns 0, or -1 with errno ENOMEM (then m is
+   marked failed and later adds do nothing). */
+int	metrics_add_link(struct metrics *m, const char *device, struct link *l);
+
+/* Read h into out with atomic loads. The counts stay consistent under
+   concurrent hist_add_us(): the buckets never add up to more than count. */
+void	metrics_read_hist(const struct hist *h, struct metrics_hist *out);
+
+/* Free what metrics_add_link() allocated and empty m. */
+void	metrics_free(struct metrics *);
+
+/* Render m in the Prometheus text exposition format 0.0.4: every family
+   with HELP and TYPE, labels escaped. Returns 0, or -1 (ENOMEM). */
+int	metrics_render_prometheus(const struct metrics *, struct strbuf *);
+
+/* Render m as the JSON of GET /status: {"version":..,"devices":[{"name":..,
+   "links":[..]}]}, with null for what never happened. Returns 0, or -1. */
+int	metrics_render_json(const struct metrics *, const char *version,
+	    struct strbuf *);
+
+/* Render m as one line per link, fields separated by tabs: DEVICE LINK
+   STATE PEER SINCE LAST-REASON BYTES-IN BYTES-OUT, "-" for an empty field,
+   tabs and line breaks inside a field replaced by spaces. Returns 0, or -1. */
+int	metrics_render_text(const struct metrics *, struct strbuf *);
+
+/* Format a wall-clock time in ms as "2026-11-22T10:00:00.123Z" (UTC) into
+   buf (at least 32 bytes). Returns buf. */
+char	*metrics_format_time(int64_t wall_ms, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

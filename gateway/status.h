@@ -1,0 +1,35 @@
+/* status.h -- HTTP /metrics (Prometheus text) and /status (JSON, text). */
+#ifndef GW_STATUS_H
+#define GW_STATUS_H
+
+#include <stddef.h>
+
+#include "addr.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct gateway;
+struct status;
+
+/* Serve gw's counters and link states on hp (libmicrohttpd, one thread of
+   its own): GET /metrics (Prometheus text format 0.0.4), GET /status (JSON;
+   /status?format=text: one tab-separated line per link); HEAD too; other
+   paths 404, other methods 405. A host name in hp is resolved and the first
+   address that can be bound is used. Returns NULL with a reason in err
+   ("status.listen 127.0.0.1:9780: cannot serve: ... Address already in
+   use") when no address can be had. A request copies under short locks and
+   renders without any: it never blocks a pump or the watchdog. */
+struct status	*status_start(struct gateway *gw, const struct addr_hostport *hp,
+		    char *err, size_t errlen);
+
+/* Stop serving, close every connection, join the thread and free. NULL is
+   fine. */
+void		 status_stop(struct status *);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
