@@ -298,10 +298,10 @@ link_close(struct link *l, bool close_anyway)
 {
 	enum wd_reason	 reason;
 	enum log_level	 lvl;
-	char		 detail[LINK_DETAIL_MAX], unacked[48];
+	char		 detail[LINK_DETAIL_MAX], unacked[48], unread[64] = "";
 	int64_t		 last_life_ms, detect_ms, up_for_ms;
 	unsigned	 suppressed = 0;
-	int		 fd, outq;
+	int		 fd, outq, inq = 0;
 
 	pthread_mutex_lock(l->mu);
 	if (l->state != LINK_UP || (!l->failed && !close_anyway)) {
@@ -328,6 +328,15 @@ link_close(struct link *l, bool close_anyway)
 	link_sync_changed(l->sync);
 	pthread_mutex_unlock(l->mu);
 
+	/* Bytes that arrived but were never relayed die with the socket:
+	   say so, never drop them silently. */
+	if (ioctl(fd, SIOCINQ, &inq) == -1 || inq < 0)
+		inq = 0;
+	if (inq > 0) {
+		atomic_fetch_add(&l->stat_held_discarded, (uint64_t)inq);
+		snprintf(unread, sizeof(unread), "; %d bytes received and not "
+		    "relayed were discarded", inq);
+	}
 	if (reason != WD_REASON_NONE && reason != WD_PEER_CLOSED)
 		(void)sockopt_linger_abort(fd);
 	close(fd);
@@ -343,9 +352,9 @@ link_close(struct link *l, bool close_anyway)
 	lvl = l->flap_quiet ? LOG_LVL_DEBUG : LOG_LVL_WARN;
 
 	if (reason == WD_REASON_NONE) {
-		log_subject(l->flap_quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO,
-		    "%s down: %s%s", l->name, detail,
-		    log_suppressed(suppressed));
+		log_subject(inq > 0 ? LOG_LVL_WARN : l->flap_quiet ?
+		    LOG_LVL_DEBUG : LOG_LVL_INFO, "%s down: %s%s%s", l->name,
+		    detail, unread, log_suppressed(suppressed));
 		return (up_for_ms);
 	}
 	atomic_fetch_add(&l->stat_failures[reason], 1);
@@ -357,8 +366,8 @@ link_close(struct link *l, bool close_anyway)
 	if (outq > 0 && strstr(detail, "unacknowledged") == NULL)
 		snprintf(unacked, sizeof(unacked), ", %d bytes unacknowledged",
 		    outq);
-	log_subject(lvl, "%s down: %s (%s%s)%s", l->name,
-	    wd_reason_str(reason), detail, unacked,
+	log_subject(lvl, "%s down: %s (%s%s)%s%s", l->name,
+	    wd_reason_str(reason), detail, unacked, unread,
 	    log_suppressed(suppressed));
 	if (detect_ms >= 0)
 		log_debug("%s: %lld ms from last sign of life to verdict",

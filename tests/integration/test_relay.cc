@@ -300,8 +300,14 @@ TEST_F(OneDevice, HoldModeDiscardsDataOlderThanHoldMaxAndClosesUpstream)
 	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
 	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
 	ASSERT_TRUE(write_all(host, "stale command\n", 14, 5000));
-	// The held data expires: the upstream is closed so the host knows.
+	// The held data expires: the upstream is closed so the host knows,
+	// and the discarded bytes are counted.
 	EXPECT_TRUE(wait_closed(host, 5000));
+	uint64_t discarded = 0;
+	gw_foreach_link(g_->gw(), [](void *arg, const char *, struct link *l) {
+		*static_cast<uint64_t *>(arg) += l->stat_held_discarded;
+	}, &discarded);
+	EXPECT_EQ(discarded, 14u);
 
 	// When the device comes back, the stale command is never delivered.
 	dl_ = tcp_listen_on(dport_);
