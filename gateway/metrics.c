@@ -255,8 +255,9 @@ metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
 		    PRIu64 "\n", lbl, ml->unacked_at_failure);
 	}
 	prom_family(sb, "gatewayd_held_bytes_discarded_total", "counter",
-	    "Bytes received on the link and held for the other side, then "
-	    "discarded (older than hold_max_ms, or the device went down).");
+	    "Bytes received on the link and never relayed: held longer than "
+	    "hold_max_ms, dropped as the device was down, or unread when the "
+	    "link closed.");
 	for (i = 0; i < m->n_links; i++) {
 		ml = &m->links[i];
 		prom_labels(ml, lbl, sizeof(lbl));

@@ -1,0 +1,650 @@
+// Integration tests of the status server: GET /metrics and /status of an
+// in-process gateway on loopback, promtool on the live output, errors, a
+// slow client, IPv6, a busy port and reload. Every wait is bounded.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cfg.h"
+#include "gwtest.h"
+#include "http.h"
+#include "net.h"
+
+namespace {
+
+const char *const kReasons[] = { "peer_closed", "peer_reset",
+	"keepalive_timeout", "ack_timeout", "zero_window_stall", "rx_silence",
+	"socket_error" };
+
+// The test preamble with the status server on listen ("HOST:PORT").
+std::string
+preamble_with_status(const std::string &listen)
+{
+	std::string p = test_preamble();
+	const std::string off = "status = { listen = \"\"; };";
+	size_t at = p.find(off);
+
+	if (at == std::string::npos)
+		return "";
+	return p.replace(at, off.size(), "status = { listen = \"" + listen +
+	    "\"; };");
+}
+
+std::string
+loopback(int port)
+{
+	return "127.0.0.1:" + std::to_string(port);
+}
+
+std::string
+device_conf(const std::string &name, const std::string &device,
+    const std::string &upstream)
+{
+	return "  { name = \"" + name + "\";\n    device = " + device +
+	    ";\n    upstream = " + upstream + ";\n  }";
+}
+
+std::string
+connect_ep(int port)
+{
+	return "{ connect = \"" + loopback(port) + "\"; }";
+}
+
+std::string
+listen_ep(int port)
+{
+	return "{ listen = \"" + loopback(port) + "\"; }";
+}
+
+// The value of the series (name and labels exactly as rendered), or -1.
+double
+metric(const std::string &text, const std::string &series)
+{
+	std::string key = "\n" + series + " ";
+	size_t at = ("\n" + text).find(key);
+
+	if (at == std::string::npos)
+		return -1;
+	return strtod(text.c_str() + at + key.size() - 1, nullptr);
+}
+
+std::string
+labels(const char *dev, const char *link)
+{
+	return std::string("{device=\"") + dev + "\",link=\"" + link + "\"";
+}
+
+// The JSON object of one link: from {"link":"KIND" to its closing brace
+// (link objects hold no nested objects). Searched after device NAME.
+std::string
+json_link(const std::string &json, const std::string &dev,
+    const std::string &kind)
+{
+	size_t d = json.find("{\"name\":\"" + dev + "\"");
+	if (d == std::string::npos)
+		return "";
+	size_t l = json.find("{\"link\":\"" + kind + "\"", d);
+	if (l == std::string::npos)
+		return "";
+	size_t e = json.find('}', l);
+	return e == std::string::npos ? "" : json.substr(l, e - l + 1);
+}
+
+// A strict JSON syntax check (RFC 8259), enough to catch bad escaping.
+class JsonChecker {
+public:
+	explicit JsonChecker(const std::string &s) : s_(s) {}
+	bool
+	valid()
+	{
+		ws();
+		if (!value())
+			return false;
+		ws();
+		return i_ == s_.size();
+	}
+private:
+	void ws() { while (i_ < s_.size() && strchr(" \t\r\n", s_[i_])) i_++; }
+	bool
+	lit(const char *w)
+	{
+		size_t n = strlen(w);
+		if (s_.compare(i_, n, w) != 0)
+			return false;
+		i_ += n;
+		return true;
+	}
+	bool
+	str()
+	{
+		if (s_[i_] != '"')
+			return false;
+		for (i_++; i_ < s_.size(); i_++) {
+			unsigned char c = (unsigned char)s_[i_];
+			if (c == '"') {
+				i_++;
+				return true;
+			}
+			if (c < 0x20)
+				return false;
+			if (c != '\\')
+				continue;
+			if (++i_ >= s_.size())
+				return false;
+			if (s_[i_] == 'u') {
+				for (int k = 0; k < 4; k++)
+					if (++i_ >= s_.size() ||
+					    !isxdigit((unsigned char)s_[i_]))
+						return false;
+			} else if (!strchr("\"\\/bfnrt", s_[i_]))
+				return false;
+		}
+		return false;
+	}
+	bool
+	num()
+	{
+		size_t b = i_;
+		if (s_[i_] == '-')
+			i_++;
+		while (i_ < s_.size() && isdigit((unsigned char)s_[i_]))
+			i_++;
+		return i_ > b;
+	}
+	bool
+	seq(char close, bool members)
+	{
+		i_++;
+		ws();
+		if (i_ < s_.size() && s_[i_] == close) {
+			i_++;
+			return true;
+		}
+		for (;;) {
+			ws();
+			if (members) {
+				if (!str())
+					return false;
+				ws();
+				if (i_ >= s_.size() || s_[i_++] != ':')
+					return false;
+				ws();
+			}
+			if (!value())
+				return false;
+			ws();
+			if (i_ >= s_.size())
+				return false;
+			if (s_[i_] == close) {
+				i_++;
+				return true;
+			}
+			if (s_[i_++] != ',')
+				return false;
+		}
+	}
+	bool
+	value()
+	{
+		if (i_ >= s_.size())
+			return false;
+		switch (s_[i_]) {
+		case '{':
+			return seq('}', true);
+		case '[':
+			return seq(']', false);
+		case '"':
+			return str();
+		case 't':
+			return lit("true");
+		case 'f':
+			return lit("false");
+		case 'n':
+			return lit("null");
+		default:
+			return num();
+		}
+	}
+	const std::string &s_;
+	size_t i_ = 0;
+};
+
+// A device the gateway dials (our listener), an upstream it listens on,
+// a host connected through it, and the status server.
+struct Relay {
+	int dport = -1, dl = -1, uport = -1, sport = -1;
+	int dev = -1, host = -1;
+	InProcessGateway *g = nullptr;
+
+	Relay()
+	{
+		dl = tcp_listen(&dport);
+		uport = free_port();
+		sport = free_port();
+		g = new InProcessGateway(preamble_with_status(loopback(sport)) +
+		    "devices = (\n" + device_conf("d1", connect_ep(dport),
+		    listen_ep(uport)) + ");\n");
+		if (!g->ok())
+			return;
+		dev = tcp_accept(dl, 5000);
+		if (!eventually([&] { return g->up("d1", LINK_KIND_DEVICE); },
+		    5000))
+			return;
+		host = tcp_connect(uport, 5000);
+		eventually([&] { return g->up("d1", LINK_KIND_UPSTREAM); }, 5000);
+	}
+	~Relay()
+	{
+		delete g;
+		for (int fd : { dev, host, dl })
+			if (fd != -1)
+				close(fd);
+	}
+	bool
+	ready()
+	{
+		return g->ok() && dev != -1 && host != -1 &&
+		    g->up("d1", LINK_KIND_UPSTREAM);
+	}
+	// Bytes both ways: host -> device and device -> host.
+	bool
+	exchange(const std::string &down, const std::string &up)
+	{
+		std::string got(down.size(), '\0');
+		if (!write_all(host, down.data(), down.size(), 5000) ||
+		    !read_exact(dev, &got[0], got.size(), 5000) || got != down)
+			return false;
+		got.assign(up.size(), '\0');
+		return write_all(dev, up.data(), up.size(), 5000) &&
+		    read_exact(host, &got[0], got.size(), 5000) && got == up;
+	}
+	// Wait until the byte counters have caught up with what the peers
+	// received (a pump counts after its send() returned).
+	bool
+	counted(double to_device, double to_upstream)
+	{
+		return eventually([&] {
+			std::string m = http_get(sport, "/metrics").body;
+			return metric(m, "gatewayd_bytes_total" +
+			    labels("d1", "device") + ",direction=\"to_device\"}") ==
+			    to_device && metric(m, "gatewayd_bytes_total" +
+			    labels("d1", "upstream") +
+			    ",direction=\"to_upstream\"}") == to_upstream;
+		}, 5000);
+	}
+};
+
+}  // namespace
+
+TEST(Status, MetricsHaveEveryFamilyWithHelpAndType)
+{
+	// Nothing listens on the tx port: every link stays down.
+	int txport = free_port(), rxport = free_port(), uport = free_port();
+	int sport = free_port();
+	std::string split = "{ rx = " + listen_ep(rxport) + "; tx = " +
+	    connect_ep(txport) + "; }";
+	InProcessGateway g(preamble_with_status(loopback(sport)) +
+	    "devices = (\n" + device_conf("s1", split, listen_ep(uport)) +
+	    ");\n");
+	ASSERT_TRUE(g.ok());
+
+	HttpReply r = http_get(sport, "/metrics");
+	ASSERT_EQ(r.status, 200) << r.headers;
+	EXPECT_EQ(r.header("Content-Type"),
+	    "text/plain; version=0.0.4; charset=utf-8");
+	const std::string &m = r.body;
+	const std::vector<std::pair<std::string, std::string>> families = {
+		{ "gatewayd_link_up", "gauge" },
+		{ "gatewayd_link_connects_total", "counter" },
+		{ "gatewayd_link_failures_total", "counter" },
+		{ "gatewayd_bytes_total", "counter" },
+		{ "gatewayd_unacked_bytes_at_failure_total", "counter" },
+		{ "gatewayd_held_bytes_discarded_total", "counter" },
+		{ "gatewayd_detection_seconds", "histogram" },
+		{ "gatewayd_watchdog_sweeps_total", "counter" },
+		{ "gatewayd_watchdog_sweep_seconds", "histogram" },
+	};
+	for (auto &f : families) {
+		EXPECT_NE(m.find("# HELP " + f.first + " "), std::string::npos)
+		    << f.first;
+		EXPECT_NE(m.find("# TYPE " + f.first + " " + f.second + "\n"),
+		    std::string::npos) << f.first;
+	}
+	for (const char *link : { "rx", "tx", "upstream" }) {
+		std::string l = labels("s1", link);
+		EXPECT_EQ(metric(m, "gatewayd_link_up" + l + "}"), 0) << link;
+		EXPECT_EQ(metric(m, "gatewayd_link_connects_total" + l + "}"), 0);
+		for (const char *reason : kReasons)
+			EXPECT_EQ(metric(m, "gatewayd_link_failures_total" + l +
+			    ",reason=\"" + reason + "\"}"), 0) << link << reason;
+		EXPECT_EQ(metric(m, "gatewayd_unacked_bytes_at_failure_total" +
+		    l + "}"), 0);
+		EXPECT_EQ(metric(m, "gatewayd_held_bytes_discarded_total" + l +
+		    "}"), 0);
+		for (const char *le : { "0.001", "0.005", "0.01", "0.05", "0.1",
+		    "0.25", "0.5", "1", "2.5", "5", "10", "60", "+Inf" })
+			EXPECT_EQ(metric(m, "gatewayd_detection_seconds_bucket" + l +
+			    ",le=\"" + le + "\"}"), 0) << link << le;
+		EXPECT_EQ(metric(m, "gatewayd_detection_seconds_sum" + l + "}"), 0);
+		EXPECT_EQ(metric(m, "gatewayd_detection_seconds_count" + l + "}"),
+		    0);
+	}
+	EXPECT_EQ(m.find("failures_total{device=\"s1\",link=\"tx\",reason=\"none\""),
+	    std::string::npos);
+	// Bytes the gateway sends: none to an rx peer, so no series for it.
+	EXPECT_EQ(metric(m, "gatewayd_bytes_total" + labels("s1", "tx") +
+	    ",direction=\"to_device\"}"), 0);
+	EXPECT_EQ(metric(m, "gatewayd_bytes_total" + labels("s1", "upstream") +
+	    ",direction=\"to_upstream\"}"), 0);
+	EXPECT_EQ(m.find("gatewayd_bytes_total{device=\"s1\",link=\"rx\""),
+	    std::string::npos);
+	EXPECT_GE(metric(m, "gatewayd_watchdog_sweeps_total"), 0);
+	EXPECT_GE(metric(m, "gatewayd_watchdog_sweep_seconds_bucket{le=\"+Inf\"}"),
+	    0);
+	EXPECT_GE(metric(m, "gatewayd_watchdog_sweep_seconds_count"), 0);
+	EXPECT_GE(metric(m, "gatewayd_watchdog_sweep_seconds_sum"), 0);
+}
+
+TEST(Status, CountersMoveWithTrafficAndFailures)
+{
+	Relay r;
+	ASSERT_TRUE(r.ready());
+	ASSERT_TRUE(r.exchange("hello", "world!!"));
+	ASSERT_TRUE(r.counted(5, 7));
+
+	std::string m = http_get(r.sport, "/metrics").body;
+	std::string dl = labels("d1", "device"), ul = labels("d1", "upstream");
+	EXPECT_EQ(metric(m, "gatewayd_link_up" + dl + "}"), 1);
+	EXPECT_EQ(metric(m, "gatewayd_link_up" + ul + "}"), 1);
+	EXPECT_EQ(metric(m, "gatewayd_link_connects_total" + dl + "}"), 1);
+	EXPECT_EQ(metric(m, "gatewayd_link_connects_total" + ul + "}"), 1);
+	EXPECT_EQ(metric(m, "gatewayd_bytes_total" + dl +
+	    ",direction=\"to_device\"}"), 5);
+	EXPECT_EQ(metric(m, "gatewayd_bytes_total" + ul +
+	    ",direction=\"to_upstream\"}"), 7);
+	double sweeps = metric(m, "gatewayd_watchdog_sweeps_total");
+	EXPECT_GE(sweeps, 0);
+
+	// The device crashes: an RST. Counted once, by its reason.
+	close_reset(r.dev);
+	r.dev = -1;
+	std::string reset_series = "gatewayd_link_failures_total" + dl +
+	    ",reason=\"peer_reset\"}";
+	ASSERT_TRUE(eventually([&] {
+		m = http_get(r.sport, "/metrics").body;
+		return metric(m, reset_series) == 1;
+	}, 5000)) << m;
+	for (const char *reason : kReasons) {
+		if (strcmp(reason, "peer_reset") == 0)
+			continue;
+		EXPECT_EQ(metric(m, "gatewayd_link_failures_total" + dl +
+		    ",reason=\"" + std::string(reason) + "\"}"), 0) << reason;
+	}
+	// The upstream was closed on purpose ("close"): not a failure.
+	for (const char *reason : kReasons)
+		EXPECT_EQ(metric(m, "gatewayd_link_failures_total" + ul +
+		    ",reason=\"" + std::string(reason) + "\"}"), 0) << reason;
+	// The gateway redials; our listener's backlog takes it.
+	EXPECT_TRUE(eventually([&] {
+		m = http_get(r.sport, "/metrics").body;
+		return metric(m, "gatewayd_link_connects_total" + dl + "}") == 2;
+	}, 5000));
+	EXPECT_TRUE(eventually([&] {
+		m = http_get(r.sport, "/metrics").body;
+		return metric(m, "gatewayd_watchdog_sweeps_total") > sweeps &&
+		    metric(m, "gatewayd_watchdog_sweep_seconds_count") > 0;
+	}, 5000)) << m;
+}
+
+TEST(Status, PromtoolChecksTheLiveOutput)
+{
+	std::string promtool = find_in_path("promtool");
+	if (promtool.empty()) {
+		if (getenv("CI") != nullptr)
+			FAIL() << "promtool not found (Debian package prometheus; "
+			    "tools/setup.sh installs it)";
+		GTEST_SKIP() << "promtool not found: install the Debian package "
+		    "prometheus (tools/setup.sh) to check the metrics format";
+	}
+	Relay r;
+	ASSERT_TRUE(r.ready());
+	ASSERT_TRUE(r.exchange("ping", "pong"));
+	close_reset(r.dev);
+	r.dev = -1;
+	std::string series = "gatewayd_link_failures_total" +
+	    labels("d1", "device") + ",reason=\"peer_reset\"}";
+	std::string body;
+	ASSERT_TRUE(eventually([&] {
+		body = http_get(r.sport, "/metrics").body;
+		return metric(body, series) == 1;
+	}, 5000));
+
+	TestDir dir;
+	std::string path = dir.write("metrics.txt", body);
+	std::string out;
+	int rc = run_command({ promtool, "check", "metrics" }, &out, 30000, path);
+	EXPECT_EQ(rc, 0) << "promtool check metrics:\n" << out << "\n--- input:\n"
+	    << body;
+}
+
+TEST(Status, JsonShowsStatePeerAndLastReason)
+{
+	Relay r;
+	ASSERT_TRUE(r.ready());
+	ASSERT_TRUE(r.exchange("abc", "defg"));
+	ASSERT_TRUE(r.counted(3, 4));
+
+	HttpReply h = http_get(r.sport, "/status");
+	ASSERT_EQ(h.status, 200);
+	EXPECT_EQ(h.header("Content-Type"), "application/json");
+	EXPECT_TRUE(JsonChecker(h.body).valid()) << h.body;
+	EXPECT_EQ(h.body.rfind("{\"version\":\"" GATEWAYD_VERSION
+	    "\",\"devices\":[{\"name\":\"d1\",\"links\":[", 0), 0u) << h.body;
+	std::string d = json_link(h.body, "d1", "device");
+	EXPECT_NE(d.find("\"state\":\"up\""), std::string::npos) << d;
+	EXPECT_NE(d.find("\"peer\":\"" + loopback(r.dport) + "\""),
+	    std::string::npos) << d;
+	EXPECT_NE(d.find("\"since\":\"20"), std::string::npos) << d;
+	EXPECT_NE(d.find("\"last_reason\":null,\"last_failure\":null,"
+	    "\"last_detail\":null"), std::string::npos) << d;
+	EXPECT_NE(d.find("\"connects\":1,\"failures\":0,\"bytes_in\":4,"
+	    "\"bytes_out\":3,"), std::string::npos) << d;
+	std::string u = json_link(h.body, "d1", "upstream");
+	EXPECT_NE(u.find("\"state\":\"up\""), std::string::npos) << u;
+	EXPECT_NE(u.find("\"bytes_in\":3,\"bytes_out\":4,"), std::string::npos)
+	    << u;
+
+	// Make the device link fail and stay down: no listener to redial.
+	close(r.dl);
+	r.dl = -1;
+	close_reset(r.dev);
+	r.dev = -1;
+	ASSERT_TRUE(eventually([&] {
+		h = http_get(r.sport, "/status");
+		d = json_link(h.body, "d1", "device");
+		u = json_link(h.body, "d1", "upstream");
+		return d.find("\"last_reason\":\"peer_reset\"") !=
+		    std::string::npos && d.find("\"state\":\"up\"") ==
+		    std::string::npos && u.find("\"state\":\"down\"") !=
+		    std::string::npos;
+	}, 5000)) << d << "\n" << u;
+	EXPECT_TRUE(JsonChecker(h.body).valid()) << h.body;
+	EXPECT_NE(d.find("\"peer\":null"), std::string::npos) << d;
+	EXPECT_NE(d.find("\"last_failure\":\"20"), std::string::npos) << d;
+	EXPECT_EQ(d.find("\"last_detail\":null"), std::string::npos) << d;
+	EXPECT_NE(d.find("\"failures\":1,"), std::string::npos) << d;
+	// The upstream was closed on purpose: down, but no failure.
+	EXPECT_NE(u.find("\"last_reason\":null"), std::string::npos) << u;
+}
+
+TEST(Status, TextFormatIsOneTabSeparatedLinePerLink)
+{
+	Relay r;
+	ASSERT_TRUE(r.ready());
+	ASSERT_TRUE(r.exchange("12", "345"));
+	ASSERT_TRUE(r.counted(2, 3));
+
+	HttpReply h = http_get(r.sport, "/status?format=text");
+	ASSERT_EQ(h.status, 200);
+	EXPECT_EQ(h.header("Content-Type"), "text/plain; charset=utf-8");
+	std::vector<std::string> lines;
+	for (size_t b = 0, e; (e = h.body.find('\n', b)) != std::string::npos;
+	    b = e + 1)
+		lines.push_back(h.body.substr(b, e - b));
+	ASSERT_EQ(lines.size(), 2u) << h.body;
+	EXPECT_EQ(lines[0].rfind("d1\tdevice\tup\t" + loopback(r.dport) +
+	    "\t20", 0), 0u) << lines[0];
+	EXPECT_EQ(lines[0].substr(lines[0].size() - 6), "\t-\t3\t2") << lines[0];
+	EXPECT_EQ(lines[1].rfind("d1\tupstream\tup\t127.0.0.1:", 0), 0u)
+	    << lines[1];
+	EXPECT_EQ(lines[1].substr(lines[1].size() - 6), "\t-\t2\t3") << lines[1];
+}
+
+TEST(Status, UnknownPathIs404OtherMethodsAre405)
+{
+	int sport = free_port();
+	InProcessGateway g(preamble_with_status(loopback(sport)) +
+	    "devices = (\n" + device_conf("d1", connect_ep(free_port()),
+	    listen_ep(free_port())) + ");\n");
+	ASSERT_TRUE(g.ok());
+
+	for (const char *path : { "/", "/metric", "/metrics/x", "/status/",
+	    "/../etc/passwd" })
+		EXPECT_EQ(http_get(sport, path).status, 404) << path;
+	EXPECT_EQ(http_get(sport, "/status?format=xml").status, 400);
+	for (const char *method : { "POST", "PUT", "DELETE", "OPTIONS" }) {
+		HttpReply r = http_request(sport, method, "/metrics", 5000,
+		    "127.0.0.1", "x=1");
+		EXPECT_EQ(r.status, 405) << method;
+		EXPECT_NE(r.header("Allow").find("GET"), std::string::npos)
+		    << method << ": " << r.headers;
+	}
+	HttpReply head = http_request(sport, "HEAD", "/metrics");
+	EXPECT_EQ(head.status, 200);
+	EXPECT_EQ(head.header("Content-Type"),
+	    "text/plain; version=0.0.4; charset=utf-8");
+	EXPECT_TRUE(head.body.empty());
+	// Still serving after all that.
+	EXPECT_EQ(http_get(sport, "/metrics").status, 200);
+}
+
+TEST(Status, SlowClientsDoNotBlockRelayOrOtherRequests)
+{
+	Relay r;
+	ASSERT_TRUE(r.ready());
+
+	// Clients that connect and send nothing, or half a request line, or
+	// a whole request they never read.
+	std::vector<int> slow;
+	for (int i = 0; i < 6; i++)
+		slow.push_back(tcp_connect(r.sport, 5000));
+	int half = tcp_connect(r.sport, 5000);
+	ASSERT_NE(half, -1);
+	ASSERT_TRUE(write_all(half, "GET /metr", 9, 1000));
+	slow.push_back(half);
+	int mute = tcp_connect(r.sport, 5000);
+	ASSERT_NE(mute, -1);
+	std::string req = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+	ASSERT_TRUE(write_all(mute, req.data(), req.size(), 1000));
+	slow.push_back(mute);
+	for (int fd : slow)
+		ASSERT_NE(fd, -1);
+
+	// Relaying goes on, and so do other requests, promptly.
+	std::string big(256 << 10, 'x');
+	ASSERT_TRUE(r.exchange(big, "ok"));
+	ASSERT_TRUE(r.counted((double)big.size(), 2));
+	for (int i = 0; i < 5; i++) {
+		auto t0 = std::chrono::steady_clock::now();
+		HttpReply h = http_request(r.sport, "GET", "/status", 2000);
+		auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+		    std::chrono::steady_clock::now() - t0).count();
+		EXPECT_EQ(h.status, 200);
+		EXPECT_LT(ms, 1000);
+	}
+	ASSERT_TRUE(r.exchange("still", "here"));
+	for (int fd : slow)
+		close(fd);
+}
+
+TEST(Status, ListensOnIPv6Loopback)
+{
+	int sport, probe = tcp_listen(&sport, "::1");
+	if (probe == -1)
+		GTEST_SKIP() << "no IPv6 loopback here";
+	close(probe);
+	InProcessGateway g(preamble_with_status("[::1]:" +
+	    std::to_string(sport)) + "devices = (\n" + device_conf("d1",
+	    connect_ep(free_port()), listen_ep(free_port())) + ");\n");
+	ASSERT_TRUE(g.ok());
+	HttpReply h = http_get(sport, "/status", "::1");
+	EXPECT_EQ(h.status, 200);
+	EXPECT_TRUE(JsonChecker(h.body).valid()) << h.body;
+	// Bound to ::1 only.
+	EXPECT_EQ(tcp_connect(sport, 500), -1);
+}
+
+TEST(Status, BusyPortFailsStartWithTheReason)
+{
+	int sport, busy = tcp_listen(&sport);
+	ASSERT_NE(busy, -1);
+	TestDir dir;
+	std::string p = dir.write("gw.conf", preamble_with_status(
+	    loopback(sport)) + "devices = (\n" + device_conf("d1",
+	    connect_ep(free_port()), listen_ep(free_port())) + ");\n");
+	struct cfg *cfg = nullptr;
+	char err[512] = "";
+	ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
+	struct gateway *gw = gw_start(cfg, err, sizeof(err));
+	EXPECT_EQ(gw, nullptr);
+	if (gw != nullptr)
+		gw_stop(gw);
+	EXPECT_NE(strstr(err, ("status.listen " + loopback(sport)).c_str()),
+	    nullptr) << err;
+	EXPECT_NE(strstr(err, "in use"), nullptr) << err;
+	close(busy);
+}
+
+TEST(Status, ReloadMovesOrStopsTheServer)
+{
+	int p1 = free_port(), p2 = free_port();
+	int dport = free_port(), uport = free_port();
+	std::string devices = "devices = (\n" + device_conf("d1",
+	    connect_ep(dport), listen_ep(uport)) + ");\n";
+	InProcessGateway g(preamble_with_status(loopback(p1)) + devices);
+	ASSERT_TRUE(g.ok());
+	ASSERT_EQ(http_get(p1, "/status").status, 200);
+
+	TestDir dir;
+	auto reload = [&](const std::string &listen) {
+		std::string p = dir.write("new.conf",
+		    preamble_with_status(listen) + devices);
+		struct cfg *cfg = nullptr;
+		ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
+		gw_reload(g.gw(), cfg);
+	};
+	reload(loopback(p2));
+	EXPECT_EQ(http_get(p2, "/status").status, 200);
+	EXPECT_EQ(tcp_connect(p1, 500), -1);
+	reload("");
+	EXPECT_EQ(tcp_connect(p2, 500), -1);
+	reload(loopback(p1));
+	EXPECT_EQ(http_get(p1, "/metrics").status, 200);
+
+	// A port that cannot be had: logged, the gateway runs on without
+	// status, and the next reload tries again.
+	int busy = tcp_listen_on(p2);
+	ASSERT_NE(busy, -1);
+	reload(loopback(p2));
+	EXPECT_EQ(tcp_connect(p1, 500), -1);
+	close(busy);
+	reload(loopback(p2));
+	EXPECT_EQ(http_get(p2, "/status").status, 200);
+}

@@ -1,0 +1,300 @@
+// Unit tests for metrics: the renderings of a hand-made copy (no sockets,
+// no threads): escaping, histogram buckets, series per link kind, JSON
+// structure and nulls, the text table, times.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "metrics.h"
+
+namespace {
+
+// A copy with the given links (device name, kind), all down, never failed.
+class Copy {
+public:
+	Copy() { metrics_init(&m_); }
+	~Copy() { metrics_free(&m_); }
+	struct metrics_link &
+	add(const char *device, enum link_kind kind)
+	{
+		m_.links = (struct metrics_link *)realloc(m_.links,
+		    (m_.n_links + 1) * sizeof(*m_.links));
+		struct metrics_link &ml = m_.links[m_.n_links++];
+		m_.cap = m_.n_links;
+		memset(&ml, 0, sizeof(ml));
+		snprintf(ml.device, sizeof(ml.device), "%s", device);
+		ml.snap.kind = kind;
+		ml.snap.state = LINK_DOWN;
+		ml.snap.since_wall_ms = 1795341600123;	// 2026-11-22T10:00:00.123Z
+		return ml;
+	}
+	struct metrics *get() { return &m_; }
+	std::string
+	prometheus()
+	{
+		struct strbuf sb;
+		size_t len;
+		strbuf_init(&sb);
+		EXPECT_EQ(metrics_render_prometheus(&m_, &sb), 0);
+		char *p = strbuf_take(&sb, &len);
+		std::string s(p, len);
+		free(p);
+		return s;
+	}
+	std::string
+	json()
+	{
+		struct strbuf sb;
+		size_t len;
+		strbuf_init(&sb);
+		EXPECT_EQ(metrics_render_json(&m_, "1.2.3", &sb), 0);
+		char *p = strbuf_take(&sb, &len);
+		std::string s(p, len);
+		free(p);
+		return s;
+	}
+	std::string
+	text()
+	{
+		struct strbuf sb;
+		size_t len;
+		strbuf_init(&sb);
+		EXPECT_EQ(metrics_render_text(&m_, &sb), 0);
+		char *p = strbuf_take(&sb, &len);
+		std::string s(p, len);
+		free(p);
+		return s;
+	}
+private:
+	struct metrics m_;
+};
+
+bool
+has_line(const std::string &text, const std::string &line)
+{
+	return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+}  // namespace
+
+TEST(Metrics, FormatTimeIsUtcWithMilliseconds)
+{
+	char buf[32];
+
+	EXPECT_STREQ(metrics_format_time(1795341600123, buf, sizeof(buf)),
+	    "2026-11-22T10:00:00.123Z");
+	EXPECT_STREQ(metrics_format_time(0, buf, sizeof(buf)),
+	    "1970-01-01T00:00:00.000Z");
+	EXPECT_STREQ(metrics_format_time(1005, buf, sizeof(buf)),
+	    "1970-01-01T00:00:01.005Z");
+}
+
+TEST(Metrics, PrometheusEscapesLabelValues)
+{
+	Copy c;
+	c.add("a\"b\\c\nd", LINK_KIND_DEVICE);
+	std::string p = c.prometheus();
+	EXPECT_TRUE(has_line(p,
+	    "gatewayd_link_up{device=\"a\\\"b\\\\c\\nd\",link=\"device\"} 0"))
+	    << p;
+}
+
+TEST(Metrics, PrometheusEveryReasonButNoneForEveryLink)
+{
+	Copy c;
+	c.add("d1", LINK_KIND_DEVICE).failures[WD_ACK_TIMEOUT] = 3;
+	c.add("d1", LINK_KIND_UPSTREAM);
+	std::string p = c.prometheus();
+	for (const char *link : { "device", "upstream" }) {
+		for (int r = WD_REASON_NONE + 1; r < WD_REASON_COUNT; r++) {
+			std::string series = std::string("gatewayd_link_failures_total"
+			    "{device=\"d1\",link=\"") + link + "\",reason=\"" +
+			    wd_reason_str((enum wd_reason)r) + "\"} ";
+			bool three = r == WD_ACK_TIMEOUT && strcmp(link, "device") == 0;
+			EXPECT_TRUE(has_line(p, series + (three ? "3" : "0")))
+			    << series;
+		}
+	}
+	EXPECT_EQ(p.find("reason=\"none\""), std::string::npos);
+}
+
+TEST(Metrics, PrometheusBytesSeriesByLinkKind)
+{
+	Copy c;
+	c.add("s", LINK_KIND_RX).bytes_out = 0;
+	c.add("s", LINK_KIND_TX).bytes_out = 11;
+	c.add("s", LINK_KIND_UPSTREAM).bytes_out = 22;
+	c.add("d", LINK_KIND_DEVICE).bytes_out = 33;
+	std::string p = c.prometheus();
+	EXPECT_TRUE(has_line(p, "gatewayd_bytes_total{device=\"s\",link=\"tx\","
+	    "direction=\"to_device\"} 11")) << p;
+	EXPECT_TRUE(has_line(p, "gatewayd_bytes_total{device=\"s\","
+	    "link=\"upstream\",direction=\"to_upstream\"} 22")) << p;
+	EXPECT_TRUE(has_line(p, "gatewayd_bytes_total{device=\"d\","
+	    "link=\"device\",direction=\"to_device\"} 33")) << p;
+	EXPECT_EQ(p.find("gatewayd_bytes_total{device=\"s\",link=\"rx\""),
+	    std::string::npos);
+}
+
+TEST(Metrics, PrometheusHistogramIsCumulativeInSeconds)
+{
+	Copy c;
+	struct metrics_link &ml = c.add("d", LINK_KIND_DEVICE);
+	ml.detect.bucket[0] = 1;	// <= 1 ms
+	ml.detect.bucket[3] = 2;	// <= 50 ms
+	ml.detect.bucket[8] = 1;	// <= 2.5 s
+	ml.detect.count = 5;		// one beyond 60 s
+	ml.detect.sum_us = 61234567;
+	c.get()->sweeps = 42;
+	c.get()->sweep.bucket[1] = 42;
+	c.get()->sweep.count = 42;
+	c.get()->sweep.sum_us = 84000;
+	std::string p = c.prometheus();
+	const char *le[] = { "0.001", "0.005", "0.01", "0.05", "0.1", "0.25",
+	    "0.5", "1", "2.5", "5", "10", "60", "+Inf" };
+	const int cum[] = { 1, 1, 1, 3, 3, 3, 3, 3, 4, 4, 4, 4, 5 };
+	std::string l = "{device=\"d\",link=\"device\"";
+	for (int i = 0; i < 13; i++)
+		EXPECT_TRUE(has_line(p, "gatewayd_detection_seconds_bucket" + l +
+		    ",le=\"" + le[i] + "\"} " + std::to_string(cum[i])))
+		    << le[i] << "\n" << p;
+	EXPECT_TRUE(has_line(p, "gatewayd_detection_seconds_sum" + l +
+	    "} 61.234567"));
+	EXPECT_TRUE(has_line(p, "gatewayd_detection_seconds_count" + l + "} 5"));
+	EXPECT_TRUE(has_line(p, "gatewayd_watchdog_sweeps_total 42"));
+	EXPECT_TRUE(has_line(p,
+	    "gatewayd_watchdog_sweep_seconds_bucket{le=\"0.001\"} 0"));
+	EXPECT_TRUE(has_line(p,
+	    "gatewayd_watchdog_sweep_seconds_bucket{le=\"0.005\"} 42"));
+	EXPECT_TRUE(has_line(p,
+	    "gatewayd_watchdog_sweep_seconds_bucket{le=\"+Inf\"} 42"));
+	EXPECT_TRUE(has_line(p, "gatewayd_watchdog_sweep_seconds_sum 0.084000"));
+	EXPECT_TRUE(has_line(p, "gatewayd_watchdog_sweep_seconds_count 42"));
+}
+
+TEST(Metrics, PrometheusEveryFamilyHasHelpThenTypeOnce)
+{
+	Copy c;
+	c.add("d", LINK_KIND_DEVICE);
+	std::string p = c.prometheus();
+	for (const char *f : { "gatewayd_link_up", "gatewayd_link_connects_total",
+	    "gatewayd_link_failures_total", "gatewayd_bytes_total",
+	    "gatewayd_unacked_bytes_at_failure_total",
+	    "gatewayd_held_bytes_discarded_total", "gatewayd_detection_seconds",
+	    "gatewayd_watchdog_sweeps_total",
+	    "gatewayd_watchdog_sweep_seconds" }) {
+		std::string help = std::string("# HELP ") + f + " ";
+		size_t h = p.find(help);
+		ASSERT_NE(h, std::string::npos) << f;
+		EXPECT_EQ(p.find(help, h + 1), std::string::npos) << f;
+		size_t t = p.find(std::string("# TYPE ") + f + " ");
+		EXPECT_GT(t, h) << f;
+		EXPECT_EQ(p.find('\n', h) + 1, t) << f;
+	}
+	EXPECT_EQ(p.back(), '\n');
+}
+
+TEST(Metrics, ReadHistNeverCountsLessThanItsBuckets)
+{
+	struct hist h;
+	struct metrics_hist out;
+
+	memset((void *)&h, 0, sizeof(h));
+	hist_add_us(&h, 500);
+	hist_add_us(&h, 70000000);	// beyond the last bound
+	metrics_read_hist(&h, &out);
+	EXPECT_EQ(out.bucket[0], 1u);
+	EXPECT_EQ(out.count, 2u);
+	EXPECT_EQ(out.sum_us, 70000500u);
+	// A reader between hist_add_us()'s bucket and count updates.
+	h.bucket[4].fetch_add(1);
+	metrics_read_hist(&h, &out);
+	EXPECT_EQ(out.count, 2u);
+	h.bucket[5].fetch_add(2);
+	metrics_read_hist(&h, &out);
+	EXPECT_EQ(out.count, 4u);
+}
+
+TEST(Metrics, JsonEmptyGateway)
+{
+	Copy c;
+	EXPECT_EQ(c.json(), "{\"version\":\"1.2.3\",\"devices\":[]}\n");
+}
+
+TEST(Metrics, JsonGroupsLinksByDeviceWithNullsForNever)
+{
+	Copy c;
+	struct metrics_link &a = c.add("d1", LINK_KIND_DEVICE);
+	a.snap.state = LINK_UP;
+	snprintf(a.snap.peer, sizeof(a.snap.peer), "127.0.0.1:5001");
+	a.connects = 2;
+	a.failures[WD_PEER_RESET] = 1;
+	a.failures[WD_KEEPALIVE_TIMEOUT] = 2;
+	a.bytes_in = 10;
+	a.bytes_out = 20;
+	a.unacked_at_failure = 30;
+	a.held_discarded = 40;
+	a.snap.last_reason = WD_KEEPALIVE_TIMEOUT;
+	a.snap.last_failure_wall_ms = 1795341601000;
+	snprintf(a.snap.last_detail, sizeof(a.snap.last_detail), "3 probes");
+	c.add("d1", LINK_KIND_UPSTREAM);
+	c.add("s2", LINK_KIND_RX).snap.state = LINK_CONNECTING;
+	c.add("s2", LINK_KIND_TX);
+	std::string j = c.json();
+	std::string never = "\"peer\":null,\"since\":\"2026-11-22T10:00:00.123Z\","
+	    "\"last_reason\":null,\"last_failure\":null,\"last_detail\":null,"
+	    "\"connects\":0,\"failures\":0,\"bytes_in\":0,\"bytes_out\":0,"
+	    "\"unacked_bytes_at_failure\":0,\"held_bytes_discarded\":0}";
+	EXPECT_EQ(j, "{\"version\":\"1.2.3\",\"devices\":["
+	    "{\"name\":\"d1\",\"links\":["
+	    "{\"link\":\"device\",\"state\":\"up\",\"peer\":\"127.0.0.1:5001\","
+	    "\"since\":\"2026-11-22T10:00:00.123Z\","
+	    "\"last_reason\":\"keepalive_timeout\","
+	    "\"last_failure\":\"2026-11-22T10:00:01.000Z\","
+	    "\"last_detail\":\"3 probes\",\"connects\":2,\"failures\":3,"
+	    "\"bytes_in\":10,\"bytes_out\":20,\"unacked_bytes_at_failure\":30,"
+	    "\"held_bytes_discarded\":40},"
+	    "{\"link\":\"upstream\",\"state\":\"down\"," + never + "]},"
+	    "{\"name\":\"s2\",\"links\":["
+	    "{\"link\":\"rx\",\"state\":\"connecting\"," + never + ","
+	    "{\"link\":\"tx\",\"state\":\"down\"," + never + "]}]}\n");
+}
+
+TEST(Metrics, JsonEscapesStringsAndReplacesInvalidUtf8)
+{
+	Copy c;
+	struct metrics_link &a = c.add("d1", LINK_KIND_DEVICE);
+	a.snap.last_reason = WD_SOCKET_ERROR;
+	a.snap.last_failure_wall_ms = 1;
+	snprintf(a.snap.last_detail, sizeof(a.snap.last_detail),
+	    "q\" b\\ n\n t\t c\x01 del\x7f \xc3\xa9 \xe2\x82\xac bad\xff"
+	    " short\xc3 over\xc0\xaf sur\xed\xa0\x80 end");
+	std::string j = c.json();
+	EXPECT_NE(j.find("\"last_detail\":\"q\\\" b\\\\ n\\n t\\t c\\u0001 "
+	    "del\\u007f \xc3\xa9 \xe2\x82\xac bad\\ufffd short\\ufffd "
+	    "over\\ufffd\\ufffd sur\\ufffd\\ufffd\\ufffd end\""),
+	    std::string::npos) << j;
+}
+
+TEST(Metrics, TextOneLinePerLinkWithDashesForEmpty)
+{
+	Copy c;
+	struct metrics_link &a = c.add("d1", LINK_KIND_DEVICE);
+	a.snap.state = LINK_UP;
+	snprintf(a.snap.peer, sizeof(a.snap.peer), "[::1]:5001");
+	a.bytes_in = 7;
+	a.bytes_out = 8;
+	a.snap.last_reason = WD_PEER_CLOSED;
+	struct metrics_link &b = c.add("d1", LINK_KIND_UPSTREAM);
+	snprintf(b.snap.peer, sizeof(b.snap.peer), "odd\tpeer\nname");
+	EXPECT_EQ(c.text(),
+	    "d1\tdevice\tup\t[::1]:5001\t2026-11-22T10:00:00.123Z\tpeer_closed"
+	    "\t7\t8\n"
+	    "d1\tupstream\tdown\todd peer name\t2026-11-22T10:00:00.123Z\t-"
+	    "\t0\t0\n");
+	Copy empty;
+	EXPECT_EQ(empty.text(), "");
+}
