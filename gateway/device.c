@@ -34,6 +34,7 @@
 #define THREAD_STACK	(128 * 1024)
 #endif
 #define CONNECT_LOG_MS	60000		/* one connect failure line a minute */
+#define DISCARD_LOG_MS	60000		/* one discard line a minute */
 
 /* A link that a thread owns: how it is (re)established. */
 struct tend {
@@ -55,6 +56,7 @@ struct side {
 	struct link		*dst;
 	struct tend		 own[2];
 	int			 n_own;
+	struct log_limit	 discard_log;	/* a host away for hours */
 	pthread_t		 tid;
 	bool			 started;
 };
@@ -289,11 +291,14 @@ side_tend(struct side *s, int64_t now, int64_t *wake)
 static void
 discard(struct side *s, const char *why)
 {
-	size_t	n = pump_discard(&s->pump);
+	size_t		n = pump_discard(&s->pump);
+	unsigned	suppressed;
 
 	atomic_fetch_add(&s->src->stat_held_discarded, n);
-	log_subject(LOG_LVL_WARN, "%s: discarded %zu bytes for %s: %s",
-	    s->src->name, n, s->dst->name, why);
+	if (log_limit_allow(&s->discard_log, clock_ms(), &suppressed))
+		log_subject(LOG_LVL_WARN, "%s: discarded %zu bytes for %s: %s%s",
+		    s->src->name, n, s->dst->name, why,
+		    log_suppressed(suppressed));
 }
 
 /* One step: returns false when there was nothing to do. */
@@ -392,6 +397,7 @@ side_start(struct side *s, pthread_attr_t *attr)
 {
 	if (pump_init(&s->pump, (size_t)s->dev->cfg.pol.buffer_bytes) == -1)
 		return (-1);
+	s->discard_log.window_ms = DISCARD_LOG_MS;
 	if ((errno = pthread_create(&s->tid, attr, side_main, s)) != 0)
 		return (-1);
 	s->started = true;
