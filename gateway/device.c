@@ -270,8 +270,10 @@ side_tend(struct side *s, int64_t now, int64_t *wake)
 	}
 	for (i = 0; i < s->n_own && !atomic_load(&dev->stop); i++) {
 		t = &s->own[i];
-		if (link_is_up(t->link))
+		if (link_is_up(t->link)) {
+			link_check_stable(t->link, now);
 			continue;
+		}
 		if (t->link->ep->mode == CFG_LINK_LISTEN)
 			tend_accept(s, t);
 		else if (t->link != dev->up || !close_mode(s) ||

@@ -140,7 +140,10 @@ link_attach(struct link *l, int fd, const char *peer)
 	link_sync_changed(l->sync);
 	pthread_mutex_unlock(l->mu);
 	atomic_fetch_add(&l->stat_connects, 1);
-	log_subject(l->flap_quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO, "%s up: %s %s",
+	/* After a short connection the up line waits for the link to prove
+	   stable: a flapping device would otherwise log every cycle. */
+	l->up_unlogged = l->flap_quiet_up;
+	log_subject(l->up_unlogged ? LOG_LVL_DEBUG : LOG_LVL_INFO, "%s up: %s %s",
 	    l->name, l->ep->mode == CFG_LINK_LISTEN ? "accepted" :
 	    "connected to", peer);
 }
@@ -302,6 +305,7 @@ link_close(struct link *l, bool close_anyway)
 	int64_t		 last_life_ms, detect_ms, up_for_ms;
 	unsigned	 suppressed = 0;
 	int		 fd, outq, inq = 0;
+	bool		 quiet;
 
 	pthread_mutex_lock(l->mu);
 	if (l->state != LINK_UP || (!l->failed && !close_anyway)) {
@@ -343,16 +347,21 @@ link_close(struct link *l, bool close_anyway)
 	up_for_ms = clock_ms() - l->up_ms;
 
 	/* A flapping link logs one down line a minute, then a summary. */
-	l->flap_quiet = false;
-	if (up_for_ms < LINK_SHORT_MS)
-		l->flap_quiet = !log_limit_allow(&l->flap_log, clock_ms(),
-		    &suppressed);
-	else
+	quiet = false;
+	if (up_for_ms < LINK_SHORT_MS) {
+		l->short_count++;
+		l->flap_quiet_up = true;
+		quiet = !log_limit_allow(&l->flap_log, clock_ms(), &suppressed);
+	} else {
+		l->short_count = 0;
+		l->flap_quiet_up = false;
 		suppressed = log_limit_reset(&l->flap_log);
-	lvl = l->flap_quiet ? LOG_LVL_DEBUG : LOG_LVL_WARN;
+	}
+	l->up_unlogged = false;
+	lvl = quiet ? LOG_LVL_DEBUG : LOG_LVL_WARN;
 
 	if (reason == WD_REASON_NONE) {
-		log_subject(inq > 0 ? LOG_LVL_WARN : l->flap_quiet ?
+		log_subject(inq > 0 ? LOG_LVL_WARN : quiet ?
 		    LOG_LVL_DEBUG : LOG_LVL_INFO, "%s down: %s%s%s", l->name,
 		    detail, unread, log_suppressed(suppressed));
 		return (up_for_ms);
@@ -373,6 +382,25 @@ link_close(struct link *l, bool close_anyway)
 		log_debug("%s: %lld ms from last sign of life to verdict",
 		    l->name, (long long)detect_ms);
 	return (up_for_ms);
+}
+
+void
+link_check_stable(struct link *l, int64_t now_ms)
+{
+	char	peer[LINK_PEER_MAX];
+
+	if (!l->up_unlogged || now_ms - l->up_ms < LINK_SHORT_MS)
+		return;
+	pthread_mutex_lock(l->mu);
+	snprintf(peer, sizeof(peer), "%s", l->peer);
+	pthread_mutex_unlock(l->mu);
+	log_subject(LOG_LVL_INFO, "%s up: %s %s, stable after %u short "
+	    "connections%s", l->name, l->ep->mode == CFG_LINK_LISTEN ?
+	    "accepted" : "connected to", peer, l->short_count,
+	    log_suppressed(log_limit_reset(&l->flap_log)));
+	l->up_unlogged = false;
+	l->flap_quiet_up = false;
+	l->short_count = 0;
 }
 
 enum link_io

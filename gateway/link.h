@@ -78,9 +78,12 @@ struct link {
 	int64_t			 up_ms;		/* monotonic, when attached */
 
 	/* The owner's alone: a link that keeps coming up and going down
-	   logs its transitions at most once a minute. */
+	   logs one down line a minute; its up lines wait until it has
+	   stayed up LINK_SHORT_MS (link_check_stable()). */
 	struct log_limit	 flap_log;
-	bool			 flap_quiet;	/* its last down was not logged */
+	bool			 flap_quiet_up;	/* after a short connection */
+	bool			 up_unlogged;	/* this up is not logged yet */
+	unsigned		 short_count;	/* short connections in a row */
 
 	/* Written by the pumps without the lock, read by the watchdog. */
 	ATOMIC(int64_t)		 last_rx_ms;	/* monotonic, last byte in */
@@ -167,6 +170,11 @@ void	link_set_connecting(struct link *, bool);
    dead peer; counts the bytes the peer had not acknowledged. Returns the
    time in ms the connection had been up, or -1 when nothing was closed. */
 int64_t	link_close(struct link *, bool close_anyway);
+
+/* Owner, on an up link: log the up line a flapping link held back once
+   the connection has lasted LINK_SHORT_MS, so the log ends on the true
+   state. */
+void	link_check_stable(struct link *, int64_t now_ms);
 
 /* Map the result of recv()/send() (rc and errno) to an enum link_io: an
    SO_RCVTIMEO/SO_SNDTIMEO expiry is EAGAIN/EWOULDBLOCK -> LINK_TIMEOUT,
