@@ -186,31 +186,26 @@ protected:
 		return keep(host_connect(*g_, "d1", LINK_KIND_DEVICE, uport_));
 	}
 	bool up(enum link_kind k) { return g_->up("d1", k); }
+	// The device accepts the gateway's dial, then a host connects and the
+	// upstream link comes up.
+	void connect_pair(int *dev, int *host) {
+		ASSERT_NE(*dev = accept_device(), -1);
+		ASSERT_NE(*host = connect_host(), -1);
+		ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	}
 
 	std::unique_ptr<InProcessGateway> g_;
 	int dl_ = -1, dport_ = 0, uport_ = 0;
 	std::vector<int> fds_;
 };
 
-bool
-roundtrip(int from, int to, const std::string &msg)
-{
-	std::string got(msg.size(), '\0');
-
-	return write_all(from, msg.data(), msg.size(), 5000) &&
-	    read_exact(to, got.data(), got.size(), 5000) && got == msg;
-}
-
 }  // namespace
 
 TEST_F(OneDevice, DeviceRestartIsReconnectedAndRelayingResumes)
 {
 	start();
-	int dev = accept_device();
-	ASSERT_NE(dev, -1);
-	int host = connect_host();
-	ASSERT_NE(host, -1);
-	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	int dev, host;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
 	ASSERT_TRUE(roundtrip(host, dev, "before\n"));
 
 	// The device restarts: its connection ends, it comes back on the same
@@ -231,11 +226,8 @@ TEST_F(OneDevice, DeviceRestartIsReconnectedAndRelayingResumes)
 TEST_F(OneDevice, CloseModeHostSeesTheDropAndNewHostsAreClosedWhileDeviceDown)
 {
 	start();
-	int dev = accept_device();
-	ASSERT_NE(dev, -1);
-	int host = connect_host();
-	ASSERT_NE(host, -1);
-	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	int dev, host;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
 	ASSERT_TRUE(roundtrip(dev, host, "data then drop\n"));
 
 	close(dl_);	// the device is gone and stays gone
@@ -253,11 +245,8 @@ TEST_F(OneDevice, CloseModeHostSeesTheDropAndNewHostsAreClosedWhileDeviceDown)
 TEST_F(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
 {
 	start("    on_device_down = \"hold\";\n    hold_max_ms = 20000;\n");
-	int dev = accept_device();
-	ASSERT_NE(dev, -1);
-	int host = connect_host();
-	ASSERT_NE(host, -1);
-	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	int dev, host;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
 	ASSERT_TRUE(roundtrip(host, dev, "first\n"));
 
 	// The device goes away, listening socket and all: redials are refused.
@@ -288,11 +277,8 @@ TEST_F(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
 TEST_F(OneDevice, HoldModeDiscardsDataOlderThanHoldMaxAndClosesUpstream)
 {
 	start("    on_device_down = \"hold\";\n    hold_max_ms = 300;\n");
-	int dev = accept_device();
-	ASSERT_NE(dev, -1);
-	int host = connect_host();
-	ASSERT_NE(host, -1);
-	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	int dev, host;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
 
 	close(dl_);
 	dl_ = -1;
@@ -320,11 +306,8 @@ TEST_F(OneDevice, HoldModeDiscardsDataOlderThanHoldMaxAndClosesUpstream)
 TEST_F(OneDevice, SecondClientReplacesTheFirstByDefault)
 {
 	start();
-	int dev = accept_device();
-	ASSERT_NE(dev, -1);
-	int host1 = connect_host();
-	ASSERT_NE(host1, -1);
-	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	int dev, host1;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host1));
 	ASSERT_TRUE(roundtrip(host1, dev, "one\n"));
 	int host2 = keep(tcp_connect(uport_, 5000));
 	ASSERT_NE(host2, -1);
@@ -337,11 +320,8 @@ TEST_F(OneDevice, SecondClientReplacesTheFirstByDefault)
 TEST_F(OneDevice, SecondClientIsRejectedWithReject)
 {
 	start("", " on_new_client = \"reject\";");
-	int dev = accept_device();
-	ASSERT_NE(dev, -1);
-	int host1 = connect_host();
-	ASSERT_NE(host1, -1);
-	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	int dev, host1;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host1));
 	int host2 = keep(tcp_connect(uport_, 5000));
 	ASSERT_NE(host2, -1);
 	EXPECT_TRUE(wait_closed(host2, 5000)) << "new client not rejected";
@@ -368,11 +348,8 @@ TEST_F(OneDevice, DisallowedSourceAddressIsRefused)
 TEST_F(OneDevice, PeerResetWhileGatewayWritesDoesNotKillTheProcess)
 {
 	start();
-	int dev = accept_device();
-	ASSERT_NE(dev, -1);
-	int host = connect_host();
-	ASSERT_NE(host, -1);
-	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	int dev, host;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
 	// The host streams; the device resets mid-stream. The gateway's
 	// writer hits EPIPE/ECONNRESET: SIGPIPE must not be raised.
 	std::atomic<bool> stop{false};

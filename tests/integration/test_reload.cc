@@ -69,15 +69,6 @@ user_timeout_of(struct gateway *gw, const char *device, enum link_kind kind)
 	return q.value;
 }
 
-bool
-roundtrip(int from, int to, const std::string &msg)
-{
-	std::string got(msg.size(), '\0');
-
-	return write_all(from, msg.data(), msg.size(), 5000) &&
-	    read_exact(to, got.data(), got.size(), 5000) && got == msg;
-}
-
 }  // namespace
 
 TEST(Reload, UnchangedDeviceKeepsItsConnectionAndNewTimeoutsApplyInPlace)

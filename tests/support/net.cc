@@ -194,6 +194,15 @@ write_all(int fd, const void *buf, size_t n, int timeout_ms)
 }
 
 bool
+roundtrip(int from, int to, const std::string &msg)
+{
+	std::string got(msg.size(), '\0');
+
+	return write_all(from, msg.data(), msg.size(), 5000) &&
+	    read_exact(to, got.data(), got.size(), 5000) && got == msg;
+}
+
+bool
 wait_closed(int fd, int timeout_ms)
 {
 	int64_t deadline = now_ms() + timeout_ms;

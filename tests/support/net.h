@@ -28,6 +28,9 @@ bool	read_exact(int fd, void *buf, size_t n, int timeout_ms);
 // Write all n bytes before the deadline (MSG_NOSIGNAL).
 bool	write_all(int fd, const void *buf, size_t n, int timeout_ms);
 
+// Send msg on from and read it back, the same, on to, within 5 s.
+bool	roundtrip(int from, int to, const std::string &msg);
+
 // True when the peer's FIN or RST arrives (recv returns 0 or an error)
 // within timeout_ms, discarding any data before it.
 bool	wait_closed(int fd, int timeout_ms);
