@@ -523,7 +523,7 @@ link_wd_get(void *ctx, uint64_t *gen, struct wd_link_state *ls,
 	ls->rx_last_ms = atomic_load(&l->last_rx_ms);
 	ls->tx_busy = since != 0;
 	ls->tx_progress_ms = progress > since ? progress : since;
-	ls->tx_pending_bytes = 0;
+	ls->tx_pending_bytes = atomic_load(&l->send_pending);
 	*role = kind_roles[l->kind];
 	return (fd);
 }

@@ -89,6 +89,7 @@ struct link {
 	ATOMIC(int64_t)		 last_rx_ms;	/* monotonic, last byte in */
 	ATOMIC(int64_t)		 send_since_ms;	/* in send() since; 0 = not */
 	ATOMIC(int64_t)		 send_progress_ms; /* last byte accepted */
+	ATOMIC(uint32_t)	 send_pending;	/* bytes the writer holds */
 
 	/* Counters. */
 	ATOMIC(uint64_t)	 stat_connects;

@@ -117,6 +117,7 @@ pump_drain(struct pump *p, struct link *dst, int64_t now_ms)
 		return (LINK_CLOSED);
 	if (atomic_load(&dst->send_since_ms) == 0)
 		atomic_store(&dst->send_since_ms, now_ms);
+	atomic_store(&dst->send_pending, (uint32_t)p->len);
 	io = link_send(fd, p->buf + p->head, p->len, &n);
 	err = errno;
 	if (io == LINK_RESET || io == LINK_ERROR)
@@ -127,6 +128,7 @@ pump_drain(struct pump *p, struct link *dst, int64_t now_ms)
 		pump_consume(p, n);
 		atomic_fetch_add(&dst->stat_bytes_out, n);
 		atomic_store(&dst->send_progress_ms, clock_ms());
+		atomic_store(&dst->send_pending, (uint32_t)p->len);
 		if (p->len == 0) {
 			atomic_store(&dst->send_since_ms, 0);
 			p->held = false;
