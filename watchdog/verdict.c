@@ -14,6 +14,7 @@ static bool	verdict_dead(struct wd_verdict *, enum wd_reason, int, int64_t,
 static bool	in_flight(const struct wd_sample *);
 static uint32_t	in_flight_bytes(const struct wd_sample *);
 static bool	window_closed(const struct wd_sample *);
+static bool	answers_probes(const struct wd_sample *);
 static int64_t	age_ms(int64_t, int64_t);
 static int64_t	min_ms(int64_t, int64_t);
 
@@ -80,23 +81,32 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 	/* The window only closes by our own data filling it, and while it is
 	   closed the kernel sends no data, only zero-window probes
 	   (tcp_probe_timer()): the age of our last data segment is how long
-	   the peer has taken nothing. Probe answers keep last_ack_recv young
-	   but probes back off to 120 s, so silence proves nothing here. */
-	if (window_closed(s) &&
+	   the peer has taken nothing. That is a stall only while the peer is
+	   alive, i.e. answers the probes: tcp_ack() zeroes tcpi_probes on
+	   every ACK, so a live peer leaves at most the probe just sent
+	   unanswered. Probes unanswered mean the cable may be gone with our
+	   data: that is judged by the peer's silence, below. */
+	if (window_closed(s) && answers_probes(s) &&
 	    (int64_t)s->last_data_sent_ms >= p->stall_timeout_ms)
 		return (verdict_dead(v, WD_ZERO_WINDOW_STALL, 0,
 		    s->last_data_sent_ms, "peer window %s for %" PRIu32
-		    " ms, %" PRIu32 " bytes waiting, %u probes unanswered",
+		    " ms, %" PRIu32 " bytes waiting",
 		    s->snd_wnd_known && s->snd_wnd == 0 ? "zero" : "closed",
-		    s->last_data_sent_ms, s->notsent_bytes, s->probes));
+		    s->last_data_sent_ms, s->notsent_bytes));
+	if (window_closed(s) && !answers_probes(s) &&
+	    silence >= p->user_timeout_ms)
+		return (verdict_dead(v, WD_ACK_TIMEOUT, 0, silence,
+		    "peer silent %" PRId64 " ms, %u window probes unanswered, "
+		    "%" PRIu32 " bytes waiting", silence, s->probes,
+		    s->notsent_bytes));
 
 	/* A writer stuck in send() covers what the sample cannot show (no
-	   tcpi_snd_wnd before Linux 5.4, a window below one segment). But
-	   with data in flight and no ACK since the writer got stuck, the peer
-	   may be gone: the next rule decides that. */
+	   tcpi_snd_wnd before Linux 5.4, a window below one segment). But the
+	   peer may be gone: with data in flight and no ACK since the writer
+	   got stuck, or with probes unanswered, the rules on silence decide. */
 	stall = age_ms(now_ms, ls->tx_progress_ms);
 	if (ls->tx_busy && s->outq_bytes > 0 && stall >= p->stall_timeout_ms &&
-	    (!in_flight(s) || s->last_ack_recv_ms < stall))
+	    (in_flight(s) ? s->last_ack_recv_ms < stall : answers_probes(s)))
 		return (verdict_dead(v, WD_ZERO_WINDOW_STALL, 0, stall,
 		    "writer stuck %" PRId64 " ms with %" PRIu32 " bytes, %"
 		    PRIu32 " queued", stall, ls->tx_pending_bytes,
@@ -183,9 +193,10 @@ wd_role_str(enum wd_role r)
 enum wd_reason
 wd_timeout_reason(const struct wd_sample *s)
 {
-	if (window_closed(s))
+	if (window_closed(s) && answers_probes(s))
 		return (WD_ZERO_WINDOW_STALL);
-	return (in_flight(s) ? WD_ACK_TIMEOUT : WD_KEEPALIVE_TIMEOUT);
+	return (in_flight(s) || window_closed(s) ? WD_ACK_TIMEOUT :
+	    WD_KEEPALIVE_TIMEOUT);
 }
 
 /* Reading SO_ERROR cleared it: it becomes the reason now or is lost. After
@@ -250,6 +261,14 @@ window_closed(const struct wd_sample *s)
 {
 	return (s->notsent_bytes > 0 &&
 	    (!in_flight(s) || (s->snd_wnd_known && s->snd_wnd == 0)));
+}
+
+/* The peer answers our probes: every ACK zeroes tcpi_probes, so at most
+   the one just sent is outstanding. */
+static bool
+answers_probes(const struct wd_sample *s)
+{
+	return (s->probes <= 1);
 }
 
 /* Clamped at 0: the stamps and now_ms are different reads of the clock. */

@@ -208,9 +208,22 @@ const struct row kRows[] = {
 	{ "window below one segment: unsent, nothing in flight", ALL,
 	    [](world &w) { zero_window(w, 9000, 4000); w.s.snd_wnd = 100; },
 	    DEAD, WD_ZERO_WINDOW_STALL, 0 },
-	{ "zero window, probes unanswered: still a stall", ALL, [](world &w) {
-		zero_window(w, 9000, 4000); silent(w, 4000); w.s.probes = 4; },
+	{ "zero window, the probe just sent not yet answered: a stall", ALL,
+	    [](world &w) { zero_window(w, 9000, 4000); w.s.probes = 1; },
 	    DEAD, WD_ZERO_WINDOW_STALL, 0 },
+	/* A peer that stops answering zero-window probes may be gone with
+	   our data (cable pulled while the window was closed): not a stall
+	   of a live peer; its silence decides, against user_timeout_ms. */
+	{ "zero window, probes unanswered, peer silent < user_timeout", ALL,
+	    [](world &w) { zero_window(w, 9000, 5999); silent(w, 5999);
+		w.s.probes = 4; }, ALIVE },
+	{ "zero window, probes unanswered, peer silent user_timeout: ack",
+	    ALL, [](world &w) { zero_window(w, 9000, 6000); silent(w, 6000);
+		w.s.probes = 4; }, DEAD, WD_ACK_TIMEOUT, 0 },
+	{ "window closed (< 5.4), probes unanswered, silent: ack", ALL,
+	    [](world &w) { zero_window(w, 9000, 7000); silent(w, 7000);
+		w.s.snd_wnd_known = false; w.s.probes = 2; },
+	    DEAD, WD_ACK_TIMEOUT, 0 },
 	{ "data queued: keepalive does not run, silence is no evidence", ALL,
 	    [](world &w) { zero_window(w, 9000, 3999); silent(w, kHour); },
 	    ALIVE },
@@ -475,10 +488,16 @@ TEST(Verdict, DetailTruncates)
 	struct world w = healthy();
 
 	zero_window(w, UINT32_MAX, UINT32_MAX);
-	w.s.probes = UINT8_MAX;
+	w.s.probes = 1;
 	writer_stuck(w, INT64_MAX / 2, UINT32_MAX);
 	ASSERT_TRUE(wd_judge(&w.s, WD_ROLE_TX, &w.p, &w.ls, kNow, &v));
 	EXPECT_EQ(v.reason, WD_ZERO_WINDOW_STALL);
+	EXPECT_LT(strlen(v.detail), sizeof(v.detail));
+
+	silent(w, UINT32_MAX);
+	w.s.probes = UINT8_MAX;
+	ASSERT_TRUE(wd_judge(&w.s, WD_ROLE_TX, &w.p, &w.ls, kNow, &v));
+	EXPECT_EQ(v.reason, WD_ACK_TIMEOUT);
 	EXPECT_LT(strlen(v.detail), sizeof(v.detail));
 }
 
@@ -501,6 +520,9 @@ TEST(Verdict, TimeoutReason)
 		{ "closed window, snd_wnd unknown", [](world &w) {
 			zero_window(w, 100, 0); w.s.snd_wnd_known = false; },
 		    WD_ZERO_WINDOW_STALL },
+		{ "zero window, probes unanswered: the peer went silent",
+		    [](world &w) { zero_window(w, 100, 0); w.s.probes = 5; },
+		    WD_ACK_TIMEOUT },
 	};
 	struct wd_verdict v;
 
