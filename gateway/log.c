@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -33,16 +34,18 @@ log_set_tag(const char *tag)
 		snprintf(log_tag, sizeof(log_tag), "%s", tag);
 }
 
-/* One line, written with a single fputs so that lines of different threads
-   never interleave. */
+/* One line, written with a single write(2) so that lines of different
+   threads never interleave (a pipe to supervisord takes up to PIPE_BUF
+   bytes atomically). */
 static void
 log_vemit(enum log_level lvl, bool tagged, const char *suffix,
     const char *fmt, va_list ap)
 {
-	char		 msg[1024], ts[32];
+	char		 msg[1024], ts[32], line[1280];
 	struct timespec	 now;
 	struct tm	 tm;
-	int		 saved_errno = errno;
+	ssize_t		 rc;
+	int		 n, saved_errno = errno;
 
 	if ((int)lvl < atomic_load(&log_level)) {
 		errno = saved_errno;
@@ -53,13 +56,18 @@ log_vemit(enum log_level lvl, bool tagged, const char *suffix,
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 
-	char line[1280];
-	snprintf(line, sizeof(line), "%s.%03ldZ %s %s%s%s%s%s\n", ts,
+	n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s%s%s%s%s\n", ts,
 	    now.tv_nsec / 1000000, level_names[lvl],
 	    tagged && log_tag[0] ? log_tag : "",
 	    tagged && log_tag[0] ? ": " : "", msg,
 	    suffix ? ": " : "", suffix ? suffix : "");
-	fputs(line, stderr);
+	if (n >= (int)sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	/* Nothing useful can be done when stderr is gone. */
+	rc = write(STDERR_FILENO, line, (size_t)n);
+	(void)rc;
 	errno = saved_errno;
 }
 
