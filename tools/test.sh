@@ -10,6 +10,33 @@ cd "$(dirname "$0")/.."
 tools/setup.sh
 jobs=$(nproc)
 status=0
+passed=0
+failed=0
+skipped=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+# ctest with its output shown and counted: "N% tests passed, F tests failed
+# out of T", and one "***Skipped" line per skipped test.
+counted_ctest() {
+	local rc=0 total fail skip
+	# pipefail: the pipeline fails when ctest does.
+	if ! ctest "$@" 2>&1 | tee "$out"; then
+		rc=1
+	fi
+	total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$out" | tail -n 1)
+	fail=$(sed -n 's/.* \([0-9]*\) tests failed out of .*/\1/p' "$out" | tail -n 1)
+	skip=$(grep -c '\*\*\*Skipped' "$out" || true)
+	if [ -z "$total" ]; then
+		# ctest printed no summary: it could not run the tests at all.
+		failed=$((failed + 1))
+		return 1
+	fi
+	passed=$((passed + total - fail - skip))
+	failed=$((failed + fail))
+	skipped=$((skipped + skip))
+	return $rc
+}
 
 run() {	# run NAME BUILDKIND CTEST-ARGS...
 	local name=$1 kind=$2; shift 2
@@ -18,7 +45,7 @@ run() {	# run NAME BUILDKIND CTEST-ARGS...
 	local dir=build
 	[ "$kind" = plain ] || dir=build-$kind
 	echo "=== $name: testing"
-	if ! (cd "$dir" && ctest --output-on-failure -j "$jobs" "$@"); then
+	if ! counted_ctest --test-dir "$dir" --output-on-failure -j "$jobs" "$@"; then
 		echo "=== $name: FAILED"
 		status=1
 	fi
@@ -29,10 +56,11 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
 run "plain" plain -LE faults
-# Fault tests share network namespaces' names by test: one at a time.
-if (cd build && ctest -N -L faults | grep -q "Total Tests: [1-9]"); then
+# Fault tests assert detection times: one at a time, nothing beside them.
+if ctest --test-dir build -N -L faults | grep -q "Total Tests: [1-9]"; then
 	echo "=== faults: testing"
-	(cd build && ctest --output-on-failure -L faults -j 1) || { echo "=== faults: FAILED"; status=1; }
+	counted_ctest --test-dir build --output-on-failure -L faults -j 1 ||
+	    { echo "=== faults: FAILED"; status=1; }
 fi
 run "asan+ubsan" asan -LE faults
 run "tsan" tsan -L integration
@@ -42,4 +70,5 @@ if [ $status -eq 0 ]; then
 else
 	echo "=== some test runs FAILED"
 fi
+echo "total: $passed passed, $failed failed, $skipped skipped"
 exit $status
