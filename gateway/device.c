@@ -172,8 +172,7 @@ after_close(struct side *s, struct link *l)
 	struct device	*dev = s->dev;
 
 	if (l != dev->up && close_mode(s))
-		link_fail(dev->up, 0, WD_REASON_NONE, 0, "device link %s is down",
-		    link_kind_str(l->kind));
+		link_fail(dev->up, 0, WD_REASON_NONE, 0, "%s is down", l->name);
 }
 
 static void

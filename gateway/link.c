@@ -372,7 +372,9 @@ link_close(struct link *l, bool close_anyway)
 	if (detect_ms >= 0)
 		hist_add_us(&l->stat_detect, detect_ms * 1000);
 	unacked[0] = '\0';
-	if (outq > 0 && strstr(detail, "unacknowledged") == NULL)
+	/* The verdict's own detail may have said it already. */
+	if (outq > 0 && strstr(detail, "unacknowledged") == NULL &&
+	    strstr(detail, "waiting") == NULL)
 		snprintf(unacked, sizeof(unacked), ", %d bytes unacknowledged",
 		    outq);
 	log_subject(lvl, "%s down: %s (%s%s)%s%s", l->name,
