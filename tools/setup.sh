@@ -9,7 +9,7 @@ pkgs=(build-essential cmake pkg-config libconfig-dev libmicrohttpd-dev
       libgtest-dev googletest iproute2 nftables curl ca-certificates
       procps netcat-openbsd supervisor prometheus)
 if [ "${1:-}" = bench ]; then
-	pkgs+=(socat haproxy nginx-light)
+	pkgs+=(socat haproxy nginx-light libnginx-mod-stream)
 fi
 
 missing=()
