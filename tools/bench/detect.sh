@@ -121,52 +121,8 @@ log() {
 
 # ---- processes ----
 
-# spawn NAME NS CMD...: start CMD in namespace NS as the leader of its own
-# process group (so that socat's and nginx's children go with it), stdout to
-# $RD/NAME.out, stderr to $RD/NAME.err.
-spawn() {
-	local name=$1 ns=$2
-	shift 2
-	ip netns exec "$ns" setsid "$@" >"$RD/$name.out" 2>"$RD/$name.err" &
-	PID[$name]=$!
-}
-
-# stop NAME: SIGTERM to its group, SIGKILL after 2 s; reaped.
-stop() {
-	local name=$1 pid i
-	pid=${PID[$name]:-}
-	[ -n "$pid" ] || return 0
-	unset "PID[$name]"
-	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
-	for (( i = 0; i < 20; i++ )); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
-
-cleanup() {
-	local rc=$? name ns pid
-	trap - EXIT INT TERM
-	for name in "${!PID[@]}"; do
-		stop "$name"
-	done
-	for ns in "${NSS[@]}"; do
-		# Anything still inside was started by this run.
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
-	if [ -n "$W" ] && [ -d "$W" ] && [ -z "$OUT" ]; then
-		rm -rf "$W"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
+# shellcheck source=tools/bench/common.sh
+. "$ROOT/tools/bench/common.sh"
 
 # Namespaces of an earlier run killed too hard for its trap (SIGKILL): named
 # gb<pid>[dgh]; removed only when that pid no longer runs.

@@ -69,50 +69,8 @@ log() {
 	echo "[$(date -u +%H:%M:%S)] $*"
 }
 
-# spawn NAME CMD...: start CMD in the namespace, leading its own process
-# group; stdout to $RD/NAME.out, stderr to $RD/NAME.err.
-spawn() {
-	local name=$1
-	shift
-	ip netns exec "$NS" setsid "$@" >"$RD/$name.out" 2>"$RD/$name.err" &
-	PID[$name]=$!
-}
-
-# stop NAME: SIGTERM to its group, SIGKILL after 2 s; reaped.
-stop() {
-	local name=$1 pid i
-	pid=${PID[$name]:-}
-	[ -n "$pid" ] || return 0
-	unset "PID[$name]"
-	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
-	for (( i = 0; i < 20; i++ )); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
-
-cleanup() {
-	local rc=$? name ns pid
-	trap - EXIT INT TERM
-	for name in "${!PID[@]}"; do
-		stop "$name"
-	done
-	for ns in "${NSS[@]}"; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
-	if [ -n "$W" ] && [ -d "$W" ] && [ -z "$OUT" ]; then
-		rm -rf "$W"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
+# shellcheck source=tools/bench/common.sh
+. "$ROOT/tools/bench/common.sh"
 
 [ "$(id -u)" -eq 0 ] || die "needs root (a network namespace)"
 for t in ip ss cc cmake awk setsid; do
@@ -184,11 +142,11 @@ devices = (
   }
 );
 EOF
-		spawn relay "$GATEWAYD" -c "$cfg"
+		spawn relay "$NS" "$GATEWAYD" -c "$cfg"
 		;;
 	socat)
 		# The same 64 KiB buffer as gatewayd (socat's default is 8 KiB).
-		spawn relay socat -b 65536 \
+		spawn relay "$NS" socat -b 65536 \
 			"TCP-LISTEN:$lport,bind=127.0.0.1,reuseaddr" \
 			"TCP:127.0.0.1:$dport"
 		;;
@@ -208,7 +166,7 @@ listen bench
   bind 127.0.0.1:$lport
   server sink 127.0.0.1:$dport
 EOF
-		spawn relay haproxy -db -f "$cfg"
+		spawn relay "$NS" haproxy -db -f "$cfg"
 		;;
 	esac
 }
@@ -225,7 +183,7 @@ run_one() {
 	dport=$(( 31000 + SEQ ))
 	RD=$W/$relay/$k
 	mkdir -p "$RD"
-	spawn sink "$BULK" recv "127.0.0.1:$dport" "$BYTES"
+	spawn sink "$NS" "$BULK" recv "127.0.0.1:$dport" "$BYTES"
 	wait_for has_sink_line listening || { res=error; note="sink did not start"; }
 	target=127.0.0.1:$dport
 	if [ -z "$res" ] && [ "$relay" != direct ]; then
@@ -239,7 +197,7 @@ run_one() {
 		fi
 	fi
 	if [ -z "$res" ]; then
-		spawn source "$BULK" send "$target" "$BYTES"
+		spawn source "$NS" "$BULK" send "$target" "$BYTES"
 		# Bounded: 120 s at most, whatever the rate.
 		for (( i = 0; i < 1200; i++ )); do
 			has_sink_line done && break
