@@ -51,3 +51,18 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
+
+# wait_for CMD... : up to 10 s until CMD succeeds.
+wait_for() {
+	local i
+	for (( i = 0; i < 100; i++ )); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# listening NS PORT: something listens on TCP PORT in namespace NS.
+listening() {
+	[ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ]
+}

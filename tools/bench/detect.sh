@@ -314,19 +314,6 @@ plug_cable() {
 	return 0
 }
 
-# wait_for CMD... : up to 10 s until CMD succeeds.
-wait_for() {
-	local i
-	for (( i = 0; i < 100; i++ )); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-listening() {
-	[ -n "$(ip netns exec "$NS_G" ss -Hltn "sport = :$1")" ]
-}
 
 client_line() {
 	awk -v e="$1" '$2 == e { print; exit }' "$RD/client.out" 2>/dev/null
@@ -375,7 +362,7 @@ run_one() {
 		res=error; note="devsim did not start"
 	else
 		start_relay "$relay" "$lport" "$dport"
-		if ! wait_for listening "$lport"; then
+		if ! wait_for listening "$NS_G" "$lport"; then
 			res=error; note="$relay did not listen"
 		fi
 	fi

@@ -103,19 +103,6 @@ ip netns add "$NS" || die "cannot create namespace $NS"
 NSS+=("$NS")
 ip -n "$NS" link set lo up || die "cannot bring up lo in $NS"
 
-# wait_for CMD...: up to 10 s until CMD succeeds.
-wait_for() {
-	local i
-	for (( i = 0; i < 100; i++ )); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-listening() {
-	[ -n "$(ip netns exec "$NS" ss -Hltn "sport = :$1")" ]
-}
 
 sink_line() {
 	awk -v e="$1" '$2 == e { print; exit }' "$RD/sink.out" 2>/dev/null
@@ -189,7 +176,7 @@ run_one() {
 	if [ -z "$res" ] && [ "$relay" != direct ]; then
 		start_relay "$relay" "$lport" "$dport"
 		target=127.0.0.1:$lport
-		wait_for listening "$lport" || { res=error; note="$relay did not listen"; }
+		wait_for listening "$NS" "$lport" || { res=error; note="$relay did not listen"; }
 		# gatewayd closes a host at once while its device link is down.
 		if [ -z "$res" ] && [ "$relay" = gatewayd ]; then
 			wait_for has_sink_line accepted ||
