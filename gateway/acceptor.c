@@ -264,7 +264,7 @@ acceptor_main(void *arg)
 		pfd[n].fd = acc->wake[0];
 		pfd[n].events = POLLIN;
 		if (poll(pfd, (nfds_t)n + 1, timeout) == -1 && errno != EINTR)
-			fatal("acceptor: poll");
+			fatal("acceptor: poll: %s", strerror(errno));
 		timeout = -1;
 		if (pfd[n].revents & POLLIN)
 			while (read(acc->wake[0], drain, sizeof(drain)) > 0)

@@ -19,8 +19,6 @@
 #include "status.h"
 #include "watchdog.h"
 
-#define EX_SOFTWARE_CODE	70
-
 struct gateway {
 	pthread_mutex_t		 mu;
 	struct cfg		*cfg;
@@ -258,20 +256,6 @@ gw_link_is_up(struct gateway *gw, const char *name, enum link_kind kind)
 		up = link_is_up(l);
 	pthread_mutex_unlock(&gw->mu);
 	return (up);
-}
-
-void
-gw_guard_watchdog(struct watchdog *wd)
-{
-	int64_t	stuck_ms = wd_stuck_ms(wd, clock_ms());
-	int	period = wd_period(wd);
-
-	if (stuck_ms < 10L * period)
-		return;
-	log_error("watchdog stuck in one sweep for %lld ms (period %d ms): "
-	    "exiting for a restart", (long long)stuck_ms, period);
-	/* Other threads may hold locks: no atexit handlers, no teardown. */
-	_exit(EX_SOFTWARE_CODE);
 }
 
 void

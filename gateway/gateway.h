@@ -44,12 +44,6 @@ void		 gw_foreach_link(struct gateway *,
 /* The watchdog, for its counters (wd_sweeps(), wd_sweep_hist()). */
 struct watchdog	*gw_watchdog(struct gateway *);
 
-/* The watchdog watched: when the sweep under way has run for 10 periods
-   or more, the watchdog is stuck and dead links would go unnoticed; log
-   why and exit 70 so that supervisord restarts the process. The main
-   thread calls it every period. */
-void		 gw_guard_watchdog(struct watchdog *);
-
 /* True when that link of that device is up (for tests and status). */
 bool		 gw_link_is_up(struct gateway *, const char *device,
 		    enum link_kind);

@@ -34,15 +34,6 @@ static const char *const kind_names[LINK_KIND_COUNT] = {
 	"device", "rx", "tx", "upstream"
 };
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 const char *
 link_kind_str(enum link_kind k)
 {
@@ -105,7 +96,7 @@ link_init(struct link *l, const char *device, enum link_kind kind,
 	l->fd = -1;
 	l->pending_fd = -1;
 	l->state = LINK_DOWN;
-	l->since_wall_ms = wall_ms();
+	l->since_wall_ms = clock_wall_ms();
 	l->flap_log.window_ms = 60000;
 }
 
@@ -132,7 +123,7 @@ link_attach(struct link *l, int fd, const char *peer)
 	l->detail[0] = '\0';
 	l->have_sample = false;
 	snprintf(l->peer, sizeof(l->peer), "%s", peer);
-	l->since_wall_ms = wall_ms();
+	l->since_wall_ms = clock_wall_ms();
 	l->up_ms = clock_ms();
 	atomic_store(&l->last_rx_ms, l->up_ms);
 	atomic_store(&l->send_since_ms, 0);
@@ -323,7 +314,7 @@ link_close(struct link *l, bool close_anyway)
 	last_life_ms = l->last_life_ms;
 	outq = (int)l->unacked_at_fail;
 	snprintf(detail, sizeof(detail), "%s", l->detail);
-	l->since_wall_ms = wall_ms();
+	l->since_wall_ms = clock_wall_ms();
 	if (reason != WD_REASON_NONE) {
 		l->last_reason = reason;
 		l->last_failure_wall_ms = l->since_wall_ms;

@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sysexits.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
-#define EX_SOFTWARE_CODE	70
 
 static _Atomic int	 log_level = LOG_LVL_INFO;
 static _Thread_local char log_tag[80];
@@ -41,9 +41,7 @@ static void
 log_vemit(enum log_level lvl, bool tagged, const char *suffix,
     const char *fmt, va_list ap)
 {
-	char		 msg[1024], ts[32], line[1280];
-	struct timespec	 now;
-	struct tm	 tm;
+	char		 msg[1024], ts[CLOCK_UTC_MAX], line[1280];
 	ssize_t		 rc;
 	int		 n, saved_errno = errno;
 
@@ -51,13 +49,11 @@ log_vemit(enum log_level lvl, bool tagged, const char *suffix,
 		errno = saved_errno;
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	clock_format_utc(clock_wall_ms(), ts, sizeof(ts));
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 
-	n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s%s%s%s%s\n", ts,
-	    now.tv_nsec / 1000000, level_names[lvl],
+	n = snprintf(line, sizeof(line), "%s %s %s%s%s%s%s\n", ts,
+	    level_names[lvl],
 	    tagged && log_tag[0] ? log_tag : "",
 	    tagged && log_tag[0] ? ": " : "", msg,
 	    suffix ? ": " : "", suffix ? suffix : "");
@@ -120,18 +116,10 @@ log_subject(enum log_level lvl, const char *fmt, ...)
 void
 fatal(const char *fmt, ...)
 {
-	char	ebuf[128];
-
-	snprintf(ebuf, sizeof(ebuf), "%s", strerror(errno));
-	LOG_BODY(LOG_LVL_ERROR, true, ebuf);
-	exit(EX_SOFTWARE_CODE);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
 	LOG_BODY(LOG_LVL_ERROR, true, NULL);
-	exit(EX_SOFTWARE_CODE);
+	/* Other threads may hold locks: no atexit handlers, no teardown. The
+	   line is out already: log_vemit() writes with write(2). */
+	_exit(EX_SOFTWARE);
 }
 
 bool

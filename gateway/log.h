@@ -32,10 +32,11 @@ void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_subject(enum log_level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
-/* Log and exit 70 (EX_SOFTWARE): broken invariants and startup failures. */
+/* Log at error level and leave the process with exit 70 (EX_SOFTWARE):
+   broken invariants. The one way out from any thread: _exit(), no atexit
+   handlers, since other threads may hold locks. Appends nothing: say
+   strerror(errno) in the message where it matters. */
 void	fatal(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
-void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 
 /* A rate limit for one kind of repeated line (a device refusing connects

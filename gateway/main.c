@@ -6,17 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "gateway.h"
 #include "log.h"
 #include "watchdog.h"
-
-#define EX_OK_CODE	0
-#define EX_USAGE_CODE	64
-#define EX_SOFTWARE_CODE 70
-#define EX_CONFIG_CODE	78
 
 static void
 usage(FILE *fp)
@@ -42,6 +39,19 @@ load(const char *path)
 	if (cfg_load(path, &cfg, stderr) == -1)
 		return (NULL);
 	return (cfg);
+}
+
+/* The watchdog watched: a stuck sweep leaves dead links unnoticed, so
+   leave for a restart (supervisord and systemd restart on exit 70). */
+static void
+guard(struct watchdog *wd)
+{
+	int64_t	stuck_ms;
+
+	if (wd_is_stuck(wd, clock_ms(), &stuck_ms))
+		fatal("watchdog stuck in one sweep for %lld ms (period %d ms): "
+		    "exiting for a restart", (long long)stuck_ms,
+		    wd_period(wd));
 }
 
 static void
@@ -80,25 +90,25 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			printf("gatewayd %s\n", GATEWAYD_VERSION);
-			return (EX_OK_CODE);
+			return (EX_OK);
 		case 'h':
 			usage(stdout);
-			return (EX_OK_CODE);
+			return (EX_OK);
 		default:
 			usage(stderr);
-			return (EX_USAGE_CODE);
+			return (EX_USAGE);
 		}
 	}
 	if (path == NULL || optind != argc) {
 		usage(stderr);
-		return (EX_USAGE_CODE);
+		return (EX_USAGE);
 	}
 	if ((cfg = load(path)) == NULL)
-		return (EX_CONFIG_CODE);
+		return (EX_CONFIG);
 	if (check) {
 		cfg_free(cfg);
 		printf("configuration OK\n");
-		return (EX_OK_CODE);
+		return (EX_OK);
 	}
 
 	/* Before any thread exists: every thread inherits the mask, so only
@@ -110,12 +120,12 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	if ((errno = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
-		fatal("pthread_sigmask");
+		fatal("pthread_sigmask: %s", strerror(errno));
 
 	log_info("gatewayd %s starting with %s", GATEWAYD_VERSION, path);
 	if ((gw = gw_start(cfg, err, sizeof(err))) == NULL) {
 		log_error("cannot start: %s", err);
-		return (EX_SOFTWARE_CODE);
+		return (EX_SOFTWARE);
 	}
 	for (;;) {
 		/* Wake every period to check that the watchdog still sweeps. */
@@ -123,11 +133,11 @@ main(int argc, char *argv[])
 		tick.tv_sec = period / 1000;
 		tick.tv_nsec = (long)(period % 1000) * 1000000;
 		sig = sigtimedwait(&set, NULL, &tick);
-		gw_guard_watchdog(gw_watchdog(gw));
+		guard(gw_watchdog(gw));
 		if (sig == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			fatal("sigtimedwait");
+			fatal("sigtimedwait: %s", strerror(errno));
 		}
 		if (sig == SIGHUP) {
 			reload(gw, path);
@@ -137,5 +147,5 @@ main(int argc, char *argv[])
 		break;
 	}
 	gw_stop(gw);
-	return (EX_OK_CODE);
+	return (EX_OK);
 }

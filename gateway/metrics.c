@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "metrics.h"
 
 #define METRICS_LABELS_MAX	(2 * CFG_NAME_MAX + 64)
@@ -95,23 +96,6 @@ metrics_free(struct metrics *m)
 {
 	free(m->links);
 	metrics_init(m);
-}
-
-char *
-metrics_format_time(int64_t wall_ms, char *buf, size_t len)
-{
-	struct tm	tm;
-	time_t		sec;
-	char		ts[24];
-
-	if (wall_ms < 0)
-		wall_ms = 0;
-	sec = (time_t)(wall_ms / 1000);
-	if (gmtime_r(&sec, &tm) == NULL ||
-	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		snprintf(ts, sizeof(ts), "1970-01-01T00:00:00");
-	snprintf(buf, len, "%s.%03dZ", ts, (int)(wall_ms % 1000));
-	return (buf);
 }
 
 /* ---- Prometheus text format 0.0.4 ---- */
@@ -367,7 +351,7 @@ json_time(struct strbuf *sb, int64_t wall_ms)
 	if (wall_ms <= 0)
 		strbuf_puts(sb, "null");
 	else
-		json_string(sb, metrics_format_time(wall_ms, ts, sizeof(ts)));
+		json_string(sb, clock_format_utc(wall_ms, ts, sizeof(ts)));
 }
 
 static void
@@ -468,7 +452,7 @@ metrics_render_text(const struct metrics *m, struct strbuf *sb)
 		text_field(sb, link_kind_str(ml->snap.kind), false);
 		text_field(sb, link_state_str(ml->snap.state), false);
 		text_field(sb, ml->snap.peer, false);
-		text_field(sb, metrics_format_time(ml->snap.since_wall_ms, ts,
+		text_field(sb, clock_format_utc(ml->snap.since_wall_ms, ts,
 		    sizeof(ts)), false);
 		text_field(sb, ml->snap.last_reason == WD_REASON_NONE ? "" :
 		    wd_reason_str(ml->snap.last_reason), false);

@@ -77,10 +77,6 @@ int	metrics_render_json(const struct metrics *, const char *version,
    tabs and line breaks inside a field replaced by spaces. Returns 0, or -1. */
 int	metrics_render_text(const struct metrics *, struct strbuf *);
 
-/* Format a wall-clock time in ms as "2026-11-22T10:00:00.123Z" (UTC) into
-   buf (at least 32 bytes). Returns buf. */
-char	*metrics_format_time(int64_t wall_ms, char *buf, size_t len);
-
 #ifdef __cplusplus
 }
 #endif

@@ -13,8 +13,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+
+#include "clock.h"
 #include "watchdog.h"
 
 struct wd_entry {
@@ -37,24 +38,6 @@ struct watchdog {
 	_Atomic uint64_t	 sweeps;
 	struct hist		 sweep_hist;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-static int64_t
-mono_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
 
 static void
 sweep_one(const struct wd_entry *e, int64_t now)
@@ -87,22 +70,22 @@ wd_main(void *arg)
 	int		 i;
 
 	pthread_mutex_lock(&wd->mu);
-	next = mono_ms();
+	next = clock_ms();
 	while (!wd->stop) {
-		now = mono_ms();
+		now = clock_ms();
 		if (now < next) {
 			ts.tv_sec = next / 1000;
 			ts.tv_nsec = (next % 1000) * 1000000;
 			pthread_cond_timedwait(&wd->cv, &wd->mu, &ts);
 			continue;
 		}
-		start_us = mono_us();
+		start_us = clock_us();
 		atomic_store(&wd->sweep_start_ms, now);
 		for (i = 0; i < wd->n && !wd->stop; i++)
-			sweep_one(&wd->ents[i], mono_ms());
+			sweep_one(&wd->ents[i], clock_ms());
 		atomic_store(&wd->sweep_start_ms, 0);
 		atomic_fetch_add(&wd->sweeps, 1);
-		hist_add_us(&wd->sweep_hist, mono_us() - start_us);
+		hist_add_us(&wd->sweep_hist, clock_us() - start_us);
 		next = now + atomic_load(&wd->period_ms);
 	}
 	pthread_mutex_unlock(&wd->mu);
@@ -213,6 +196,13 @@ wd_stuck_ms(struct watchdog *wd, int64_t now_ms)
 	int64_t	start = atomic_load(&wd->sweep_start_ms);
 
 	return (start == 0 ? 0 : now_ms - start);
+}
+
+bool
+wd_is_stuck(struct watchdog *wd, int64_t now_ms, int64_t *stuck_ms)
+{
+	*stuck_ms = wd_stuck_ms(wd, now_ms);
+	return (*stuck_ms >= (int64_t)WD_STUCK_PERIODS * wd_period(wd));
 }
 
 uint64_t

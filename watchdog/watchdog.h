@@ -2,6 +2,7 @@
 #ifndef WD_WATCHDOG_H
 #define WD_WATCHDOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hist.h"
@@ -46,9 +47,14 @@ void	 wd_remove(struct watchdog *, void *ctx);
 void	 wd_set_period(struct watchdog *, int period_ms);
 int	 wd_period(struct watchdog *);
 
-/* How long the sweep under way has been running (ms), 0 when none is:
-   the main thread treats 10 periods as a stuck watchdog. */
+/* How long the sweep under way has been running (ms), 0 when none is. */
 int64_t	 wd_stuck_ms(struct watchdog *, int64_t now_ms);
+
+/* A sweep that has run for WD_STUCK_PERIODS periods is stuck, and dead
+   links would go unnoticed: true then, with its duration in *stuck_ms. The
+   main thread asks every period and exits 70 for a restart. */
+#define WD_STUCK_PERIODS	10
+bool	 wd_is_stuck(struct watchdog *, int64_t now_ms, int64_t *stuck_ms);
 
 /* Counters for the metrics. */
 uint64_t	 wd_sweeps(struct watchdog *);

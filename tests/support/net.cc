@@ -1,31 +1,24 @@
 // net.cc -- loopback socket helpers for tests; every wait has a deadline.
 #include "net.h"
 
+#include "clock.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <time.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <thread>
 
-static int64_t
-now_ms()
-{
-	return std::chrono::duration_cast<std::chrono::milliseconds>(
-	    std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 static bool
 wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - clock_ms();
 		if (left <= 0)
 			return false;
 		struct pollfd p = { fd, events, 0 };
@@ -109,7 +102,7 @@ tcp_listen_on(int port)
 int
 tcp_accept(int lfd, int timeout_ms)
 {
-	if (!wait_fd(lfd, POLLIN, now_ms() + timeout_ms))
+	if (!wait_fd(lfd, POLLIN, clock_ms() + timeout_ms))
 		return -1;
 	return accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
 }
@@ -119,7 +112,7 @@ tcp_connect(int port, int timeout_ms, const char *host, const char *src)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = clock_ms() + timeout_ms;
 
 	if (!fill_sockaddr(host, port, &ss, &len))
 		return -1;
@@ -153,7 +146,7 @@ tcp_connect(int port, int timeout_ms, const char *host, const char *src)
 bool
 read_exact(int fd, void *buf, size_t n, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = clock_ms() + timeout_ms;
 	size_t got = 0;
 
 	while (got < n) {
@@ -175,7 +168,7 @@ read_exact(int fd, void *buf, size_t n, int timeout_ms)
 bool
 write_all(int fd, const void *buf, size_t n, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = clock_ms() + timeout_ms;
 	size_t done = 0;
 
 	while (done < n) {
@@ -205,7 +198,7 @@ roundtrip(int from, int to, const std::string &msg)
 bool
 wait_closed(int fd, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = clock_ms() + timeout_ms;
 	char buf[4096];
 
 	for (;;) {
@@ -225,10 +218,10 @@ bool
 stays_quiet(int fd, int ms)
 {
 	struct pollfd p = { fd, POLLIN, 0 };
-	int64_t deadline = now_ms() + ms;
+	int64_t deadline = clock_ms() + ms;
 
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - clock_ms();
 		if (left <= 0)
 			return true;
 		int rc = poll(&p, 1, (int)left);
@@ -239,24 +232,15 @@ stays_quiet(int fd, int ms)
 	}
 }
 
-int64_t
-clock_now_ms()
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool
 eventually(const std::function<bool()> &cond, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = clock_ms() + timeout_ms;
 
 	for (;;) {
 		if (cond())
 			return true;
-		if (now_ms() >= deadline)
+		if (clock_ms() >= deadline)
 			return false;
 		std::this_thread::sleep_for(std::chrono::milliseconds(10));
 	}

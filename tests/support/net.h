@@ -38,9 +38,6 @@ bool	wait_closed(int fd, int timeout_ms);
 // True when nothing at all arrives on fd for ms (and it stays open).
 bool	stays_quiet(int fd, int ms);
 
-// CLOCK_MONOTONIC in ms, the clock of the daemon's timers.
-int64_t	clock_now_ms();
-
 // Poll cond every 10 ms until it holds or timeout_ms passes.
 bool	eventually(const std::function<bool()> &cond, int timeout_ms);
 

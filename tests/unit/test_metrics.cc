@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "clock.h"
 #include "metrics.h"
 
 namespace {
@@ -84,11 +85,11 @@ TEST(Metrics, FormatTimeIsUtcWithMilliseconds)
 {
 	char buf[32];
 
-	EXPECT_STREQ(metrics_format_time(1795341600123, buf, sizeof(buf)),
+	EXPECT_STREQ(clock_format_utc(1795341600123, buf, sizeof(buf)),
 	    "2026-11-22T10:00:00.123Z");
-	EXPECT_STREQ(metrics_format_time(0, buf, sizeof(buf)),
+	EXPECT_STREQ(clock_format_utc(0, buf, sizeof(buf)),
 	    "1970-01-01T00:00:00.000Z");
-	EXPECT_STREQ(metrics_format_time(1005, buf, sizeof(buf)),
+	EXPECT_STREQ(clock_format_utc(1005, buf, sizeof(buf)),
 	    "1970-01-01T00:00:01.005Z");
 }
 

@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "clock.h"
 #include "probe.h"
 #include "verdict.h"
 
@@ -26,25 +27,16 @@ namespace {
 
 const int kDeadlineMs = 5000;
 
-int64_t
-now_ms()
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 // Poll cond every 10 ms until it holds or deadline_ms pass.
 bool
 eventually(const std::function<bool()> &cond, int deadline_ms = kDeadlineMs)
 {
-	int64_t end = now_ms() + deadline_ms;
+	int64_t end = clock_ms() + deadline_ms;
 
 	for (;;) {
 		if (cond())
 			return true;
-		if (now_ms() >= end)
+		if (clock_ms() >= end)
 			return false;
 		poll(nullptr, 0, 10);
 	}
@@ -210,10 +202,10 @@ TEST_F(LoopbackPair, ZeroWindowFromNonReadingPeer)
 	struct wd_verdict v;
 	memset(&ls, 0, sizeof(ls));
 	ls.up = true;
-	ls.up_ms = ls.rx_last_ms = ls.tx_progress_ms = now_ms();
+	ls.up_ms = ls.rx_last_ms = ls.tx_progress_ms = clock_ms();
 	ASSERT_TRUE(eventually([&] {
 		s = sample(cli);
-		return wd_judge(&s, WD_ROLE_TX, &pol, &ls, now_ms(), &v);
+		return wd_judge(&s, WD_ROLE_TX, &pol, &ls, clock_ms(), &v);
 	}));
 	EXPECT_EQ(v.reason, WD_ZERO_WINDOW_STALL) << v.detail;
 	EXPECT_GE(v.silence_ms, 300);
@@ -385,12 +377,12 @@ TEST_F(LoopbackPair, QuietKeepaliveLinkStaysAlive)
 	    &pol.user_timeout_ms, sizeof(int)), 0);
 	memset(&ls, 0, sizeof(ls));
 	ls.up = true;
-	start = ls.up_ms = ls.rx_last_ms = ls.tx_progress_ms = now_ms();
-	while (now_ms() - start < wd_budget_ms(&pol, WD_KEEPALIVE_TIMEOUT) * 3 / 2) {
+	start = ls.up_ms = ls.rx_last_ms = ls.tx_progress_ms = clock_ms();
+	while (clock_ms() - start < wd_budget_ms(&pol, WD_KEEPALIVE_TIMEOUT) * 3 / 2) {
 		struct wd_sample s = sample(cli);
 		for (enum wd_role r : { WD_ROLE_BIDIR, WD_ROLE_RX, WD_ROLE_TX,
 		    WD_ROLE_UPSTREAM })
-			ASSERT_FALSE(wd_judge(&s, r, &pol, &ls, now_ms(), &v))
+			ASSERT_FALSE(wd_judge(&s, r, &pol, &ls, clock_ms(), &v))
 			    << v.detail;
 		if (v.silence_ms > max_silence)
 			max_silence = v.silence_ms;
