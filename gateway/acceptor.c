@@ -120,7 +120,7 @@ acceptor_add(struct acceptor *acc, struct link *l, char *err, size_t errlen)
 	struct listener	*ls;
 	int		 fd;
 
-	if ((fd = endpoint_listen(l->ep, err, errlen)) == -1)
+	if ((fd = endpoint_listen(link_endpoint(l), err, errlen)) == -1)
 		return (-1);
 	pthread_mutex_lock(&acc->mu);
 	if (acc->n == ACC_MAX) {
@@ -139,7 +139,7 @@ acceptor_add(struct acceptor *acc, struct link *l, char *err, size_t errlen)
 	acc->epoch++;
 	pthread_mutex_unlock(&acc->mu);
 	acc_wake(acc);
-	log_subject(LOG_LVL_INFO, "%s: listening on %s", l->name, l->ep->text);
+	log_subject(LOG_LVL_INFO, "%s: listening on %s", link_name(l), link_endpoint(l)->text);
 	return (0);
 }
 
@@ -214,18 +214,17 @@ accept_all(struct listener *ls)
 				continue;
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
-				log_warn("%s: accept", ls->link->name);
+				log_warn("%s: accept", link_name(ls->link));
 				return (false);
 			}
 			return (true);	/* EAGAIN: drained */
 		}
 		addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
-		if (!allowed(ls->link->ep, (struct sockaddr *)&ss)) {
-			atomic_fetch_add(&ls->link->stat_refused, 1);
+		if (!allowed(link_endpoint(ls->link), (struct sockaddr *)&ss)) {
 			if (log_limit_allow(&ls->refuse_log, clock_ms(),
 			    &suppressed))
 				log_subject(LOG_LVL_WARN, "%s: refused %s: not "
-				    "in allow list%s", ls->link->name, peer,
+				    "in allow list%s", link_name(ls->link), peer,
 				    log_suppressed(suppressed));
 			close(fd);
 			continue;

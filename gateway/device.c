@@ -68,8 +68,7 @@ struct device {
 	struct link_sync	 sync;
 	unsigned		 pol_gen;	/* +1 per reload; under sync.mu */
 	atomic_bool		 stop;
-	struct link		 links[LINK_KIND_COUNT];
-	bool			 used[LINK_KIND_COUNT];
+	struct link		*links[LINK_KIND_COUNT];	/* NULL: unused */
 	bool			 listening[LINK_KIND_COUNT];
 	bool			 watched[LINK_KIND_COUNT];
 	struct link		*in;		/* device or rx */
@@ -172,7 +171,8 @@ after_close(struct side *s, struct link *l)
 	struct device	*dev = s->dev;
 
 	if (l != dev->up && close_mode(s))
-		link_fail(dev->up, 0, WD_REASON_NONE, 0, "%s is down", l->name);
+		link_fail(dev->up, 0, WD_REASON_NONE, 0, "%s is down",
+		    link_name(l));
 }
 
 static void
@@ -191,14 +191,14 @@ tend_accept(struct side *s, struct tend *t)
 		/* As a direct connection to a device that is down would. */
 		if (log_limit_allow(&t->fail_log, clock_ms(), &suppressed))
 			log_subject(LOG_LVL_INFO, "%s: closed client %s at once: "
-			    "device is down%s", l->name, peer,
+			    "device is down%s", link_name(l), peer,
 			    log_suppressed(suppressed));
 		close(fd);
 		return;
 	}
 	if (sockopt_link(fd, &s->pol, &what) == -1) {
 		log_subject(LOG_LVL_WARN, "%s: client %s: cannot set %s: %s",
-		    l->name, peer, what, strerror(errno));
+		    link_name(l), peer, what, strerror(errno));
 		close(fd);
 		return;
 	}
@@ -220,12 +220,12 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 		return;
 	}
 	link_set_connecting(l, true);
-	fd = endpoint_dial(l->ep, &s->pol, &dev->stop, peer, sizeof(peer), err,
+	fd = endpoint_dial(link_endpoint(l), &s->pol, &dev->stop, peer, sizeof(peer), err,
 	    sizeof(err));
 	if (fd != -1) {
 		if (t->failures > 0)
 			log_subject(LOG_LVL_INFO, "%s: connected after %u failed "
-			    "attempts%s", l->name, t->failures,
+			    "attempts%s", link_name(l), t->failures,
 			    log_suppressed(log_limit_reset(&t->fail_log)));
 		t->failures = 0;
 		link_attach(l, fd, peer);
@@ -240,7 +240,7 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 	if (t->next_try_ms < *wake)
 		*wake = t->next_try_ms;
 	if (log_limit_allow(&t->fail_log, clock_ms(), &suppressed))
-		log_subject(LOG_LVL_WARN, "%s: %s; retrying in %d ms%s", l->name,
+		log_subject(LOG_LVL_WARN, "%s: %s; retrying in %d ms%s", link_name(l),
 		    err, delay, log_suppressed(suppressed));
 }
 
@@ -273,7 +273,7 @@ side_tend(struct side *s, int64_t now, int64_t *wake)
 			link_check_stable(t->link, now);
 			continue;
 		}
-		if (t->link->ep->mode == CFG_LINK_LISTEN)
+		if (link_endpoint(t->link)->mode == CFG_LINK_LISTEN)
 			tend_accept(s, t);
 		else if (t->link != dev->up || !close_mode(s) ||
 		    device_up(dev))
@@ -295,10 +295,10 @@ discard(struct side *s, const char *why)
 	size_t		n = pump_discard(&s->pump);
 	unsigned	suppressed;
 
-	atomic_fetch_add(&s->src->stat_held_discarded, n);
+	link_count_discarded(s->src, n);
 	if (log_limit_allow(&s->discard_log, clock_ms(), &suppressed))
 		log_subject(LOG_LVL_WARN, "%s: discarded %zu bytes for %s: %s%s",
-		    s->src->name, n, s->dst->name, why,
+		    link_name(s->src), n, link_name(s->dst), why,
 		    log_suppressed(suppressed));
 }
 
@@ -384,13 +384,13 @@ side_main(void *arg)
 
 /* ---- lifecycle ---- */
 
-static void
+static struct link *
 use_link(struct device *dev, enum link_kind kind,
     const struct cfg_endpoint *ep)
 {
-	link_init(&dev->links[kind], dev->cfg.name, kind, ep, &dev->cfg.pol,
+	dev->links[kind] = link_new(dev->cfg.name, kind, ep, &dev->cfg.pol,
 	    &dev->sync);
-	dev->used[kind] = true;
+	return (dev->links[kind]);
 }
 
 static int
@@ -424,16 +424,16 @@ device_start(const struct cfg_device *dc, struct acceptor *acc,
 	link_sync_init(&dev->sync);
 	atomic_init(&dev->stop, false);
 	if (dev->cfg.split) {
-		use_link(dev, LINK_KIND_RX, &dev->cfg.rx);
-		use_link(dev, LINK_KIND_TX, &dev->cfg.tx);
-		dev->in = &dev->links[LINK_KIND_RX];
-		dev->out = &dev->links[LINK_KIND_TX];
-	} else {
-		use_link(dev, LINK_KIND_DEVICE, &dev->cfg.device);
-		dev->in = dev->out = &dev->links[LINK_KIND_DEVICE];
+		dev->in = use_link(dev, LINK_KIND_RX, &dev->cfg.rx);
+		dev->out = use_link(dev, LINK_KIND_TX, &dev->cfg.tx);
+	} else
+		dev->in = dev->out = use_link(dev, LINK_KIND_DEVICE,
+		    &dev->cfg.device);
+	dev->up = use_link(dev, LINK_KIND_UPSTREAM, &dev->cfg.upstream);
+	if (dev->in == NULL || dev->out == NULL || dev->up == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out_stop;
 	}
-	use_link(dev, LINK_KIND_UPSTREAM, &dev->cfg.upstream);
-	dev->up = &dev->links[LINK_KIND_UPSTREAM];
 
 	dev->reader = (struct side){ .dev = dev, .role = "reader",
 	    .pol = dev->cfg.pol, .src = dev->in, .dst = dev->up };
@@ -446,16 +446,16 @@ device_start(const struct cfg_device *dc, struct acceptor *acc,
 	tend_init(&dev->writer, dev->up);
 
 	for (k = 0; k < LINK_KIND_COUNT; k++) {
-		if (!dev->used[k])
+		if (dev->links[k] == NULL)
 			continue;
-		if (wd_add(wd, &link_wd_ops, &dev->links[k]) == -1) {
+		if (wd_add(wd, &link_wd_ops, dev->links[k]) == -1) {
 			snprintf(err, errlen, "out of memory");
 			goto out_stop;
 		}
 		dev->watched[k] = true;
-		if (dev->links[k].ep->mode != CFG_LINK_LISTEN)
+		if (link_endpoint(dev->links[k])->mode != CFG_LINK_LISTEN)
 			continue;
-		if (acceptor_add(acc, &dev->links[k], err, errlen) == -1)
+		if (acceptor_add(acc, dev->links[k], err, errlen) == -1)
 			goto out_stop;
 		dev->listening[k] = true;
 	}
@@ -484,11 +484,11 @@ device_stop(struct device *dev)
 		return;
 	for (k = 0; k < LINK_KIND_COUNT; k++)
 		if (dev->listening[k])
-			acceptor_remove(dev->acc, &dev->links[k]);
+			acceptor_remove(dev->acc, dev->links[k]);
 	atomic_store(&dev->stop, true);
 	for (k = 0; k < LINK_KIND_COUNT; k++)
-		if (dev->used[k])
-			link_fail(&dev->links[k], 0, WD_REASON_NONE, 0,
+		if (dev->links[k] != NULL)
+			link_fail(dev->links[k], 0, WD_REASON_NONE, 0,
 			    "stopping");
 	pthread_mutex_lock(&dev->sync.mu);
 	link_sync_changed(&dev->sync);
@@ -499,12 +499,12 @@ device_stop(struct device *dev)
 		pthread_join(dev->writer.tid, NULL);
 	for (k = 0; k < LINK_KIND_COUNT; k++)
 		if (dev->watched[k])
-			wd_remove(dev->wd, &dev->links[k]);
+			wd_remove(dev->wd, dev->links[k]);
 	for (k = 0; k < LINK_KIND_COUNT; k++) {
-		if (!dev->used[k])
+		if (dev->links[k] == NULL)
 			continue;
-		link_close(&dev->links[k], true);
-		link_destroy(&dev->links[k]);
+		link_close(dev->links[k], true);
+		link_free(dev->links[k]);
 	}
 	pump_free(&dev->reader.pump);
 	pump_free(&dev->writer.pump);
@@ -528,25 +528,18 @@ device_policy_only(const struct cfg_device *a, const struct cfg_device *b)
 void
 device_set_policy(struct device *dev, const struct cfg_policy *pol)
 {
-	const char	*what;
-	struct link	*l;
-	int		 k;
+	int	k;
 
 	pthread_mutex_lock(&dev->sync.mu);
 	dev->cfg.pol = *pol;
 	dev->pol_gen++;
-	for (k = 0; k < LINK_KIND_COUNT; k++) {
-		l = &dev->links[k];
-		if (!dev->used[k] || l->state != LINK_UP || l->failed)
-			continue;
-		/* Keepalive, user timeout and I/O timeouts apply to a live
-		   socket at once; the fd cannot close while we hold the lock. */
-		if (sockopt_link(l->fd, pol, &what) == -1)
-			log_subject(LOG_LVL_WARN, "%s: cannot apply %s: %s",
-			    l->name, what, strerror(errno));
-	}
 	link_sync_changed(&dev->sync);
 	pthread_mutex_unlock(&dev->sync.mu);
+	/* Keepalive, user timeout and I/O timeouts apply to a live socket
+	   at once. */
+	for (k = 0; k < LINK_KIND_COUNT; k++)
+		if (dev->links[k] != NULL)
+			link_policy_changed(dev->links[k]);
 }
 
 const struct cfg_device *
@@ -558,5 +551,5 @@ device_cfg(const struct device *dev)
 struct link *
 device_link(struct device *dev, enum link_kind kind)
 {
-	return (dev->used[kind] ? &dev->links[kind] : NULL);
+	return (dev->links[kind]);
 }

@@ -237,7 +237,7 @@ gw_listen_port(struct gateway *gw, const char *name, enum link_kind kind)
 	pthread_mutex_lock(&gw->mu);
 	dev = find_device(gw->devs, gw->n_devs, name);
 	if (dev != NULL && (l = device_link(dev, kind)) != NULL &&
-	    l->ep->mode == CFG_LINK_LISTEN)
+	    link_endpoint(l)->mode == CFG_LINK_LISTEN)
 		port = acceptor_port(gw->acc, l);
 	pthread_mutex_unlock(&gw->mu);
 	return (port);

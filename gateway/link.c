@@ -16,19 +16,82 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "atomics.h"
 #include "clock.h"
 #include "link.h"
 #include "log.h"
 #include "sockopt.h"
 
-static void	vfail_locked(struct link *, enum wd_reason, int64_t,
-		    const char *, va_list) __attribute__((format(printf, 4, 0)));
+struct link {
+	/* Fixed from link_new() on. */
+	char			 name[CFG_NAME_MAX + 16]; /* "press1/device" */
+	enum link_kind		 kind;
+	const struct cfg_endpoint *ep;
+	const struct cfg_policy	*pol;		/* contents under *mu (reload) */
+	struct link_sync	*sync;		/* the device's */
+	pthread_mutex_t		*mu;		/* &sync->mu */
+
+	/* Protected by *mu. */
+	int			 fd;		/* -1 when down */
+	int			 users;		/* threads inside a syscall on fd */
+	uint64_t		 gen;		/* +1 on every attach */
+	enum link_state		 state;
+	bool			 failed;	/* shut down, waiting for the owner */
+	enum wd_reason		 reason;	/* why; NONE = closed on purpose */
+	int64_t			 last_life_ms;	/* last sign of life at failure */
+	uint32_t		 unacked_at_fail; /* SIOCOUTQ when it failed */
+	bool			 detail_names_queue; /* detail says unacked */
+	char			 detail[LINK_DETAIL_MAX];
+	/* The watchdog's last sample of this generation, to name the true
+	   reason when a thread later gets only a bare ETIMEDOUT. */
+	struct wd_sample	 last_sample;
+	bool			 have_sample;
+	int			 pending_fd;	/* accepted, for the owner to take */
+	char			 pending_peer[LINK_PEER_MAX];
+	char			 peer[LINK_PEER_MAX];
+	int64_t			 since_wall_ms;	/* state change, wall clock */
+	enum wd_reason		 last_reason;
+	char			 last_detail[LINK_DETAIL_MAX];
+	int64_t			 last_failure_wall_ms;
+
+	int64_t			 up_ms;		/* monotonic, when attached */
+
+	/* The owner's alone: a link that keeps coming up and going down
+	   logs one down line a minute; its up lines wait until it has
+	   stayed up LINK_SHORT_MS (link_check_stable()). */
+	struct log_limit	 flap_log;
+	bool			 flap_quiet_up;	/* after a short connection */
+	bool			 up_unlogged;	/* this up is not logged yet */
+	unsigned		 short_count;	/* short connections in a row */
+
+	/* Written by the pumps without the lock, read by the watchdog. */
+	ATOMIC(int64_t)		 last_rx_ms;	/* monotonic, last byte in */
+	ATOMIC(int64_t)		 send_since_ms;	/* in send() since; 0 = not */
+	ATOMIC(int64_t)		 send_progress_ms; /* last byte accepted */
+	ATOMIC(uint32_t)	 send_pending;	/* bytes the writer holds */
+
+	/* Counters. */
+	ATOMIC(uint64_t)	 stat_connects;
+	ATOMIC(uint64_t)	 stat_failures[WD_REASON_COUNT];
+	ATOMIC(uint64_t)	 stat_bytes_in;		/* received from peer */
+	ATOMIC(uint64_t)	 stat_bytes_out;	/* sent to peer */
+	ATOMIC(uint64_t)	 stat_unacked_at_failure;
+	ATOMIC(uint64_t)	 stat_held_discarded;
+	struct hist		 stat_detect;	/* last sign of life -> verdict */
+};
+
+static int	acquire_locked(struct link *, uint64_t *);
+static void	vfail_locked(struct link *, enum wd_reason, int64_t, bool,
+		    const char *, va_list) __attribute__((format(printf, 5, 0)));
 static void	fail_locked(struct link *, enum wd_reason, int64_t,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
+static bool	fail_gen(struct link *, uint64_t, enum wd_reason, int64_t,
+		    bool, const char *, ...) __attribute__((format(printf, 6, 7)));
+static enum wd_reason reason_for_errno(struct link *, int, int);
 
 static const char *const kind_names[LINK_KIND_COUNT] = {
 	"device", "rx", "tx", "upstream"
@@ -81,12 +144,15 @@ link_sync_changed(struct link_sync *sync)
 	pthread_cond_broadcast(&sync->cv);
 }
 
-void
-link_init(struct link *l, const char *device, enum link_kind kind,
+struct link *
+link_new(const char *device, enum link_kind kind,
     const struct cfg_endpoint *ep, const struct cfg_policy *pol,
     struct link_sync *sync)
 {
-	memset(l, 0, sizeof(*l));
+	struct link	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return (NULL);
 	snprintf(l->name, sizeof(l->name), "%s/%s", device, link_kind_str(kind));
 	l->kind = kind;
 	l->ep = ep;
@@ -98,17 +164,35 @@ link_init(struct link *l, const char *device, enum link_kind kind,
 	l->state = LINK_DOWN;
 	l->since_wall_ms = clock_wall_ms();
 	l->flap_log.window_ms = 60000;
+	return (l);
 }
 
 void
-link_destroy(struct link *l)
+link_free(struct link *l)
 {
-	pthread_mutex_lock(l->mu);
-	if (l->pending_fd != -1) {
+	if (l == NULL)
+		return;
+	if (l->pending_fd != -1)
 		close(l->pending_fd);
-		l->pending_fd = -1;
-	}
-	pthread_mutex_unlock(l->mu);
+	free(l);
+}
+
+const char *
+link_name(const struct link *l)
+{
+	return (l->name);
+}
+
+enum link_kind
+link_kind(const struct link *l)
+{
+	return (l->kind);
+}
+
+const struct cfg_endpoint *
+link_endpoint(const struct link *l)
+{
+	return (l->ep);
 }
 
 void
@@ -165,7 +249,6 @@ link_offer(struct link *l, int fd, const char *peer)
 	if (busy && l->ep->on_new_client == CFG_NEW_CLIENT_REJECT) {
 		snprintf(old_peer, sizeof(old_peer), "%s", l->peer);
 		pthread_mutex_unlock(l->mu);
-		atomic_fetch_add(&l->stat_refused, 1);
 		log_subject(LOG_LVL_WARN, "%s: rejected client %s: busy with %s",
 		    l->name, peer, old_peer);
 		close(fd);
@@ -189,17 +272,24 @@ link_offer(struct link *l, int fd, const char *peer)
 	}
 }
 
+/* Borrow the fd of a link up and not failed; -1 otherwise. With l->mu. */
+static int
+acquire_locked(struct link *l, uint64_t *gen)
+{
+	if (l->state != LINK_UP || l->failed)
+		return (-1);
+	*gen = l->gen;
+	l->users++;
+	return (l->fd);
+}
+
 int
 link_acquire(struct link *l, uint64_t *gen)
 {
-	int	fd = -1;
+	int	fd;
 
 	pthread_mutex_lock(l->mu);
-	if (l->state == LINK_UP && !l->failed) {
-		fd = l->fd;
-		*gen = l->gen;
-		l->users++;
-	}
+	fd = acquire_locked(l, gen);
 	pthread_mutex_unlock(l->mu);
 	return (fd);
 }
@@ -218,13 +308,14 @@ link_release(struct link *l)
    failed. */
 static void
 vfail_locked(struct link *l, enum wd_reason reason, int64_t last_life_ms,
-    const char *fmt, va_list ap)
+    bool names_queue, const char *fmt, va_list ap)
 {
 	int	outq = 0;
 
 	l->failed = true;
 	l->reason = reason;
 	l->last_life_ms = last_life_ms;
+	l->detail_names_queue = names_queue;
 	vsnprintf(l->detail, sizeof(l->detail), fmt, ap);
 	/* What the peer never acknowledged may be lost in flight. Counted
 	   before shutdown(), whose FIN would count as one more byte. */
@@ -243,13 +334,14 @@ fail_locked(struct link *l, enum wd_reason reason, int64_t last_life_ms,
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vfail_locked(l, reason, last_life_ms, fmt, ap);
+	vfail_locked(l, reason, last_life_ms, false, fmt, ap);
 	va_end(ap);
 }
 
-bool
-link_fail(struct link *l, uint64_t gen, enum wd_reason reason,
-    int64_t last_life_ms, const char *fmt, ...)
+/* link_fail(), and whether the detail names the bytes queued already. */
+static bool
+fail_gen(struct link *l, uint64_t gen, enum wd_reason reason,
+    int64_t last_life_ms, bool names_queue, const char *fmt, ...)
 {
 	va_list	ap;
 	bool	done = false;
@@ -257,12 +349,25 @@ link_fail(struct link *l, uint64_t gen, enum wd_reason reason,
 	pthread_mutex_lock(l->mu);
 	if (l->state == LINK_UP && !l->failed && (gen == 0 || gen == l->gen)) {
 		va_start(ap, fmt);
-		vfail_locked(l, reason, last_life_ms, fmt, ap);
+		vfail_locked(l, reason, last_life_ms, names_queue, fmt, ap);
 		va_end(ap);
 		done = true;
 	}
 	pthread_mutex_unlock(l->mu);
 	return (done);
+}
+
+bool
+link_fail(struct link *l, uint64_t gen, enum wd_reason reason,
+    int64_t last_life_ms, const char *fmt, ...)
+{
+	char	detail[LINK_DETAIL_MAX];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	return (fail_gen(l, gen, reason, last_life_ms, false, "%s", detail));
 }
 
 bool
@@ -296,7 +401,7 @@ link_close(struct link *l, bool close_anyway)
 	int64_t		 last_life_ms, detect_ms, up_for_ms;
 	unsigned	 suppressed = 0;
 	int		 fd, outq, inq = 0;
-	bool		 quiet;
+	bool		 quiet, names_queue;
 
 	pthread_mutex_lock(l->mu);
 	if (l->state != LINK_UP || (!l->failed && !close_anyway)) {
@@ -313,6 +418,7 @@ link_close(struct link *l, bool close_anyway)
 	reason = l->reason;
 	last_life_ms = l->last_life_ms;
 	outq = (int)l->unacked_at_fail;
+	names_queue = l->detail_names_queue;
 	snprintf(detail, sizeof(detail), "%s", l->detail);
 	l->since_wall_ms = clock_wall_ms();
 	if (reason != WD_REASON_NONE) {
@@ -364,8 +470,7 @@ link_close(struct link *l, bool close_anyway)
 		hist_add_us(&l->stat_detect, detect_ms * 1000);
 	unacked[0] = '\0';
 	/* The verdict's own detail may have said it already. */
-	if (outq > 0 && strstr(detail, "unacknowledged") == NULL &&
-	    strstr(detail, "waiting") == NULL)
+	if (outq > 0 && !names_queue)
 		snprintf(unacked, sizeof(unacked), ", %d bytes unacknowledged",
 		    outq);
 	log_subject(lvl, "%s down: %s (%s%s)%s%s", l->name,
@@ -396,61 +501,28 @@ link_check_stable(struct link *l, int64_t now_ms)
 	l->short_count = 0;
 }
 
-enum link_io
-link_io_from(ssize_t rc, int err)
+/* ---- moving bytes ---- */
+
+/* The result of one recv()/send(): > 0 bytes moved; 0 from recv() is the
+   end of the stream; an SO_RCVTIMEO/SO_SNDTIMEO expiry (EAGAIN) moved
+   nothing; any other errno is an error, whose reason reason_for_errno()
+   names. */
+static enum link_io
+io_result(ssize_t rc, int err)
 {
 	if (rc > 0)
 		return (LINK_OK);
 	if (rc == 0)
 		return (LINK_CLOSED);
-	switch (err) {
-	case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-	case EWOULDBLOCK:
-#endif
-		return (LINK_TIMEOUT);
-	case ECONNRESET:
-	case EPIPE:
-	case ECONNABORTED:
-		return (LINK_RESET);
-	default:
-		return (LINK_ERROR);
-	}
+	return (err == EAGAIN || err == EWOULDBLOCK ? LINK_TIMEOUT :
+	    LINK_CLOSED);
 }
 
-enum link_io
-link_recv(int fd, void *buf, size_t len, size_t *n)
-{
-	ssize_t	rc;
-
-	*n = 0;
-	do
-		rc = recv(fd, buf, len, 0);
-	while (rc == -1 && errno == EINTR);
-	if (rc > 0)
-		*n = (size_t)rc;
-	return (link_io_from(rc, errno));
-}
-
-enum link_io
-link_send(int fd, const void *buf, size_t len, size_t *n)
-{
-	ssize_t	rc;
-
-	*n = 0;
-	do
-		rc = send(fd, buf, len, MSG_NOSIGNAL);
-	while (rc == -1 && errno == EINTR);
-	if (rc > 0)
-		*n = (size_t)rc;
-	/* send() never returns 0 for len > 0; treat it as a timeout. */
-	if (rc == 0)
-		return (LINK_TIMEOUT);
-	return (link_io_from(rc, errno));
-}
-
-enum wd_reason
-link_reason_for_errno(struct link *l, int fd, int err)
+/* ETIMEDOUT names no cause: a sample of fd (still borrowed) taken now (an
+   abort leaves the queues readable), else the watchdog's last one, tells
+   ack_timeout, zero_window_stall and keepalive_timeout apart. */
+static enum wd_reason
+reason_for_errno(struct link *l, int fd, int err)
 {
 	struct wd_sample	s;
 	bool			have;
@@ -466,9 +538,109 @@ link_reason_for_errno(struct link *l, int fd, int err)
 	return (have ? wd_timeout_reason(&s) : WD_KEEPALIVE_TIMEOUT);
 }
 
+enum link_io
+link_read(struct link *l, void *buf, size_t len, size_t *n, int64_t now_ms)
+{
+	enum wd_reason	reason = WD_REASON_NONE;
+	uint64_t	gen;
+	ssize_t		rc;
+	int		fd, err;
+
+	*n = 0;
+	if ((fd = link_acquire(l, &gen)) == -1)
+		return (LINK_CLOSED);
+	do
+		rc = recv(fd, buf, len, 0);
+	while (rc == -1 && errno == EINTR);
+	err = errno;
+	if (rc == -1 && io_result(rc, err) == LINK_CLOSED)
+		reason = reason_for_errno(l, fd, err);
+	link_release(l);
+	if (rc > 0) {
+		*n = (size_t)rc;
+		atomic_store(&l->last_rx_ms, now_ms);
+		atomic_fetch_add(&l->stat_bytes_in, *n);
+		return (LINK_OK);
+	}
+	if (rc == 0) {
+		link_fail(l, gen, WD_PEER_CLOSED, now_ms,
+		    "end of stream from peer");
+		return (LINK_CLOSED);
+	}
+	if (io_result(rc, err) == LINK_TIMEOUT)
+		return (LINK_TIMEOUT);
+	link_fail(l, gen, reason, 0, "recv: %s", strerror(err));
+	return (LINK_CLOSED);
+}
+
+enum link_io
+link_write(struct link *l, const void *buf, size_t len, size_t *n,
+    int64_t now_ms)
+{
+	enum wd_reason	reason = WD_REASON_NONE;
+	uint64_t	gen;
+	ssize_t		rc;
+	int		fd, err;
+
+	*n = 0;
+	if (len == 0)
+		return (LINK_OK);
+	if ((fd = link_acquire(l, &gen)) == -1)
+		return (LINK_CLOSED);
+	/* The watchdog tells a stuck writer by these: since when it waits,
+	   and how much it holds. */
+	if (atomic_load(&l->send_since_ms) == 0)
+		atomic_store(&l->send_since_ms, now_ms);
+	atomic_store(&l->send_pending, (uint32_t)len);
+	do
+		rc = send(fd, buf, len, MSG_NOSIGNAL);
+	while (rc == -1 && errno == EINTR);
+	err = errno;
+	if (rc == -1 && io_result(rc, err) == LINK_CLOSED)
+		reason = reason_for_errno(l, fd, err);
+	link_release(l);
+	if (rc > 0) {
+		*n = (size_t)rc;
+		atomic_fetch_add(&l->stat_bytes_out, *n);
+		atomic_store(&l->send_progress_ms, clock_ms());
+		atomic_store(&l->send_pending, (uint32_t)(len - *n));
+		if (*n == len)
+			atomic_store(&l->send_since_ms, 0);
+		return (LINK_OK);
+	}
+	/* send() never returns 0 for len > 0; treat it as a timeout. */
+	if (rc == 0 || io_result(rc, err) == LINK_TIMEOUT)
+		return (LINK_TIMEOUT);
+	atomic_store(&l->send_since_ms, 0);
+	link_fail(l, gen, reason, 0, "send: %s", strerror(err));
+	return (LINK_CLOSED);
+}
+
+void
+link_count_discarded(struct link *l, size_t n)
+{
+	atomic_fetch_add(&l->stat_held_discarded, (uint64_t)n);
+}
+
+void
+link_policy_changed(struct link *l)
+{
+	const char	*what;
+
+	pthread_mutex_lock(l->mu);
+	/* The fd cannot close while we hold the lock. */
+	if (l->state == LINK_UP && !l->failed &&
+	    sockopt_link(l->fd, l->pol, &what) == -1)
+		log_subject(LOG_LVL_WARN, "%s: cannot apply %s: %s", l->name,
+		    what, strerror(errno));
+	pthread_mutex_unlock(l->mu);
+}
+
 void
 link_snapshot(struct link *l, struct link_snap *s)
 {
+	int	r;
+
 	pthread_mutex_lock(l->mu);
 	s->kind = l->kind;
 	s->state = l->state == LINK_UP && l->failed ? LINK_DOWN : l->state;
@@ -479,6 +651,14 @@ link_snapshot(struct link *l, struct link_snap *s)
 	snprintf(s->last_detail, sizeof(s->last_detail), "%s", l->last_detail);
 	s->last_failure_wall_ms = l->last_failure_wall_ms;
 	pthread_mutex_unlock(l->mu);
+	s->connects = atomic_load(&l->stat_connects);
+	for (r = 0; r < WD_REASON_COUNT; r++)
+		s->failures[r] = atomic_load(&l->stat_failures[r]);
+	s->bytes_in = atomic_load(&l->stat_bytes_in);
+	s->bytes_out = atomic_load(&l->stat_bytes_out);
+	s->unacked_at_failure = atomic_load(&l->stat_unacked_at_failure);
+	s->held_discarded = atomic_load(&l->stat_held_discarded);
+	hist_read(&l->stat_detect, &s->detect);
 }
 
 /* ---- the watchdog's view ---- */
@@ -496,13 +676,10 @@ link_wd_get(void *ctx, uint64_t *gen, struct wd_link_state *ls,
 {
 	struct link	*l = ctx;
 	int64_t		 since, progress;
-	int		 fd = -1;
+	int		 fd;
 
 	pthread_mutex_lock(l->mu);
-	if (l->state == LINK_UP && !l->failed) {
-		fd = l->fd;
-		*gen = l->gen;
-		l->users++;
+	if ((fd = acquire_locked(l, gen)) != -1) {
 		ls->up_ms = l->up_ms;
 		/* The policy may be replaced on reload: read it under mu. */
 		cfg_wd_policy(l->pol, p);
@@ -540,8 +717,8 @@ link_wd_apply(void *ctx, uint64_t gen, const struct wd_sample *s,
 	}
 	pthread_mutex_unlock(l->mu);
 	if (v->dead)
-		link_fail(l, gen, v->reason, now_ms - v->silence_ms, "%s",
-		    v->detail);
+		fail_gen(l, gen, v->reason, now_ms - v->silence_ms,
+		    v->names_queue, "%s", v->detail);
 }
 
 const struct wd_target_ops link_wd_ops = {

@@ -1,5 +1,13 @@
 /* link.h -- one link end: a socket that any thread may shut down and only
-   its owner closes, with its state, generation and the reason it failed. */
+   its owner closes, with its state, generation and the reason it failed.
+
+   The rule every caller keeps: the owner of a link (the thread that reads
+   from it, or its only user) alone attaches a socket, takes accepted
+   clients and closes. Any other thread only borrows the fd for one syscall
+   (link_acquire() .. link_release(), or link_read()/link_write(), which do
+   it) and, when the peer is gone, calls link_fail(): its shutdown() wakes
+   every thread blocked on the socket, and the owner closes it once nobody
+   borrows it. A borrowed fd is never closed or reused under a borrower. */
 #ifndef GW_LINK_H
 #define GW_LINK_H
 
@@ -9,8 +17,6 @@
 #include <stdint.h>
 
 #include "cfg.h"
-#include "log.h"
-#include "atomics.h"
 #include "hist.h"
 #include "reason.h"
 #include "watchdog.h"
@@ -22,7 +28,7 @@ extern "C" {
 enum link_kind { LINK_KIND_DEVICE, LINK_KIND_RX, LINK_KIND_TX,
 	LINK_KIND_UPSTREAM, LINK_KIND_COUNT };
 enum link_state { LINK_DOWN, LINK_CONNECTING, LINK_UP };
-enum link_io { LINK_OK, LINK_TIMEOUT, LINK_CLOSED, LINK_RESET, LINK_ERROR };
+enum link_io { LINK_OK, LINK_TIMEOUT, LINK_CLOSED };
 
 #define LINK_PEER_MAX	64
 #define LINK_DETAIL_MAX	160
@@ -44,65 +50,12 @@ void	link_sync_destroy(struct link_sync *);
 /* Wake every thread waiting on sync; call with sync->mu held. */
 void	link_sync_changed(struct link_sync *);
 
-struct link {
-	/* Fixed from link_init() on. */
-	char			 name[CFG_NAME_MAX + 16]; /* "press1/device" */
-	enum link_kind		 kind;
-	const struct cfg_endpoint *ep;
-	const struct cfg_policy	*pol;		/* contents under *mu (reload) */
-	struct link_sync	*sync;		/* the device's */
-	pthread_mutex_t		*mu;		/* &sync->mu */
+/* One link end. Its fields are link.c's alone; other modules use the
+   functions below. */
+struct link;
 
-	/* Protected by *mu. */
-	int			 fd;		/* -1 when down */
-	int			 users;		/* threads inside a syscall on fd */
-	uint64_t		 gen;		/* +1 on every attach */
-	enum link_state		 state;
-	bool			 failed;	/* shut down, waiting for the owner */
-	enum wd_reason		 reason;	/* why; NONE = closed on purpose */
-	int64_t			 last_life_ms;	/* last sign of life at failure */
-	uint32_t		 unacked_at_fail; /* SIOCOUTQ when it failed */
-	char			 detail[LINK_DETAIL_MAX];
-	/* The watchdog's last sample of this generation, to name the true
-	   reason when a thread later gets only a bare ETIMEDOUT. */
-	struct wd_sample	 last_sample;
-	bool			 have_sample;
-	int			 pending_fd;	/* accepted, for the owner to take */
-	char			 pending_peer[LINK_PEER_MAX];
-	char			 peer[LINK_PEER_MAX];
-	int64_t			 since_wall_ms;	/* state change, wall clock */
-	enum wd_reason		 last_reason;
-	char			 last_detail[LINK_DETAIL_MAX];
-	int64_t			 last_failure_wall_ms;
-
-	int64_t			 up_ms;		/* monotonic, when attached */
-
-	/* The owner's alone: a link that keeps coming up and going down
-	   logs one down line a minute; its up lines wait until it has
-	   stayed up LINK_SHORT_MS (link_check_stable()). */
-	struct log_limit	 flap_log;
-	bool			 flap_quiet_up;	/* after a short connection */
-	bool			 up_unlogged;	/* this up is not logged yet */
-	unsigned		 short_count;	/* short connections in a row */
-
-	/* Written by the pumps without the lock, read by the watchdog. */
-	ATOMIC(int64_t)		 last_rx_ms;	/* monotonic, last byte in */
-	ATOMIC(int64_t)		 send_since_ms;	/* in send() since; 0 = not */
-	ATOMIC(int64_t)		 send_progress_ms; /* last byte accepted */
-	ATOMIC(uint32_t)	 send_pending;	/* bytes the writer holds */
-
-	/* Counters. */
-	ATOMIC(uint64_t)	 stat_connects;
-	ATOMIC(uint64_t)	 stat_failures[WD_REASON_COUNT];
-	ATOMIC(uint64_t)	 stat_bytes_in;		/* received from peer */
-	ATOMIC(uint64_t)	 stat_bytes_out;	/* sent to peer */
-	ATOMIC(uint64_t)	 stat_unacked_at_failure;
-	ATOMIC(uint64_t)	 stat_held_discarded;
-	ATOMIC(uint64_t)	 stat_refused;		/* allow list, reject */
-	struct hist		 stat_detect;	/* last sign of life -> verdict */
-};
-
-/* A consistent copy of what the status page shows of a link. */
+/* A consistent copy of what the status page shows of a link: its state
+   (under its lock) and its counters (atomic loads). */
 struct link_snap {
 	enum link_kind		kind;
 	enum link_state		state;
@@ -111,22 +64,36 @@ struct link_snap {
 	enum wd_reason		last_reason;		/* NONE: never failed */
 	char			last_detail[LINK_DETAIL_MAX];
 	int64_t			last_failure_wall_ms;	/* 0: never */
+	uint64_t		connects;
+	uint64_t		failures[WD_REASON_COUNT];
+	uint64_t		bytes_in;	/* received from the peer */
+	uint64_t		bytes_out;	/* sent to the peer */
+	uint64_t		unacked_at_failure;
+	uint64_t		held_discarded;
+	struct hist_snap	detect;	/* last sign of life -> verdict */
 };
 
-/* Copy l's state under its lock (counters are read directly: atomics). */
+/* Copy l's state and counters. */
 void	link_snapshot(struct link *, struct link_snap *);
 
 /* The watchdog's view of a link (ctx is the struct link). */
 extern const struct wd_target_ops link_wd_ops;
 
-/* Set up l, down, sharing the device's sync. */
-void	link_init(struct link *, const char *device, enum link_kind,
-	    const struct cfg_endpoint *, const struct cfg_policy *,
+/* A new link, down, sharing the device's sync; ep and pol stay the
+   caller's (pol's contents are read under sync->mu: reload). NULL with
+   errno ENOMEM. */
+struct link *link_new(const char *device, enum link_kind,
+	    const struct cfg_endpoint *ep, const struct cfg_policy *pol,
 	    struct link_sync *);
 
-/* Release what link_init() and link_offer() left: a pending accepted fd.
-   The link must be down (closed by its owner). */
-void	link_destroy(struct link *);
+/* Free l and a pending accepted fd. The link must be down (closed by its
+   owner). NULL is fine. */
+void	link_free(struct link *);
+
+/* Fixed from link_new() on: "press1/device", the kind, the endpoint. */
+const char *link_name(const struct link *);
+enum link_kind link_kind(const struct link *);
+const struct cfg_endpoint *link_endpoint(const struct link *);
 
 const char *link_kind_str(enum link_kind);
 const char *link_state_str(enum link_state);
@@ -162,6 +129,26 @@ bool	link_is_up(struct link *);
    the status page. */
 void	link_set_connecting(struct link *, bool);
 
+/* The link's policy changed (reload): give a live socket the new
+   keepalive, user timeout and I/O timeouts at once. */
+void	link_policy_changed(struct link *);
+
+/* One blocking recv() (at most io_timeout_ms: SO_RCVTIMEO) into buf, or
+   one send() of buf (may be partial), with MSG_NOSIGNAL, on the link's
+   socket. Keeps the times the watchdog reads (last byte in; a writer's
+   wait and progress) and the byte counters. LINK_OK with *n > 0 bytes
+   moved; LINK_TIMEOUT when nothing moved; LINK_CLOSED when the link is
+   down, failed, or failed here: end of stream (peer_closed) or an error,
+   whose reason is recorded on it (an ETIMEDOUT is told apart by a sample
+   of the socket, or the watchdog's last one). */
+enum link_io link_read(struct link *, void *buf, size_t len, size_t *n,
+	    int64_t now_ms);
+enum link_io link_write(struct link *, const void *buf, size_t len,
+	    size_t *n, int64_t now_ms);
+
+/* Count n bytes received on l that were never relayed (discarded). */
+void	link_count_discarded(struct link *, size_t n);
+
 /* A connection that ends sooner than this after it came up is "short":
    its transitions are rate-limited in the log and its redial backs off. */
 #define LINK_SHORT_MS	10000
@@ -176,23 +163,6 @@ int64_t	link_close(struct link *, bool close_anyway);
    the connection has lasted LINK_SHORT_MS, so the log ends on the true
    state. */
 void	link_check_stable(struct link *, int64_t now_ms);
-
-/* Map the result of recv()/send() (rc and errno) to an enum link_io: an
-   SO_RCVTIMEO/SO_SNDTIMEO expiry is EAGAIN/EWOULDBLOCK -> LINK_TIMEOUT,
-   recv() == 0 -> LINK_CLOSED, ECONNRESET/EPIPE -> LINK_RESET. */
-enum link_io link_io_from(ssize_t rc, int err);
-
-/* recv()/send() with MSG_NOSIGNAL on a borrowed fd, retrying EINTR.
-   LINK_OK with *n > 0 bytes moved (a send may be partial), otherwise
-   LINK_TIMEOUT, LINK_CLOSED, LINK_RESET or LINK_ERROR (errno set). */
-enum link_io link_recv(int fd, void *buf, size_t len, size_t *n);
-enum link_io link_send(int fd, const void *buf, size_t len, size_t *n);
-
-/* The reason for an errno a thread got on fd (still borrowed) of this
-   link. ETIMEDOUT names no cause: a sample of fd taken now (an abort leaves
-   the queues readable), else the watchdog's last one, tells ack_timeout,
-   zero_window_stall or keepalive_timeout apart (wd_timeout_reason()). */
-enum wd_reason link_reason_for_errno(struct link *, int fd, int err);
 
 #ifdef __cplusplus
 }

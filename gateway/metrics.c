@@ -26,7 +26,7 @@ static void	prom_family(struct strbuf *, const char *, const char *,
 		    const char *);
 static void	prom_labels(const struct metrics_link *, char *, size_t);
 static void	prom_hist(struct strbuf *, const char *, const char *,
-		    const struct metrics_hist *);
+		    const struct hist_snap *);
 static char	*seconds_of_ms(int64_t, char *, size_t);
 static void	text_field(struct strbuf *, const char *, bool);
 
@@ -36,30 +36,11 @@ metrics_init(struct metrics *m)
 	memset(m, 0, sizeof(*m));
 }
 
-void
-metrics_read_hist(const struct hist *h, struct metrics_hist *out)
-{
-	uint64_t	total = 0;
-	int		i;
-
-	for (i = 0; i < HIST_BUCKETS; i++) {
-		out->bucket[i] = atomic_load(&h->bucket[i]);
-		total += out->bucket[i];
-	}
-	out->count = atomic_load(&h->count);
-	out->sum_us = atomic_load(&h->sum_us);
-	/* hist_add_us() bumps the bucket before the count: a reader between
-	   the two sees one more in the buckets. */
-	if (out->count < total)
-		out->count = total;
-}
-
 int
 metrics_add_link(struct metrics *m, const char *device, struct link *l)
 {
 	struct metrics_link	*ml;
 	size_t			 cap;
-	int			 r;
 
 	if (m->failed) {
 		errno = ENOMEM;
@@ -80,14 +61,6 @@ metrics_add_link(struct metrics *m, const char *device, struct link *l)
 	memset(ml, 0, sizeof(*ml));
 	snprintf(ml->device, sizeof(ml->device), "%s", device);
 	link_snapshot(l, &ml->snap);
-	ml->connects = atomic_load(&l->stat_connects);
-	for (r = 0; r < WD_REASON_COUNT; r++)
-		ml->failures[r] = atomic_load(&l->stat_failures[r]);
-	ml->bytes_in = atomic_load(&l->stat_bytes_in);
-	ml->bytes_out = atomic_load(&l->stat_bytes_out);
-	ml->unacked_at_failure = atomic_load(&l->stat_unacked_at_failure);
-	ml->held_discarded = atomic_load(&l->stat_held_discarded);
-	metrics_read_hist(&l->stat_detect, &ml->detect);
 	return (0);
 }
 
@@ -155,7 +128,7 @@ seconds_of_ms(int64_t ms, char *buf, size_t len)
    is "" or a list without braces. */
 static void
 prom_hist(struct strbuf *sb, const char *name, const char *labels,
-    const struct metrics_hist *h)
+    const struct hist_snap *h)
 {
 	const char	*sep = labels[0] != '\0' ? "," : "";
 	char		 le[32];
@@ -204,7 +177,7 @@ metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
 		ml = &m->links[i];
 		prom_labels(ml, lbl, sizeof(lbl));
 		strbuf_printf(sb, "gatewayd_link_connects_total{%s} %" PRIu64
-		    "\n", lbl, ml->connects);
+		    "\n", lbl, ml->snap.connects);
 	}
 	prom_family(sb, "gatewayd_link_failures_total", "counter",
 	    "Times the link was declared dead, by reason.");
@@ -214,7 +187,7 @@ metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
 		for (r = WD_REASON_NONE + 1; r < WD_REASON_COUNT; r++)
 			strbuf_printf(sb, "gatewayd_link_failures_total{%s,"
 			    "reason=\"%s\"} %" PRIu64 "\n", lbl,
-			    wd_reason_str(r), ml->failures[r]);
+			    wd_reason_str(r), ml->snap.failures[r]);
 	}
 	prom_family(sb, "gatewayd_bytes_total", "counter",
 	    "Bytes the gateway sent to the link's peer: to_device on device "
@@ -227,7 +200,7 @@ metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
 		prom_labels(ml, lbl, sizeof(lbl));
 		strbuf_printf(sb, "gatewayd_bytes_total{%s,direction=\"%s\"} %"
 		    PRIu64 "\n", lbl, ml->snap.kind == LINK_KIND_UPSTREAM ?
-		    "to_upstream" : "to_device", ml->bytes_out);
+		    "to_upstream" : "to_device", ml->snap.bytes_out);
 	}
 	prom_family(sb, "gatewayd_unacked_bytes_at_failure_total", "counter",
 	    "Bytes the peer had not acknowledged when the link was declared "
@@ -236,7 +209,7 @@ metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
 		ml = &m->links[i];
 		prom_labels(ml, lbl, sizeof(lbl));
 		strbuf_printf(sb, "gatewayd_unacked_bytes_at_failure_total{%s} %"
-		    PRIu64 "\n", lbl, ml->unacked_at_failure);
+		    PRIu64 "\n", lbl, ml->snap.unacked_at_failure);
 	}
 	prom_family(sb, "gatewayd_held_bytes_discarded_total", "counter",
 	    "Bytes received on the link and never relayed: held longer than "
@@ -246,14 +219,14 @@ metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
 		ml = &m->links[i];
 		prom_labels(ml, lbl, sizeof(lbl));
 		strbuf_printf(sb, "gatewayd_held_bytes_discarded_total{%s} %"
-		    PRIu64 "\n", lbl, ml->held_discarded);
+		    PRIu64 "\n", lbl, ml->snap.held_discarded);
 	}
 	prom_family(sb, "gatewayd_detection_seconds", "histogram",
 	    "Time from a dead link's last sign of life to the verdict.");
 	for (i = 0; i < m->n_links; i++) {
 		ml = &m->links[i];
 		prom_labels(ml, lbl, sizeof(lbl));
-		prom_hist(sb, "gatewayd_detection_seconds", lbl, &ml->detect);
+		prom_hist(sb, "gatewayd_detection_seconds", lbl, &ml->snap.detect);
 	}
 	prom_family(sb, "gatewayd_watchdog_sweeps_total", "counter",
 	    "Sweeps over every link the watchdog completed.");
@@ -363,7 +336,7 @@ json_link(struct strbuf *sb, const struct metrics_link *ml)
 	int			 r;
 
 	for (r = 0; r < WD_REASON_COUNT; r++)
-		failures += ml->failures[r];
+		failures += ml->snap.failures[r];
 	strbuf_puts(sb, "{\"link\":");
 	json_string(sb, link_kind_str(s->kind));
 	strbuf_puts(sb, ",\"state\":");
@@ -390,9 +363,9 @@ json_link(struct strbuf *sb, const struct metrics_link *ml)
 	strbuf_printf(sb, ",\"connects\":%" PRIu64 ",\"failures\":%" PRIu64
 	    ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
 	    ",\"unacked_bytes_at_failure\":%" PRIu64
-	    ",\"held_bytes_discarded\":%" PRIu64 "}", ml->connects, failures,
-	    ml->bytes_in, ml->bytes_out, ml->unacked_at_failure,
-	    ml->held_discarded);
+	    ",\"held_bytes_discarded\":%" PRIu64 "}", ml->snap.connects, failures,
+	    ml->snap.bytes_in, ml->snap.bytes_out, ml->snap.unacked_at_failure,
+	    ml->snap.held_discarded);
 }
 
 int
@@ -456,9 +429,9 @@ metrics_render_text(const struct metrics *m, struct strbuf *sb)
 		    sizeof(ts)), false);
 		text_field(sb, ml->snap.last_reason == WD_REASON_NONE ? "" :
 		    wd_reason_str(ml->snap.last_reason), false);
-		snprintf(num, sizeof(num), "%" PRIu64, ml->bytes_in);
+		snprintf(num, sizeof(num), "%" PRIu64, ml->snap.bytes_in);
 		text_field(sb, num, false);
-		snprintf(num, sizeof(num), "%" PRIu64, ml->bytes_out);
+		snprintf(num, sizeof(num), "%" PRIu64, ml->snap.bytes_out);
 		text_field(sb, num, true);
 	}
 	if (sb->failed) {

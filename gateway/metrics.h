@@ -17,25 +17,10 @@
 extern "C" {
 #endif
 
-/* A histogram as read: per-bucket (not cumulative) counts, the number of
-   observations (those beyond the last bound included) and their sum. */
-struct metrics_hist {
-	uint64_t	bucket[HIST_BUCKETS];
-	uint64_t	count;
-	uint64_t	sum_us;
-};
-
-/* One link as read: its state and its counters. */
+/* One link as read: its device, state and counters. */
 struct metrics_link {
 	char			device[CFG_NAME_MAX];
 	struct link_snap	snap;
-	uint64_t		connects;
-	uint64_t		failures[WD_REASON_COUNT];
-	uint64_t		bytes_in;	/* received from the peer */
-	uint64_t		bytes_out;	/* sent to the peer */
-	uint64_t		unacked_at_failure;
-	uint64_t		held_discarded;
-	struct metrics_hist	detect;
 };
 
 /* Everything a page shows, copied at one moment; plain data, no locks. */
@@ -45,7 +30,7 @@ struct metrics {
 	size_t			 cap;
 	bool			 failed;	/* out of memory while adding */
 	uint64_t		 sweeps;
-	struct metrics_hist	 sweep;
+	struct hist_snap	 sweep;
 };
 
 /* An empty copy. Allocates nothing. */
@@ -55,10 +40,6 @@ void	metrics_init(struct metrics *);
    loads of its counters. Returns 0, or -1 with errno ENOMEM (then m is
    marked failed and later adds do nothing). */
 int	metrics_add_link(struct metrics *m, const char *device, struct link *l);
-
-/* Read h into out with atomic loads. The counts stay consistent under
-   concurrent hist_add_us(): the buckets never add up to more than count. */
-void	metrics_read_hist(const struct hist *h, struct metrics_hist *out);
 
 /* Free what metrics_add_link() allocated and empty m. */
 void	metrics_free(struct metrics *);

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "pump.h"
 
 int
@@ -63,11 +62,8 @@ pump_consume(struct pump *p, size_t n)
 enum link_io
 pump_fill(struct pump *p, struct link *src, int64_t now_ms)
 {
-	enum wd_reason	reason = WD_REASON_NONE;
 	enum link_io	io;
-	uint64_t	gen;
 	size_t		n;
-	int		fd, err;
 
 	if (p->len == p->cap)
 		return (LINK_TIMEOUT);
@@ -75,72 +71,30 @@ pump_fill(struct pump *p, struct link *src, int64_t now_ms)
 		memmove(p->buf, p->buf + p->head, p->len);
 		p->head = 0;
 	}
-	if ((fd = link_acquire(src, &gen)) == -1)
-		return (LINK_CLOSED);
-	io = link_recv(fd, p->buf + p->head + p->len,
-	    p->cap - p->head - p->len, &n);
-	err = errno;
-	if (io == LINK_RESET || io == LINK_ERROR)
-		reason = link_reason_for_errno(src, fd, err);
-	link_release(src);
-	switch (io) {
-	case LINK_OK:
+	io = link_read(src, p->buf + p->head + p->len,
+	    p->cap - p->head - p->len, &n, now_ms);
+	if (io == LINK_OK) {
 		p->len += n;
 		pump_mark(p, n, now_ms);
-		atomic_store(&src->last_rx_ms, now_ms);
-		atomic_fetch_add(&src->stat_bytes_in, n);
-		return (LINK_OK);
-	case LINK_TIMEOUT:
-		return (LINK_TIMEOUT);
-	case LINK_CLOSED:
-		link_fail(src, gen, WD_PEER_CLOSED, now_ms,
-		    "end of stream from peer");
-		return (LINK_CLOSED);
-	default:
-		link_fail(src, gen, reason, 0, "recv: %s", strerror(err));
-		return (LINK_CLOSED);
 	}
+	return (io);
 }
 
 enum link_io
 pump_drain(struct pump *p, struct link *dst, int64_t now_ms)
 {
-	enum wd_reason	reason = WD_REASON_NONE;
 	enum link_io	io;
-	uint64_t	gen;
 	size_t		n;
-	int		fd, err;
 
 	if (p->len == 0)
 		return (LINK_OK);
-	if ((fd = link_acquire(dst, &gen)) == -1)
-		return (LINK_CLOSED);
-	if (atomic_load(&dst->send_since_ms) == 0)
-		atomic_store(&dst->send_since_ms, now_ms);
-	atomic_store(&dst->send_pending, (uint32_t)p->len);
-	io = link_send(fd, p->buf + p->head, p->len, &n);
-	err = errno;
-	if (io == LINK_RESET || io == LINK_ERROR)
-		reason = link_reason_for_errno(dst, fd, err);
-	link_release(dst);
-	switch (io) {
-	case LINK_OK:
+	io = link_write(dst, p->buf + p->head, p->len, &n, now_ms);
+	if (io == LINK_OK) {
 		pump_consume(p, n);
-		atomic_fetch_add(&dst->stat_bytes_out, n);
-		atomic_store(&dst->send_progress_ms, clock_ms());
-		atomic_store(&dst->send_pending, (uint32_t)p->len);
-		if (p->len == 0) {
-			atomic_store(&dst->send_since_ms, 0);
+		if (p->len == 0)
 			p->held = false;
-		}
-		return (LINK_OK);
-	case LINK_TIMEOUT:
-		return (LINK_TIMEOUT);
-	default:
-		atomic_store(&dst->send_since_ms, 0);
-		link_fail(dst, gen, reason, 0, "send: %s", strerror(err));
-		return (LINK_CLOSED);
 	}
+	return (io);
 }
 
 int64_t

@@ -117,7 +117,7 @@ status_render(struct status *st, enum status_page page, char **body,
 	metrics_init(&m);
 	gw_foreach_link(st->gw, status_collect_one, &m);
 	m.sweeps = wd_sweeps(wd);
-	metrics_read_hist(wd_sweep_hist(wd), &m.sweep);
+	hist_read(wd_sweep_hist(wd), &m.sweep);
 	if (m.failed) {
 		metrics_free(&m);
 		errno = ENOMEM;

@@ -21,8 +21,20 @@ struct hist {
 	ATOMIC(uint64_t)	sum_us;
 };
 
+/* A histogram as read: per-bucket (not cumulative) counts, the number of
+   observations (those beyond the last bound included) and their sum. */
+struct hist_snap {
+	uint64_t	bucket[HIST_BUCKETS];
+	uint64_t	count;
+	uint64_t	sum_us;
+};
+
 /* Add one observation of us microseconds. Any thread. */
 void	hist_add_us(struct hist *, int64_t us);
+
+/* Read h with atomic loads. The counts stay consistent under concurrent
+   hist_add_us(): the buckets never add up to more than count. */
+void	hist_read(const struct hist *, struct hist_snap *);
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,7 @@
 static bool	judge_error(const struct wd_sample *, int64_t,
 		    struct wd_verdict *);
 static bool	verdict_dead(struct wd_verdict *, enum wd_reason, int, int64_t,
-		    const char *, ...) __attribute__((format(printf, 5, 6)));
+		    bool, const char *, ...) __attribute__((format(printf, 6, 7)));
 static bool	in_flight(const struct wd_sample *);
 static uint32_t	in_flight_bytes(const struct wd_sample *);
 static bool	window_closed(const struct wd_sample *);
@@ -65,7 +65,7 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 		   the FIN; shutting the socket down first would lose it. */
 		if (role != WD_ROLE_TX && s->inq_bytes > 0)
 			return (false);
-		return (verdict_dead(v, WD_PEER_CLOSED, 0, silence,
+		return (verdict_dead(v, WD_PEER_CLOSED, 0, silence, false,
 		    "FIN from peer"));
 	case WD_TCP_CLOSE:
 		/* Aborted, and the error already taken by the owner's recv() or
@@ -89,13 +89,13 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 	if (window_closed(s) && answers_probes(s) &&
 	    (int64_t)s->last_data_sent_ms >= p->stall_timeout_ms)
 		return (verdict_dead(v, WD_ZERO_WINDOW_STALL, 0,
-		    s->last_data_sent_ms, "peer window %s for %" PRIu32
+		    s->last_data_sent_ms, true, "peer window %s for %" PRIu32
 		    " ms, %" PRIu32 " bytes waiting",
 		    s->snd_wnd_known && s->snd_wnd == 0 ? "zero" : "closed",
 		    s->last_data_sent_ms, s->notsent_bytes));
 	if (window_closed(s) && !answers_probes(s) &&
 	    silence >= p->user_timeout_ms)
-		return (verdict_dead(v, WD_ACK_TIMEOUT, 0, silence,
+		return (verdict_dead(v, WD_ACK_TIMEOUT, 0, silence, true,
 		    "peer silent %" PRId64 " ms, %u window probes unanswered, "
 		    "%" PRIu32 " bytes waiting", silence, s->probes,
 		    s->notsent_bytes));
@@ -107,7 +107,7 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 	stall = age_ms(now_ms, ls->tx_progress_ms);
 	if (ls->tx_busy && s->outq_bytes > 0 && stall >= p->stall_timeout_ms &&
 	    (in_flight(s) ? s->last_ack_recv_ms < stall : answers_probes(s)))
-		return (verdict_dead(v, WD_ZERO_WINDOW_STALL, 0, stall,
+		return (verdict_dead(v, WD_ZERO_WINDOW_STALL, 0, stall, false,
 		    "writer stuck %" PRId64 " ms with %" PRIu32 " bytes, %"
 		    PRIu32 " queued", stall, ls->tx_pending_bytes,
 		    s->outq_bytes));
@@ -119,7 +119,7 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 	   silence of a quiet healthy link before we wrote cannot reach it. */
 	if (in_flight(s) && !(s->snd_wnd_known && s->snd_wnd == 0) &&
 	    silence >= p->user_timeout_ms)
-		return (verdict_dead(v, WD_ACK_TIMEOUT, 0, silence,
+		return (verdict_dead(v, WD_ACK_TIMEOUT, 0, silence, true,
 		    "%" PRIu32 " bytes unacknowledged, peer silent %" PRId64
 		    " ms, %u retransmissions", in_flight_bytes(s), silence,
 		    s->retransmits));
@@ -129,7 +129,7 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 	   quiet healthy link stays under idle_s + interval_s: never dead. */
 	if (s->outq_bytes == 0 && s->unacked == 0 &&
 	    silence >= wd_budget_ms(p, WD_KEEPALIVE_TIMEOUT))
-		return (verdict_dead(v, WD_KEEPALIVE_TIMEOUT, 0, silence,
+		return (verdict_dead(v, WD_KEEPALIVE_TIMEOUT, 0, silence, false,
 		    "%u probes unanswered, peer silent %" PRId64 " ms",
 		    s->probes, silence));
 
@@ -139,7 +139,7 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 		rx = min_ms(min_ms(s->last_data_recv_ms,
 		    age_ms(now_ms, ls->rx_last_ms)), age_ms(now_ms, ls->up_ms));
 		if (rx >= p->rx_silence_ms)
-			return (verdict_dead(v, WD_RX_SILENCE, 0, rx,
+			return (verdict_dead(v, WD_RX_SILENCE, 0, rx, false,
 			    "nothing received for %" PRId64 " ms", rx));
 	}
 	return (false);
@@ -210,21 +210,21 @@ judge_error(const struct wd_sample *s, int64_t silence, struct wd_verdict *v)
 
 	if (s->so_error != ETIMEDOUT)
 		return (verdict_dead(v, wd_reason_from_errno(s->so_error),
-		    s->so_error, silence, "%s",
+		    s->so_error, silence, false, "%s",
 		    strerror_r(s->so_error, buf, sizeof(buf))));
 	if ((r = wd_timeout_reason(s)) == WD_ZERO_WINDOW_STALL)
-		return (verdict_dead(v, r, ETIMEDOUT, s->last_data_sent_ms,
+		return (verdict_dead(v, r, ETIMEDOUT, s->last_data_sent_ms, true,
 		    "kernel timeout, peer window closed, %" PRIu32 " bytes "
 		    "waiting, %u probes unanswered", s->notsent_bytes,
 		    s->probes));
-	return (verdict_dead(v, r, ETIMEDOUT, silence, "kernel timeout, %u "
+	return (verdict_dead(v, r, ETIMEDOUT, silence, true, "kernel timeout, %u "
 	    "probes unanswered, %" PRIu32 " bytes unacknowledged", s->probes,
 	    in_flight_bytes(s)));
 }
 
 static bool
 verdict_dead(struct wd_verdict *v, enum wd_reason r, int err,
-    int64_t silence_ms, const char *fmt, ...)
+    int64_t silence_ms, bool names_queue, const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -232,6 +232,7 @@ verdict_dead(struct wd_verdict *v, enum wd_reason r, int err,
 	v->reason = r;
 	v->err = err;
 	v->silence_ms = silence_ms;
+	v->names_queue = names_queue;
 	va_start(ap, fmt);
 	vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
 	va_end(ap);

@@ -61,6 +61,9 @@ struct wd_verdict {
 	uint32_t	unacked_bytes;	/* SIOCOUTQ: written, not acked */
 	/* For the log; "" when alive. "peer window zero for 5200 ms, ..." */
 	char		detail[WD_DETAIL_MAX];
+	/* detail names the bytes queued toward the peer already, so the log
+	   line need not add them. */
+	bool		names_queue;
 };
 
 /* Judge one link from a sample taken at about now_ms. Makes no syscalls and

@@ -291,7 +291,9 @@ TEST_F(OneDevice, HoldModeDiscardsDataOlderThanHoldMaxAndClosesUpstream)
 	EXPECT_TRUE(wait_closed(host, 5000));
 	uint64_t discarded = 0;
 	gw_foreach_link(g_->gw(), [](void *arg, const char *, struct link *l) {
-		*static_cast<uint64_t *>(arg) += l->stat_held_discarded;
+		struct link_snap s;
+		link_snapshot(l, &s);
+		*static_cast<uint64_t *>(arg) += s.held_discarded;
 	}, &discarded);
 	EXPECT_EQ(discarded, 14u);
 

@@ -56,7 +56,7 @@ user_timeout_of(struct gateway *gw, const char *device, enum link_kind kind)
 
 	gw_foreach_link(gw, [](void *arg, const char *dev, struct link *l) {
 		auto *q = static_cast<struct q *>(arg);
-		if (std::string(dev) != q->dev || l->kind != q->kind)
+		if (std::string(dev) != q->dev || link_kind(l) != q->kind)
 			return;
 		uint64_t gen;
 		int fd = link_acquire(l, &gen);

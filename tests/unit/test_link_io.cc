@@ -1,45 +1,154 @@
-// Unit tests for the errno -> link result mapping and the reason mapping.
+// Unit tests for a link's I/O: what link_read()/link_write() return and
+// record (bytes, end of stream, reset, timeout) on a local socket pair,
+// and the reason a bare ETIMEDOUT gets from the watchdog's last sample.
 #include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <errno.h>
 
+#include "clock.h"
 #include "link.h"
-#include "log.h"
+#include "link_peek.h"
 #include "reason.h"
 
-struct io_case {
-	ssize_t		rc;
-	int		err;
-	enum link_io	want;
+namespace {
+
+// One link up on one end of a socket pair; the test holds the other end.
+class PairLink : public ::testing::Test {
+protected:
+	void
+	SetUp() override
+	{
+		ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+		    sv_), 0);
+		struct timeval tv = { 0, 50000 };	// io_timeout_ms = 50
+		ASSERT_EQ(setsockopt(sv_[0], SOL_SOCKET, SO_RCVTIMEO, &tv,
+		    sizeof(tv)), 0);
+		ASSERT_EQ(setsockopt(sv_[0], SOL_SOCKET, SO_SNDTIMEO, &tv,
+		    sizeof(tv)), 0);
+		ep_.mode = CFG_LINK_CONNECT;
+		link_sync_init(&sync_);
+		l_ = link_new("dev", LINK_KIND_DEVICE, &ep_, &pol_, &sync_);
+		ASSERT_NE(l_, nullptr);
+		link_attach(l_, sv_[0], "peer");
+	}
+	void
+	TearDown() override
+	{
+		link_close(l_, true);
+		link_free(l_);
+		link_sync_destroy(&sync_);
+		if (sv_[1] != -1)
+			close(sv_[1]);
+	}
+	struct link_snap
+	snap()
+	{
+		struct link_snap s;
+		link_snapshot(l_, &s);
+		return s;
+	}
+	int sv_[2] = { -1, -1 };
+	struct cfg_endpoint ep_ = {};
+	struct cfg_policy pol_ = {};
+	struct link_sync sync_;
+	struct link *l_ = nullptr;
 };
 
-TEST(LinkIo, ErrnoMapping)
+TEST_F(PairLink, ReadsWritesAndCounts)
 {
-	const struct io_case cases[] = {
-		{ 10, 0, LINK_OK },
-		{ 1, EAGAIN, LINK_OK },
-		{ 0, 0, LINK_CLOSED },
-		{ -1, EAGAIN, LINK_TIMEOUT },	// SO_RCVTIMEO/SO_SNDTIMEO expiry
-		{ -1, EWOULDBLOCK, LINK_TIMEOUT },
-		{ -1, ECONNRESET, LINK_RESET },
-		{ -1, EPIPE, LINK_RESET },
-		{ -1, ECONNABORTED, LINK_RESET },
-		{ -1, ETIMEDOUT, LINK_ERROR },	// keepalive / user timeout
-		{ -1, EHOSTUNREACH, LINK_ERROR },
-		{ -1, ENETUNREACH, LINK_ERROR },
-		{ -1, EBADF, LINK_ERROR },
-	};
-	for (const auto &c : cases)
-		EXPECT_EQ(link_io_from(c.rc, c.err), c.want)
-		    << "rc " << c.rc << " errno " << c.err;
+	char buf[16];
+	size_t n;
+
+	ASSERT_EQ(write(sv_[1], "abc", 3), 3);
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n, clock_ms()), LINK_OK);
+	EXPECT_EQ(n, 3u);
+	EXPECT_EQ(link_write(l_, "wxyz", 4, &n, clock_ms()), LINK_OK);
+	EXPECT_EQ(n, 4u);
+	EXPECT_EQ(read(sv_[1], buf, sizeof(buf)), 4);
+	EXPECT_EQ(snap().bytes_in, 3u);
+	EXPECT_EQ(snap().bytes_out, 4u);
+	EXPECT_TRUE(link_is_up(l_));
+}
+
+TEST_F(PairLink, NothingToReadIsATimeoutNotAFailure)
+{
+	char buf[16];
+	size_t n = 99;
+
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n, clock_ms()),
+	    LINK_TIMEOUT);
+	EXPECT_EQ(n, 0u);
+	EXPECT_TRUE(link_is_up(l_));
+}
+
+TEST_F(PairLink, EndOfStreamIsPeerClosed)
+{
+	char buf[16];
+	size_t n;
+
+	close(sv_[1]);
+	sv_[1] = -1;
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n, clock_ms()),
+	    LINK_CLOSED);
+	EXPECT_FALSE(link_is_up(l_));
+	EXPECT_GE(link_close(l_, false), 0);
+	EXPECT_EQ(snap().last_reason, WD_PEER_CLOSED);
+	EXPECT_EQ(snap().failures[WD_PEER_CLOSED], 1u);
+}
+
+TEST_F(PairLink, ResetIsPeerReset)
+{
+	char buf[16];
+	size_t n;
+
+	// A peer that closes with data unread resets the connection.
+	ASSERT_EQ(link_write(l_, "x", 1, &n, clock_ms()), LINK_OK);
+	close(sv_[1]);
+	sv_[1] = -1;
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n, clock_ms()),
+	    LINK_CLOSED);
+	EXPECT_GE(link_close(l_, false), 0);
+	EXPECT_EQ(snap().last_reason, WD_PEER_RESET);
+}
+
+TEST_F(PairLink, WriteToAGonePeerIsPeerResetAndNoSignal)
+{
+	size_t n;
+
+	close(sv_[1]);
+	sv_[1] = -1;
+	// EPIPE, without SIGPIPE killing the test.
+	EXPECT_EQ(link_write(l_, "x", 1, &n, clock_ms()), LINK_CLOSED);
+	EXPECT_GE(link_close(l_, false), 0);
+	EXPECT_EQ(snap().last_reason, WD_PEER_RESET);
+}
+
+TEST_F(PairLink, FailedLinkMovesNothing)
+{
+	char buf[16];
+	size_t n;
+
+	EXPECT_TRUE(link_fail(l_, 0, WD_RX_SILENCE, 0, "test"));
+	EXPECT_FALSE(link_fail(l_, 0, WD_PEER_RESET, 0, "second"));
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n, clock_ms()),
+	    LINK_CLOSED);
+	EXPECT_EQ(link_write(l_, "x", 1, &n, clock_ms()), LINK_CLOSED);
+	EXPECT_GE(link_close(l_, false), 0);
+	EXPECT_EQ(snap().last_reason, WD_RX_SILENCE);	// the first wins
 }
 
 TEST(LinkIo, ReasonFromErrno)
 {
 	EXPECT_EQ(wd_reason_from_errno(ECONNRESET), WD_PEER_RESET);
 	EXPECT_EQ(wd_reason_from_errno(EPIPE), WD_PEER_RESET);
+	EXPECT_EQ(wd_reason_from_errno(ECONNABORTED), WD_PEER_RESET);
 	EXPECT_EQ(wd_reason_from_errno(ETIMEDOUT), WD_KEEPALIVE_TIMEOUT);
 	EXPECT_EQ(wd_reason_from_errno(EHOSTUNREACH), WD_SOCKET_ERROR);
+	EXPECT_EQ(wd_reason_from_errno(ENETUNREACH), WD_SOCKET_ERROR);
 	EXPECT_STREQ(wd_reason_str(WD_ZERO_WINDOW_STALL), "zero_window_stall");
 	EXPECT_STREQ(wd_reason_str(WD_REASON_COUNT), "unknown");
 }
@@ -49,49 +158,37 @@ TEST(LinkIo, TimeoutReasonFromTheWatchdogsLastSample)
 	struct link_sync sync;
 	struct cfg_endpoint ep = {};
 	struct cfg_policy pol = {};
-	struct link l;
+	struct wd_sample s;
 
 	link_sync_init(&sync);
-	link_init(&l, "dev", LINK_KIND_DEVICE, &ep, &pol, &sync);
+	struct link *l = link_new("dev", LINK_KIND_DEVICE, &ep, &pol, &sync);
+	ASSERT_NE(l, nullptr);
 	// No sample at all, and no socket to probe: keepalive_timeout.
-	EXPECT_EQ(link_reason_for_errno(&l, -1, ETIMEDOUT), WD_KEEPALIVE_TIMEOUT);
+	EXPECT_EQ(link_peek_reason_for_errno(l, -1, ETIMEDOUT),
+	    WD_KEEPALIVE_TIMEOUT);
 	// Data was in flight when the watchdog last looked.
-	l.last_sample = {};
-	l.last_sample.state = WD_TCP_ESTABLISHED;
-	l.last_sample.unacked = 2;
-	l.last_sample.outq_bytes = 1840;
-	l.have_sample = true;
-	EXPECT_EQ(link_reason_for_errno(&l, -1, ETIMEDOUT), WD_ACK_TIMEOUT);
+	s = {};
+	s.state = WD_TCP_ESTABLISHED;
+	s.unacked = 2;
+	s.outq_bytes = 1840;
+	link_peek_set_sample(l, &s);
+	EXPECT_EQ(link_peek_reason_for_errno(l, -1, ETIMEDOUT), WD_ACK_TIMEOUT);
 	// Data waited behind a closed window.
-	l.last_sample = {};
-	l.last_sample.state = WD_TCP_ESTABLISHED;
-	l.last_sample.outq_bytes = 9000;
-	l.last_sample.notsent_bytes = 9000;
-	l.last_sample.snd_wnd_known = true;
-	l.last_sample.snd_wnd = 0;
-	EXPECT_EQ(link_reason_for_errno(&l, -1, ETIMEDOUT), WD_ZERO_WINDOW_STALL);
+	s = {};
+	s.state = WD_TCP_ESTABLISHED;
+	s.outq_bytes = 9000;
+	s.notsent_bytes = 9000;
+	s.snd_wnd_known = true;
+	s.snd_wnd = 0;
+	link_peek_set_sample(l, &s);
+	EXPECT_EQ(link_peek_reason_for_errno(l, -1, ETIMEDOUT),
+	    WD_ZERO_WINDOW_STALL);
 	// Other errors need no sample.
-	EXPECT_EQ(link_reason_for_errno(&l, -1, ECONNRESET), WD_PEER_RESET);
-	EXPECT_EQ(link_reason_for_errno(&l, -1, EHOSTUNREACH), WD_SOCKET_ERROR);
-	link_destroy(&l);
+	EXPECT_EQ(link_peek_reason_for_errno(l, -1, ECONNRESET), WD_PEER_RESET);
+	EXPECT_EQ(link_peek_reason_for_errno(l, -1, EHOSTUNREACH),
+	    WD_SOCKET_ERROR);
+	link_free(l);
 	link_sync_destroy(&sync);
 }
 
-TEST(LogLimit, SuppressesWithinWindowAndCounts)
-{
-	struct log_limit ll = {};
-	unsigned n;
-
-	ll.window_ms = 1000;
-	EXPECT_TRUE(log_limit_allow(&ll, 0, &n));
-	EXPECT_EQ(n, 0u);
-	for (int i = 1; i <= 57; i++)
-		EXPECT_FALSE(log_limit_allow(&ll, i * 10, &n));
-	EXPECT_TRUE(log_limit_allow(&ll, 1000, &n));
-	EXPECT_EQ(n, 57u);
-	EXPECT_STREQ(log_suppressed(57), " (suppressed 57 similar)");
-	EXPECT_STREQ(log_suppressed(0), "");
-	EXPECT_FALSE(log_limit_allow(&ll, 1001, &n));
-	EXPECT_EQ(log_limit_reset(&ll), 1u);
-	EXPECT_TRUE(log_limit_allow(&ll, 1002, &n));
-}
+}  // namespace

@@ -106,7 +106,7 @@ TEST(Metrics, PrometheusEscapesLabelValues)
 TEST(Metrics, PrometheusEveryReasonButNoneForEveryLink)
 {
 	Copy c;
-	c.add("d1", LINK_KIND_DEVICE).failures[WD_ACK_TIMEOUT] = 3;
+	c.add("d1", LINK_KIND_DEVICE).snap.failures[WD_ACK_TIMEOUT] = 3;
 	c.add("d1", LINK_KIND_UPSTREAM);
 	std::string p = c.prometheus();
 	for (const char *link : { "device", "upstream" }) {
@@ -125,10 +125,10 @@ TEST(Metrics, PrometheusEveryReasonButNoneForEveryLink)
 TEST(Metrics, PrometheusBytesSeriesByLinkKind)
 {
 	Copy c;
-	c.add("s", LINK_KIND_RX).bytes_out = 0;
-	c.add("s", LINK_KIND_TX).bytes_out = 11;
-	c.add("s", LINK_KIND_UPSTREAM).bytes_out = 22;
-	c.add("d", LINK_KIND_DEVICE).bytes_out = 33;
+	c.add("s", LINK_KIND_RX).snap.bytes_out = 0;
+	c.add("s", LINK_KIND_TX).snap.bytes_out = 11;
+	c.add("s", LINK_KIND_UPSTREAM).snap.bytes_out = 22;
+	c.add("d", LINK_KIND_DEVICE).snap.bytes_out = 33;
 	std::string p = c.prometheus();
 	EXPECT_TRUE(has_line(p, "gatewayd_bytes_total{device=\"s\",link=\"tx\","
 	    "direction=\"to_device\"} 11")) << p;
@@ -144,11 +144,11 @@ TEST(Metrics, PrometheusHistogramIsCumulativeInSeconds)
 {
 	Copy c;
 	struct metrics_link &ml = c.add("d", LINK_KIND_DEVICE);
-	ml.detect.bucket[0] = 1;	// <= 1 ms
-	ml.detect.bucket[3] = 2;	// <= 50 ms
-	ml.detect.bucket[8] = 1;	// <= 2.5 s
-	ml.detect.count = 5;		// one beyond 60 s
-	ml.detect.sum_us = 61234567;
+	ml.snap.detect.bucket[0] = 1;	// <= 1 ms
+	ml.snap.detect.bucket[3] = 2;	// <= 50 ms
+	ml.snap.detect.bucket[8] = 1;	// <= 2.5 s
+	ml.snap.detect.count = 5;		// one beyond 60 s
+	ml.snap.detect.sum_us = 61234567;
 	c.get()->sweeps = 42;
 	c.get()->sweep.bucket[1] = 42;
 	c.get()->sweep.count = 42;
@@ -201,21 +201,21 @@ TEST(Metrics, PrometheusEveryFamilyHasHelpThenTypeOnce)
 TEST(Metrics, ReadHistNeverCountsLessThanItsBuckets)
 {
 	struct hist h;
-	struct metrics_hist out;
+	struct hist_snap out;
 
 	memset((void *)&h, 0, sizeof(h));
 	hist_add_us(&h, 500);
 	hist_add_us(&h, 70000000);	// beyond the last bound
-	metrics_read_hist(&h, &out);
+	hist_read(&h, &out);
 	EXPECT_EQ(out.bucket[0], 1u);
 	EXPECT_EQ(out.count, 2u);
 	EXPECT_EQ(out.sum_us, 70000500u);
 	// A reader between hist_add_us()'s bucket and count updates.
 	h.bucket[4].fetch_add(1);
-	metrics_read_hist(&h, &out);
+	hist_read(&h, &out);
 	EXPECT_EQ(out.count, 2u);
 	h.bucket[5].fetch_add(2);
-	metrics_read_hist(&h, &out);
+	hist_read(&h, &out);
 	EXPECT_EQ(out.count, 4u);
 }
 
@@ -231,13 +231,13 @@ TEST(Metrics, JsonGroupsLinksByDeviceWithNullsForNever)
 	struct metrics_link &a = c.add("d1", LINK_KIND_DEVICE);
 	a.snap.state = LINK_UP;
 	snprintf(a.snap.peer, sizeof(a.snap.peer), "127.0.0.1:5001");
-	a.connects = 2;
-	a.failures[WD_PEER_RESET] = 1;
-	a.failures[WD_KEEPALIVE_TIMEOUT] = 2;
-	a.bytes_in = 10;
-	a.bytes_out = 20;
-	a.unacked_at_failure = 30;
-	a.held_discarded = 40;
+	a.snap.connects = 2;
+	a.snap.failures[WD_PEER_RESET] = 1;
+	a.snap.failures[WD_KEEPALIVE_TIMEOUT] = 2;
+	a.snap.bytes_in = 10;
+	a.snap.bytes_out = 20;
+	a.snap.unacked_at_failure = 30;
+	a.snap.held_discarded = 40;
 	a.snap.last_reason = WD_KEEPALIVE_TIMEOUT;
 	a.snap.last_failure_wall_ms = 1795341601000;
 	snprintf(a.snap.last_detail, sizeof(a.snap.last_detail), "3 probes");
@@ -286,8 +286,8 @@ TEST(Metrics, TextOneLinePerLinkWithDashesForEmpty)
 	struct metrics_link &a = c.add("d1", LINK_KIND_DEVICE);
 	a.snap.state = LINK_UP;
 	snprintf(a.snap.peer, sizeof(a.snap.peer), "[::1]:5001");
-	a.bytes_in = 7;
-	a.bytes_out = 8;
+	a.snap.bytes_in = 7;
+	a.snap.bytes_out = 8;
 	a.snap.last_reason = WD_PEER_CLOSED;
 	struct metrics_link &b = c.add("d1", LINK_KIND_UPSTREAM);
 	snprintf(b.snap.peer, sizeof(b.snap.peer), "odd\tpeer\nname");

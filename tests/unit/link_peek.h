@@ -1,0 +1,23 @@
+/* link_peek.h -- hooks into the link module's private state, for its unit
+   test only (link_peek.c includes link.c). */
+#ifndef GW_LINK_PEEK_H
+#define GW_LINK_PEEK_H
+
+#include "link.h"
+#include "probe.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* As if the watchdog had just sampled l. */
+void	link_peek_set_sample(struct link *, const struct wd_sample *);
+
+/* The reason link_read()/link_write() record for err on fd (-1: none). */
+enum wd_reason link_peek_reason_for_errno(struct link *, int fd, int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
