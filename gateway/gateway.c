@@ -16,6 +16,7 @@
 #include "gateway.h"
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
 #include "status.h"
 #include "watchdog.h"
 
@@ -28,6 +29,8 @@ struct gateway {
 	int			 n_devs;
 	struct status		*status;	/* NULL: off */
 };
+
+static void	gw_collect(void *, struct metrics *);
 
 static enum log_level
 level_of(enum cfg_log_level l)
@@ -85,8 +88,8 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 		}
 		gw->n_devs++;
 	}
-	if (cfg->status_listen[0] != '\0' && (gw->status = status_start(gw,
-	    &cfg->status_hp, err, errlen)) == NULL)
+	if (cfg->status_listen[0] != '\0' && (gw->status = status_start(
+	    &cfg->status_hp, gw_collect, gw, err, errlen)) == NULL)
 		goto out_stop;
 	log_info("started %d device%s", gw->n_devs, gw->n_devs == 1 ? "" : "s");
 	return (gw);
@@ -196,7 +199,8 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		status_stop(gw->status);
 		gw->status = NULL;
 		if (cfg->status_listen[0] != '\0' && (gw->status =
-		    status_start(gw, &cfg->status_hp, derr, sizeof(derr))) == NULL)
+		    status_start(&cfg->status_hp, gw_collect, gw, derr,
+		    sizeof(derr))) == NULL)
 			log_warnx("reload: %s; running without status", derr);
 	}
 	/* Kept devices hold their own copies: the old config can go. */
@@ -274,6 +278,24 @@ gw_foreach_link(struct gateway *gw,
 				fn(arg, device_cfg(gw->devs[i])->name, l);
 	}
 	pthread_mutex_unlock(&gw->mu);
+}
+
+static void
+collect_link(void *arg, const char *device, struct link *l)
+{
+	/* A failure marks the copy failed; the status server checks it. */
+	(void)metrics_add_link(arg, device, l);
+}
+
+/* The status server's view: every link, then the watchdog's counters. */
+static void
+gw_collect(void *ctx, struct metrics *m)
+{
+	struct gateway	*gw = ctx;
+
+	gw_foreach_link(gw, collect_link, m);
+	m->sweeps = wd_sweeps(gw->wd);
+	hist_read(wd_sweep_hist(gw->wd), &m->sweep);
 }
 
 struct watchdog *

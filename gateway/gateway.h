@@ -41,7 +41,7 @@ void		 gw_foreach_link(struct gateway *,
 		    void (*fn)(void *arg, const char *device, struct link *),
 		    void *arg);
 
-/* The watchdog, for its counters (wd_sweeps(), wd_sweep_hist()). */
+/* The watchdog, for the main thread's guard (wd_is_stuck()). */
 struct watchdog	*gw_watchdog(struct gateway *);
 
 /* True when that link of that device is up (for tests and status). */

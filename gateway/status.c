@@ -3,7 +3,8 @@
  * DESIGN: one thread, libmicrohttpd's internal polling thread, serves every
  * connection without blocking (a client that connects and sends nothing
  * costs a slot until STATUS_IDLE_S, never the thread). A request copies
- * what it shows into a struct metrics -- the gateway's device table locked
+ * what it shows into a struct metrics through its owner's collect
+ * function -- the gateway's device table locked
  * only while copying, each link's lock only inside link_snapshot(),
  * counters by atomic loads -- and renders after, holding nothing. So the
  * server never blocks a pump or the watchdog. The main thread alone starts
@@ -25,12 +26,10 @@
 #include <microhttpd.h>
 
 #include "clock.h"
-#include "gateway.h"
 #include "log.h"
 #include "metrics.h"
 #include "status.h"
 #include "strbuf.h"
-#include "watchdog.h"
 
 #define STATUS_CONN_MAX		16	/* concurrent HTTP connections */
 #define STATUS_IDLE_S		5	/* an idle connection is closed */
@@ -41,7 +40,8 @@
 #define CT_TEXT		"text/plain; charset=utf-8"
 
 struct status {
-	struct gateway		*gw;
+	status_collect_fn	 collect;
+	void			*ctx;
 	struct MHD_Daemon	*mhd;
 	char			 where[ADDR_HOST_MAX + 16]; /* "[::1]:9780" */
 	pthread_mutex_t		 mu;
@@ -54,7 +54,6 @@ enum status_page { PAGE_METRICS, PAGE_JSON, PAGE_TEXT };
 
 static void		status_mhd_log(void *, const char *, va_list)
 			    __attribute__((format(printf, 2, 0)));
-static void		status_collect_one(void *, const char *, struct link *);
 static int		status_render(struct status *, enum status_page, char **,
 			    size_t *);
 static enum MHD_Result	status_reply(struct MHD_Connection *, unsigned int,
@@ -96,13 +95,6 @@ status_mhd_log(void *cls, const char *fmt, va_list ap)
 		    log_suppressed(suppressed));
 }
 
-static void
-status_collect_one(void *arg, const char *device, struct link *l)
-{
-	/* A failure marks the copy failed; status_render() checks it. */
-	(void)metrics_add_link(arg, device, l);
-}
-
 /* Copy everything, render page into a new buffer (*body, *len, to free).
    Returns 0, or -1 with errno ENOMEM. */
 static int
@@ -111,13 +103,10 @@ status_render(struct status *st, enum status_page page, char **body,
 {
 	struct metrics	 m;
 	struct strbuf	 sb;
-	struct watchdog	*wd = gw_watchdog(st->gw);
 	int		 rc;
 
 	metrics_init(&m);
-	gw_foreach_link(st->gw, status_collect_one, &m);
-	m.sweeps = wd_sweeps(wd);
-	hist_read(wd_sweep_hist(wd), &m.sweep);
+	st->collect(st->ctx, &m);
 	if (m.failed) {
 		metrics_free(&m);
 		errno = ENOMEM;
@@ -248,8 +237,8 @@ status_listen(struct status *st, const struct addrinfo *ai, int port)
 }
 
 struct status *
-status_start(struct gateway *gw, const struct addr_hostport *hp, char *err,
-    size_t errlen)
+status_start(const struct addr_hostport *hp, status_collect_fn collect,
+    void *ctx, char *err, size_t errlen)
 {
 	struct status	*st;
 	struct addrinfo	 hints, *res, *ai;
@@ -259,7 +248,8 @@ status_start(struct gateway *gw, const struct addr_hostport *hp, char *err,
 		snprintf(err, errlen, "status: out of memory");
 		return (NULL);
 	}
-	st->gw = gw;
+	st->collect = collect;
+	st->ctx = ctx;
 	st->log_limit.window_ms = STATUS_LOG_MS;
 	snprintf(st->where, sizeof(st->where), strchr(hp->host, ':') != NULL ?
 	    "[%s]:%s" : "%s:%s", hp->host, hp->port);

@@ -5,15 +5,21 @@
 #include <stddef.h>
 
 #include "addr.h"
+#include "metrics.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct gateway;
 struct status;
 
-/* Serve gw's counters and link states on hp (libmicrohttpd, one thread of
+/* The owner's side of the status server: fill m with a copy of every link
+   and counter it shows (metrics_add_link(), ...), taking its locks only
+   while copying. Called on the server's thread; a failure to copy marks m
+   failed (out of memory), which the server answers with a 500. */
+typedef void (*status_collect_fn)(void *ctx, struct metrics *m);
+
+/* Serve what collect copies and link states on hp (libmicrohttpd, one thread of
    its own): GET /metrics (Prometheus text format 0.0.4), GET /status (JSON;
    /status?format=text: one tab-separated line per link); HEAD too; other
    paths 404, other methods 405. A host name in hp is resolved and the first
@@ -21,8 +27,9 @@ struct status;
    ("status.listen 127.0.0.1:9780: cannot serve: ... Address already in
    use") when no address can be had. A request copies under short locks and
    renders without any: it never blocks a pump or the watchdog. */
-struct status	*status_start(struct gateway *gw, const struct addr_hostport *hp,
-		    char *err, size_t errlen);
+struct status	*status_start(const struct addr_hostport *hp,
+		    status_collect_fn collect, void *ctx, char *err,
+		    size_t errlen);
 
 /* Stop serving, close every connection, join the thread and free. NULL is
    fine. */
