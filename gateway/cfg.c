@@ -1,5 +1,5 @@
 /* cfg.c -- load the configuration: libconfig file -> validated plain structs.
-   The key table and the rules on parsed values live in cfg_check.c. */
+   The key table and the rules on parsed values live in cfg_schema.c. */
 
 #include <sys/stat.h>
 
@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "cfg.h"
+#include "cfg_schema.h"
 
 #define CFG_FILE_MAX	(16 * 1024 * 1024)	/* no config file is larger */
 #define CFG_SPATH_MAX	512	/* "devices.[12].device.rx.allow.[3]" */
@@ -59,10 +60,10 @@ static void	cfg_walk(struct cfg_ctx *, config_setting_t *,
 static int	cfg_get_int(struct cfg_ctx *, config_setting_t *,
 		    const struct cfg_keydoc *, long long *);
 static int	cfg_get_enum(struct cfg_ctx *, config_setting_t *,
-		    const char *, int *);
+		    const struct cfg_keydoc *, int *);
 static int	cfg_get_addr(struct cfg_ctx *, config_setting_t *, bool,
 		    char *, size_t, struct addr_hostport *);
-static void	cfg_parse_ints(struct cfg_ctx *, config_setting_t *,
+static void	cfg_parse_keys(struct cfg_ctx *, config_setting_t *,
 		    enum cfg_keyscope, void *);
 static bool	cfg_parse_policy(struct cfg_ctx *, config_setting_t *,
 		    struct cfg_policy *);
@@ -403,12 +404,11 @@ cfg_get_int(struct cfg_ctx *ctx, config_setting_t *s,
 	return (0);
 }
 
-/* An enum key of the table, by path: *v is the index of the choice. */
+/* An enum key of the table: *v is the index of the choice. */
 static int
-cfg_get_enum(struct cfg_ctx *ctx, config_setting_t *s, const char *path,
-    int *v)
+cfg_get_enum(struct cfg_ctx *ctx, config_setting_t *s,
+    const struct cfg_keydoc *k, int *v)
 {
-	const struct cfg_keydoc	*k = cfg_keydoc_find(path);
 	char			 want[CFG_SPATH_MAX], q[CFG_QUOTE_MAX];
 	const char		*str;
 	int			 i;
@@ -456,20 +456,20 @@ cfg_get_addr(struct cfg_ctx *ctx, config_setting_t *s, bool empty_ok,
 	return (0);
 }
 
-/* Store every integer key of scope that g holds into base. */
+/* Store every integer and enum key of scope that g holds into base. */
 static void
-cfg_parse_ints(struct cfg_ctx *ctx, config_setting_t *g,
+cfg_parse_keys(struct cfg_ctx *ctx, config_setting_t *g,
     enum cfg_keyscope scope, void *base)
 {
 	const struct cfg_keydoc	*keys, *k;
 	config_setting_t	*s;
 	char			 want[48];
 	long long		 v;
-	int			 n;
+	int			 n, e;
 
 	keys = cfg_keydocs(&n);
 	for (k = keys; k < keys + n; k++) {
-		if (k->scope != scope || k->kind != CFG_KEY_INT)
+		if (k->scope != scope || k->kind == CFG_KEY_ADDR)
 			continue;
 		if ((s = config_setting_lookup(g, k->path)) == NULL) {
 			if (k->required)
@@ -478,8 +478,11 @@ cfg_parse_ints(struct cfg_ctx *ctx, config_setting_t *g,
 				    want, sizeof(want)));
 			continue;
 		}
-		if (cfg_get_int(ctx, s, k, &v) == 0)
-			*(int *)(void *)((char *)base + k->off) = (int)v;
+		if (k->kind == CFG_KEY_INT && cfg_get_int(ctx, s, k, &v) == 0)
+			*cfg_keydoc_field(base, k) = (int)v;
+		else if (k->kind == CFG_KEY_ENUM &&
+		    cfg_get_enum(ctx, s, k, &e) == 0)
+			*cfg_keydoc_field(base, k) = e;
 	}
 }
 
@@ -488,13 +491,9 @@ static bool
 cfg_parse_policy(struct cfg_ctx *ctx, config_setting_t *g,
     struct cfg_policy *pol)
 {
-	config_setting_t	*s;
-	int			 errors = ctx->errors, v;
+	int	errors = ctx->errors;
 
-	cfg_parse_ints(ctx, g, CFG_SCOPE_POLICY, pol);
-	if ((s = config_setting_get_member(g, "on_device_down")) != NULL &&
-	    cfg_get_enum(ctx, s, "on_device_down", &v) == 0)
-		pol->on_device_down = (enum cfg_device_down)v;
+	cfg_parse_keys(ctx, g, CFG_SCOPE_POLICY, pol);
 	return (ctx->errors == errors);
 }
 
@@ -540,11 +539,9 @@ cfg_parse_endpoint(struct cfg_ctx *ctx, config_setting_t *g,
     struct cfg_endpoint *ep, const char *want)
 {
 	config_setting_t	*conn, *lis, *a, *s;
-	int			 v;
 
 	ep->line = config_setting_source_line(g);
-	ep->on_new_client = (enum cfg_new_client)
-	    cfg_keydoc_find("on_new_client")->def;
+	cfg_endpoint_defaults(ep);
 	conn = config_setting_get_member(g, "connect");
 	lis = config_setting_get_member(g, "listen");
 	if (conn != NULL && lis != NULL) {
@@ -564,8 +561,8 @@ cfg_parse_endpoint(struct cfg_ctx *ctx, config_setting_t *g,
 		if (ep->mode != CFG_LINK_LISTEN)
 			cfg_err(ctx, s, "only valid on a listen link (got "
 			    "connect)");
-		else if (cfg_get_enum(ctx, s, "on_new_client", &v) == 0)
-			ep->on_new_client = (enum cfg_new_client)v;
+		else
+			cfg_parse_keys(ctx, g, CFG_SCOPE_ENDPOINT, ep);
 	}
 	if ((s = config_setting_get_member(g, "allow")) != NULL) {
 		if (ep->mode != CFG_LINK_LISTEN)
@@ -716,13 +713,10 @@ cfg_parse(struct cfg_ctx *ctx, config_setting_t *root, struct cfg *c)
 	static const char *const top_keys[] = { "defaults", "devices", NULL };
 	config_setting_t	*s, *devs;
 	bool			 defaults_ok = true;
-	int			 i, v;
+	int			 i;
 
 	cfg_walk(ctx, root, CFG_SCOPE_TOP, NULL, top_keys);
-	cfg_parse_ints(ctx, root, CFG_SCOPE_TOP, c);
-	if ((s = config_setting_lookup(root, "log.level")) != NULL &&
-	    cfg_get_enum(ctx, s, "log.level", &v) == 0)
-		c->log_level = (enum cfg_log_level)v;
+	cfg_parse_keys(ctx, root, CFG_SCOPE_TOP, c);
 	if ((s = config_setting_lookup(root, "status.listen")) != NULL &&
 	    cfg_get_addr(ctx, s, true, c->status_listen,
 	    sizeof(c->status_listen), &c->status_hp) == -1)
@@ -829,7 +823,6 @@ cfg_load(const char *path, struct cfg **out, FILE *err)
 		ctx.oom = true;
 	else {
 		cfg_defaults(c);
-		snprintf(c->path, sizeof(c->path), "%s", path);
 		cfg_parse(&ctx, config_root_setting(&lc), c);
 	}
 	cfg_flush(&ctx, err);
@@ -854,12 +847,49 @@ cfg_free(struct cfg *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->n_devices; i++) {
-		free(c->devices[i].device.allow);
-		free(c->devices[i].rx.allow);
-		free(c->devices[i].tx.allow);
-		free(c->devices[i].upstream.allow);
-	}
+	for (i = 0; i < c->n_devices; i++)
+		cfg_device_free(&c->devices[i]);
 	free(c->devices);
 	free(c);
+}
+
+static int
+cfg_endpoint_copy(struct cfg_endpoint *dst, const struct cfg_endpoint *src)
+{
+	*dst = *src;
+	dst->allow = NULL;
+	if (src->n_allow == 0)
+		return (0);
+	dst->allow = calloc((size_t)src->n_allow, sizeof(*dst->allow));
+	if (dst->allow == NULL)
+		return (-1);
+	memcpy(dst->allow, src->allow, (size_t)src->n_allow *
+	    sizeof(*dst->allow));
+	return (0);
+}
+
+int
+cfg_device_copy(struct cfg_device *dst, const struct cfg_device *src)
+{
+	*dst = *src;
+	dst->device.allow = dst->rx.allow = dst->tx.allow = NULL;
+	dst->upstream.allow = NULL;
+	if (cfg_endpoint_copy(&dst->device, &src->device) == -1 ||
+	    cfg_endpoint_copy(&dst->rx, &src->rx) == -1 ||
+	    cfg_endpoint_copy(&dst->tx, &src->tx) == -1 ||
+	    cfg_endpoint_copy(&dst->upstream, &src->upstream) == -1) {
+		cfg_device_free(dst);
+		return (-1);
+	}
+	return (0);
+}
+
+void
+cfg_device_free(struct cfg_device *d)
+{
+	free(d->device.allow);
+	free(d->rx.allow);
+	free(d->tx.allow);
+	free(d->upstream.allow);
+	d->device.allow = d->rx.allow = d->tx.allow = d->upstream.allow = NULL;
 }

@@ -1,4 +1,5 @@
-/* cfg.h -- the configuration: libconfig file -> validated plain structs. */
+/* cfg.h -- the configuration: libconfig file -> validated plain structs.
+   The schema (keys, defaults, bounds, rules, equality) is cfg_schema.h. */
 #ifndef GW_CFG_H
 #define GW_CFG_H
 
@@ -59,7 +60,6 @@ struct cfg_device {
 };
 
 struct cfg {
-	char			 path[4096];
 	int			 version;
 	enum cfg_log_level	 log_level;
 	char			 status_listen[CFG_ADDR_MAX];	/* "" = off */
@@ -80,98 +80,12 @@ int	cfg_load(const char *path, struct cfg **out, FILE *err);
 
 void	cfg_free(struct cfg *);
 
-/* Print the documented defaults as a libconfig "defaults" group. */
-void	cfg_dump_defaults(FILE *);
+/* A device's settings as a copy of its own (allow lists too), to outlive
+   the config it came from. Returns 0, or -1 (ENOMEM) with dst empty. */
+int	cfg_device_copy(struct cfg_device *dst, const struct cfg_device *src);
 
-/* True when the two devices' settings are identical (used on reload). */
-bool	cfg_device_equal(const struct cfg_device *, const struct cfg_device *);
-
-const char *cfg_log_level_str(enum cfg_log_level);
-const char *cfg_link_mode_str(enum cfg_link_mode);
-const char *cfg_device_down_str(enum cfg_device_down);
-const char *cfg_new_client_str(enum cfg_new_client);
-
-/* The schema's scalar keys. One table holds each key's bounds, default,
-   unit and help; it drives parsing, range checks, the defaults, the
-   "defaults" dump and the documentation. */
-enum cfg_keyscope {
-	CFG_SCOPE_TOP,		/* top level: "watchdog.period_ms" */
-	CFG_SCOPE_POLICY,	/* in "defaults" and in each device */
-	CFG_SCOPE_ENDPOINT	/* in a link group: "on_new_client" */
-};
-enum cfg_keykind { CFG_KEY_INT, CFG_KEY_ENUM, CFG_KEY_ADDR };
-
-struct cfg_keydoc {
-	const char		*path;	/* in its scope: "keepalive.idle_s" */
-	enum cfg_keyscope	 scope;
-	enum cfg_keykind	 kind;
-	bool			 required;	/* no default: must be set */
-	long long		 min, max;	/* INT; ENUM: 0..n-1 */
-	long long		 def;	/* INT: value; ENUM: index in choices */
-	const char *const	*choices;	/* ENUM: NULL-terminated */
-	const char		*defstr;	/* ADDR: default ("" = off) */
-	const char		*unit;	/* "ms", "s", "bytes", ... or "" */
-	const char		*help;	/* one line */
-	size_t			 off;	/* INT: offset of the int field in
-					   struct cfg or struct cfg_policy */
-};
-
-/* The key table, read-only; *n receives its length. */
-const struct cfg_keydoc *cfg_keydocs(int *n);
-
-/* The entry for path ("keepalive.idle_s"), or NULL. */
-const struct cfg_keydoc *cfg_keydoc_find(const char *path);
-
-/* The accepted values as the docs and messages print them: "1..7200",
-   "1", "close or hold", "HOST:PORT or \"\"". Returns buf. */
-char	*cfg_keydoc_range(const struct cfg_keydoc *, char *buf, size_t len);
-
-/* The names a group of scope holds below prefix (NULL: at the top),
-   comma-separated: (POLICY, "keepalive") -> "idle_s, interval_s, count".
-   Empty when prefix names no group. Returns buf. */
-char	*cfg_keydoc_names(enum cfg_keyscope, const char *prefix, char *buf,
-	    size_t len);
-
-const char *cfg_keyscope_str(enum cfg_keyscope);
-const char *cfg_keykind_str(enum cfg_keykind);
-
-/* Fill c with the table's defaults: no devices, version 0. */
-void	cfg_defaults(struct cfg *c);
-
-/* A problem found by a check on parsed values. */
-struct cfg_issue {
-	bool			 warning;	/* valid but risky */
-	char			 path[128];	/* the setting to blame */
-	const char *const	*keys;	/* cfg_policy_check(): the keys the
-					   rule reads, NULL-terminated */
-	char			 text[192];	/* "problem (got X, want Y)" */
-};
-#define CFG_ISSUES_MAX	4
-
-/* Apply the cross-field rules of one effective policy (backoff.min_ms <=
-   backoff.max_ms; user_timeout_ms covers the keepalive budget; keepalive
-   tolerates a silent blip). Stores the first max issues in iv, each path
-   relative to the policy's group, and returns how many it stored. Pure. */
-int	cfg_policy_check(const struct cfg_policy *p, struct cfg_issue *iv,
-	    int max);
-
-/* Check across devices: duplicate names, overlapping listen addresses
-   (status.listen included). Calls fn once per problem, blaming the later
-   setting by its full path; returns the number of problems. Pure. */
-int	cfg_check_devices(const struct cfg *c,
-	    void (*fn)(void *arg, const struct cfg_issue *), void *arg);
-
-/* (idle_s + interval_s * count) * 1000: how long keepalive takes to find
-   a silent idle peer. */
-int	cfg_keepalive_budget_ms(const struct cfg_policy *);
-
-struct wd_policy;
-/* The watchdog's view of a policy. */
-void	cfg_wd_policy(const struct cfg_policy *, struct wd_policy *);
-
-/* budget - idle_s - interval_s = interval_s * (count - 1), in ms: the
-   longest silent blip a healthy idle link is sure to survive. */
-int	cfg_blip_tolerance_ms(const struct cfg_policy *);
+/* Free what cfg_device_copy() allocated. */
+void	cfg_device_free(struct cfg_device *);
 
 #ifdef __cplusplus
 }

@@ -80,48 +80,6 @@ struct device {
 
 static void	*side_main(void *);
 
-/* ---- configuration copy ---- */
-
-static int
-copy_endpoint(struct cfg_endpoint *dst, const struct cfg_endpoint *src)
-{
-	*dst = *src;
-	dst->allow = NULL;
-	if (src->n_allow == 0)
-		return (0);
-	dst->allow = calloc((size_t)src->n_allow, sizeof(*dst->allow));
-	if (dst->allow == NULL)
-		return (-1);
-	memcpy(dst->allow, src->allow, (size_t)src->n_allow *
-	    sizeof(*dst->allow));
-	return (0);
-}
-
-static void
-free_cfg_copy(struct cfg_device *dc)
-{
-	free(dc->device.allow);
-	free(dc->rx.allow);
-	free(dc->tx.allow);
-	free(dc->upstream.allow);
-}
-
-static int
-copy_cfg(struct cfg_device *dst, const struct cfg_device *src)
-{
-	*dst = *src;
-	dst->device.allow = dst->rx.allow = dst->tx.allow = NULL;
-	dst->upstream.allow = NULL;
-	if (copy_endpoint(&dst->device, &src->device) == -1 ||
-	    copy_endpoint(&dst->rx, &src->rx) == -1 ||
-	    copy_endpoint(&dst->tx, &src->tx) == -1 ||
-	    copy_endpoint(&dst->upstream, &src->upstream) == -1) {
-		free_cfg_copy(dst);
-		return (-1);
-	}
-	return (0);
-}
-
 /* ---- link keeping ---- */
 
 static bool
@@ -414,7 +372,7 @@ device_start(const struct cfg_device *dc, struct acceptor *acc,
 	int		 k;
 
 	if ((dev = calloc(1, sizeof(*dev))) == NULL ||
-	    copy_cfg(&dev->cfg, dc) == -1) {
+	    cfg_device_copy(&dev->cfg, dc) == -1) {
 		snprintf(err, errlen, "out of memory");
 		free(dev);
 		return (NULL);
@@ -509,20 +467,8 @@ device_stop(struct device *dev)
 	pump_free(&dev->reader.pump);
 	pump_free(&dev->writer.pump);
 	link_sync_destroy(&dev->sync);
-	free_cfg_copy(&dev->cfg);
+	cfg_device_free(&dev->cfg);
 	free(dev);
-}
-
-bool
-device_policy_only(const struct cfg_device *a, const struct cfg_device *b)
-{
-	struct cfg_device	tmp = *b;
-
-	/* The buffers are allocated once per thread: a new size restarts. */
-	if (a->pol.buffer_bytes != b->pol.buffer_bytes)
-		return (false);
-	tmp.pol = a->pol;
-	return (cfg_device_equal(a, &tmp));
 }
 
 void

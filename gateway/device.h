@@ -28,12 +28,6 @@ struct device	*device_start(const struct cfg_device *dc, struct acceptor *acc,
    abandoned at its next poll slice). */
 void		 device_stop(struct device *);
 
-/* True when b differs from a only in settings that device_set_policy()
-   applies to a running device (keepalive, timeouts, backoff, hold, ...),
-   not in its addresses or buffer size. */
-bool		 device_policy_only(const struct cfg_device *a,
-		    const struct cfg_device *b);
-
 /* Apply a new policy to a running device: its threads take it at their
    next wake-up and its live sockets get the new keepalive, user timeout
    and I/O timeouts at once. Main thread only. */

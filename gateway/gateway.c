@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "acceptor.h"
+#include "cfg_schema.h"
 #include "device.h"
 #include "gateway.h"
 #include "clock.h"
@@ -146,7 +147,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		nc = find_cfg(cfg, device_cfg(old[i])->name);
 		if (nc != NULL && cfg_device_equal(nc, device_cfg(old[i])))
 			continue;
-		if (nc != NULL && device_policy_only(device_cfg(old[i]), nc)) {
+		if (nc != NULL && cfg_device_policy_only(device_cfg(old[i]), nc)) {
 			log_info("reload: %s: policy changed (keepalive, "
 			    "timeouts, backoff, hold): applied to its live "
 			    "links", nc->name);

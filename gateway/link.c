@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "atomics.h"
+#include "cfg_schema.h"
 #include "clock.h"
 #include "link.h"
 #include "log.h"

@@ -1,6 +1,7 @@
-/* cfg_check.c -- the key table, and the rules on parsed values: defaults,
-   cross-field and cross-device checks, equality, documentation. No
-   parser here: cfg.c turns the file into values, this file judges them. */
+/* cfg_schema.c -- the configuration's schema: the key table and what it
+   drives (defaults, ranges, rules, equality, the docs' reference). No
+   parser here: cfg.c turns the file into values through this table, this
+   file judges them. */
 
 #include <limits.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 
 #include "addr.h"
 #include "cfg.h"
+#include "cfg_schema.h"
 #include "verdict.h"
 
 /* Indexed by the enums of cfg.h. */
@@ -20,31 +22,33 @@ static const char *const cfg_new_client_names[] = {
 	"replace", "reject", NULL };
 static const char *const cfg_mode_names[] = {
 	"none", "connect", "listen", NULL };
-static const char *const cfg_scope_names[] = {
-	"top", "policy", "endpoint", NULL };
-static const char *const cfg_kind_names[] = {
-	"integer", "enum", "address", NULL };
 
 #define TOPF(f)	offsetof(struct cfg, f)
 #define POLF(f)	offsetof(struct cfg_policy, f)
+#define EPF(f)	offsetof(struct cfg_endpoint, f)
 #define NCHOICES(a)	((long long)(sizeof(a) / sizeof((a)[0])) - 1)
 #define INT(sc, p, lo, hi, d, u, o, h)					\
 	{ .path = (p), .scope = CFG_SCOPE_##sc, .kind = CFG_KEY_INT,	\
 	  .min = (lo), .max = (hi), .def = (d), .unit = (u), .off = (o), \
 	  .help = (h) }
-#define ENUM(sc, p, names, d, h)					\
+#define ENUM(sc, p, names, d, o, h)					\
 	{ .path = (p), .scope = CFG_SCOPE_##sc, .kind = CFG_KEY_ENUM,	\
 	  .min = 0, .max = NCHOICES(names) - 1, .def = (d),		\
-	  .choices = (names), .unit = "", .help = (h) }
+	  .choices = (names), .unit = "", .off = (o), .help = (h) }
+
+/* Enum fields are set and compared through an int, as integer keys are. */
+_Static_assert(sizeof(enum cfg_log_level) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_device_down) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_new_client) == sizeof(int), "enum size");
 
 /* The one place where defaults, bounds, units and help are written. Keys
-   of one group ("keepalive.*") stay adjacent: cfg_dump_defaults() relies
+   of one group ("keepalive.*") stay adjacent: cfg_keydoc_names() relies
    on it. */
 static const struct cfg_keydoc cfg_keys[] = {
 	{ .path = "version", .scope = CFG_SCOPE_TOP, .kind = CFG_KEY_INT,
 	  .required = true, .min = 1, .max = 1, .def = 1, .unit = "",
 	  .off = TOPF(version), .help = "schema version of the file" },
-	ENUM(TOP, "log.level", cfg_level_names, CFG_LOG_INFO,
+	ENUM(TOP, "log.level", cfg_level_names, CFG_LOG_INFO, TOPF(log_level),
 	    "lowest level logged"),
 	{ .path = "status.listen", .scope = CFG_SCOPE_TOP,
 	  .kind = CFG_KEY_ADDR, .defstr = "127.0.0.1:9780", .unit = "",
@@ -81,16 +85,19 @@ static const struct cfg_keydoc cfg_keys[] = {
 	INT(POLICY, "backoff.max_ms", 10, 3600000, 10000, "ms",
 	    POLF(backoff_max_ms),
 	    "longest delay before a reconnect (doubling, with jitter)"),
-	INT(POLICY, "buffer_bytes", 4096, 67108864, 65536, "bytes",
-	    POLF(buffer_bytes), "relay buffer, per direction"),
+	{ .path = "buffer_bytes", .scope = CFG_SCOPE_POLICY,
+	  .kind = CFG_KEY_INT, .restarts = true, .min = 4096,
+	  .max = 67108864, .def = 65536, .unit = "bytes",
+	  .off = POLF(buffer_bytes), .help = "relay buffer, per direction" },
 	ENUM(POLICY, "on_device_down", cfg_down_names, CFG_DOWN_CLOSE,
+	    POLF(on_device_down),
 	    "when the device link drops: close upstream too, or hold it"),
 	INT(POLICY, "hold_max_ms", 100, 3600000, 10000, "ms",
 	    POLF(hold_max_ms),
 	    "with hold: held data older than this is discarded and "
 	    "upstream closed"),
 	ENUM(ENDPOINT, "on_new_client", cfg_new_client_names,
-	    CFG_NEW_CLIENT_REPLACE,
+	    CFG_NEW_CLIENT_REPLACE, EPF(on_new_client),
 	    "listen only: a further client replaces the current one, or is "
 	    "rejected"),
 };
@@ -105,7 +112,7 @@ static const char *const cfg_rule_blip[] = {
 	"keepalive.count", "keepalive.interval_s", NULL };
 
 static const char *cfg_name(const char *const *, int);
-static int	*cfg_field(void *, const struct cfg_keydoc *);
+static int	 cfg_key_int(const void *, const struct cfg_keydoc *);
 static int	 cfg_issue(struct cfg_issue *, int, int, bool,
 		    const char *const *, const char *, ...)
 		    __attribute__((format(printf, 6, 7)));
@@ -115,7 +122,9 @@ static bool	 cfg_listen_slot(const struct cfg *, int,
 static bool	 cfg_endpoint_equal(const struct cfg_endpoint *,
 		    const struct cfg_endpoint *);
 static bool	 cfg_policy_equal(const struct cfg_policy *,
-		    const struct cfg_policy *);
+		    const struct cfg_policy *, bool);
+static bool	 cfg_device_links_equal(const struct cfg_device *,
+		    const struct cfg_device *);
 
 static const char *
 cfg_name(const char *const *names, int i)
@@ -149,18 +158,6 @@ const char *
 cfg_new_client_str(enum cfg_new_client v)
 {
 	return (cfg_name(cfg_new_client_names, (int)v));
-}
-
-const char *
-cfg_keyscope_str(enum cfg_keyscope v)
-{
-	return (cfg_name(cfg_scope_names, (int)v));
-}
-
-const char *
-cfg_keykind_str(enum cfg_keykind v)
-{
-	return (cfg_name(cfg_kind_names, (int)v));
 }
 
 const struct cfg_keydoc *
@@ -214,10 +211,19 @@ cfg_keydoc_range(const struct cfg_keydoc *k, char *buf, size_t len)
 	return (buf);
 }
 
-static int *
-cfg_field(void *base, const struct cfg_keydoc *k)
+int *
+cfg_keydoc_field(void *base, const struct cfg_keydoc *k)
 {
 	return ((int *)(void *)((char *)base + k->off));
+}
+
+static int
+cfg_key_int(const void *base, const struct cfg_keydoc *k)
+{
+	int	v;
+
+	memcpy(&v, (const char *)base + k->off, sizeof(v));
+	return (v);
 }
 
 void
@@ -228,20 +234,27 @@ cfg_defaults(struct cfg *c)
 
 	memset(c, 0, sizeof(*c));
 	for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
-		if (k->kind != CFG_KEY_INT || k->required)
+		if (k->kind == CFG_KEY_ADDR || k->required)
 			continue;
 		if (k->scope == CFG_SCOPE_TOP)
-			*cfg_field(c, k) = (int)k->def;
+			*cfg_keydoc_field(c, k) = (int)k->def;
 		else if (k->scope == CFG_SCOPE_POLICY)
-			*cfg_field(&c->defaults, k) = (int)k->def;
+			*cfg_keydoc_field(&c->defaults, k) = (int)k->def;
 	}
-	c->log_level = (enum cfg_log_level)cfg_keydoc_find("log.level")->def;
-	c->defaults.on_device_down = (enum cfg_device_down)
-	    cfg_keydoc_find("on_device_down")->def;
 	k = cfg_keydoc_find("status.listen");
 	snprintf(c->status_listen, sizeof(c->status_listen), "%s", k->defstr);
 	if (k->defstr[0] != '\0')
 		(void)addr_parse_hostport(k->defstr, &c->status_hp, &why);
+}
+
+void
+cfg_endpoint_defaults(struct cfg_endpoint *ep)
+{
+	const struct cfg_keydoc	*k;
+
+	for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++)
+		if (k->scope == CFG_SCOPE_ENDPOINT && k->kind != CFG_KEY_ADDR)
+			*cfg_keydoc_field(ep, k) = (int)k->def;
 }
 
 char *
@@ -278,48 +291,6 @@ cfg_keydoc_names(enum cfg_keyscope scope, const char *prefix, char *buf,
 }
 
 void
-cfg_dump_defaults(FILE *fp)
-{
-	const struct cfg_keydoc	*k;
-	const char		*dot, *open = NULL;
-	char			 val[32], lhs[64], range[64];
-	size_t			 glen, olen = 0;
-
-	fprintf(fp, "defaults = {\n");
-	for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
-		if (k->scope != CFG_SCOPE_POLICY)
-			continue;
-		dot = strchr(k->path, '.');
-		glen = dot != NULL ? (size_t)(dot - k->path) : 0;
-		if (open != NULL && (glen != olen ||
-		    strncmp(open, k->path, olen) != 0)) {
-			fprintf(fp, "\t};\n");
-			open = NULL;
-		}
-		if (dot != NULL && open == NULL) {
-			fprintf(fp, "\t%.*s = {\n", (int)glen, k->path);
-			open = k->path;
-			olen = glen;
-		}
-		if (k->kind == CFG_KEY_ENUM)
-			snprintf(val, sizeof(val), "\"%s\"",
-			    k->choices[k->def]);
-		else
-			snprintf(val, sizeof(val), "%lld", k->def);
-		snprintf(lhs, sizeof(lhs), "%s = %s;",
-		    dot != NULL ? dot + 1 : k->path, val);
-		fprintf(fp, "%s%-*s# [%s%s%s] %s\n",
-		    open != NULL ? "\t\t" : "\t",
-		    open != NULL ? 24 : 32, lhs,
-		    cfg_keydoc_range(k, range, sizeof(range)),
-		    k->unit[0] != '\0' ? " " : "", k->unit, k->help);
-	}
-	if (open != NULL)
-		fprintf(fp, "\t};\n");
-	fprintf(fp, "};\n");
-}
-
-void
 cfg_wd_policy(const struct cfg_policy *p, struct wd_policy *wp)
 {
 	wp->keepalive_idle_s = p->keepalive_idle_s;
@@ -343,20 +314,6 @@ cfg_keepalive_budget_ms(const struct cfg_policy *p)
 	return (ms > INT_MAX ? INT_MAX : ms < 0 ? 0 : (int)ms);
 }
 
-/* From the keepalive settings alone, so that the warning stands apart from
-   the user_timeout_ms error; for every policy that passes that check it
-   equals the watchdog's wd_blip_tolerance_ms(). */
-int
-cfg_blip_tolerance_ms(const struct cfg_policy *p)
-{
-	long long	s;
-
-	s = (long long)p->keepalive_interval_s * (p->keepalive_count - 1);
-	if (s < 0)
-		return (0);
-	return (s > INT_MAX / 1000 ? INT_MAX : (int)(s * 1000));
-}
-
 /* Append one issue when there is room; returns the new count. */
 static int
 cfg_issue(struct cfg_issue *iv, int n, int max, bool warning,
@@ -378,7 +335,8 @@ cfg_issue(struct cfg_issue *iv, int n, int max, bool warning,
 int
 cfg_policy_check(const struct cfg_policy *p, struct cfg_issue *iv, int max)
 {
-	int	n = 0, budget = cfg_keepalive_budget_ms(p);
+	struct wd_policy	wp;
+	int			n = 0, budget = cfg_keepalive_budget_ms(p);
 
 	if (p->backoff_min_ms > p->backoff_max_ms)
 		n = cfg_issue(iv, n, max, false, cfg_rule_backoff,
@@ -392,7 +350,12 @@ cfg_policy_check(const struct cfg_policy *p, struct cfg_issue *iv, int max)
 		    "shorter than the keepalive budget (idle_s + interval_s * "
 		    "count) * 1000, one lost probe would drop a quiet link "
 		    "(got %d, want >= %d)", p->user_timeout_ms, budget);
-	if (cfg_blip_tolerance_ms(p) == 0)
+	/* What the keepalive settings allow, so the warning stands apart from
+	   the error above (whose shorter user_timeout_ms allows nothing). */
+	cfg_wd_policy(p, &wp);
+	if (wp.user_timeout_ms < budget)
+		wp.user_timeout_ms = budget;
+	if (wd_blip_tolerance_ms(&wp) <= 0)
 		n = cfg_issue(iv, n, max, true, cfg_rule_blip,
 		    "keepalive tolerates no silent blip, interval_s * "
 		    "(count - 1) is 0 (got %d, want 2 or more)",
@@ -512,35 +475,47 @@ cfg_endpoint_equal(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
 	return (true);
 }
 
+/* Every policy key of the table, or only those that restart a device. */
 static bool
-cfg_policy_equal(const struct cfg_policy *a, const struct cfg_policy *b)
+cfg_policy_equal(const struct cfg_policy *a, const struct cfg_policy *b,
+    bool restarting_only)
 {
-	return (a->keepalive_idle_s == b->keepalive_idle_s &&
-	    a->keepalive_interval_s == b->keepalive_interval_s &&
-	    a->keepalive_count == b->keepalive_count &&
-	    a->user_timeout_ms == b->user_timeout_ms &&
-	    a->stall_timeout_ms == b->stall_timeout_ms &&
-	    a->rx_silence_ms == b->rx_silence_ms &&
-	    a->io_timeout_ms == b->io_timeout_ms &&
-	    a->connect_timeout_ms == b->connect_timeout_ms &&
-	    a->backoff_min_ms == b->backoff_min_ms &&
-	    a->backoff_max_ms == b->backoff_max_ms &&
-	    a->buffer_bytes == b->buffer_bytes &&
-	    a->on_device_down == b->on_device_down &&
-	    a->hold_max_ms == b->hold_max_ms);
+	const struct cfg_keydoc	*k;
+
+	for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
+		if (k->scope != CFG_SCOPE_POLICY ||
+		    (restarting_only && !k->restarts))
+			continue;
+		if (cfg_key_int(a, k) != cfg_key_int(b, k))
+			return (false);
+	}
+	return (true);
 }
 
-/* Field by field; the config lines and the address text as written do not
-   count, the parsed address does. */
-bool
-cfg_device_equal(const struct cfg_device *a, const struct cfg_device *b)
+/* Name, links and addresses; the config lines and the address text as
+   written do not count, the parsed address does. */
+static bool
+cfg_device_links_equal(const struct cfg_device *a, const struct cfg_device *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->split != b->split ||
-	    !cfg_endpoint_equal(&a->upstream, &b->upstream) ||
-	    !cfg_policy_equal(&a->pol, &b->pol))
+	    !cfg_endpoint_equal(&a->upstream, &b->upstream))
 		return (false);
 	if (a->split)
 		return (cfg_endpoint_equal(&a->rx, &b->rx) &&
 		    cfg_endpoint_equal(&a->tx, &b->tx));
 	return (cfg_endpoint_equal(&a->device, &b->device));
+}
+
+bool
+cfg_device_equal(const struct cfg_device *a, const struct cfg_device *b)
+{
+	return (cfg_device_links_equal(a, b) &&
+	    cfg_policy_equal(&a->pol, &b->pol, false));
+}
+
+bool
+cfg_device_policy_only(const struct cfg_device *a, const struct cfg_device *b)
+{
+	return (cfg_device_links_equal(a, b) &&
+	    cfg_policy_equal(&a->pol, &b->pol, true));
 }

@@ -1,0 +1,121 @@
+/* cfg_schema.h -- the configuration's schema: one table of keys with their
+   bounds, defaults, units and help, and everything the table drives: the
+   defaults, the range checks the loader applies, the cross-field and
+   cross-device rules, equality on reload, and the reference the docs are
+   checked against. Pure: no file, no network. */
+#ifndef GW_CFG_SCHEMA_H
+#define GW_CFG_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cfg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum cfg_keyscope {
+	CFG_SCOPE_TOP,		/* top level: "watchdog.period_ms" */
+	CFG_SCOPE_POLICY,	/* in "defaults" and in each device */
+	CFG_SCOPE_ENDPOINT	/* in a link group: "on_new_client" */
+};
+enum cfg_keykind { CFG_KEY_INT, CFG_KEY_ENUM, CFG_KEY_ADDR };
+
+struct cfg_keydoc {
+	const char		*path;	/* in its scope: "keepalive.idle_s" */
+	enum cfg_keyscope	 scope;
+	enum cfg_keykind	 kind;
+	bool			 required;	/* no default: must be set */
+	bool			 restarts;	/* POLICY: a change restarts the
+						   device, not applied live */
+	long long		 min, max;	/* INT; ENUM: 0..n-1 */
+	long long		 def;	/* INT: value; ENUM: index in choices */
+	const char *const	*choices;	/* ENUM: NULL-terminated */
+	const char		*defstr;	/* ADDR: default ("" = off) */
+	const char		*unit;	/* "ms", "s", "bytes", ... or "" */
+	const char		*help;	/* one line */
+	size_t			 off;	/* INT, ENUM: offset of the int (or
+					   enum) field in struct cfg,
+					   cfg_policy or cfg_endpoint */
+};
+
+/* The key table, read-only; *n receives its length. */
+const struct cfg_keydoc *cfg_keydocs(int *n);
+
+/* The entry for path ("keepalive.idle_s"), or NULL. */
+const struct cfg_keydoc *cfg_keydoc_find(const char *path);
+
+/* The int (or enum) field of key k in base: a struct cfg, cfg_policy or
+   cfg_endpoint, as k's scope says. */
+int	*cfg_keydoc_field(void *base, const struct cfg_keydoc *k);
+
+/* The accepted values as the docs and messages print them: "1..7200",
+   "1", "close or hold", "HOST:PORT or \"\"". Returns buf. */
+char	*cfg_keydoc_range(const struct cfg_keydoc *, char *buf, size_t len);
+
+/* The names a group of scope holds below prefix (NULL: at the top),
+   comma-separated: (POLICY, "keepalive") -> "idle_s, interval_s, count".
+   Empty when prefix names no group. Returns buf. */
+char	*cfg_keydoc_names(enum cfg_keyscope, const char *prefix, char *buf,
+	    size_t len);
+
+/* Fill c with the table's defaults: no devices, version 0. */
+void	cfg_defaults(struct cfg *c);
+
+/* The defaults of a link end (on_new_client). */
+void	cfg_endpoint_defaults(struct cfg_endpoint *);
+
+const char *cfg_log_level_str(enum cfg_log_level);
+const char *cfg_link_mode_str(enum cfg_link_mode);
+const char *cfg_device_down_str(enum cfg_device_down);
+const char *cfg_new_client_str(enum cfg_new_client);
+
+/* A problem found by a check on parsed values. */
+struct cfg_issue {
+	bool			 warning;	/* valid but risky */
+	char			 path[128];	/* the setting to blame */
+	const char *const	*keys;	/* cfg_policy_check(): the keys the
+					   rule reads, NULL-terminated */
+	char			 text[192];	/* "problem (got X, want Y)" */
+};
+#define CFG_ISSUES_MAX	4
+
+/* Apply the cross-field rules of one effective policy (backoff.min_ms <=
+   backoff.max_ms; user_timeout_ms covers the keepalive budget; keepalive
+   tolerates a silent blip). Stores the first max issues in iv, each path
+   relative to the policy's group, and returns how many it stored. */
+int	cfg_policy_check(const struct cfg_policy *p, struct cfg_issue *iv,
+	    int max);
+
+/* Check across devices: duplicate names, overlapping listen addresses
+   (status.listen included). Calls fn once per problem, blaming the later
+   setting by its full path; returns the number of problems. */
+int	cfg_check_devices(const struct cfg *c,
+	    void (*fn)(void *arg, const struct cfg_issue *), void *arg);
+
+struct wd_policy;
+/* The watchdog's view of a policy: its budgets and blip tolerance are the
+   watchdog's arithmetic (wd_budget_ms(), wd_blip_tolerance_ms()), which
+   the config check uses too, so the two never disagree. */
+void	cfg_wd_policy(const struct cfg_policy *, struct wd_policy *);
+
+/* (idle_s + interval_s * count) * 1000: how long keepalive takes to find
+   a silent idle peer (wd_budget_ms(), clamped to an int). */
+int	cfg_keepalive_budget_ms(const struct cfg_policy *);
+
+/* True when the two devices' settings are identical (used on reload): the
+   parsed addresses, not their text or config lines, count. */
+bool	cfg_device_equal(const struct cfg_device *, const struct cfg_device *);
+
+/* True when b differs from a only in policy keys that apply to a running
+   device (keepalive, timeouts, backoff, hold, ...): not in its name,
+   addresses or a key that restarts it (buffer_bytes). */
+bool	cfg_device_policy_only(const struct cfg_device *a,
+	    const struct cfg_device *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
