@@ -118,10 +118,17 @@ int
 acceptor_add(struct acceptor *acc, struct link *l, char *err, size_t errlen)
 {
 	struct listener	*ls;
+	char		 bound[LINK_PEER_MAX];
 	int		 fd;
 
 	if ((fd = endpoint_listen(link_endpoint(l), err, errlen)) == -1)
 		return (-1);
+	/* As bound: a port 0 or a name shows what it became. */
+	if (endpoint_local_addr(fd, bound, sizeof(bound)) == -1) {
+		snprintf(err, errlen, "getsockname: %s", strerror(errno));
+		close(fd);
+		return (-1);
+	}
 	pthread_mutex_lock(&acc->mu);
 	if (acc->n == ACC_MAX) {
 		pthread_mutex_unlock(&acc->mu);
@@ -139,7 +146,8 @@ acceptor_add(struct acceptor *acc, struct link *l, char *err, size_t errlen)
 	acc->epoch++;
 	pthread_mutex_unlock(&acc->mu);
 	acc_wake(acc);
-	log_subject(LOG_LVL_INFO, "%s: listening on %s", link_name(l), link_endpoint(l)->text);
+	link_set_listening(l, bound);
+	log_subject(LOG_LVL_INFO, "%s: listening on %s", link_name(l), bound);
 	return (0);
 }
 
@@ -166,19 +174,6 @@ acceptor_remove(struct acceptor *acc, struct link *l)
 	pthread_mutex_unlock(&acc->mu);
 	if (fd != -1)
 		close(fd);
-}
-
-int
-acceptor_port(struct acceptor *acc, struct link *l)
-{
-	int	i, port = -1;
-
-	pthread_mutex_lock(&acc->mu);
-	for (i = 0; i < acc->n; i++)
-		if (acc->ls[i].link == l)
-			port = endpoint_local_port(acc->ls[i].fd);
-	pthread_mutex_unlock(&acc->mu);
-	return (port);
 }
 
 static bool

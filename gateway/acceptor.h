@@ -27,9 +27,6 @@ int	acceptor_add(struct acceptor *, struct link *l, char *err, size_t errlen);
    will not touch l again. */
 void	acceptor_remove(struct acceptor *, struct link *l);
 
-/* The port l listens on (useful with port 0), or -1. */
-int	acceptor_port(struct acceptor *, struct link *l);
-
 #ifdef __cplusplus
 }
 #endif

@@ -20,8 +20,6 @@ static const char *const cfg_level_names[] = {
 static const char *const cfg_down_names[] = { "close", "hold", NULL };
 static const char *const cfg_new_client_names[] = {
 	"replace", "reject", NULL };
-static const char *const cfg_mode_names[] = {
-	"none", "connect", "listen", NULL };
 
 #define TOPF(f)	offsetof(struct cfg, f)
 #define POLF(f)	offsetof(struct cfg_policy, f)
@@ -111,7 +109,6 @@ static const char *const cfg_rule_user_timeout[] = {
 static const char *const cfg_rule_blip[] = {
 	"keepalive.count", "keepalive.interval_s", NULL };
 
-static const char *cfg_name(const char *const *, int);
 static int	 cfg_key_int(const void *, const struct cfg_keydoc *);
 static int	 cfg_issue(struct cfg_issue *, int, int, bool,
 		    const char *const *, const char *, ...)
@@ -125,40 +122,6 @@ static bool	 cfg_policy_equal(const struct cfg_policy *,
 		    const struct cfg_policy *, bool);
 static bool	 cfg_device_links_equal(const struct cfg_device *,
 		    const struct cfg_device *);
-
-static const char *
-cfg_name(const char *const *names, int i)
-{
-	int	n;
-
-	for (n = 0; names[n] != NULL; n++)
-		;
-	return (i >= 0 && i < n ? names[i] : "unknown");
-}
-
-const char *
-cfg_log_level_str(enum cfg_log_level v)
-{
-	return (cfg_name(cfg_level_names, (int)v));
-}
-
-const char *
-cfg_link_mode_str(enum cfg_link_mode v)
-{
-	return (cfg_name(cfg_mode_names, (int)v));
-}
-
-const char *
-cfg_device_down_str(enum cfg_device_down v)
-{
-	return (cfg_name(cfg_down_names, (int)v));
-}
-
-const char *
-cfg_new_client_str(enum cfg_new_client v)
-{
-	return (cfg_name(cfg_new_client_names, (int)v));
-}
 
 const struct cfg_keydoc *
 cfg_keydocs(int *n)

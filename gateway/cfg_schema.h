@@ -66,11 +66,6 @@ void	cfg_defaults(struct cfg *c);
 /* The defaults of a link end (on_new_client). */
 void	cfg_endpoint_defaults(struct cfg_endpoint *);
 
-const char *cfg_log_level_str(enum cfg_log_level);
-const char *cfg_link_mode_str(enum cfg_link_mode);
-const char *cfg_device_down_str(enum cfg_device_down);
-const char *cfg_new_client_str(enum cfg_new_client);
-
 /* A problem found by a check on parsed values. */
 struct cfg_issue {
 	bool			 warning;	/* valid but risky */

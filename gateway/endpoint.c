@@ -174,16 +174,13 @@ endpoint_listen(const struct cfg_endpoint *ep, char *err, size_t errlen)
 }
 
 int
-endpoint_local_port(int fd)
+endpoint_local_addr(int fd, char *buf, size_t len)
 {
 	struct sockaddr_storage	ss;
-	socklen_t		len = sizeof(ss);
+	socklen_t		sslen = sizeof(ss);
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
 		return (-1);
-	if (ss.ss_family == AF_INET)
-		return (ntohs(((struct sockaddr_in *)&ss)->sin_port));
-	if (ss.ss_family == AF_INET6)
-		return (ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-	return (-1);
+	addr_format((struct sockaddr *)&ss, buf, len);
+	return (0);
 }

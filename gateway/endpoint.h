@@ -25,8 +25,9 @@ int	endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
    ep's address. Returns the fd, or -1 with errno set and a reason in err. */
 int	endpoint_listen(const struct cfg_endpoint *ep, char *err, size_t errlen);
 
-/* The local port a socket is bound to, or -1. */
-int	endpoint_local_port(int fd);
+/* The local address a socket is bound to, as "127.0.0.1:41234" or
+   "[::1]:41234" (the port the kernel chose for port 0). 0, or -1/errno. */
+int	endpoint_local_addr(int fd, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -232,37 +232,6 @@ gw_stop(struct gateway *gw)
 	log_info("terminating");
 }
 
-int
-gw_listen_port(struct gateway *gw, const char *name, enum link_kind kind)
-{
-	struct device	*dev;
-	struct link	*l;
-	int		 port = -1;
-
-	pthread_mutex_lock(&gw->mu);
-	dev = find_device(gw->devs, gw->n_devs, name);
-	if (dev != NULL && (l = device_link(dev, kind)) != NULL &&
-	    link_endpoint(l)->mode == CFG_LINK_LISTEN)
-		port = acceptor_port(gw->acc, l);
-	pthread_mutex_unlock(&gw->mu);
-	return (port);
-}
-
-bool
-gw_link_is_up(struct gateway *gw, const char *name, enum link_kind kind)
-{
-	struct device	*dev;
-	struct link	*l;
-	bool		 up = false;
-
-	pthread_mutex_lock(&gw->mu);
-	dev = find_device(gw->devs, gw->n_devs, name);
-	if (dev != NULL && (l = device_link(dev, kind)) != NULL)
-		up = link_is_up(l);
-	pthread_mutex_unlock(&gw->mu);
-	return (up);
-}
-
 void
 gw_foreach_link(struct gateway *gw,
     void (*fn)(void *, const char *, struct link *), void *arg)
@@ -288,15 +257,19 @@ collect_link(void *arg, const char *device, struct link *l)
 	(void)metrics_add_link(arg, device, l);
 }
 
-/* The status server's view: every link, then the watchdog's counters. */
-static void
-gw_collect(void *ctx, struct metrics *m)
+void
+gw_snapshot(struct gateway *gw, struct metrics *m)
 {
-	struct gateway	*gw = ctx;
-
 	gw_foreach_link(gw, collect_link, m);
 	m->sweeps = wd_sweeps(gw->wd);
 	hist_read(wd_sweep_hist(gw->wd), &m->sweep);
+}
+
+/* The status server's view. */
+static void
+gw_collect(void *ctx, struct metrics *m)
+{
+	gw_snapshot(ctx, m);
 }
 
 struct watchdog *

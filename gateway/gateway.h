@@ -7,6 +7,7 @@
 
 #include "cfg.h"
 #include "link.h"
+#include "metrics.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,11 +30,6 @@ int		 gw_reload(struct gateway *, struct cfg *cfg);
 /* Stop accepting, shut every link, join every thread, free. */
 void		 gw_stop(struct gateway *);
 
-/* The local port of a device's listening link (for tests on port 0), or
-   -1 when there is no such device or link. */
-int		 gw_listen_port(struct gateway *, const char *device,
-		    enum link_kind);
-
 /* Call fn for every link of every device, in configuration order, with
    the device table locked: fn must be quick and must not call back into
    the gateway. */
@@ -44,9 +40,10 @@ void		 gw_foreach_link(struct gateway *,
 /* The watchdog, for the main thread's guard (wd_is_stuck()). */
 struct watchdog	*gw_watchdog(struct gateway *);
 
-/* True when that link of that device is up (for tests and status). */
-bool		 gw_link_is_up(struct gateway *, const char *device,
-		    enum link_kind);
+/* Copy every link's state and counters and the watchdog's counters into
+   m (metrics_init() first, metrics_free() after): what the status server
+   shows. m->failed when out of memory. */
+void		 gw_snapshot(struct gateway *, struct metrics *m);
 
 #ifdef __cplusplus
 }

@@ -54,6 +54,7 @@ struct link {
 	int			 pending_fd;	/* accepted, for the owner to take */
 	char			 pending_peer[LINK_PEER_MAX];
 	char			 peer[LINK_PEER_MAX];
+	char			 listen[LINK_PEER_MAX];	/* as bound */
 	int64_t			 since_wall_ms;	/* state change, wall clock */
 	enum wd_reason		 last_reason;
 	char			 last_detail[LINK_DETAIL_MAX];
@@ -184,16 +185,18 @@ link_name(const struct link *l)
 	return (l->name);
 }
 
-enum link_kind
-link_kind(const struct link *l)
-{
-	return (l->kind);
-}
-
 const struct cfg_endpoint *
 link_endpoint(const struct link *l)
 {
 	return (l->ep);
+}
+
+void
+link_set_listening(struct link *l, const char *addr)
+{
+	pthread_mutex_lock(l->mu);
+	snprintf(l->listen, sizeof(l->listen), "%s", addr);
+	pthread_mutex_unlock(l->mu);
 }
 
 void
@@ -504,21 +507,6 @@ link_check_stable(struct link *l, int64_t now_ms)
 
 /* ---- moving bytes ---- */
 
-/* The result of one recv()/send(): > 0 bytes moved; 0 from recv() is the
-   end of the stream; an SO_RCVTIMEO/SO_SNDTIMEO expiry (EAGAIN) moved
-   nothing; any other errno is an error, whose reason reason_for_errno()
-   names. */
-static enum link_io
-io_result(ssize_t rc, int err)
-{
-	if (rc > 0)
-		return (LINK_OK);
-	if (rc == 0)
-		return (LINK_CLOSED);
-	return (err == EAGAIN || err == EWOULDBLOCK ? LINK_TIMEOUT :
-	    LINK_CLOSED);
-}
-
 /* ETIMEDOUT names no cause: a sample of fd (still borrowed) taken now (an
    abort leaves the queues readable), else the watchdog's last one, tells
    ack_timeout, zero_window_stall and keepalive_timeout apart. */
@@ -539,10 +527,32 @@ reason_for_errno(struct link *l, int fd, int err)
 	return (have ? wd_timeout_reason(&s) : WD_KEEPALIVE_TIMEOUT);
 }
 
+/* One recv() into rbuf, or one send() of wbuf (the other NULL), on l's
+   borrowed fd, retrying EINTR.
+   An error other than an SO_RCVTIMEO/SO_SNDTIMEO expiry (EAGAIN) is named
+   in *reason while fd is still borrowed, so that a sample of it can tell
+   what an ETIMEDOUT ended; *reason is WD_REASON_NONE otherwise. */
+static ssize_t
+io_call(struct link *l, int fd, void *rbuf, const void *wbuf, size_t len,
+    int *err, enum wd_reason *reason)
+{
+	ssize_t	rc;
+
+	do
+		rc = wbuf != NULL ? send(fd, wbuf, len, MSG_NOSIGNAL) :
+		    recv(fd, rbuf, len, 0);
+	while (rc == -1 && errno == EINTR);
+	*err = errno;
+	*reason = WD_REASON_NONE;
+	if (rc == -1 && *err != EAGAIN && *err != EWOULDBLOCK)
+		*reason = reason_for_errno(l, fd, *err);
+	return (rc);
+}
+
 enum link_io
 link_read(struct link *l, void *buf, size_t len, size_t *n, int64_t now_ms)
 {
-	enum wd_reason	reason = WD_REASON_NONE;
+	enum wd_reason	reason;
 	uint64_t	gen;
 	ssize_t		rc;
 	int		fd, err;
@@ -550,12 +560,7 @@ link_read(struct link *l, void *buf, size_t len, size_t *n, int64_t now_ms)
 	*n = 0;
 	if ((fd = link_acquire(l, &gen)) == -1)
 		return (LINK_CLOSED);
-	do
-		rc = recv(fd, buf, len, 0);
-	while (rc == -1 && errno == EINTR);
-	err = errno;
-	if (rc == -1 && io_result(rc, err) == LINK_CLOSED)
-		reason = reason_for_errno(l, fd, err);
+	rc = io_call(l, fd, buf, NULL, len, &err, &reason);
 	link_release(l);
 	if (rc > 0) {
 		*n = (size_t)rc;
@@ -568,7 +573,7 @@ link_read(struct link *l, void *buf, size_t len, size_t *n, int64_t now_ms)
 		    "end of stream from peer");
 		return (LINK_CLOSED);
 	}
-	if (io_result(rc, err) == LINK_TIMEOUT)
+	if (reason == WD_REASON_NONE)
 		return (LINK_TIMEOUT);
 	link_fail(l, gen, reason, 0, "recv: %s", strerror(err));
 	return (LINK_CLOSED);
@@ -578,7 +583,7 @@ enum link_io
 link_write(struct link *l, const void *buf, size_t len, size_t *n,
     int64_t now_ms)
 {
-	enum wd_reason	reason = WD_REASON_NONE;
+	enum wd_reason	reason;
 	uint64_t	gen;
 	ssize_t		rc;
 	int		fd, err;
@@ -593,12 +598,7 @@ link_write(struct link *l, const void *buf, size_t len, size_t *n,
 	if (atomic_load(&l->send_since_ms) == 0)
 		atomic_store(&l->send_since_ms, now_ms);
 	atomic_store(&l->send_pending, (uint32_t)len);
-	do
-		rc = send(fd, buf, len, MSG_NOSIGNAL);
-	while (rc == -1 && errno == EINTR);
-	err = errno;
-	if (rc == -1 && io_result(rc, err) == LINK_CLOSED)
-		reason = reason_for_errno(l, fd, err);
+	rc = io_call(l, fd, NULL, buf, len, &err, &reason);
 	link_release(l);
 	if (rc > 0) {
 		*n = (size_t)rc;
@@ -609,8 +609,8 @@ link_write(struct link *l, const void *buf, size_t len, size_t *n,
 			atomic_store(&l->send_since_ms, 0);
 		return (LINK_OK);
 	}
-	/* send() never returns 0 for len > 0; treat it as a timeout. */
-	if (rc == 0 || io_result(rc, err) == LINK_TIMEOUT)
+	/* send() never returns 0 for len > 0: a timeout, as EAGAIN is. */
+	if (rc == 0 || reason == WD_REASON_NONE)
 		return (LINK_TIMEOUT);
 	atomic_store(&l->send_since_ms, 0);
 	link_fail(l, gen, reason, 0, "send: %s", strerror(err));
@@ -647,6 +647,7 @@ link_snapshot(struct link *l, struct link_snap *s)
 	s->state = l->state == LINK_UP && l->failed ? LINK_DOWN : l->state;
 	snprintf(s->peer, sizeof(s->peer), "%s",
 	    l->state == LINK_UP ? l->peer : "");
+	snprintf(s->listen, sizeof(s->listen), "%s", l->listen);
 	s->since_wall_ms = l->since_wall_ms;
 	s->last_reason = l->last_reason;
 	snprintf(s->last_detail, sizeof(s->last_detail), "%s", l->last_detail);

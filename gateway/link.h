@@ -60,6 +60,7 @@ struct link_snap {
 	enum link_kind		kind;
 	enum link_state		state;
 	char			peer[LINK_PEER_MAX];	/* "" when down */
+	char			listen[LINK_PEER_MAX];	/* as bound; "": none */
 	int64_t			since_wall_ms;		/* last state change */
 	enum wd_reason		last_reason;		/* NONE: never failed */
 	char			last_detail[LINK_DETAIL_MAX];
@@ -90,13 +91,15 @@ struct link *link_new(const char *device, enum link_kind,
    owner). NULL is fine. */
 void	link_free(struct link *);
 
-/* Fixed from link_new() on: "press1/device", the kind, the endpoint. */
+/* Fixed from link_new() on: "press1/device", the endpoint. */
 const char *link_name(const struct link *);
-enum link_kind link_kind(const struct link *);
 const struct cfg_endpoint *link_endpoint(const struct link *);
 
 const char *link_kind_str(enum link_kind);
 const char *link_state_str(enum link_state);
+
+/* Acceptor: l listens on addr, as bound ("127.0.0.1:41234"). */
+void	link_set_listening(struct link *, const char *addr);
 
 /* Owner: the link is up on fd (connected to peer). Logs the transition. */
 void	link_attach(struct link *, int fd, const char *peer);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,26 @@ prom_hist(struct strbuf *sb, const char *name, const char *labels,
 	}
 }
 
+/* A counter family with one series per link: the uint64_t at off in each
+   link's snapshot. */
+static void
+prom_counter(struct strbuf *sb, const struct metrics *m, const char *name,
+    const char *help, size_t off)
+{
+	const struct metrics_link	*ml;
+	char				 lbl[METRICS_LABELS_MAX];
+	uint64_t			 v;
+	size_t				 i;
+
+	prom_family(sb, name, "counter", help);
+	for (i = 0; i < m->n_links; i++) {
+		ml = &m->links[i];
+		memcpy(&v, (const char *)&ml->snap + off, sizeof(v));
+		prom_labels(ml, lbl, sizeof(lbl));
+		strbuf_printf(sb, "%s{%s} %" PRIu64 "\n", name, lbl, v);
+	}
+}
+
 int
 metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
 {
@@ -171,14 +192,9 @@ metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
 		strbuf_printf(sb, "gatewayd_link_up{%s} %d\n", lbl,
 		    ml->snap.state == LINK_UP);
 	}
-	prom_family(sb, "gatewayd_link_connects_total", "counter",
-	    "Connections established on the link (dialled or accepted).");
-	for (i = 0; i < m->n_links; i++) {
-		ml = &m->links[i];
-		prom_labels(ml, lbl, sizeof(lbl));
-		strbuf_printf(sb, "gatewayd_link_connects_total{%s} %" PRIu64
-		    "\n", lbl, ml->snap.connects);
-	}
+	prom_counter(sb, m, "gatewayd_link_connects_total",
+	    "Connections established on the link (dialled or accepted).",
+	    offsetof(struct link_snap, connects));
 	prom_family(sb, "gatewayd_link_failures_total", "counter",
 	    "Times the link was declared dead, by reason.");
 	for (i = 0; i < m->n_links; i++) {
@@ -202,25 +218,14 @@ metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
 		    PRIu64 "\n", lbl, ml->snap.kind == LINK_KIND_UPSTREAM ?
 		    "to_upstream" : "to_device", ml->snap.bytes_out);
 	}
-	prom_family(sb, "gatewayd_unacked_bytes_at_failure_total", "counter",
+	prom_counter(sb, m, "gatewayd_unacked_bytes_at_failure_total",
 	    "Bytes the peer had not acknowledged when the link was declared "
-	    "dead (possibly lost in flight).");
-	for (i = 0; i < m->n_links; i++) {
-		ml = &m->links[i];
-		prom_labels(ml, lbl, sizeof(lbl));
-		strbuf_printf(sb, "gatewayd_unacked_bytes_at_failure_total{%s} %"
-		    PRIu64 "\n", lbl, ml->snap.unacked_at_failure);
-	}
-	prom_family(sb, "gatewayd_held_bytes_discarded_total", "counter",
+	    "dead (possibly lost in flight).",
+	    offsetof(struct link_snap, unacked_at_failure));
+	prom_counter(sb, m, "gatewayd_held_bytes_discarded_total",
 	    "Bytes received on the link and never relayed: held longer than "
 	    "hold_max_ms, dropped as the device was down, or unread when the "
-	    "link closed.");
-	for (i = 0; i < m->n_links; i++) {
-		ml = &m->links[i];
-		prom_labels(ml, lbl, sizeof(lbl));
-		strbuf_printf(sb, "gatewayd_held_bytes_discarded_total{%s} %"
-		    PRIu64 "\n", lbl, ml->snap.held_discarded);
-	}
+	    "link closed.", offsetof(struct link_snap, held_discarded));
 	prom_family(sb, "gatewayd_detection_seconds", "histogram",
 	    "Time from a dead link's last sign of life to the verdict.");
 	for (i = 0; i < m->n_links; i++) {
@@ -344,6 +349,11 @@ json_link(struct strbuf *sb, const struct metrics_link *ml)
 	strbuf_puts(sb, ",\"peer\":");
 	if (s->peer[0] != '\0')
 		json_string(sb, s->peer);
+	else
+		strbuf_puts(sb, "null");
+	strbuf_puts(sb, ",\"listen\":");
+	if (s->listen[0] != '\0')
+		json_string(sb, s->listen);
 	else
 		strbuf_puts(sb, "null");
 	strbuf_puts(sb, ",\"since\":");

@@ -12,7 +12,7 @@ setint(int fd, int level, int name, int value)
 	return (setsockopt(fd, level, name, &value, sizeof(value)));
 }
 
-int
+static int
 sockopt_timeouts(int fd, int timeout_ms)
 {
 	struct timeval	tv;

@@ -55,22 +55,6 @@ _Static_assert(offsetof(struct probe_tcp_info, snd_wnd) == 228,
 _Static_assert((int)WD_TCP_CLOSE_WAIT == (int)TCP_CLOSE_WAIT, "tcp_states.h");
 _Static_assert((int)WD_TCP_CLOSING == (int)TCP_CLOSING, "tcp_states.h");
 
-static const char *const tcp_state_names[WD_TCP_STATE_COUNT] = {
-	[WD_TCP_UNKNOWN] = "UNKNOWN",
-	[WD_TCP_ESTABLISHED] = "ESTABLISHED",
-	[WD_TCP_SYN_SENT] = "SYN_SENT",
-	[WD_TCP_SYN_RECV] = "SYN_RECV",
-	[WD_TCP_FIN_WAIT1] = "FIN_WAIT1",
-	[WD_TCP_FIN_WAIT2] = "FIN_WAIT2",
-	[WD_TCP_TIME_WAIT] = "TIME_WAIT",
-	[WD_TCP_CLOSE] = "CLOSE",
-	[WD_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
-	[WD_TCP_LAST_ACK] = "LAST_ACK",
-	[WD_TCP_LISTEN] = "LISTEN",
-	[WD_TCP_CLOSING] = "CLOSING",
-	[WD_TCP_NEW_SYN_RECV] = "NEW_SYN_RECV",
-};
-
 int
 wd_probe(int fd, struct wd_sample *s)
 {
@@ -116,12 +100,4 @@ wd_probe(int fd, struct wd_sample *s)
 	s->notsent_bytes = notsent > 0 ? (uint32_t)notsent : 0;
 	s->inq_bytes = inq > 0 ? (uint32_t)inq : 0;
 	return (0);
-}
-
-const char *
-wd_tcp_state_str(enum wd_tcp_state st)
-{
-	if (st < 0 || st >= WD_TCP_STATE_COUNT)
-		return ("UNKNOWN");
-	return (tcp_state_names[st]);
 }

@@ -68,9 +68,6 @@ struct wd_sample {
    and *s untouched; a failed call has not consumed SO_ERROR. */
 int		 wd_probe(int fd, struct wd_sample *s);
 
-/* "ESTABLISHED", "CLOSE_WAIT", ...; "UNKNOWN" for anything else. */
-const char	*wd_tcp_state_str(enum wd_tcp_state);
-
 #ifdef __cplusplus
 }
 #endif

@@ -18,13 +18,6 @@ static bool	answers_probes(const struct wd_sample *);
 static int64_t	age_ms(int64_t, int64_t);
 static int64_t	min_ms(int64_t, int64_t);
 
-static const char *const role_names[WD_ROLE_COUNT] = {
-	[WD_ROLE_BIDIR] = "device",
-	[WD_ROLE_RX] = "rx",
-	[WD_ROLE_TX] = "tx",
-	[WD_ROLE_UPSTREAM] = "upstream",
-};
-
 /*
  * The first rule that holds decides, so that the reason is the cause and not
  * a later symptom of it (a stalled peer also ends in ETIMEDOUT once
@@ -177,14 +170,6 @@ wd_blip_tolerance_ms(const struct wd_policy *p)
 	return (min_ms(wd_budget_ms(p, WD_KEEPALIVE_TIMEOUT),
 	    wd_budget_ms(p, WD_ACK_TIMEOUT)) -
 	    ((int64_t)p->keepalive_idle_s + p->keepalive_interval_s) * 1000);
-}
-
-const char *
-wd_role_str(enum wd_role r)
-{
-	if (r < 0 || r >= WD_ROLE_COUNT)
-		return ("unknown");
-	return (role_names[r]);
 }
 
 /* ETIMEDOUT names no cause: the keepalive, retransmission (TCP_USER_TIMEOUT,

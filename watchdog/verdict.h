@@ -94,10 +94,6 @@ int64_t		 wd_budget_ms(const struct wd_policy *p, enum wd_reason r);
    before the blip, and the wait for the next probe). <= 0: none at all. */
 int64_t		 wd_blip_tolerance_ms(const struct wd_policy *p);
 
-/* The contract's link label: "device", "rx", "tx", "upstream"; "unknown"
-   for anything else. */
-const char	*wd_role_str(enum wd_role);
-
 #ifdef __cplusplus
 }
 #endif

@@ -56,7 +56,9 @@ user_timeout_of(struct gateway *gw, const char *device, enum link_kind kind)
 
 	gw_foreach_link(gw, [](void *arg, const char *dev, struct link *l) {
 		auto *q = static_cast<struct q *>(arg);
-		if (std::string(dev) != q->dev || link_kind(l) != q->kind)
+		struct link_snap s;
+		link_snapshot(l, &s);
+		if (std::string(dev) != q->dev || s.kind != q->kind)
 			return;
 		uint64_t gen;
 		int fd = link_acquire(l, &gen);
@@ -145,7 +147,7 @@ TEST(Reload, ChangedAddressRestartsAndRemovedDeviceStops)
 	EXPECT_TRUE(wait_closed(d1, 5000));
 	// "gone" stops: its connection closes and its listen port is free.
 	EXPECT_TRUE(wait_closed(d2, 5000));
-	EXPECT_EQ(gw_listen_port(g.gw(), "gone", LINK_KIND_UPSTREAM), -1);
+	EXPECT_EQ(g.listen_port("gone", LINK_KIND_UPSTREAM), -1);
 	int again = tcp_listen_on(u2);
 	EXPECT_NE(again, -1) << "removed device's listen port still taken";
 

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -164,4 +165,44 @@ GatewayProcess::log() const
 
 	ss << in.rdbuf();
 	return ss.str();
+}
+
+// The snapshot of that link, the way the status server copies it.
+static bool
+find_link(struct gateway *gw, const char *dev, enum link_kind k,
+    struct link_snap *out)
+{
+	struct metrics	m;
+	bool		found = false;
+
+	metrics_init(&m);
+	gw_snapshot(gw, &m);
+	for (size_t i = 0; i < m.n_links && !found; i++)
+		if (strcmp(m.links[i].device, dev) == 0 &&
+		    m.links[i].snap.kind == k) {
+			*out = m.links[i].snap;
+			found = true;
+		}
+	metrics_free(&m);
+	return found;
+}
+
+bool
+InProcessGateway::up(const char *dev, enum link_kind k)
+{
+	struct link_snap s;
+
+	return find_link(gw_, dev, k, &s) && s.state == LINK_UP;
+}
+
+int
+InProcessGateway::listen_port(const char *dev, enum link_kind k)
+{
+	struct link_snap s;
+	const char *colon;
+
+	if (!find_link(gw_, dev, k, &s) ||
+	    (colon = strrchr(s.listen, ':')) == nullptr)
+		return -1;
+	return atoi(colon + 1);
 }

@@ -34,7 +34,11 @@ public:
 	~InProcessGateway();
 	bool ok() const { return gw_ != nullptr; }
 	struct gateway *gw() { return gw_; }
-	bool up(const char *dev, enum link_kind k) { return gw_link_is_up(gw_, dev, k); }
+	// What the status server would show of that link of that device:
+	// whether it is up, and the port it listens on (-1: no such link or
+	// not listening).
+	bool up(const char *dev, enum link_kind k);
+	int listen_port(const char *dev, enum link_kind k);
 	void stop();
 private:
 	TestDir dir_;

@@ -231,6 +231,7 @@ TEST(Metrics, JsonGroupsLinksByDeviceWithNullsForNever)
 	struct metrics_link &a = c.add("d1", LINK_KIND_DEVICE);
 	a.snap.state = LINK_UP;
 	snprintf(a.snap.peer, sizeof(a.snap.peer), "127.0.0.1:5001");
+	snprintf(a.snap.listen, sizeof(a.snap.listen), "[::1]:15001");
 	a.snap.connects = 2;
 	a.snap.failures[WD_PEER_RESET] = 1;
 	a.snap.failures[WD_KEEPALIVE_TIMEOUT] = 2;
@@ -245,14 +246,14 @@ TEST(Metrics, JsonGroupsLinksByDeviceWithNullsForNever)
 	c.add("s2", LINK_KIND_RX).snap.state = LINK_CONNECTING;
 	c.add("s2", LINK_KIND_TX);
 	std::string j = c.json();
-	std::string never = "\"peer\":null,\"since\":\"2026-11-22T10:00:00.123Z\","
+	std::string never = "\"peer\":null,\"listen\":null,\"since\":\"2026-11-22T10:00:00.123Z\","
 	    "\"last_reason\":null,\"last_failure\":null,\"last_detail\":null,"
 	    "\"connects\":0,\"failures\":0,\"bytes_in\":0,\"bytes_out\":0,"
 	    "\"unacked_bytes_at_failure\":0,\"held_bytes_discarded\":0}";
 	EXPECT_EQ(j, "{\"version\":\"1.2.3\",\"devices\":["
 	    "{\"name\":\"d1\",\"links\":["
 	    "{\"link\":\"device\",\"state\":\"up\",\"peer\":\"127.0.0.1:5001\","
-	    "\"since\":\"2026-11-22T10:00:00.123Z\","
+	    "\"listen\":\"[::1]:15001\",\"since\":\"2026-11-22T10:00:00.123Z\","
 	    "\"last_reason\":\"keepalive_timeout\","
 	    "\"last_failure\":\"2026-11-22T10:00:01.000Z\","
 	    "\"last_detail\":\"3 probes\",\"connects\":2,\"failures\":3,"
