@@ -1,48 +1,70 @@
 /* status.c -- HTTP /metrics (Prometheus text) and /status (JSON, text).
  *
- * DESIGN: one thread, libmicrohttpd's internal polling thread, serves every
- * connection without blocking (a client that connects and sends nothing
- * costs a slot until STATUS_IDLE_S, never the thread). A request copies
- * what it shows into a struct metrics through its owner's collect
- * function -- the gateway's device table locked
- * only while copying, each link's lock only inside link_snapshot(),
- * counters by atomic loads -- and renders after, holding nothing. So the
- * server never blocks a pump or the watchdog. The main thread alone starts
- * and stops it; status_stop() joins the thread before it returns. mu
- * guards the start-up error text, which libmicrohttpd reports through its
- * logger, and the rate limit of that logger.
+ * DESIGN: one thread of ours runs libmicrohttpd without a thread of its
+ * own: it polls MHD's epoll fd and a wake pipe, and calls MHD_run(). So
+ * every callback runs on this thread, and the thread keeps the deadlines
+ * libmicrohttpd has not: its timeout is for idle connections, and a client
+ * that trickles one byte a second is never idle. Each connection has
+ * STATUS_DEADLINE_MS from its start, or from its last completed request,
+ * to complete the next one; past that the thread shuts its socket down
+ * (MHD then closes it as any dead connection). When STATUS_CONN_MAX
+ * connections are open, a new one evicts the oldest: a flood of slow
+ * clients delays an honest request by no more than its own round trip.
+ *
+ * A request copies what it shows into a struct metrics through its
+ * owner's collect function -- the gateway's device table locked only while
+ * copying, each link's lock only inside link_snapshot(), counters by atomic
+ * loads -- and renders after, holding nothing. So the server never blocks
+ * a pump or the watchdog. The main thread alone starts and stops it;
+ * status_stop() joins the thread before it returns. mu guards the start-up
+ * error text, which libmicrohttpd reports through its logger.
  */
 #include <sys/socket.h>
 #include <netdb.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "clock.h"
+#include "endpoint.h"
 #include "log.h"
 #include "metrics.h"
 #include "status.h"
 #include "strbuf.h"
 
-#define STATUS_CONN_MAX		16	/* concurrent HTTP connections */
-#define STATUS_IDLE_S		5	/* an idle connection is closed */
+#define STATUS_DEADLINE_MS	5000	/* to complete one request */
+#define STATUS_TICK_MS		100	/* how often deadlines are checked */
 #define STATUS_LOG_MS		60000	/* one server error line a minute */
 
 #define CT_PROMETHEUS	"text/plain; version=0.0.4; charset=utf-8"
 #define CT_JSON		"application/json"
 #define CT_TEXT		"text/plain; charset=utf-8"
 
+/* One connection as the thread tracks it (MHD's socket context). */
+struct status_conn {
+	bool			 used;
+	int			 fd;
+	int64_t			 since_ms;	/* start, or last request done */
+	bool			 shut;		/* shut down, MHD closing it */
+};
+
 struct status {
 	status_collect_fn	 collect;
 	void			*ctx;
 	struct MHD_Daemon	*mhd;
+	pthread_t		 tid;
+	int			 wake[2];	/* the thread stops when readable */
+	struct status_conn	 conns[STATUS_CONN_MAX + 1];	/* the thread's */
 	char			 where[ADDR_HOST_MAX + 16]; /* "[::1]:9780" */
 	pthread_mutex_t		 mu;
 	bool			 starting;	/* protected by mu */
@@ -65,6 +87,13 @@ static enum MHD_Result	status_handle(void *, struct MHD_Connection *,
 			    const char *, size_t *, void **);
 static struct MHD_Daemon *status_listen(struct status *,
 			    const struct addrinfo *, int);
+static void		status_notify(void *, struct MHD_Connection *, void **,
+			    enum MHD_ConnectionNotificationCode);
+static void		status_completed(void *, struct MHD_Connection *,
+			    void **, enum MHD_RequestTerminationCode);
+static void		status_shut(struct status_conn *);
+static void		status_expire(struct status *, int64_t);
+static void		*status_main(void *);
 
 /* libmicrohttpd's error messages: kept as the reason while starting, then
    logged, at most one line a minute (a client flood must not flood the
@@ -217,6 +246,119 @@ status_handle(void *cls, struct MHD_Connection *c, const char *url,
 	return (status_reply(c, MHD_HTTP_OK, ctype, body, len, false));
 }
 
+/* Shut a connection's socket down: MHD sees it end and closes it. Only
+   this thread closes MHD's sockets (in MHD_run()), so fd is still ours. */
+static void
+status_shut(struct status_conn *sc)
+{
+	if (!sc->shut) {
+		shutdown(sc->fd, SHUT_RDWR);
+		sc->shut = true;
+	}
+}
+
+/* A connection starts (track it; evict the oldest when over the maximum)
+   or ends (forget it). */
+static void
+status_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct status			*st = cls;
+	struct status_conn		*sc, *oldest = NULL;
+	const union MHD_ConnectionInfo	*ci;
+	int				 i, n = 0;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if ((sc = *socket_context) != NULL)
+			sc->used = false;
+		return;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	for (i = 0, sc = NULL; i < STATUS_CONN_MAX + 1; i++) {
+		if (!st->conns[i].used) {
+			if (sc == NULL)
+				sc = &st->conns[i];
+			continue;
+		}
+		if (!st->conns[i].shut) {
+			n++;
+			if (oldest == NULL ||
+			    st->conns[i].since_ms < oldest->since_ms)
+				oldest = &st->conns[i];
+		}
+	}
+	if (sc == NULL || ci == NULL) {
+		/* Cannot be: MHD admits STATUS_CONN_MAX + 1. Leave it to
+		   MHD's idle timeout. */
+		*socket_context = NULL;
+		return;
+	}
+	*sc = (struct status_conn){ .used = true, .fd = ci->connect_fd,
+	    .since_ms = clock_ms() };
+	*socket_context = sc;
+	if (n >= STATUS_CONN_MAX && oldest != NULL)
+		status_shut(oldest);
+}
+
+/* A request is done (answered, or abandoned): the next one gets a fresh
+   deadline. */
+static void
+status_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct status_conn		*sc;
+
+	(void)cls;
+	(void)con_cls;
+	(void)toe;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL && (sc = ci->socket_context) != NULL)
+		sc->since_ms = clock_ms();
+}
+
+/* Shut down every connection past its deadline. */
+static void
+status_expire(struct status *st, int64_t now_ms)
+{
+	int	i;
+
+	for (i = 0; i < STATUS_CONN_MAX + 1; i++)
+		if (st->conns[i].used &&
+		    now_ms - st->conns[i].since_ms >= STATUS_DEADLINE_MS)
+			status_shut(&st->conns[i]);
+}
+
+static void *
+status_main(void *arg)
+{
+	struct status			*st = arg;
+	const union MHD_DaemonInfo	*di;
+	MHD_UNSIGNED_LONG_LONG		 mhd_ms;
+	struct pollfd			 pfd[2];
+	int				 timeout;
+
+	log_set_tag("status");
+	di = MHD_get_daemon_info(st->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	pfd[0].fd = di != NULL ? di->epoll_fd : -1;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = st->wake[0];
+	pfd[1].events = POLLIN;
+	for (;;) {
+		timeout = STATUS_TICK_MS;
+		if (MHD_get_timeout(st->mhd, &mhd_ms) == MHD_YES &&
+		    mhd_ms < (MHD_UNSIGNED_LONG_LONG)timeout)
+			timeout = (int)mhd_ms;
+		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
+			fatal("status: poll: %s", strerror(errno));
+		if (pfd[1].revents != 0)
+			break;
+		MHD_run(st->mhd);
+		status_expire(st, clock_ms());
+	}
+	return (NULL);
+}
+
 /* Start libmicrohttpd on one resolved address; NULL with st->start_err
    set (or errno) when it cannot. */
 static struct MHD_Daemon *
@@ -224,15 +366,20 @@ status_listen(struct status *st, const struct addrinfo *ai, int port)
 {
 	unsigned int	flags;
 
-	flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	/* No thread of MHD's: status_main() runs it. One connection over
+	   the maximum is let in, to evict the oldest. */
+	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	return (MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
 	    status_handle, st,
 	    MHD_OPTION_EXTERNAL_LOGGER, status_mhd_log, st,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)STATUS_CONN_MAX,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)STATUS_IDLE_S,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)STATUS_CONN_MAX + 1,
+	    MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)(STATUS_DEADLINE_MS / 1000),
+	    MHD_OPTION_NOTIFY_CONNECTION, status_notify, st,
+	    MHD_OPTION_NOTIFY_COMPLETED, status_completed, st,
 	    MHD_OPTION_END));
 }
 
@@ -240,9 +387,10 @@ struct status *
 status_start(const struct addr_hostport *hp, status_collect_fn collect,
     void *ctx, char *err, size_t errlen)
 {
-	struct status	*st;
-	struct addrinfo	 hints, *res, *ai;
-	int		 rc;
+	const union MHD_DaemonInfo	*di;
+	struct status			*st;
+	struct addrinfo			 hints, *res, *ai;
+	int				 rc;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		snprintf(err, errlen, "status: out of memory");
@@ -250,6 +398,7 @@ status_start(const struct addr_hostport *hp, status_collect_fn collect,
 	}
 	st->collect = collect;
 	st->ctx = ctx;
+	st->wake[0] = st->wake[1] = -1;
 	st->log_limit.window_ms = STATUS_LOG_MS;
 	snprintf(st->where, sizeof(st->where), strchr(hp->host, ':') != NULL ?
 	    "[%s]:%s" : "%s:%s", hp->host, hp->port);
@@ -282,10 +431,26 @@ status_start(const struct addr_hostport *hp, status_collect_fn collect,
 		    st->where, st->start_err);
 		goto out_free;
 	}
+	if (pipe2(st->wake, O_CLOEXEC | O_NONBLOCK) == -1 ||
+	    (rc = pthread_create(&st->tid, NULL, status_main, st)) != 0) {
+		snprintf(err, errlen, "status.listen %s: cannot start: %s",
+		    st->where, strerror(st->wake[0] == -1 ? errno : rc));
+		MHD_stop_daemon(st->mhd);
+		goto out_free;
+	}
+	/* As bound: a port 0 or a name shows what it became. */
+	di = MHD_get_daemon_info(st->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+	if (di != NULL)
+		(void)endpoint_local_addr(di->listen_fd, st->where,
+		    sizeof(st->where));
 	log_info("status: serving /metrics and /status on http://%s",
 	    st->where);
 	return (st);
 out_free:
+	if (st->wake[0] != -1) {
+		close(st->wake[0]);
+		close(st->wake[1]);
+	}
 	pthread_mutex_destroy(&st->mu);
 	free(st);
 	return (NULL);
@@ -294,11 +459,18 @@ out_free:
 void
 status_stop(struct status *st)
 {
+	ssize_t	n;
+
 	if (st == NULL)
 		return;
-	/* Closes the listening socket and every connection, joins the
-	   thread: no request runs after this. */
+	/* Join the thread, then close the listening socket and every
+	   connection: no request runs after this. */
+	n = write(st->wake[1], "", 1);
+	(void)n;	/* a fresh pipe has room for one byte */
+	pthread_join(st->tid, NULL);
 	MHD_stop_daemon(st->mhd);
+	close(st->wake[0]);
+	close(st->wake[1]);
 	pthread_mutex_destroy(&st->mu);
 	log_info("status: stopped serving on %s", st->where);
 	free(st);

@@ -13,20 +13,28 @@ extern "C" {
 
 struct status;
 
+/* Connections served at once; one more evicts the oldest. */
+#define STATUS_CONN_MAX		64
+/* Descriptors the server may hold: its connections, one over, the
+   listening socket, MHD's epoll fd and its own wake pipe. */
+#define STATUS_FDS		(STATUS_CONN_MAX + 1 + 4)
+
 /* The owner's side of the status server: fill m with a copy of every link
    and counter it shows (metrics_add_link(), ...), taking its locks only
    while copying. Called on the server's thread; a failure to copy marks m
    failed (out of memory), which the server answers with a 500. */
 typedef void (*status_collect_fn)(void *ctx, struct metrics *m);
 
-/* Serve what collect copies and link states on hp (libmicrohttpd, one thread of
-   its own): GET /metrics (Prometheus text format 0.0.4), GET /status (JSON;
-   /status?format=text: one tab-separated line per link); HEAD too; other
-   paths 404, other methods 405. A host name in hp is resolved and the first
-   address that can be bound is used. Returns NULL with a reason in err
-   ("status.listen 127.0.0.1:9780: cannot serve: ... Address already in
-   use") when no address can be had. A request copies under short locks and
-   renders without any: it never blocks a pump or the watchdog. */
+/* Serve what collect copies on hp (libmicrohttpd, run by one thread of
+   the server's): GET /metrics (Prometheus text format 0.0.4), GET /status
+   (JSON; /status?format=text: one tab-separated line per link); HEAD too;
+   other paths 404, other methods 405. A host name in hp is resolved and
+   the first address that can be bound is used. Each connection has a few
+   seconds to complete a request, however slowly it trickles; a connection
+   over STATUS_CONN_MAX evicts the oldest. Returns NULL with a reason in
+   err ("status.listen 127.0.0.1:9780: cannot serve: ... Address already
+   in use") when no address can be had. A request copies under short locks
+   and renders without any: it never blocks a pump or the watchdog. */
 struct status	*status_start(const struct addr_hostport *hp,
 		    status_collect_fn collect, void *ctx, char *err,
 		    size_t errlen);
