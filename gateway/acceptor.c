@@ -1,11 +1,21 @@
 /* acceptor.c -- the one thread that accepts clients on every listen link.
  *
  * DESIGN: one thread polls every listening socket and a wake pipe. The
- * table of listeners is protected by acc->mu; the thread holds it while it
- * accepts and hands clients over, so acceptor_remove() (which takes the
- * same lock, then waits until the thread has rebuilt its poll set) can
- * never race with a hand-over to a link that is going away. Stop: set
- * acc->stop under the lock, write to the pipe, join.
+ * table of listeners (any number: it grows) is protected by acc->mu; the
+ * thread holds it while it accepts and hands clients over, so
+ * acceptor_remove() (which takes the same lock, then waits until the
+ * thread has rebuilt its poll set) can never race with a hand-over to a
+ * link that is going away. Halt: set acc->stop under the lock, write to the
+ * pipe, join; from then on a remove does not wait.
+ *
+ * Out of descriptors: a listening socket with a client waiting stays
+ * readable, so poll() would return at once forever. The acceptor keeps one
+ * spare descriptor; when accept() fails with EMFILE/ENFILE it gives the
+ * spare up, accepts the client, closes it at once (the client sees its
+ * connection closed rather than hanging in the backlog), and takes the
+ * spare again. Each dropped client is counted; one line a minute says how
+ * many. Should the spare be lost, the listening sockets are left out of the
+ * poll set for a pause instead.
  */
 #include <sys/socket.h>
 
@@ -25,26 +35,32 @@
 #include "endpoint.h"
 #include "log.h"
 
-#define ACC_MAX		1024	/* listening sockets */
-#define ACC_REFUSE_LOG_MS 10000
+#define ACC_FULL_LOG_MS		60000	/* one "out of descriptors" a minute */
+#define ACC_PAUSE_MS		1000	/* without a spare: poll less */
 
 struct listener {
 	struct link		*link;
 	int			 fd;
-	struct log_limit	 refuse_log;
 };
 
 struct acceptor {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	pthread_t		 tid;
+	bool			 started;
 	int			 wake[2];
 	/* Protected by mu. */
-	struct listener		 ls[ACC_MAX];
-	int			 n;
+	struct listener		*ls;
+	int			 n, cap;
 	unsigned		 epoch;		/* +1 on every change */
 	unsigned		 seen_epoch;	/* the thread's poll set */
 	bool			 stop;
+	/* The thread's alone. */
+	struct pollfd		*pfd;
+	int			 pfd_cap;
+	int			 spare;		/* /dev/null, or -1 when used */
+	unsigned long		 dropped;	/* clients closed for lack of fds */
+	struct log_limit	 full_log;
 };
 
 static void	*acceptor_main(void *);
@@ -60,6 +76,12 @@ acc_wake(struct acceptor *acc)
 	(void)rc;
 }
 
+static int
+spare_open(void)
+{
+	return (open("/dev/null", O_RDONLY | O_CLOEXEC));
+}
+
 struct acceptor *
 acceptor_start(void)
 {
@@ -69,44 +91,61 @@ acceptor_start(void)
 
 	if ((acc = calloc(1, sizeof(*acc))) == NULL)
 		return (NULL);
-	if (pipe2(acc->wake, O_CLOEXEC | O_NONBLOCK) == -1)
-		goto out_free;
+	acc->wake[0] = acc->wake[1] = -1;
+	acc->full_log.window_ms = ACC_FULL_LOG_MS;
+	if ((acc->spare = spare_open()) == -1 ||
+	    pipe2(acc->wake, O_CLOEXEC | O_NONBLOCK) == -1) {
+		saved_errno = errno;
+		if (acc->spare != -1)
+			close(acc->spare);
+		free(acc);
+		errno = saved_errno;
+		return (NULL);
+	}
 	pthread_mutex_init(&acc->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&acc->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	if ((errno = pthread_create(&acc->tid, NULL, acceptor_main, acc)) != 0)
-		goto out_pipe;
+	if ((errno = pthread_create(&acc->tid, NULL, acceptor_main, acc)) !=
+	    0) {
+		saved_errno = errno;
+		acc->stop = true;
+		acceptor_free(acc);
+		errno = saved_errno;
+		return (NULL);
+	}
+	acc->started = true;
 	return (acc);
-out_pipe:
-	saved_errno = errno;
-	pthread_cond_destroy(&acc->cv);
-	pthread_mutex_destroy(&acc->mu);
-	close(acc->wake[0]);
-	close(acc->wake[1]);
-	errno = saved_errno;
-out_free:
-	saved_errno = errno;
-	free(acc);
-	errno = saved_errno;
-	return (NULL);
 }
 
 void
-acceptor_stop(struct acceptor *acc)
+acceptor_halt(struct acceptor *acc)
 {
-	int	i;
-
-	if (acc == NULL)
+	if (acc == NULL || !acc->started)
 		return;
 	pthread_mutex_lock(&acc->mu);
 	acc->stop = true;
 	pthread_mutex_unlock(&acc->mu);
 	acc_wake(acc);
 	pthread_join(acc->tid, NULL);
+	acc->started = false;
+}
+
+void
+acceptor_free(struct acceptor *acc)
+{
+	int	i;
+
+	if (acc == NULL)
+		return;
+	acceptor_halt(acc);
 	for (i = 0; i < acc->n; i++)
 		close(acc->ls[i].fd);
+	free(acc->ls);
+	free(acc->pfd);
+	if (acc->spare != -1)
+		close(acc->spare);
 	close(acc->wake[0]);
 	close(acc->wake[1]);
 	pthread_cond_destroy(&acc->cv);
@@ -119,7 +158,7 @@ acceptor_add(struct acceptor *acc, struct link *l, char *err, size_t errlen)
 {
 	struct listener	*ls;
 	char		 bound[LINK_PEER_MAX];
-	int		 fd;
+	int		 fd, cap;
 
 	if ((fd = endpoint_listen(link_endpoint(l), err, errlen)) == -1)
 		return (-1);
@@ -130,19 +169,22 @@ acceptor_add(struct acceptor *acc, struct link *l, char *err, size_t errlen)
 		return (-1);
 	}
 	pthread_mutex_lock(&acc->mu);
-	if (acc->n == ACC_MAX) {
-		pthread_mutex_unlock(&acc->mu);
-		close(fd);
-		snprintf(err, errlen, "too many listening sockets (%d)",
-		    ACC_MAX);
-		errno = EMFILE;
-		return (-1);
+	if (acc->n == acc->cap) {
+		cap = acc->cap > 0 ? acc->cap * 2 : 16;
+		if ((ls = reallocarray(acc->ls, (size_t)cap,
+		    sizeof(*ls))) == NULL) {
+			pthread_mutex_unlock(&acc->mu);
+			close(fd);
+			snprintf(err, errlen, "out of memory");
+			errno = ENOMEM;
+			return (-1);
+		}
+		acc->ls = ls;
+		acc->cap = cap;
 	}
 	ls = &acc->ls[acc->n++];
-	memset(ls, 0, sizeof(*ls));
 	ls->link = l;
 	ls->fd = fd;
-	ls->refuse_log.window_ms = ACC_REFUSE_LOG_MS;
 	acc->epoch++;
 	pthread_mutex_unlock(&acc->mu);
 	acc_wake(acc);
@@ -189,15 +231,43 @@ allowed(const struct cfg_endpoint *ep, const struct sockaddr *sa)
 	return (false);
 }
 
-/* Accept every client waiting on ls. Called with acc->mu held. Returns
-   false when the process is out of descriptors, so the caller pauses. */
+/* Out of descriptors with a client waiting on fd: give up the spare to
+   take the client, close it at once, take the spare back. Returns false
+   when there is no spare (the caller pauses instead). */
 static bool
-accept_all(struct listener *ls)
+drop_one(struct acceptor *acc, struct listener *ls)
+{
+	unsigned	suppressed;
+	int		fd, err;
+
+	if (acc->spare == -1 && (acc->spare = spare_open()) == -1)
+		return (false);
+	close(acc->spare);
+	acc->spare = -1;
+	fd = accept4(ls->fd, NULL, NULL, SOCK_CLOEXEC);
+	err = errno;
+	if (fd != -1) {
+		close(fd);
+		acc->dropped++;
+	}
+	acc->spare = spare_open();
+	if (log_limit_allow(&acc->full_log, clock_ms(), &suppressed))
+		log_subject(LOG_LVL_WARN, "%s: out of file descriptors: "
+		    "closed new clients at once (%lu so far)%s",
+		    link_name(ls->link), acc->dropped,
+		    log_suppressed(suppressed));
+	return (fd != -1 || err == EAGAIN || err == EWOULDBLOCK);
+}
+
+/* Accept every client waiting on ls. Called with acc->mu held. Returns
+   false when the process is out of descriptors and no spare is left, so
+   that the caller pauses. */
+static bool
+accept_all(struct acceptor *acc, struct listener *ls)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	char			 peer[LINK_PEER_MAX];
-	unsigned		 suppressed;
 	int			 fd;
 
 	for (;;) {
@@ -207,20 +277,18 @@ accept_all(struct listener *ls)
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				log_warn("%s: accept", link_name(ls->link));
-				return (false);
+			if (errno == EMFILE || errno == ENFILE) {
+				if (!drop_one(acc, ls))
+					return (false);
+				continue;
 			}
+			if (errno == ENOBUFS || errno == ENOMEM)
+				return (false);
 			return (true);	/* EAGAIN: drained */
 		}
 		addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
 		if (!allowed(link_endpoint(ls->link), (struct sockaddr *)&ss)) {
-			if (log_limit_allow(&ls->refuse_log, clock_ms(),
-			    &suppressed))
-				log_subject(LOG_LVL_WARN, "%s: refused %s: not "
-				    "in allow list%s", link_name(ls->link), peer,
-				    log_suppressed(suppressed));
+			link_refuse(ls->link, peer, "not in allow list");
 			close(fd);
 			continue;
 		}
@@ -228,50 +296,74 @@ accept_all(struct listener *ls)
 	}
 }
 
+/* Rebuild the poll set from the table. Called with acc->mu held. Returns
+   the number of listeners polled, or -1 when out of memory. */
+static int
+acceptor_pollset(struct acceptor *acc)
+{
+	struct pollfd	*pfd;
+	int		 i, cap;
+
+	if (acc->n + 1 > acc->pfd_cap) {
+		cap = acc->n + 1 + 16;
+		if ((pfd = reallocarray(acc->pfd, (size_t)cap,
+		    sizeof(*pfd))) == NULL)
+			return (-1);
+		acc->pfd = pfd;
+		acc->pfd_cap = cap;
+	}
+	for (i = 0; i < acc->n; i++) {
+		acc->pfd[i].fd = acc->ls[i].fd;
+		acc->pfd[i].events = POLLIN;
+		acc->pfd[i].revents = 0;
+	}
+	return (acc->n);
+}
+
 static void *
 acceptor_main(void *arg)
 {
 	struct acceptor	*acc = arg;
-	struct pollfd	 pfd[ACC_MAX + 1];
 	unsigned	 epoch;
 	char		 drain[64];
-	int		 i, n, timeout;
-	bool		 ok;
+	int		 i, n, timeout = -1;
+	bool		 paused = false;
 
 	log_set_tag("acceptor");
-	timeout = -1;
 	for (;;) {
 		pthread_mutex_lock(&acc->mu);
 		if (acc->stop) {
 			pthread_mutex_unlock(&acc->mu);
 			break;
 		}
-		for (i = 0; i < acc->n; i++) {
-			pfd[i].fd = acc->ls[i].fd;
-			pfd[i].events = POLLIN;
-		}
-		n = acc->n;
+		if ((n = acceptor_pollset(acc)) == -1)
+			fatal("acceptor: out of memory");
 		epoch = acc->seen_epoch = acc->epoch;
 		pthread_cond_broadcast(&acc->cv);
 		pthread_mutex_unlock(&acc->mu);
 
-		pfd[n].fd = acc->wake[0];
-		pfd[n].events = POLLIN;
-		if (poll(pfd, (nfds_t)n + 1, timeout) == -1 && errno != EINTR)
+		/* Paused: only the wake pipe, until the pause is over. */
+		if (paused)
+			n = 0;
+		acc->pfd[n].fd = acc->wake[0];
+		acc->pfd[n].events = POLLIN;
+		acc->pfd[n].revents = 0;
+		if (poll(acc->pfd, (nfds_t)n + 1, timeout) == -1 &&
+		    errno != EINTR)
 			fatal("acceptor: poll: %s", strerror(errno));
 		timeout = -1;
-		if (pfd[n].revents & POLLIN)
+		paused = false;
+		if (acc->pfd[n].revents & POLLIN)
 			while (read(acc->wake[0], drain, sizeof(drain)) > 0)
 				;
 		pthread_mutex_lock(&acc->mu);
 		/* A changed table means pfd[] no longer matches acc->ls[]. */
-		if (acc->epoch == epoch) {
-			for (i = 0; i < n; i++) {
-				if (!(pfd[i].revents & POLLIN))
-					continue;
-				ok = accept_all(&acc->ls[i]);
-				if (!ok)
-					timeout = 100;	/* out of fds: pause */
+		for (i = 0; i < n && acc->epoch == epoch; i++) {
+			if (!(acc->pfd[i].revents & POLLIN))
+				continue;
+			if (!accept_all(acc, &acc->ls[i])) {
+				paused = true;
+				timeout = ACC_PAUSE_MS;
 			}
 		}
 		pthread_mutex_unlock(&acc->mu);

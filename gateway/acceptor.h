@@ -15,11 +15,16 @@ struct acceptor;
 /* Start the thread. Returns NULL with errno set on failure. */
 struct acceptor	*acceptor_start(void);
 
-/* Stop and join the thread, close every listening socket left. */
-void	acceptor_stop(struct acceptor *);
+/* Stop accepting: join the thread. Afterwards acceptor_remove() does not
+   wait. NULL is fine. */
+void	acceptor_halt(struct acceptor *);
 
-/* Listen on l's address and hand every accepted client that the allow
-   list admits to link_offer(). Returns 0, or -1 with errno set and a
+/* Halt, close every listening socket left, free. NULL is fine. */
+void	acceptor_free(struct acceptor *);
+
+/* Listen on l's address (link_set_listening() learns it as bound) and
+   hand every accepted client that the allow list admits to link_offer();
+   refusals go to link_refuse(). Any number of listeners. Returns 0, or -1 with errno set and a
    reason in err (address in use, ...). */
 int	acceptor_add(struct acceptor *, struct link *l, char *err, size_t errlen);
 

@@ -9,10 +9,14 @@
  * only borrows the fd for a send and, on error, calls link_fail(), whose
  * shutdown() wakes the owner. Locks: the device's link_sync (mutex + cv +
  * change counter) protects every link's state; each thread's pump is its
- * own. Stop: dev->stop is set, every link is shut down (waking blocked
- * calls), the sync is broadcast, both threads are joined, then the links
- * are closed by the stopping thread, which now owns them.
+ * own. Stop, in two steps so that a gateway tells every device before it
+ * waits for any: device_stop_begin() sets dev->stop, signals the wake
+ * eventfd (a dial or name lookup in progress gives up), shuts every link
+ * down (waking blocked calls) and broadcasts the sync; device_stop_finish()
+ * joins both threads, then closes the links as their owner now.
  */
+#include <sys/eventfd.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -68,6 +72,7 @@ struct device {
 	struct link_sync	 sync;
 	unsigned		 pol_gen;	/* +1 per reload; under sync.mu */
 	atomic_bool		 stop;
+	int			 wake_fd;	/* eventfd: readable once stopping */
 	struct link		*links[LINK_KIND_COUNT];	/* NULL: unused */
 	bool			 listening[LINK_KIND_COUNT];
 	bool			 watched[LINK_KIND_COUNT];
@@ -178,7 +183,8 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 		return;
 	}
 	link_set_connecting(l, true);
-	fd = endpoint_dial(link_endpoint(l), &s->pol, &dev->stop, peer, sizeof(peer), err,
+	fd = endpoint_dial(link_endpoint(l), &s->pol, dev->wake_fd, peer,
+	    sizeof(peer), err,
 	    sizeof(err));
 	if (fd != -1) {
 		if (t->failures > 0)
@@ -377,10 +383,15 @@ device_start(const struct cfg_device *dc, struct acceptor *acc,
 		free(dev);
 		return (NULL);
 	}
+	dev->wake_fd = -1;
 	dev->acc = acc;
 	dev->wd = wd;
 	link_sync_init(&dev->sync);
 	atomic_init(&dev->stop, false);
+	if ((dev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto out_stop;
+	}
 	if (dev->cfg.split) {
 		dev->in = use_link(dev, LINK_KIND_RX, &dev->cfg.rx);
 		dev->out = use_link(dev, LINK_KIND_TX, &dev->cfg.tx);
@@ -434,9 +445,11 @@ out_stop:
 }
 
 void
-device_stop(struct device *dev)
+device_stop_begin(struct device *dev)
 {
-	int	k;
+	uint64_t	one = 1;
+	ssize_t		n;
+	int		k;
 
 	if (dev == NULL)
 		return;
@@ -444,6 +457,11 @@ device_stop(struct device *dev)
 		if (dev->listening[k])
 			acceptor_remove(dev->acc, dev->links[k]);
 	atomic_store(&dev->stop, true);
+	/* Wakes a dial or a name lookup in progress. */
+	if (dev->wake_fd != -1) {
+		n = write(dev->wake_fd, &one, sizeof(one));
+		(void)n;	/* an eventfd write of 1 cannot fail here */
+	}
 	for (k = 0; k < LINK_KIND_COUNT; k++)
 		if (dev->links[k] != NULL)
 			link_fail(dev->links[k], 0, WD_REASON_NONE, 0,
@@ -451,6 +469,15 @@ device_stop(struct device *dev)
 	pthread_mutex_lock(&dev->sync.mu);
 	link_sync_changed(&dev->sync);
 	pthread_mutex_unlock(&dev->sync.mu);
+}
+
+void
+device_stop_finish(struct device *dev)
+{
+	int	k;
+
+	if (dev == NULL)
+		return;
 	if (dev->reader.started)
 		pthread_join(dev->reader.tid, NULL);
 	if (dev->writer.started)
@@ -466,9 +493,18 @@ device_stop(struct device *dev)
 	}
 	pump_free(&dev->reader.pump);
 	pump_free(&dev->writer.pump);
+	if (dev->wake_fd != -1)
+		close(dev->wake_fd);
 	link_sync_destroy(&dev->sync);
 	cfg_device_free(&dev->cfg);
 	free(dev);
+}
+
+void
+device_stop(struct device *dev)
+{
+	device_stop_begin(dev);
+	device_stop_finish(dev);
 }
 
 void

@@ -23,9 +23,14 @@ struct device;
 struct device	*device_start(const struct cfg_device *dc, struct acceptor *acc,
 		    struct watchdog *wd, char *err, size_t errlen);
 
-/* Stop accepting, shut every link down, join both threads, close all
-   sockets, free. Returns within about io_timeout_ms (a dial in progress is
-   abandoned at its next poll slice). */
+/* Stop in two steps, so that many devices stop in the time of one:
+   device_stop_begin() stops accepting, wakes a dial or name lookup in
+   progress, shuts every link down and tells both threads, without waiting;
+   device_stop_finish() joins both threads, closes all sockets and frees.
+   device_stop() does both. Returns within about io_timeout_ms. NULL is
+   fine. */
+void		 device_stop_begin(struct device *);
+void		 device_stop_finish(struct device *);
 void		 device_stop(struct device *);
 
 /* Apply a new policy to a running device: its threads take it at their

@@ -13,10 +13,11 @@
 #include "addr.h"
 #include "clock.h"
 #include "endpoint.h"
+#include "resolve.h"
 #include "sockopt.h"
 
 static int	dial_one(const struct addrinfo *, const struct cfg_policy *,
-		    atomic_bool *);
+		    int);
 static int	set_blocking(int, bool);
 
 static int
@@ -30,15 +31,14 @@ set_blocking(int fd, bool blocking)
 	return (fcntl(fd, F_SETFL, flags));
 }
 
-/* One address: connect without blocking, then poll in slices so that a stop
-   request is seen within io_timeout_ms even during a long connect timeout. */
+/* One address: connect without blocking, and wait for the result, the
+   connect timeout, or wake_fd, whichever comes first. */
 static int
-dial_one(const struct addrinfo *ai, const struct cfg_policy *pol,
-    ATOMIC(bool) *stop)
+dial_one(const struct addrinfo *ai, const struct cfg_policy *pol, int wake_fd)
 {
-	struct pollfd	pfd;
+	struct pollfd	pfd[2];
 	int64_t		deadline, left;
-	int		fd, err, saved_errno;
+	int		fd, err, rc, saved_errno;
 	socklen_t	errlen = sizeof(err);
 
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
@@ -50,24 +50,23 @@ dial_one(const struct addrinfo *ai, const struct cfg_policy *pol,
 		goto out_close;
 	deadline = clock_ms() + pol->connect_timeout_ms;
 	for (;;) {
-		if (atomic_load(stop)) {
-			errno = ECANCELED;
-			goto out_close;
-		}
 		if ((left = deadline - clock_ms()) <= 0) {
 			errno = ETIMEDOUT;
 			goto out_close;
 		}
-		if (left > pol->io_timeout_ms)
-			left = pol->io_timeout_ms;
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, (int)left) == -1) {
-			if (errno == EINTR)
-				continue;
+		pfd[0].fd = fd;
+		pfd[0].events = POLLOUT;
+		pfd[1].fd = wake_fd;
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
+		rc = poll(pfd, wake_fd != -1 ? 2 : 1, (int)left);
+		if (rc == -1 && errno != EINTR)
+			goto out_close;
+		if (pfd[1].revents != 0) {
+			errno = ECANCELED;
 			goto out_close;
 		}
-		if (pfd.revents)
+		if (rc > 0 && pfd[0].revents != 0)
 			break;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1)
@@ -88,24 +87,17 @@ out_close:
 
 int
 endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
-    ATOMIC(bool) *stop, char *peer, size_t peerlen, char *err, size_t errlen)
+    int wake_fd, char *peer, size_t peerlen, char *err, size_t errlen)
 {
-	struct addrinfo	 hints, *res, *ai;
+	struct addrinfo	*res, *ai;
 	const char	*what;
-	int		 fd = -1, rc, saved_errno = 0;
+	int		 fd = -1, saved_errno = 0;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(ep->hp.host, ep->hp.port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "cannot resolve %s: %s", ep->hp.host,
-		    gai_strerror(rc));
-		errno = rc == EAI_SYSTEM ? errno : EHOSTUNREACH;
+	if (resolve_stream(ep->hp.host, ep->hp.port, wake_fd,
+	    pol->connect_timeout_ms, &res, err, errlen) == -1)
 		return (-1);
-	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = dial_one(ai, pol, stop)) != -1)
+		if ((fd = dial_one(ai, pol, wake_fd)) != -1)
 			break;
 		saved_errno = errno;
 		addr_format(ai->ai_addr, peer, peerlen);

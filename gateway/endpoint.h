@@ -2,7 +2,6 @@
 #ifndef GW_ENDPOINT_H
 #define GW_ENDPOINT_H
 
-#include "atomics.h"
 #include <stddef.h>
 
 #include "cfg.h"
@@ -11,15 +10,15 @@
 extern "C" {
 #endif
 
-/* Dial ep: resolve it, then try each address with a non-blocking connect
-   bounded by pol->connect_timeout_ms, waking at least every io_timeout_ms
-   to give up early once *stop is true. On success returns a connected,
+/* Dial ep: resolve it (resolve_stream(): a literal at once, a name by a
+   lookup a stop does not wait for), then try each address with a
+   non-blocking connect bounded by pol->connect_timeout_ms. Gives up at once
+   when wake_fd (-1: none) becomes readable. On success returns a connected,
    blocking socket with every link option set (sockopt_link()) and the peer
    in peer. On failure returns -1 with errno set (ETIMEDOUT, ECONNREFUSED,
-   ECANCELED when stopped, ...) and a one-line reason in err. */
+   ECANCELED when woken, ...) and a one-line reason in err. */
 int	endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
-	    ATOMIC(bool) *stop, char *peer, size_t peerlen, char *err,
-	    size_t errlen);
+	    int wake_fd, char *peer, size_t peerlen, char *err, size_t errlen);
 
 /* Open a listening socket (SO_REUSEADDR, close-on-exec, non-blocking) on
    ep's address. Returns the fd, or -1 with errno set and a reason in err. */

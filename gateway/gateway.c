@@ -32,6 +32,8 @@ struct gateway {
 };
 
 static void	gw_collect(void *, struct metrics *);
+static bool	status_changes(const struct gateway *, const struct cfg *);
+static long	endpoint_fds(const struct cfg_endpoint *);
 
 static enum log_level
 level_of(enum cfg_log_level l)
@@ -121,33 +123,57 @@ find_cfg(const struct cfg *cfg, const char *name)
 	return (NULL);
 }
 
+/* A listen link holds its listening socket, its client and one more
+   waiting to be taken; a dialling link its socket and, while it looks a
+   name up, an eventfd. */
+static long
+endpoint_fds(const struct cfg_endpoint *ep)
+{
+	return (ep->mode == CFG_LINK_LISTEN ? 3 : 2);
+}
+
+/* Does a new status.listen replace the running server (or start one)? */
+static bool
+status_changes(const struct gateway *gw, const struct cfg *cfg)
+{
+	return (strcmp(cfg->status_listen, gw->cfg->status_listen) != 0 ||
+	    (gw->status == NULL && cfg->status_listen[0] != '\0'));
+}
+
 int
 gw_reload(struct gateway *gw, struct cfg *cfg)
 {
-	struct device		**old, **devs, *dev;
+	struct device		**old, **devs, **stopping, *dev;
 	const struct cfg_device	 *nc;
 	char			  derr[256];
-	int			  i, n_old, n = 0, rc = 0;
-	int			  kept = 0, started = 0, stopped = 0;
-	int			  updated = 0;
+	int			  i, n_old, n = 0, n_stop = 0, rc = 0;
+	int			  kept = 0, started = 0, updated = 0;
 
-	if ((devs = calloc((size_t)cfg->n_devices + 1, sizeof(*devs))) == NULL) {
-		log_warnx("reload: out of memory; running configuration kept");
-		cfg_free(cfg);
-		return (-1);
-	}
+	devs = calloc((size_t)cfg->n_devices + 1, sizeof(*devs));
 	pthread_mutex_lock(&gw->mu);
 	old = gw->devs;
 	n_old = gw->n_devs;
 	pthread_mutex_unlock(&gw->mu);
+	stopping = calloc((size_t)n_old + 1, sizeof(*stopping));
+	if (devs == NULL || stopping == NULL) {
+		log_warnx("reload: out of memory; running configuration kept");
+		free(devs);
+		free(stopping);
+		cfg_free(cfg);
+		return (-1);
+	}
 
-	/* Stop removed and changed devices first: a changed device may keep
-	   its listen address. A change of policy only is applied in place. */
+	/* Free first what the new configuration takes elsewhere: removed
+	   and changed devices (a changed one may keep its listen address)
+	   and a status server that moves (it may move to a port a device
+	   releases, or swap with one). A change of policy only is applied
+	   in place. */
 	for (i = 0; i < n_old; i++) {
 		nc = find_cfg(cfg, device_cfg(old[i])->name);
 		if (nc != NULL && cfg_device_equal(nc, device_cfg(old[i])))
 			continue;
-		if (nc != NULL && cfg_device_policy_only(device_cfg(old[i]), nc)) {
+		if (nc != NULL && cfg_device_policy_only(device_cfg(old[i]),
+		    nc)) {
 			log_info("reload: %s: policy changed (keepalive, "
 			    "timeouts, backoff, hold): applied to its live "
 			    "links", nc->name);
@@ -159,12 +185,21 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		    nc ? "addresses or buffer_bytes changed: restarting" :
 		    "removed: stopping");
 		pthread_mutex_lock(&gw->mu);
-		dev = old[i];
+		stopping[n_stop++] = old[i];
 		old[i] = NULL;
 		pthread_mutex_unlock(&gw->mu);
-		device_stop(dev);
-		stopped++;
 	}
+	if (status_changes(gw, cfg)) {
+		status_stop(gw->status);
+		gw->status = NULL;
+	}
+	/* Tell every device, then wait for them: together, not in turn. */
+	for (i = 0; i < n_stop; i++)
+		device_stop_begin(stopping[i]);
+	for (i = 0; i < n_stop; i++)
+		device_stop_finish(stopping[i]);
+	free(stopping);
+
 	for (i = 0; i < cfg->n_devices; i++) {
 		nc = &cfg->devices[i];
 		if ((dev = find_device(old, n_old, nc->name)) != NULL) {
@@ -173,8 +208,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 			continue;
 		}
 		if ((dev = device_start(nc, gw->acc, gw->wd, derr,
-		    sizeof(derr)))
-		    == NULL) {
+		    sizeof(derr))) == NULL) {
 			log_warnx("reload: %s: cannot start: %s", nc->name, derr);
 			rc = -1;
 			continue;
@@ -195,20 +229,17 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		    gw->cfg->watchdog_period_ms, cfg->watchdog_period_ms);
 		wd_set_period(gw->wd, cfg->watchdog_period_ms);
 	}
-	if (strcmp(cfg->status_listen, gw->cfg->status_listen) != 0 ||
-	    (gw->status == NULL && cfg->status_listen[0] != '\0')) {
-		status_stop(gw->status);
-		gw->status = NULL;
-		if (cfg->status_listen[0] != '\0' && (gw->status =
-		    status_start(&cfg->status_hp, gw_collect, gw, derr,
-		    sizeof(derr))) == NULL)
-			log_warnx("reload: %s; running without status", derr);
+	if (gw->status == NULL && cfg->status_listen[0] != '\0' &&
+	    (gw->status = status_start(&cfg->status_hp, gw_collect, gw, derr,
+	    sizeof(derr))) == NULL) {
+		log_warnx("reload: %s; running without status", derr);
+		rc = -1;
 	}
 	/* Kept devices hold their own copies: the old config can go. */
 	cfg_free(gw->cfg);
 	gw->cfg = cfg;
 	log_info("reload: %d device%s kept (%d with new timeouts), %d stopped, "
-	    "%d started", kept, kept == 1 ? "" : "s", updated, stopped,
+	    "%d started", kept, kept == 1 ? "" : "s", updated, n_stop,
 	    started);
 	return (rc);
 }
@@ -221,11 +252,17 @@ gw_stop(struct gateway *gw)
 	if (gw == NULL)
 		return;
 	status_stop(gw->status);
+	/* Stop accepting first, then tell every device before waiting for
+	   any: a stop takes about one io_timeout_ms, however many devices
+	   there are and whatever they are doing. */
+	acceptor_halt(gw->acc);
+	for (i = 0; i < gw->n_devs; i++)
+		device_stop_begin(gw->devs[i]);
 	for (i = gw->n_devs - 1; i >= 0; i--)
-		device_stop(gw->devs[i]);
+		device_stop_finish(gw->devs[i]);
 	free(gw->devs);
 	wd_stop(gw->wd);
-	acceptor_stop(gw->acc);
+	acceptor_free(gw->acc);
 	cfg_free(gw->cfg);
 	pthread_mutex_destroy(&gw->mu);
 	free(gw);
@@ -248,6 +285,27 @@ gw_foreach_link(struct gateway *gw,
 				fn(arg, device_cfg(gw->devs[i])->name, l);
 	}
 	pthread_mutex_unlock(&gw->mu);
+}
+
+long
+gw_fds_needed(const struct cfg *cfg)
+{
+	const struct cfg_device	*d;
+	long			 n = 3 + 3 + 8;	/* stdio, acceptor, slack */
+	int			 i;
+
+	if (cfg->status_listen[0] != '\0')
+		n += STATUS_FDS;
+	for (i = 0; i < cfg->n_devices; i++) {
+		d = &cfg->devices[i];
+		n += 1;			/* the wake eventfd */
+		if (d->split)
+			n += endpoint_fds(&d->rx) + endpoint_fds(&d->tx);
+		else
+			n += endpoint_fds(&d->device);
+		n += endpoint_fds(&d->upstream);
+	}
+	return (n);
 }
 
 static void

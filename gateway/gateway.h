@@ -20,6 +20,10 @@ struct gateway;
    port already in use, ...) after undoing what was started. */
 struct gateway	*gw_start(struct cfg *cfg, char *err, size_t errlen);
 
+/* The most file descriptors the gateway may hold with cfg: its sockets,
+   eventfds and pipes, and the status server's connections. */
+long		 gw_fds_needed(const struct cfg *cfg);
+
 /* Apply a new, already validated config (which the gateway then owns):
    devices whose settings did not change keep running untouched, changed
    ones restart, added ones start, removed ones stop. Logs what changed.

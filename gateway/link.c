@@ -66,6 +66,10 @@ struct link {
 	   logs one down line a minute; its up lines wait until it has
 	   stayed up LINK_SHORT_MS (link_check_stable()). */
 	struct log_limit	 flap_log;
+	/* The acceptor's alone: what a remote client can trigger at will
+	   (refused, rejected, replaced while waiting) logs one line per
+	   window, with a count. */
+	struct log_limit	 peer_log;
 	bool			 flap_quiet_up;	/* after a short connection */
 	bool			 up_unlogged;	/* this up is not logged yet */
 	unsigned		 short_count;	/* short connections in a row */
@@ -166,6 +170,7 @@ link_new(const char *device, enum link_kind kind,
 	l->state = LINK_DOWN;
 	l->since_wall_ms = clock_wall_ms();
 	l->flap_log.window_ms = 60000;
+	l->peer_log.window_ms = LINK_PEER_LOG_MS;
 	return (l);
 }
 
@@ -242,19 +247,30 @@ link_take_pending(struct link *l, char *peer, size_t peerlen)
 }
 
 void
+link_refuse(struct link *l, const char *peer, const char *why)
+{
+	unsigned	suppressed;
+
+	if (log_limit_allow(&l->peer_log, clock_ms(), &suppressed))
+		log_subject(LOG_LVL_WARN, "%s: refused %s: %s%s", l->name, peer,
+		    why, log_suppressed(suppressed));
+}
+
+void
 link_offer(struct link *l, int fd, const char *peer)
 {
-	char	old_peer[LINK_PEER_MAX];
-	int	old_pending;
-	bool	busy;
+	char		old_peer[LINK_PEER_MAX], why[LINK_PEER_MAX + 16];
+	unsigned	suppressed;
+	int		old_pending;
+	bool		busy;
 
 	pthread_mutex_lock(l->mu);
 	busy = l->state == LINK_UP && !l->failed;
 	if (busy && l->ep->on_new_client == CFG_NEW_CLIENT_REJECT) {
 		snprintf(old_peer, sizeof(old_peer), "%s", l->peer);
 		pthread_mutex_unlock(l->mu);
-		log_subject(LOG_LVL_WARN, "%s: rejected client %s: busy with %s",
-		    l->name, peer, old_peer);
+		snprintf(why, sizeof(why), "busy with %s", old_peer);
+		link_refuse(l, peer, why);
 		close(fd);
 		return;
 	}
@@ -270,8 +286,10 @@ link_offer(struct link *l, int fd, const char *peer)
 	pthread_mutex_unlock(l->mu);
 
 	if (old_pending != -1) {
-		log_subject(LOG_LVL_INFO, "%s: client waiting to be taken "
-		    "replaced by %s", l->name, peer);
+		if (log_limit_allow(&l->peer_log, clock_ms(), &suppressed))
+			log_subject(LOG_LVL_INFO, "%s: client waiting to be "
+			    "taken replaced by %s%s", l->name, peer,
+			    log_suppressed(suppressed));
 		close(old_pending);
 	}
 }

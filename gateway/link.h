@@ -109,8 +109,14 @@ int	link_take_pending(struct link *, char *peer, size_t peerlen);
 
 /* Acceptor: hand over a new client. With a peer already up, "replace"
    shuts the old one down (its owner closes it and takes the new one) and
-   "reject" closes the new one. Takes ownership of fd. */
+   "reject" closes the new one (link_refuse()). Takes ownership of fd. */
 void	link_offer(struct link *, int fd, const char *peer);
+
+/* Acceptor: log that a client was refused and why. What a remote client
+   can trigger at will is rate-limited per link: one line per
+   LINK_PEER_LOG_MS, the next one saying how many were suppressed. */
+#define LINK_PEER_LOG_MS	10000
+void	link_refuse(struct link *, const char *peer, const char *why);
 
 /* Borrow the fd for one syscall: returns it and its generation, or -1 when
    the link is down or failed. Every successful acquire needs a release. */

@@ -16,8 +16,8 @@ static _Thread_local char log_tag[80];
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
-static void	log_vemit(enum log_level, bool, const char *, const char *,
-		    va_list) __attribute__((format(printf, 4, 0)));
+static void	log_vemit(enum log_level, bool, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
 
 void
 log_set_level(enum log_level lvl)
@@ -38,8 +38,7 @@ log_set_tag(const char *tag)
    threads never interleave (a pipe to supervisord takes up to PIPE_BUF
    bytes atomically). */
 static void
-log_vemit(enum log_level lvl, bool tagged, const char *suffix,
-    const char *fmt, va_list ap)
+log_vemit(enum log_level lvl, bool tagged, const char *fmt, va_list ap)
 {
 	char		 msg[1024], ts[CLOCK_UTC_MAX], line[1280];
 	ssize_t		 rc;
@@ -52,11 +51,10 @@ log_vemit(enum log_level lvl, bool tagged, const char *suffix,
 	clock_format_utc(clock_wall_ms(), ts, sizeof(ts));
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 
-	n = snprintf(line, sizeof(line), "%s %s %s%s%s%s%s\n", ts,
+	n = snprintf(line, sizeof(line), "%s %s %s%s%s\n", ts,
 	    level_names[lvl],
 	    tagged && log_tag[0] ? log_tag : "",
-	    tagged && log_tag[0] ? ": " : "", msg,
-	    suffix ? ": " : "", suffix ? suffix : "");
+	    tagged && log_tag[0] ? ": " : "", msg);
 	if (n >= (int)sizeof(line)) {
 		n = sizeof(line) - 1;
 		line[n - 1] = '\n';
@@ -67,56 +65,47 @@ log_vemit(enum log_level lvl, bool tagged, const char *suffix,
 	errno = saved_errno;
 }
 
-#define LOG_BODY(lvl, tagged, suffix) do {				\
+#define LOG_BODY(lvl, tagged) do {					\
 	va_list ap;							\
 	va_start(ap, fmt);						\
-	log_vemit((lvl), (tagged), (suffix), fmt, ap);			\
+	log_vemit((lvl), (tagged), fmt, ap);				\
 	va_end(ap);							\
 } while (0)
 
 void
 log_debug(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_DEBUG, true, NULL);
+	LOG_BODY(LOG_LVL_DEBUG, true);
 }
 
 void
 log_info(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_INFO, true, NULL);
-}
-
-void
-log_warn(const char *fmt, ...)
-{
-	char	ebuf[128];
-
-	snprintf(ebuf, sizeof(ebuf), "%s", strerror(errno));
-	LOG_BODY(LOG_LVL_WARN, true, ebuf);
+	LOG_BODY(LOG_LVL_INFO, true);
 }
 
 void
 log_warnx(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_WARN, true, NULL);
+	LOG_BODY(LOG_LVL_WARN, true);
 }
 
 void
 log_error(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_ERROR, true, NULL);
+	LOG_BODY(LOG_LVL_ERROR, true);
 }
 
 void
 log_subject(enum log_level lvl, const char *fmt, ...)
 {
-	LOG_BODY(lvl, false, NULL);
+	LOG_BODY(lvl, false);
 }
 
 void
 fatal(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_ERROR, true, NULL);
+	LOG_BODY(LOG_LVL_ERROR, true);
 	/* Other threads may hold locks: no atexit handlers, no teardown. The
 	   line is out already: log_vemit() writes with write(2). */
 	_exit(EX_SOFTWARE);

@@ -19,11 +19,10 @@ void	log_set_level(enum log_level);
    The string is copied. */
 void	log_set_tag(const char *tag);
 
-/* Lines look like "2026-11-22T10:00:00.123Z info TAG: message". _warn
-   appends ": strerror(errno)". All save and restore errno. */
+/* Lines look like "2026-11-22T10:00:00.123Z info TAG: message". All save
+   and restore errno. */
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1,6 +1,8 @@
 /* main.c -- gatewayd: command line, signals, lifecycle, exit codes. */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/resource.h>
+
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -54,15 +56,54 @@ guard(struct watchdog *wd)
 		    wd_period(wd));
 }
 
+/* Raise the soft limit on open files to the hard one (supervisord and
+   shells start daemons with 1024), then say whether cfg fits in it: 0, or
+   -1 with the reason in err. */
+static int
+fit_nofile(const struct cfg *cfg, char *err, size_t errlen)
+{
+	struct rlimit	rl;
+	long		need = gw_fds_needed(cfg);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		snprintf(err, errlen, "getrlimit: %s", strerror(errno));
+		return (-1);
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1 &&
+		    getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			snprintf(err, errlen, "getrlimit: %s", strerror(errno));
+			return (-1);
+		}
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)need > rl.rlim_cur) {
+		snprintf(err, errlen, "needs up to %ld file descriptors for %d "
+		    "device%s, but the limit is %llu (raise it: ulimit -n, "
+		    "LimitNOFILE=, minfds=)", need, cfg->n_devices,
+		    cfg->n_devices == 1 ? "" : "s",
+		    (unsigned long long)rl.rlim_cur);
+		return (-1);
+	}
+	return (0);
+}
+
 static void
 reload(struct gateway *gw, const char *path)
 {
 	struct cfg	*cfg;
+	char		 err[256];
 
 	log_info("SIGHUP: reloading %s", path);
 	if ((cfg = load(path)) == NULL) {
 		log_warnx("reload: %s is not valid; running configuration kept",
 		    path);
+		return;
+	}
+	if (fit_nofile(cfg, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s %s; running configuration kept", path,
+		    err);
+		cfg_free(cfg);
 		return;
 	}
 	gw_reload(gw, cfg);
@@ -105,6 +146,11 @@ main(int argc, char *argv[])
 	}
 	if ((cfg = load(path)) == NULL)
 		return (EX_CONFIG);
+	if (fit_nofile(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		cfg_free(cfg);
+		return (EX_CONFIG);
+	}
 	if (check) {
 		cfg_free(cfg);
 		printf("configuration OK\n");
