@@ -56,10 +56,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
+
 #define BUF_LEN		65536	/* output buffer per conn, a multiple of 8 */
 #define PEER_LEN	128
 #define REASON_LEN	96
-#define HOST_LEN	256
 #define NAME_LEN_MAX	64
 #define MESSAGE_LEN_MAX	4096
 #define IO_TURN		(4 * BUF_LEN)	/* bytes per connection per turn */
@@ -114,11 +115,6 @@ struct opts {
 	bool		 stats;
 };
 
-struct hostport {
-	char		 host[HOST_LEN];	/* "" means any address */
-	char		 port[8];
-};
-
 enum conn_state {
 	CONN_FREE,
 	CONN_CONNECTING,
@@ -149,7 +145,7 @@ struct conn {
 
 struct sim {
 	struct opts	 opt;
-	struct hostport	 addr;		/* --listen or --connect, parsed */
+	struct addr_hostport addr;	/* --listen or --connect; host "" is any */
 	struct conn	*conns;
 	int		 nconns;
 	struct pollfd	*pfd;
@@ -183,12 +179,10 @@ static void	 usage_error(const char *, ...)
 static uint64_t	 num_arg(const char *, const char *, uint64_t, uint64_t);
 static void	 opt_set(struct opts *, int, const char *, const char *);
 static void	 parse_args(int, char **, struct sim *);
-static int	 hostport_parse(const char *, struct hostport *);
 static int64_t	 now_ms(void);
 static void	 logmsg(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 static const char *err_str(int);
-static void	 addr_str(const struct sockaddr *, socklen_t, char *, size_t);
 static int	 sock_port(int, char *, size_t);
 static int	 sock_error(int);
 static int	 ready_write(const char *, int);
@@ -421,7 +415,7 @@ static void
 parse_args(int argc, char **argv, struct sim *s)
 {
 	struct opts	*o = &s->opt;
-	const char	*arg;
+	const char	*arg, *why;
 	int		 ch, idx;
 
 	*o = (struct opts){ .mode = MODE_ECHO, .name = "devsim",
@@ -437,7 +431,7 @@ parse_args(int argc, char **argv, struct sim *s)
 	if ((o->listen == NULL) == (o->connect == NULL))
 		usage_error("give exactly one of --listen and --connect");
 	arg = o->listen != NULL ? o->listen : o->connect;
-	if (hostport_parse(arg, &s->addr) == -1)
+	if (addr_parse_bind(arg, &s->addr, &why) == -1)
 		usage_error("'%s' is not ADDR:PORT (IPv6 as [ADDR]:PORT)", arg);
 	if (o->connect != NULL && (s->addr.host[0] == '\0' ||
 	    strcmp(s->addr.port, "0") == 0))
@@ -446,43 +440,6 @@ parse_args(int argc, char **argv, struct sim *s)
 		usage_error("--name: want 1..%d characters", NAME_LEN_MAX);
 	if (o->message != NULL && strlen(o->message) > MESSAGE_LEN_MAX)
 		usage_error("--message: longer than %d bytes", MESSAGE_LEN_MAX);
-}
-
-/*
- * Split "host:port", "[v6]:port" or ":port" (any address) into hp.
- * Returns 0, or -1 if arg is malformed or the port is not in 0..65535.
- */
-static int
-hostport_parse(const char *arg, struct hostport *hp)
-{
-	const char	*host, *colon, *p;
-	size_t		 hlen;
-
-	if (arg[0] == '[') {
-		host = arg + 1;
-		if ((p = strchr(host, ']')) == NULL || p[1] != ':' || p == host)
-			return (-1);
-		hlen = p - host;
-		colon = p + 1;
-	} else {
-		if ((colon = strrchr(arg, ':')) == NULL)
-			return (-1);
-		host = arg;
-		hlen = colon - arg;
-		if (memchr(host, ':', hlen) != NULL)
-			return (-1);
-	}
-	if (hlen >= sizeof(hp->host))
-		return (-1);
-	p = colon + 1;
-	if (*p == '\0' || strlen(p) > 5 ||
-	    strspn(p, "0123456789") != strlen(p) ||
-	    strtoul(p, NULL, 10) > 65535)
-		return (-1);
-	memcpy(hp->host, host, hlen);
-	hp->host[hlen] = '\0';
-	snprintf(hp->port, sizeof(hp->port), "%lu", strtoul(p, NULL, 10));
-	return (0);
 }
 
 static int64_t
@@ -530,21 +487,6 @@ err_str(int err)
 	return (strerror(err));
 }
 
-/* Format sa as "1.2.3.4:5" or "[::1]:5" into buf; "?" if it cannot. */
-static void
-addr_str(const struct sockaddr *sa, socklen_t salen, char *buf, size_t len)
-{
-	char	 host[64], serv[16];	/* a v6 literal with a scope id fits */
-
-	if (getnameinfo(sa, salen, host, sizeof(host), serv, sizeof(serv),
-	    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		snprintf(buf, len, "?");
-	else if (sa->sa_family == AF_INET6)
-		snprintf(buf, len, "[%s]:%s", host, serv);
-	else
-		snprintf(buf, len, "%s:%s", host, serv);
-}
-
 /*
  * Local address of fd into buf (may be NULL); returns its port, or -1 with
  * errno set.
@@ -558,7 +500,7 @@ sock_port(int fd, char *buf, size_t len)
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
 		return (-1);
 	if (buf != NULL)
-		addr_str((struct sockaddr *)&ss, sslen, buf, len);
+		addr_format((struct sockaddr *)&ss, buf, len);
 	if (ss.ss_family == AF_INET6)
 		return (ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
 	return (ntohs(((struct sockaddr_in *)&ss)->sin_port));
@@ -986,7 +928,7 @@ listen_accept(struct sim *s, int64_t now)
 			}
 			continue;
 		}
-		addr_str((struct sockaddr *)&ss, sslen, peer, sizeof(peer));
+		addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
 		if ((c = conn_alloc(s)) == NULL) {
 			logmsg("rejected %s: already serving %d connections",
 			    peer, s->nconns);
@@ -1035,7 +977,7 @@ dial_next(struct sim *s, int64_t now)
 
 	while ((ai = s->ai_next) != NULL) {
 		s->ai_next = ai->ai_next;
-		addr_str(ai->ai_addr, ai->ai_addrlen, c->peer, sizeof(c->peer));
+		addr_format(ai->ai_addr, c->peer, sizeof(c->peer));
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, ai->ai_protocol);
 		if (fd == -1) {
