@@ -362,14 +362,8 @@ conn_close(struct sim *s, struct conn *c, const char *reason)
 		logmsg("digest %s tx=%" PRIu64 " fnv1a64=%016" PRIx64, c->peer,
 		    c->tx, c->tx_fnv);
 	}
-	if (s->opt.connect == NULL || s->quit)
-		return;
-	if (s->opt.reconnect_ms == 0) {
-		s->quit = true;
-		s->exit_code = EX_OK;
-		return;
-	}
-	s->redial_at_ms = now + s->opt.reconnect_ms;
+	if (s->opt.connect != NULL && !s->quit)
+		dial_again(s, now, EX_OK);
 }
 
 int

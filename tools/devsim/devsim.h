@@ -180,6 +180,9 @@ void		 dial_abort(struct sim *, struct conn *, int err,
 /* Log how often the last logged dial error repeated silently, if it
    did. */
 void		 dial_repeats(struct sim *);
+/* A connection ended or a dial failed: redial --reconnect-ms later, or,
+   with --reconnect-ms 0, quit with exit_code. */
+void		 dial_again(struct sim *, int64_t now, int exit_code);
 
 /* conn.c */
 /* A free slot, or NULL if all --max-conns are in use. */

@@ -138,9 +138,15 @@ dial_failed(struct sim *s, int64_t now)
 		s->streak_err = s->dial_err;
 		s->streak++;
 	}
+	dial_again(s, now, EX_UNAVAILABLE);
+}
+
+void
+dial_again(struct sim *s, int64_t now, int exit_code)
+{
 	if (s->opt.reconnect_ms == 0) {
 		s->quit = true;
-		s->exit_code = EX_UNAVAILABLE;
+		s->exit_code = exit_code;
 		return;
 	}
 	s->redial_at_ms = now + s->opt.reconnect_ms;
