@@ -18,6 +18,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #include <netdb.h>
@@ -40,6 +41,7 @@
 #define PFD_SIGNAL	(-1)
 #define PFD_LISTEN	(-2)
 
+static void	 nofile_raise(void);
 static int	 sim_signals_init(struct sim *);
 static int	 sim_setup(struct sim *);
 static int	 sim_run(struct sim *);
@@ -48,6 +50,31 @@ static void	 sim_timers(struct sim *, int64_t);
 static int64_t	 sim_deadline(const struct sim *);
 static int	 sim_pollset(struct sim *, int64_t);
 static void	 sim_signal(struct sim *);
+
+/*
+ * Raise the soft limit on open files to the hard limit: the soft one is
+ * often 1024, too few for a benchmark that opens more connections. Logs
+ * nothing if that works, a warning if not; devsim runs on either way.
+ */
+static void
+nofile_raise(void)
+{
+	struct rlimit	 rl;
+	uintmax_t	 soft;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		logmsg("warning: cannot read the open file limit: %s",
+		    strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur == rl.rlim_max)
+		return;
+	soft = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		logmsg("warning: cannot raise the open file limit from %ju to "
+		    "%ju: %s", soft, (uintmax_t)rl.rlim_max, strerror(errno));
+}
 
 /*
  * Ignore SIGPIPE; block SIGTERM and SIGINT and open s->sig_fd to read them.
@@ -77,7 +104,10 @@ sim_signals_init(struct sim *s)
 	return (s->sig_fd == -1 ? -1 : 0);
 }
 
-/* Allocate, install signals, listen or start dialling. Returns an exit code. */
+/*
+ * Raise the open file limit, allocate, install signals, listen or start
+ * dialling. Returns an exit code.
+ */
 static int
 sim_setup(struct sim *s)
 {
@@ -85,6 +115,7 @@ sim_setup(struct sim *s)
 
 	s->sig_fd = s->listen_fd = -1;
 	s->redial_at_ms = NEVER;
+	nofile_raise();
 	s->exit_at_ms = fault_at(log_started_ms(), s->opt.exit_after_ms);
 	s->nconns = s->opt.listen != NULL ? s->opt.max_conns : 1;
 	n = s->nconns + 2;
