@@ -119,15 +119,22 @@ sim_setup(struct sim *s)
 	s->exit_at_ms = fault_at(log_started_ms(), s->opt.exit_after_ms);
 	s->nconns = s->opt.listen != NULL ? s->opt.max_conns : 1;
 	n = s->nconns + 2;
+	/* The buffers apart from the slots: the loop scans every slot on
+	   every turn, and should not touch a page per slot to do it. Pages
+	   of a buffer that never carries data are never touched at all. */
 	s->conns = calloc(s->nconns, sizeof(*s->conns));
+	s->bufs = malloc((size_t)s->nconns * BUF_LEN);
 	s->pfd = calloc(n, sizeof(*s->pfd));
 	s->pconn = calloc(n, sizeof(*s->pconn));
-	if (s->conns == NULL || s->pfd == NULL || s->pconn == NULL) {
+	if (s->conns == NULL || s->bufs == NULL || s->pfd == NULL ||
+	    s->pconn == NULL) {
 		logmsg("out of memory");
 		return (EX_OSERR);
 	}
-	for (i = 0; i < s->nconns; i++)
+	for (i = 0; i < s->nconns; i++) {
 		s->conns[i].fd = -1;
+		s->conns[i].buf = s->bufs + (size_t)i * BUF_LEN;
+	}
 	if (sim_signals_init(s) == -1) {
 		logmsg("cannot set up signals: %s", strerror(errno));
 		return (EX_OSERR);
@@ -216,6 +223,7 @@ sim_teardown(struct sim *s)
 		    s->stat_dial_failures);
 	free(s->pconn);
 	free(s->pfd);
+	free(s->bufs);
 	free(s->conns);
 }
 

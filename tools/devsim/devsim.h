@@ -22,7 +22,7 @@
 #define MESSAGE_LEN_MAX	4096
 #define IO_TURN		(4 * BUF_LEN)	/* bytes per connection per turn */
 #define DURATION_MAX_MS	INT64_C(1000000000000)
-#define CONNS_MAX	1024
+#define CONNS_MAX	65536	/* --max-conns; the open file limit may be lower */
 #define NEVER		INT64_MAX
 #define OFF		(-1)
 
@@ -84,7 +84,7 @@ struct conn {
 	bool		 peer_eof;
 	size_t		 off;		/* pending output is buf[off, len) */
 	size_t		 len;
-	unsigned char	 buf[BUF_LEN];
+	unsigned char	*buf;		/* BUF_LEN bytes, in sim->bufs */
 };
 
 struct sim {
@@ -92,6 +92,7 @@ struct sim {
 	struct addr_hostport addr;	/* --listen or --connect, parsed */
 	struct conn	*conns;
 	int		 nconns;
+	unsigned char	*bufs;		/* the output buffers of all conns */
 	struct pollfd	*pfd;
 	int		*pconn;		/* pfd index -> conn index or a PFD_* */
 	int		 sig_fd;
