@@ -17,7 +17,7 @@
 
 #define ACCEPT_TURN	16
 #define ACCEPT_PAUSE_MS	100
-#define LISTEN_BACKLOG	64
+#define LISTEN_BACKLOG	4096	/* the kernel caps it at net.core.somaxconn */
 
 int
 listen_open(struct sim *s)
