@@ -17,7 +17,10 @@
 
 static bool	addr_isdigit(int);
 static bool	addr_isalnum(int);
-static int	addr_parse_port(const char *, char *, size_t, const char **);
+static int	addr_parse_port(const char *, unsigned long, char *, size_t,
+		    const char **);
+static int	addr_parse(const char *, bool, struct addr_hostport *,
+		    const char **);
 static bool	addr_valid_v6(const char *);
 static bool	addr_valid_name(const char *, const char **);
 static bool	addr_v4_mapped(const uint8_t *);
@@ -38,10 +41,11 @@ addr_isalnum(int c)
 	    (c >= 'A' && c <= 'Z'));
 }
 
-/* Accept 1..65535 in decimal digits only (no sign, no service name) and
-   store it without leading zeros. */
+/* Accept min..65535 (min is 0 or 1) in decimal digits only (no sign, no
+   service name) and store it without leading zeros. */
 static int
-addr_parse_port(const char *s, char *out, size_t outlen, const char **why)
+addr_parse_port(const char *s, unsigned long min, char *out, size_t outlen,
+    const char **why)
 {
 	unsigned long	 v = 0;
 	size_t		 i;
@@ -58,8 +62,9 @@ addr_parse_port(const char *s, char *out, size_t outlen, const char **why)
 		if (v <= 65535)
 			v = v * 10 + (unsigned long)(s[i] - '0');
 	}
-	if (v < 1 || v > 65535) {
-		*why = "port out of range 1..65535";
+	if (v < min || v > 65535) {
+		*why = min == 0 ? "port out of range 0..65535" :
+		    "port out of range 1..65535";
 		return (-1);
 	}
 	snprintf(out, outlen, "%lu", v);
@@ -149,6 +154,20 @@ int
 addr_parse_hostport(const char *s, struct addr_hostport *hp,
     const char **why)
 {
+	return (addr_parse(s, false, hp, why));
+}
+
+int
+addr_parse_bind(const char *s, struct addr_hostport *hp, const char **why)
+{
+	return (addr_parse(s, true, hp, why));
+}
+
+/* The parser of both: for_bind lets ":PORT" (empty host) and port 0 pass. */
+static int
+addr_parse(const char *s, bool for_bind, struct addr_hostport *hp,
+    const char **why)
+{
 	const char	*colon, *close, *host, *port;
 	size_t		 hostlen;
 
@@ -183,7 +202,7 @@ addr_parse_hostport(const char *s, struct addr_hostport *hp,
 		hostlen = (size_t)(colon - s);
 		port = colon + 1;
 	}
-	if (hostlen == 0) {
+	if (hostlen == 0 && (!for_bind || s[0] == '[')) {
 		*why = "missing host";
 		return (-1);
 	}
@@ -198,9 +217,10 @@ addr_parse_hostport(const char *s, struct addr_hostport *hp,
 			*why = "bad IPv6 address";
 			goto fail;
 		}
-	} else if (!addr_valid_name(hp->host, why))
+	} else if (hostlen > 0 && !addr_valid_name(hp->host, why))
 		goto fail;
-	if (addr_parse_port(port, hp->port, sizeof(hp->port), why) == -1)
+	if (addr_parse_port(port, for_bind ? 0 : 1, hp->port, sizeof(hp->port),
+	    why) == -1)
 		goto fail;
 	return (0);
 fail:

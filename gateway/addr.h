@@ -35,6 +35,12 @@ struct addr_cidr {
 int	addr_parse_hostport(const char *s, struct addr_hostport *hp,
 	    const char **why);
 
+/* As addr_parse_hostport(), for an address to bind: an empty host
+   (":PORT", stored as "") stands for any address, and port 0 for a free
+   one. */
+int	addr_parse_bind(const char *s, struct addr_hostport *hp,
+	    const char **why);
+
 /* Parse "A.B.C.D/N", "V6/N" or a bare address (full-length prefix).
    Host bits beyond the prefix must be zero. Returns 0, or -1 with *why. */
 int	addr_parse_cidr(const char *s, struct addr_cidr *c, const char **why);
