@@ -231,17 +231,19 @@ allowed(const struct cfg_endpoint *ep, const struct sockaddr *sa)
 	return (false);
 }
 
-/* Out of descriptors with a client waiting on fd: give up the spare to
-   take the client, close it at once, take the spare back. Returns false
-   when there is no spare (the caller pauses instead). */
-static bool
+/* Out of descriptors, maybe with a client waiting on ls (accept() fails
+   with EMFILE before it looks at the queue): give up the spare to take the
+   client, close it at once, take the spare back. Returns 1 when a client
+   was dropped, 0 when none was waiting, -1 when there is no spare (the
+   caller pauses instead). */
+static int
 drop_one(struct acceptor *acc, struct listener *ls)
 {
 	unsigned	suppressed;
 	int		fd, err;
 
 	if (acc->spare == -1 && (acc->spare = spare_open()) == -1)
-		return (false);
+		return (-1);
 	close(acc->spare);
 	acc->spare = -1;
 	fd = accept4(ls->fd, NULL, NULL, SOCK_CLOEXEC);
@@ -251,12 +253,14 @@ drop_one(struct acceptor *acc, struct listener *ls)
 		acc->dropped++;
 	}
 	acc->spare = spare_open();
+	if (fd == -1)
+		return (err == EAGAIN || err == EWOULDBLOCK ? 0 : -1);
 	if (log_limit_allow(&acc->full_log, clock_ms(), &suppressed))
 		log_subject(LOG_LVL_WARN, "%s: out of file descriptors: "
 		    "closed new clients at once (%lu so far)%s",
 		    link_name(ls->link), acc->dropped,
 		    log_suppressed(suppressed));
-	return (fd != -1 || err == EAGAIN || err == EWOULDBLOCK);
+	return (1);
 }
 
 /* Accept every client waiting on ls. Called with acc->mu held. Returns
@@ -278,9 +282,14 @@ accept_all(struct acceptor *acc, struct listener *ls)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno == EMFILE || errno == ENFILE) {
-				if (!drop_one(acc, ls))
+				switch (drop_one(acc, ls)) {
+				case 1:
+					continue;
+				case 0:
+					return (true);	/* drained */
+				default:
 					return (false);
-				continue;
+				}
 			}
 			if (errno == ENOBUFS || errno == ENOMEM)
 				return (false);

@@ -420,7 +420,9 @@ addr_listen_overlap(const struct addr_hostport *a,
 	int	 fa, fb;
 	size_t	 la, lb;
 
-	if (strtoul(a->port, NULL, 10) != strtoul(b->port, NULL, 10))
+	/* Port 0: the kernel gives each its own port. */
+	if (strtoul(a->port, NULL, 10) != strtoul(b->port, NULL, 10) ||
+	    strtoul(a->port, NULL, 10) == 0)
 		return (false);
 	if (addr_host_is_wildcard(a->host) || addr_host_is_wildcard(b->host))
 		return (true);

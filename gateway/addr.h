@@ -55,7 +55,8 @@ bool	addr_host_is_wildcard(const char *host);
 /* True when two listen addresses would bind the same port: same port and
    either the same host (literals compared as addresses, an IPv4-mapped
    IPv6 literal as IPv4, names as text ignoring case) or either host a
-   wildcard, which on Linux also takes the other family. No lookup. */
+   wildcard, which on Linux also takes the other family. Port 0 overlaps
+   nothing: the kernel gives each its own. No lookup. */
 bool	addr_listen_overlap(const struct addr_hostport *,
 	    const struct addr_hostport *);
 

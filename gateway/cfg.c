@@ -61,7 +61,7 @@ static int	cfg_get_int(struct cfg_ctx *, config_setting_t *,
 		    const struct cfg_keydoc *, long long *);
 static int	cfg_get_enum(struct cfg_ctx *, config_setting_t *,
 		    const struct cfg_keydoc *, int *);
-static int	cfg_get_addr(struct cfg_ctx *, config_setting_t *, bool,
+static int	cfg_get_addr(struct cfg_ctx *, config_setting_t *, bool, bool,
 		    char *, size_t, struct addr_hostport *);
 static void	cfg_parse_keys(struct cfg_ctx *, config_setting_t *,
 		    enum cfg_keyscope, void *);
@@ -428,9 +428,11 @@ cfg_get_enum(struct cfg_ctx *ctx, config_setting_t *s,
 	return (-1);
 }
 
+/* An address: "" when empty_ok (off); port 0 (the kernel picks one) on
+   an address to listen on. */
 static int
 cfg_get_addr(struct cfg_ctx *ctx, config_setting_t *s, bool empty_ok,
-    char *text, size_t len, struct addr_hostport *hp)
+    bool listen, char *text, size_t len, struct addr_hostport *hp)
 {
 	char		 q[CFG_QUOTE_MAX];
 	const char	*str, *why;
@@ -446,7 +448,9 @@ cfg_get_addr(struct cfg_ctx *ctx, config_setting_t *s, bool empty_ok,
 	}
 	/* A valid address always fits: CFG_ADDR_MAX leaves room for
 	   "[" ADDR_HOST_MAX "]:65535". */
-	if (addr_parse_hostport(str, hp, &why) == -1 || strlen(str) >= len) {
+	if ((listen ? addr_parse_bind(str, hp, &why) :
+	    addr_parse_hostport(str, hp, &why)) == -1 || strlen(str) >= len ||
+	    (hp->host[0] == '\0' && (why = "no host") != NULL)) {
 		cfg_err(ctx, s, "bad address: %s (got %s, want HOST:PORT)",
 		    strlen(str) >= len ? "too long" : why,
 		    cfg_quote(str, q, sizeof(q)));
@@ -555,8 +559,8 @@ cfg_parse_endpoint(struct cfg_ctx *ctx, config_setting_t *g,
 	a = conn != NULL ? conn : lis;
 	ep->mode = conn != NULL ? CFG_LINK_CONNECT : CFG_LINK_LISTEN;
 	ep->line = config_setting_source_line(a);
-	(void)cfg_get_addr(ctx, a, false, ep->text, sizeof(ep->text),
-	    &ep->hp);
+	(void)cfg_get_addr(ctx, a, false, ep->mode == CFG_LINK_LISTEN,
+	    ep->text, sizeof(ep->text), &ep->hp);
 	if ((s = config_setting_get_member(g, "on_new_client")) != NULL) {
 		if (ep->mode != CFG_LINK_LISTEN)
 			cfg_err(ctx, s, "only valid on a listen link (got "
@@ -718,7 +722,7 @@ cfg_parse(struct cfg_ctx *ctx, config_setting_t *root, struct cfg *c)
 	cfg_walk(ctx, root, CFG_SCOPE_TOP, NULL, top_keys);
 	cfg_parse_keys(ctx, root, CFG_SCOPE_TOP, c);
 	if ((s = config_setting_lookup(root, "status.listen")) != NULL &&
-	    cfg_get_addr(ctx, s, true, c->status_listen,
+	    cfg_get_addr(ctx, s, true, true, c->status_listen,
 	    sizeof(c->status_listen), &c->status_hp) == -1)
 		c->status_listen[0] = '\0';
 

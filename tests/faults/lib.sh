@@ -46,6 +46,7 @@ declare -A GF_PID=()
 declare -A GF_FD=()
 declare -A GF_START=()
 GF_TIMER_FD=""
+GF_ETC_NETNS=""
 
 # ---- time ----
 
@@ -127,6 +128,8 @@ gf_cleanup() {
 		done
 		ip netns del "$ns" 2>/dev/null
 	done
+	# A namespace's own /etc files (resolv.conf), if a test made them.
+	[ -n "$GF_ETC_NETNS" ] && rm -rf "$GF_ETC_NETNS"
 	if [ -n "$GF_W" ] && [ -d "$GF_W" ]; then
 		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${GF_KEEP:-}" ]; then
 			echo "work directory kept: $GF_W"

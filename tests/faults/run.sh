@@ -20,6 +20,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/upstream.sh"
 # shellcheck source=tests/faults/quiet.sh
 . "$here/quiet.sh"
+# shellcheck source=tests/faults/field.sh
+. "$here/field.sh"
 
 GF_CASES=(
 	bidir.idle-drop bidir.send-drop bidir.full-drop bidir.fin bidir.rst
@@ -30,6 +32,7 @@ GF_CASES=(
 	upstream.idle-drop upstream.send-drop upstream.full-drop upstream.fin
 	upstream.rst upstream.stop-reading
 	quiet.idle-60s quiet.blip-bidir quiet.blip-split quiet.blip-upstream
+	field.literal-loopback-only field.stop-silent-peers-and-dns
 )
 
 if [ "${1:-}" = --list ]; then

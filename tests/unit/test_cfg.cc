@@ -354,7 +354,10 @@ bad_cases()
 	  "1..65535 (got \"127.0.0.1:0\", want HOST:PORT)\n" },
 	{ "addr_port_65536", V + devs_raw(DV + "upstream = { listen = "
 	  "\"0.0.0.0:65536\"; };"), D0 + "upstream.listen: bad address: port "
-	  "out of range 1..65535 (got \"0.0.0.0:65536\", want HOST:PORT)\n" },
+	  "out of range 0..65535 (got \"0.0.0.0:65536\", want HOST:PORT)\n" },
+	{ "addr_listen_no_host", V + devs_raw(DV + "upstream = { listen = "
+	  "\":15000\"; };"), D0 + "upstream.listen: bad address: no host "
+	  "(got \":15000\", want HOST:PORT)\n" },
 	{ "addr_port_garbage", V + devs_raw("device = { connect = "
 	  "\"plc:modbus\"; }; " + UP), D0 + "device.connect: bad address: port "
 	  "is not a number (got \"plc:modbus\", want HOST:PORT)\n" },
@@ -546,6 +549,22 @@ TEST_F(CfgTest, NullErrorStreamIsSilent)
 }
 
 // Valid but risky: warned about, loaded.
+// Port 0 on an address to listen on: the kernel picks a free port (the
+// log and /status show which), so two of them never collide. An address
+// to dial needs a real port.
+TEST_F(CfgTest, ListenPortZeroIsAFreePort)
+{
+	EXPECT_EQ(load(V + "status = { listen = \"127.0.0.1:0\"; };\n"
+	    "devices = (\n"
+	    "{ name = \"a\"; device = { listen = \"127.0.0.1:0\"; }; "
+	    "upstream = { listen = \"127.0.0.1:0\"; }; },\n"
+	    "{ name = \"b\"; device = { rx = { listen = \"0.0.0.0:0\"; }; "
+	    "tx = { connect = \"127.0.0.1:1\"; }; }; "
+	    "upstream = { listen = \"[::1]:0\"; }; }\n);\n"), 0) << out;
+	EXPECT_EQ(out, "");
+	EXPECT_STREQ(c->devices[0].upstream.hp.port, "0");
+}
+
 TEST_F(CfgTest, WarningsDoNotFail)
 {
 	EXPECT_EQ(load(V + "defaults = { keepalive = { count = 1; }; "
