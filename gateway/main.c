@@ -1,5 +1,6 @@
 /* main.c -- gatewayd: command line, signals, lifecycle, exit codes. */
 #include <errno.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -18,17 +19,25 @@
 #define EX_SOFTWARE_CODE 70
 #define EX_CONFIG_CODE	78
 
+static const struct option longopts[] = {
+	{ "config",	required_argument,	NULL,	'c' },
+	{ "check",	no_argument,		NULL,	't' },
+	{ "help",	no_argument,		NULL,	'h' },
+	{ "version",	no_argument,		NULL,	'V' },
+	{ NULL,		0,			NULL,	0 }
+};
+
 static void
 usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: gatewayd -c FILE [-t]\n"
 	    "       gatewayd -V | -h\n"
-	    "  -c FILE  configuration file (libconfig syntax)\n"
-	    "  -t       check the configuration and exit: 0 when it is valid,\n"
-	    "           78 when it is not\n"
-	    "  -V       print the version and exit\n"
-	    "  -h       print this help and exit\n"
+	    "  -c, --config FILE  configuration file (libconfig syntax)\n"
+	    "  -t, --check        check the configuration and exit: 0 when it\n"
+	    "                     is valid, 78 when it is not\n"
+	    "  -V, --version      print the version and exit\n"
+	    "  -h, --help         print this help and exit\n"
 	    "Runs in the foreground and logs to stderr. SIGTERM/SIGINT stop,\n"
 	    "SIGHUP reloads the configuration.\n");
 }
@@ -70,7 +79,7 @@ main(int argc, char *argv[])
 	bool		 check = false;
 	int		 ch, sig, period;
 
-	while ((ch = getopt(argc, argv, "c:thV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
