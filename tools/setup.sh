@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # setup.sh -- install what building, testing and running gatewayd needs
 # (Debian 12). Installs only what is missing; needs root or sudo for that.
+# Beside the build: the manual's linters, the Debian packaging tools, and
+# debootstrap and systemd's analyzer for the package test.
 #   tools/setup.sh          build + test packages
 #   tools/setup.sh bench    also the peer tools the benchmarks compare with
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libconfig-dev libmicrohttpd-dev
       libgtest-dev googletest iproute2 nftables curl ca-certificates
-      procps netcat-openbsd supervisor prometheus)
+      procps netcat-openbsd supervisor prometheus
+      man-db groff-base mandoc
+      dpkg-dev debhelper fakeroot lintian debootstrap systemd)
 if [ "${1:-}" = bench ]; then
 	pkgs+=(socat haproxy nginx-light libnginx-mod-stream)
 fi

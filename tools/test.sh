@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh -- set up, build and run the whole test suite:
-#   1. plain build: every test (unit, integration, faults, supervisord);
+#   1. plain build: every test (unit, integration, faults, supervisord,
+#      and once, the package: manual pages, alert rules, the .deb);
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer: unit and integration;
 #   3. ThreadSanitizer: the threaded (integration) tests.
 # Fault tests need root (network namespaces); in CI (CI set) their absence
@@ -55,14 +56,19 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
-run "plain" plain -LE faults
+run "plain" plain -LE 'faults|package'
 # Fault tests assert detection times: one at a time, nothing beside them.
 if ctest --test-dir build -N -L faults | grep -q "Total Tests: [1-9]"; then
 	echo "=== faults: testing"
 	counted_ctest --test-dir build --output-on-failure -L faults -j 1 ||
 	    { echo "=== faults: FAILED"; status=1; }
 fi
-run "asan+ubsan" asan -LE faults
+# What the package ships does not depend on a sanitizer: once. Its build
+# takes both cores, so nothing runs beside it.
+echo "=== package: testing"
+counted_ctest --test-dir build --output-on-failure -L package -j 1 ||
+    { echo "=== package: FAILED"; status=1; }
+run "asan+ubsan" asan -LE 'faults|package'
 run "tsan" tsan -L integration
 
 if [ $status -eq 0 ]; then

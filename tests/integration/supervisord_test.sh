@@ -189,16 +189,19 @@ cp "$conf" "$tmp/good.conf"
 # ---- supervisord with the shipped program section ----
 section=$(awk '/^\[program:gatewayd\]/ { on = 1; print; next }
     /^\[/ { on = 0 } on' "$srcdir/etc/supervisord.conf")
-for key in command= autorestart=unexpected exitcodes=0,78 stopsignal=TERM \
-    redirect_stderr=true stdout_logfile= startsecs= startretries= \
-    stopwaitsecs=; do
+for key in command= user=gatewayd autorestart=unexpected exitcodes=0,78 \
+    stopsignal=TERM redirect_stderr=true stdout_logfile= startsecs= \
+    startretries= stopwaitsecs=; do
 	grep -q "^$key" <<<"$section" ||
 	    fail "etc/supervisord.conf: [program:gatewayd] has no $key"
 done
 startretries=$(sed -n 's/^startretries=//p' <<<"$section")
 stopwaitsecs=$(sed -n 's/^stopwaitsecs=//p' <<<"$section")
+# The gatewayd user is the package's: here the program runs as whoever
+# runs the test (supervisord cannot switch users unless it is root).
 section=$(sed -e "s|^command=.*|command=$gatewayd -c $conf|" \
-    -e "s|^stdout_logfile=.*|stdout_logfile=$gwlog|" <<<"$section")
+    -e "s|^stdout_logfile=.*|stdout_logfile=$gwlog|" \
+    -e "s|^user=.*|user=$(id -un)|" <<<"$section")
 
 cat >"$supconf" <<EOF
 [unix_http_server]

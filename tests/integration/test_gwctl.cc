@@ -1,5 +1,5 @@
-// tools/gwctl against a live in-process gateway on loopback: the table and
-// the health-check exit codes. Every wait is bounded.
+// tools/gwctl against a live in-process gateway on loopback: the summary,
+// the table and the monitoring-plugin exit codes. Every wait is bounded.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gwtest.h"
@@ -49,6 +50,13 @@ gwctl(const std::vector<std::string> &args, std::string *out)
 	std::vector<std::string> argv = { "/bin/sh", kGwctl };
 	argv.insert(argv.end(), args.begin(), args.end());
 	return run_command(argv, out, 15000);
+}
+
+// The first line of out.
+std::string
+first_line(const std::string &out)
+{
+	return out.substr(0, out.find('\n'));
 }
 
 // The whitespace-separated words of the line of out that starts with the
@@ -98,11 +106,14 @@ TEST(Gwctl, TableAndHealthExitCodes)
 	char buf[5];
 	ASSERT_TRUE(read_exact(dev1, buf, 5, 5000));
 
-	// scanner2's device refuses connections: down, exit 1.
+	// scanner2's device refuses connections: its device link is down,
+	// and its upstream link with it: CRITICAL, exit 2.
 	std::string out;
 	int rc = gwctl({ "-s", loopback(sport) }, &out);
-	EXPECT_EQ(rc, 1) << out;
-	EXPECT_EQ(out.rfind("DEVICE", 0), 0u) << out;
+	EXPECT_EQ(rc, 2) << out;
+	EXPECT_EQ(first_line(out), "CRITICAL: 2 of 4 links down: "
+	    "scanner2/device, scanner2/upstream") << out;
+	EXPECT_EQ(out.find("\nDEVICE "), first_line(out).size()) << out;
 	for (const char *h : { "LINK", "STATE", "PEER", "SINCE", "LAST-REASON",
 	    "BYTES-IN", "BYTES-OUT" })
 		EXPECT_NE(out.find(h), std::string::npos) << h;
@@ -123,19 +134,29 @@ TEST(Gwctl, TableAndHealthExitCodes)
 	EXPECT_TRUE(w[2] == "down" || w[2] == "connecting") << w[2];
 	EXPECT_EQ(w[3], "-");
 
-	// The device comes up and a host connects: every link up, exit 0.
+	// The device comes up; its host is not connected yet: WARNING, exit 1.
 	int d2 = tcp_listen_on(d2port);
 	ASSERT_NE(d2, -1);
 	int dev2 = tcp_accept(d2, 5000);
 	ASSERT_NE(dev2, -1);
 	ASSERT_TRUE(eventually([&] { return g.up("scanner2", LINK_KIND_DEVICE); },
 	    5000));
+	rc = gwctl({ "-s", loopback(sport) }, &out);
+	EXPECT_EQ(rc, 1) << out;
+	EXPECT_EQ(first_line(out), "WARNING: 1 of 4 links down: "
+	    "scanner2/upstream") << out;
+	w = row(out, "scanner2", "device");
+	ASSERT_EQ(w.size(), 8u) << out;
+	EXPECT_EQ(w[2], "up");
+
+	// The host connects: every link up, OK, exit 0.
 	int host2 = tcp_connect(u2port, 5000);
 	ASSERT_NE(host2, -1);
 	ASSERT_TRUE(eventually([&] {
 		return g.up("scanner2", LINK_KIND_UPSTREAM); }, 5000));
 	rc = gwctl({ "-s", loopback(sport) }, &out);
 	EXPECT_EQ(rc, 0) << out;
+	EXPECT_EQ(first_line(out), "OK: 4 links up") << out;
 	w = row(out, "scanner2", "device");
 	ASSERT_EQ(w.size(), 8u) << out;
 	EXPECT_EQ(w[2], "up");
@@ -147,7 +168,10 @@ TEST(Gwctl, TableAndHealthExitCodes)
 	ASSERT_TRUE(eventually([&] {
 		return !g.up("scanner2", LINK_KIND_DEVICE); }, 5000));
 	rc = gwctl({ "-s", loopback(sport) }, &out);
-	EXPECT_EQ(rc, 1) << out;
+	EXPECT_EQ(rc, 2) << out;
+	EXPECT_EQ(first_line(out).rfind("CRITICAL: ", 0), 0u) << out;
+	EXPECT_NE(first_line(out).find("scanner2/device"), std::string::npos)
+	    << out;
 	w = row(out, "scanner2", "device");
 	ASSERT_EQ(w.size(), 8u) << out;
 	EXPECT_EQ(w[5], "peer_reset");
@@ -158,7 +182,27 @@ TEST(Gwctl, TableAndHealthExitCodes)
 	close(d1);
 }
 
-TEST(Gwctl, CannotFetchIsTwoAndBadUsageIs64)
+// No device at all: nothing is relayed, worth a WARNING.
+TEST(Gwctl, NoDeviceIsAWarning)
+{
+	if (find_in_path("curl").empty()) {
+		if (getenv("CI") != nullptr)
+			FAIL() << "curl not found (tools/setup.sh installs it)";
+		GTEST_SKIP() << "curl not found: gwctl needs it";
+	}
+	int sport = free_port();
+	std::string text = config(sport, 1, 2, 3, 4);
+	ASSERT_FALSE(text.empty());
+	text = text.substr(0, text.find("devices = ("));
+	InProcessGateway g(text);
+	ASSERT_TRUE(g.ok());
+	std::string out;
+	EXPECT_EQ(gwctl({ "-s", loopback(sport) }, &out), 1) << out;
+	EXPECT_EQ(first_line(out), "WARNING: no links: no device is configured")
+	    << out;
+}
+
+TEST(Gwctl, CannotFetchAndBadUsageAreUnknown)
 {
 	if (find_in_path("curl").empty()) {
 		if (getenv("CI") != nullptr)
@@ -166,10 +210,41 @@ TEST(Gwctl, CannotFetchIsTwoAndBadUsageIs64)
 		GTEST_SKIP() << "curl not found: gwctl needs it";
 	}
 	std::string out;
-	EXPECT_EQ(gwctl({ "-s", loopback(free_port()) }, &out), 2) << out;
-	EXPECT_NE(out.find("cannot fetch"), std::string::npos) << out;
-	EXPECT_EQ(gwctl({ "-x" }, &out), 64) << out;
-	EXPECT_EQ(gwctl({ "extra" }, &out), 64) << out;
+	std::string where = loopback(free_port());
+	EXPECT_EQ(gwctl({ "-s", where }, &out), 3) << out;
+	EXPECT_EQ(out.rfind("UNKNOWN: cannot fetch the status from http://" +
+	    where + "/: ", 0), 0u) << out;
+	EXPECT_EQ(gwctl({ "-x" }, &out), 3) << out;
+	EXPECT_EQ(gwctl({ "extra" }, &out), 3) << out;
 	EXPECT_EQ(gwctl({ "-h" }, &out), 0) << out;
 	EXPECT_NE(out.find("usage: gwctl"), std::string::npos) << out;
+}
+
+// Something else answers on the port: UNKNOWN, not a verdict on links.
+TEST(Gwctl, NotAGatewayIsUnknown)
+{
+	if (find_in_path("curl").empty()) {
+		if (getenv("CI") != nullptr)
+			FAIL() << "curl not found (tools/setup.sh installs it)";
+		GTEST_SKIP() << "curl not found: gwctl needs it";
+	}
+	int port, lfd = tcp_listen(&port);
+	ASSERT_NE(lfd, -1);
+	std::thread server([lfd] {
+		int c = tcp_accept(lfd, 10000);
+		char buf[1024];
+		if (c == -1)
+			return;
+		(void)read(c, buf, sizeof(buf));
+		const std::string reply = "HTTP/1.0 200 OK\r\n"
+		    "Content-Type: text/plain\r\n\r\nhello world\n";
+		write_all(c, reply.data(), reply.size(), 5000);
+		close(c);
+	});
+	std::string out;
+	EXPECT_EQ(gwctl({ "-s", loopback(port) }, &out), 3) << out;
+	EXPECT_EQ(first_line(out), "UNKNOWN: http://" + loopback(port) +
+	    "/ did not answer like a gatewayd") << out;
+	server.join();
+	close(lfd);
 }
