@@ -19,6 +19,7 @@ enum cfg_log_level { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR };
 enum cfg_link_mode { CFG_LINK_NONE, CFG_LINK_CONNECT, CFG_LINK_LISTEN };
 enum cfg_new_client { CFG_NEW_CLIENT_REPLACE, CFG_NEW_CLIENT_REJECT };
 enum cfg_device_down { CFG_DOWN_CLOSE, CFG_DOWN_HOLD };
+enum cfg_relay { CFG_RELAY_SPLICE, CFG_RELAY_COPY };
 
 /* One link end: dial out (connect) or accept one peer at a time (listen). */
 struct cfg_endpoint {
@@ -46,6 +47,7 @@ struct cfg_policy {
 	int			buffer_bytes;
 	enum cfg_device_down	on_device_down;
 	int			hold_max_ms;
+	enum cfg_relay		relay;
 };
 
 struct cfg_device {

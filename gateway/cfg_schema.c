@@ -18,6 +18,7 @@
 static const char *const cfg_level_names[] = {
 	"debug", "info", "warn", "error", NULL };
 static const char *const cfg_down_names[] = { "close", "hold", NULL };
+static const char *const cfg_relay_names[] = { "splice", "copy", NULL };
 static const char *const cfg_new_client_names[] = {
 	"replace", "reject", NULL };
 
@@ -38,6 +39,7 @@ static const char *const cfg_new_client_names[] = {
 _Static_assert(sizeof(enum cfg_log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_device_down) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_new_client) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_relay) == sizeof(int), "enum size");
 
 /* The one place where defaults, bounds, units and help are written. Keys
    of one group ("keepalive.*") stay adjacent: cfg_keydoc_names() relies
@@ -94,6 +96,12 @@ static const struct cfg_keydoc cfg_keys[] = {
 	    POLF(hold_max_ms),
 	    "with hold: held data older than this is discarded and "
 	    "upstream closed"),
+	{ .path = "relay", .scope = CFG_SCOPE_POLICY, .kind = CFG_KEY_ENUM,
+	  .restarts = true, .min = 0, .max = NCHOICES(cfg_relay_names) - 1,
+	  .def = CFG_RELAY_SPLICE, .choices = cfg_relay_names, .unit = "",
+	  .off = POLF(relay),
+	  .help = "how bytes move: splice (zero copy, through a pipe) or "
+	  "copy (through the buffer)" },
 	ENUM(ENDPOINT, "on_new_client", cfg_new_client_names,
 	    CFG_NEW_CLIENT_REPLACE, EPF(on_new_client),
 	    "listen only: a further client replaces the current one, or is "

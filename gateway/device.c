@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,7 +304,7 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 		return (false);
 	if (s->is_writer && close_mode(s) && !device_up(dev))
 		return (false);
-	pump_fill(p, s->src, now);
+	pump_fill(p, s->src, dst_up, now);
 	return (true);
 }
 
@@ -313,12 +314,18 @@ side_main(void *arg)
 	struct side	*s = arg;
 	struct device	*dev = s->dev;
 	struct timespec	 ts;
+	sigset_t	 pipe_set;
 	char		 tag[CFG_NAME_MAX + 16];
 	int64_t		 now, wake;
 	unsigned	 seen;
 
 	snprintf(tag, sizeof(tag), "%s/%s", dev->cfg.name, s->role);
 	log_set_tag(tag);
+	/* splice() to a socket has no MSG_NOSIGNAL: a peer gone must not
+	   kill the process, whatever the process does with SIGPIPE. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 	while (!atomic_load(&dev->stop)) {
 		pthread_mutex_lock(&dev->sync.mu);
 		seen = dev->sync.seq;
@@ -360,8 +367,15 @@ use_link(struct device *dev, enum link_kind kind,
 static int
 side_start(struct side *s, pthread_attr_t *attr)
 {
-	if (pump_init(&s->pump, (size_t)s->dev->cfg.pol.buffer_bytes) == -1)
+	const struct cfg_policy	*pol = &s->dev->cfg.pol;
+	char			 why[128];
+
+	if (pump_init(&s->pump, (size_t)pol->buffer_bytes,
+	    pol->relay == CFG_RELAY_SPLICE, why, sizeof(why)) == -1)
 		return (-1);
+	if (why[0] != '\0')
+		log_subject(LOG_LVL_INFO, "%s: %s copies: the kernel refused "
+		    "%s", s->dev->cfg.name, s->role, why);
 	s->discard_log.window_ms = DISCARD_LOG_MS;
 	if ((errno = pthread_create(&s->tid, attr, side_main, s)) != 0)
 		return (-1);
@@ -528,6 +542,13 @@ const struct cfg_device *
 device_cfg(const struct device *dev)
 {
 	return (&dev->cfg);
+}
+
+bool
+device_splices(const struct device *dev)
+{
+	return (pump_splices(&dev->reader.pump) &&
+	    pump_splices(&dev->writer.pump));
 }
 
 struct link *

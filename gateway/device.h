@@ -42,6 +42,9 @@ void		 device_set_policy(struct device *, const struct cfg_policy *);
    reload, so other threads than the main one read only its name). */
 const struct cfg_device *device_cfg(const struct device *);
 
+/* True when both directions move bytes with splice() (zero copy). */
+bool		 device_splices(const struct device *);
+
 /* The link of that kind, or NULL when the device has none. */
 struct link	*device_link(struct device *, enum link_kind);
 

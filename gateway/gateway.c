@@ -54,7 +54,7 @@ struct gateway *
 gw_start(struct cfg *cfg, char *err, size_t errlen)
 {
 	struct gateway	*gw;
-	int		 i;
+	int		 i, spliced;
 
 	if ((gw = calloc(1, sizeof(*gw))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -94,7 +94,10 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 	if (cfg->status_listen[0] != '\0' && (gw->status = status_start(
 	    &cfg->status_hp, gw_collect, gw, err, errlen)) == NULL)
 		goto out_stop;
-	log_info("started %d device%s", gw->n_devs, gw->n_devs == 1 ? "" : "s");
+	for (i = spliced = 0; i < gw->n_devs; i++)
+		spliced += device_splices(gw->devs[i]);
+	log_info("started %d device%s, %d relaying with zero copy (splice)",
+	    gw->n_devs, gw->n_devs == 1 ? "" : "s", spliced);
 	return (gw);
 out_stop:
 	gw_stop(gw);
@@ -304,6 +307,8 @@ gw_fds_needed(const struct cfg *cfg)
 		else
 			n += endpoint_fds(&d->device);
 		n += endpoint_fds(&d->upstream);
+		if (d->pol.relay == CFG_RELAY_SPLICE)
+			n += 4;		/* a pipe each way */
 	}
 	return (n);
 }

@@ -10,6 +10,7 @@
  * (EPIPE) blocked on the socket, which close() from another thread would not.
  */
 #include <sys/ioctl.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
 
@@ -545,21 +546,45 @@ reason_for_errno(struct link *l, int fd, int err)
 	return (have ? wd_timeout_reason(&s) : WD_KEEPALIVE_TIMEOUT);
 }
 
-/* One recv() into rbuf, or one send() of wbuf (the other NULL), on l's
-   borrowed fd, retrying EINTR.
-   An error other than an SO_RCVTIMEO/SO_SNDTIMEO expiry (EAGAIN) is named
-   in *reason while fd is still borrowed, so that a sample of it can tell
-   what an ETIMEDOUT ended; *reason is WD_REASON_NONE otherwise. */
-static ssize_t
-io_call(struct link *l, int fd, void *rbuf, const void *wbuf, size_t len,
-    int *err, enum wd_reason *reason)
-{
-	ssize_t	rc;
+/* The syscalls that move bytes on a link's socket. */
+enum io_op {
+	IO_RECV,		/* socket -> buffer */
+	IO_SEND,		/* buffer -> socket */
+	IO_SPLICE_IN,		/* socket -> pipe */
+	IO_SPLICE_OUT		/* pipe -> socket */
+};
 
-	do
-		rc = wbuf != NULL ? send(fd, wbuf, len, MSG_NOSIGNAL) :
-		    recv(fd, rbuf, len, 0);
-	while (rc == -1 && errno == EINTR);
+/* One syscall of op on l's borrowed fd, retrying EINTR: buf for recv and
+   send, pipe (its write end for IO_SPLICE_IN, its read end for
+   IO_SPLICE_OUT) for splice. The socket blocks as ever (SO_RCVTIMEO,
+   SO_SNDTIMEO); the pipe never does, and the caller splices in only what
+   the pipe has room for and out only what it holds. An error other than
+   an SO_RCVTIMEO/SO_SNDTIMEO expiry (EAGAIN) is named in *reason while fd
+   is still borrowed, so that a sample of it can tell what an ETIMEDOUT
+   ended; *reason is WD_REASON_NONE otherwise. */
+static ssize_t
+io_call(struct link *l, int fd, enum io_op op, void *buf, int pipe_fd,
+    size_t len, int *err, enum wd_reason *reason)
+{
+	const unsigned	sflags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+	ssize_t		rc;
+
+	do {
+		switch (op) {
+		case IO_RECV:
+			rc = recv(fd, buf, len, 0);
+			break;
+		case IO_SEND:
+			rc = send(fd, buf, len, MSG_NOSIGNAL);
+			break;
+		case IO_SPLICE_IN:
+			rc = splice(fd, NULL, pipe_fd, NULL, len, sflags);
+			break;
+		default:
+			rc = splice(pipe_fd, NULL, fd, NULL, len, sflags);
+			break;
+		}
+	} while (rc == -1 && errno == EINTR);
 	*err = errno;
 	*reason = WD_REASON_NONE;
 	if (rc == -1 && *err != EAGAIN && *err != EWOULDBLOCK)
@@ -567,8 +592,10 @@ io_call(struct link *l, int fd, void *rbuf, const void *wbuf, size_t len,
 	return (rc);
 }
 
-enum link_io
-link_read(struct link *l, void *buf, size_t len, size_t *n, int64_t now_ms)
+/* Receive into buf or splice into a pipe: one blocking call. */
+static enum link_io
+link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
+    size_t *n, int64_t now_ms)
 {
 	enum wd_reason	reason;
 	uint64_t	gen;
@@ -578,7 +605,7 @@ link_read(struct link *l, void *buf, size_t len, size_t *n, int64_t now_ms)
 	*n = 0;
 	if ((fd = link_acquire(l, &gen)) == -1)
 		return (LINK_CLOSED);
-	rc = io_call(l, fd, buf, NULL, len, &err, &reason);
+	rc = io_call(l, fd, op, buf, pipe_fd, len, &err, &reason);
 	link_release(l);
 	if (rc > 0) {
 		*n = (size_t)rc;
@@ -593,13 +620,15 @@ link_read(struct link *l, void *buf, size_t len, size_t *n, int64_t now_ms)
 	}
 	if (reason == WD_REASON_NONE)
 		return (LINK_TIMEOUT);
-	link_fail(l, gen, reason, 0, "recv: %s", strerror(err));
+	link_fail(l, gen, reason, 0, "%s: %s", op == IO_RECV ? "recv" :
+	    "splice", strerror(err));
 	return (LINK_CLOSED);
 }
 
-enum link_io
-link_write(struct link *l, const void *buf, size_t len, size_t *n,
-    int64_t now_ms)
+/* Send from buf or splice out of a pipe: one blocking call. */
+static enum link_io
+link_out(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
+    size_t *n, int64_t now_ms)
 {
 	enum wd_reason	reason;
 	uint64_t	gen;
@@ -616,7 +645,7 @@ link_write(struct link *l, const void *buf, size_t len, size_t *n,
 	if (atomic_load(&l->send_since_ms) == 0)
 		atomic_store(&l->send_since_ms, now_ms);
 	atomic_store(&l->send_pending, (uint32_t)len);
-	rc = io_call(l, fd, NULL, buf, len, &err, &reason);
+	rc = io_call(l, fd, op, buf, pipe_fd, len, &err, &reason);
 	link_release(l);
 	if (rc > 0) {
 		*n = (size_t)rc;
@@ -631,8 +660,38 @@ link_write(struct link *l, const void *buf, size_t len, size_t *n,
 	if (rc == 0 || reason == WD_REASON_NONE)
 		return (LINK_TIMEOUT);
 	atomic_store(&l->send_since_ms, 0);
-	link_fail(l, gen, reason, 0, "send: %s", strerror(err));
+	link_fail(l, gen, reason, 0, "%s: %s", op == IO_SEND ? "send" :
+	    "splice", strerror(err));
 	return (LINK_CLOSED);
+}
+
+enum link_io
+link_read(struct link *l, void *buf, size_t len, size_t *n, int64_t now_ms)
+{
+	return (link_in(l, IO_RECV, buf, -1, len, n, now_ms));
+}
+
+enum link_io
+link_write(struct link *l, const void *buf, size_t len, size_t *n,
+    int64_t now_ms)
+{
+	/* send() only reads buf. */
+	return (link_out(l, IO_SEND, (void *)(uintptr_t)buf, -1, len, n,
+	    now_ms));
+}
+
+enum link_io
+link_splice_in(struct link *l, int pipe_w, size_t len, size_t *n,
+    int64_t now_ms)
+{
+	return (link_in(l, IO_SPLICE_IN, NULL, pipe_w, len, n, now_ms));
+}
+
+enum link_io
+link_splice_out(struct link *l, int pipe_r, size_t len, size_t *n,
+    int64_t now_ms)
+{
+	return (link_out(l, IO_SPLICE_OUT, NULL, pipe_r, len, n, now_ms));
 }
 
 void

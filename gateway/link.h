@@ -155,6 +155,15 @@ enum link_io link_read(struct link *, void *buf, size_t len, size_t *n,
 enum link_io link_write(struct link *, const void *buf, size_t len,
 	    size_t *n, int64_t now_ms);
 
+/* The same with the bytes kept in the kernel (zero copy): splice() from
+   the socket into the write end of a pipe that has room for len bytes, or
+   from the read end of a pipe holding len bytes to the socket. Same
+   results, stamps and counters. */
+enum link_io link_splice_in(struct link *, int pipe_w, size_t len,
+	    size_t *n, int64_t now_ms);
+enum link_io link_splice_out(struct link *, int pipe_r, size_t len,
+	    size_t *n, int64_t now_ms);
+
 /* Count n bytes received on l that were never relayed (discarded). */
 void	link_count_discarded(struct link *, size_t n);
 

@@ -1,22 +1,51 @@
 /* pump.c -- one direction's buffer and the moves in and out of it.
  *
- * The copy path is plain recv() into the buffer and send() out of it, one
- * syscall per call, so that a splice() through a pipe can replace the pair
- * later without touching the loops that call it.
+ * DESIGN: two paths, one FIFO. The zero-copy path splices socket -> pipe
+ * -> socket: the bytes stay in the kernel, one splice() a move, blocking
+ * on the socket as recv()/send() do. The copy path is recv() into the
+ * buffer and send() out of it. The bytes held are in the pipe or in the
+ * buffer, never both: the pipe takes a fill only while it is empty and the
+ * destination is up, so that what it holds goes straight on; bytes that
+ * must wait for a destination that is down (hold) are read out of the pipe
+ * into the buffer, and the pump copies until they are gone. A pipe cuts
+ * what it takes into pages, which a trickle of small messages could use up
+ * long before buffer_bytes: holding in the buffer keeps the bound exact.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pump.h"
 
 int
-pump_init(struct pump *p, size_t cap)
+pump_init(struct pump *p, size_t cap, bool splice, char *why, size_t whylen)
 {
+	int	size;
+
 	memset(p, 0, sizeof(*p));
+	p->pipe[0] = p->pipe[1] = -1;
 	if ((p->buf = malloc(cap)) == NULL)
 		return (-1);
 	p->cap = cap;
+	why[0] = '\0';
+	if (!splice)
+		return (0);
+	if (pipe2(p->pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		p->pipe[0] = p->pipe[1] = -1;
+		return (0);
+	}
+	/* Rounded up to a power of two pages by the kernel. */
+	if ((size = fcntl(p->pipe[1], F_SETPIPE_SZ, (int)cap)) == -1) {
+		snprintf(why, whylen, "a pipe of %zu bytes: %s", cap,
+		    strerror(errno));
+		close(p->pipe[0]);
+		close(p->pipe[1]);
+		p->pipe[0] = p->pipe[1] = -1;
+	}
 	return (0);
 }
 
@@ -25,6 +54,32 @@ pump_free(struct pump *p)
 {
 	free(p->buf);
 	p->buf = NULL;
+	if (p->pipe[0] != -1) {
+		close(p->pipe[0]);
+		close(p->pipe[1]);
+		p->pipe[0] = p->pipe[1] = -1;
+	}
+}
+
+/* Move what the pipe holds into the buffer (empty then), for the copy path
+   to take over. Returns false when the pipe cannot be read, which cannot
+   happen to a pipe of ours holding len bytes. */
+static bool
+pump_unsplice(struct pump *p)
+{
+	size_t	got = 0;
+	ssize_t	n;
+
+	while (got < p->len) {
+		n = read(p->pipe[0], p->buf + got, p->len - got);
+		if (n <= 0 && !(n == -1 && errno == EINTR))
+			return (false);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	p->head = 0;
+	p->in_pipe = false;
+	return (true);
 }
 
 static void
@@ -45,11 +100,14 @@ pump_consume(struct pump *p, size_t n)
 {
 	int	i;
 
-	p->head += n;
+	if (!p->in_pipe)
+		p->head += n;
 	p->len -= n;
 	p->out_total += n;
-	if (p->len == 0)
+	if (p->len == 0) {
 		p->head = 0;
+		p->in_pipe = false;
+	}
 	for (i = 0; i < p->nmarks && p->marks[i].end <= p->out_total; i++)
 		;
 	if (i > 0) {
@@ -60,12 +118,23 @@ pump_consume(struct pump *p, size_t n)
 }
 
 enum link_io
-pump_fill(struct pump *p, struct link *src, int64_t now_ms)
+pump_fill(struct pump *p, struct link *src, bool dst_up, int64_t now_ms)
 {
 	enum link_io	io;
 	size_t		n;
 
 	if (p->len == p->cap)
+		return (LINK_TIMEOUT);
+	if (p->pipe[0] != -1 && p->len == 0 && dst_up) {
+		io = link_splice_in(src, p->pipe[1], p->cap, &n, now_ms);
+		if (io == LINK_OK) {
+			p->len = n;
+			p->in_pipe = true;
+			pump_mark(p, n, now_ms);
+		}
+		return (io);
+	}
+	if (p->in_pipe && !pump_unsplice(p))
 		return (LINK_TIMEOUT);
 	if (p->head > 0 && p->head + p->len == p->cap) {
 		memmove(p->buf, p->buf + p->head, p->len);
@@ -88,7 +157,10 @@ pump_drain(struct pump *p, struct link *dst, int64_t now_ms)
 
 	if (p->len == 0)
 		return (LINK_OK);
-	io = link_write(dst, p->buf + p->head, p->len, &n, now_ms);
+	if (p->in_pipe)
+		io = link_splice_out(dst, p->pipe[0], p->len, &n, now_ms);
+	else
+		io = link_write(dst, p->buf + p->head, p->len, &n, now_ms);
 	if (io == LINK_OK) {
 		pump_consume(p, n);
 		if (p->len == 0)
@@ -108,6 +180,9 @@ pump_discard(struct pump *p)
 {
 	size_t	n = p->len;
 
+	/* Out of the pipe, to be dropped with the rest. */
+	if (p->in_pipe)
+		(void)pump_unsplice(p);
 	p->out_total += n;
 	p->head = p->len = 0;
 	p->nmarks = 0;

@@ -20,6 +20,8 @@ extern "C" {
    errs toward discarding, never toward delivering late). Owned by one
    thread: no lock. */
 struct pump {
+	int		 pipe[2];	/* zero-copy path; -1: copy only */
+	bool		 in_pipe;	/* the bytes held are in the pipe */
 	char		*buf;
 	size_t		 cap;
 	size_t		 head;		/* first byte not yet sent */
@@ -34,9 +36,20 @@ struct pump {
 	bool		 held;		/* waited for a destination that was down */
 };
 
-/* Allocate cap bytes. Returns 0, or -1 with errno (ENOMEM). */
-int	pump_init(struct pump *, size_t cap);
+/* Allocate cap bytes, and with splice a pipe of cap bytes for the
+   zero-copy path. Returns 0, or -1 with errno (ENOMEM). When the pipe
+   cannot be had (the kernel refuses its size: pipe-max-size,
+   pipe-user-pages-soft), the pump copies and why says why; "" otherwise. */
+int	pump_init(struct pump *, size_t cap, bool splice, char *why,
+	    size_t whylen);
 void	pump_free(struct pump *);
+
+/* True when the pump moves bytes with splice() whenever it can. */
+static inline bool
+pump_splices(const struct pump *p)
+{
+	return (p->pipe[0] != -1);
+}
 
 static inline size_t
 pump_len(const struct pump *p)
@@ -50,12 +63,14 @@ pump_full(const struct pump *p)
 	return (p->len == p->cap);
 }
 
-/* One recv() from src into the free space (blocks at most io_timeout_ms).
+/* One recv() from src into the free space, or one splice() into the
+   pipe when it is empty and dst_up (blocks at most io_timeout_ms).
    LINK_OK: bytes were added. LINK_TIMEOUT: nothing arrived. LINK_CLOSED:
    src is down, failed, or just failed here (the reason recorded on it). */
-enum link_io pump_fill(struct pump *, struct link *src, int64_t now_ms);
+enum link_io pump_fill(struct pump *, struct link *src, bool dst_up,
+	    int64_t now_ms);
 
-/* One send() of the held bytes to dst (may be partial). Same results as
+/* One send() (or splice()) of the held bytes to dst (may be partial). Same results as
    pump_fill(), for dst. Keeps dst's send-progress stamps for the watchdog. */
 enum link_io pump_drain(struct pump *, struct link *dst, int64_t now_ms);
 

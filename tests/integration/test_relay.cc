@@ -113,14 +113,34 @@ host_connect(InProcessGateway &g, const char *dev, enum link_kind k, int port)
 	return tcp_connect(port, 5000);
 }
 
+// Each test runs on both paths: splice (zero copy) and copy.
+class RelayPath : public ::testing::TestWithParam<const char *> {
+protected:
+	std::string
+	preamble()
+	{
+		return test_preamble(std::string("  relay = \"") + GetParam() +
+		    "\";\n");
+	}
+};
+
+std::string
+path_name(const ::testing::TestParamInfo<const char *> &info)
+{
+	return info.param;
+}
+
 }  // namespace
 
-TEST(Relay, BidirectionalLink64MiBEachWay)
+INSTANTIATE_TEST_SUITE_P(Relay, RelayPath, ::testing::Values("splice", "copy"),
+    path_name);
+
+TEST_P(RelayPath, BidirectionalLink64MiBEachWay)
 {
 	int dport, dl = tcp_listen(&dport);
 	int uport = free_port();
 	ASSERT_NE(dl, -1);
-	InProcessGateway g(test_preamble() + "devices = (\n" +
+	InProcessGateway g(preamble() + "devices = (\n" +
 	    device_conf("d1", connect_ep(dport), listen_ep(uport)) + ");\n");
 	ASSERT_TRUE(g.ok());
 	int dev = tcp_accept(dl, 5000);
@@ -134,14 +154,14 @@ TEST(Relay, BidirectionalLink64MiBEachWay)
 	close(dl);
 }
 
-TEST(Relay, SplitRxTxLinks64MiBEachWay)
+TEST_P(RelayPath, SplitRxTxLinks64MiBEachWay)
 {
 	int txport, txl = tcp_listen(&txport);
 	int rxport = free_port(), uport = free_port();
 	ASSERT_NE(txl, -1);
 	std::string device = "{ rx = " + listen_ep(rxport) + "; tx = " +
 	    connect_ep(txport) + "; }";
-	InProcessGateway g(test_preamble() + "devices = (\n" +
+	InProcessGateway g(preamble() + "devices = (\n" +
 	    device_conf("s1", device, listen_ep(uport)) + ");\n");
 	ASSERT_TRUE(g.ok());
 	int tx = tcp_accept(txl, 5000);		// gateway -> device
@@ -162,13 +182,15 @@ namespace {
 
 // A gateway with one bidirectional device link the gateway dials, and an
 // upstream it listens on. The test plays both the device and the host.
-class OneDevice : public ::testing::Test {
+class OneDevice : public ::testing::TestWithParam<const char *> {
 protected:
 	void start(const std::string &extra = "", const std::string &up_extra = "") {
 		dl_ = tcp_listen(&dport_);
 		ASSERT_NE(dl_, -1);
 		uport_ = free_port();
-		g_.reset(new InProcessGateway(test_preamble() + "devices = (\n" +
+		g_.reset(new InProcessGateway(test_preamble(
+		    std::string("  relay = \"") + GetParam() + "\";\n") +
+		    "devices = (\n" +
 		    device_conf("d1", connect_ep(dport_), listen_ep(uport_, up_extra),
 		    extra) + ");\n"));
 		ASSERT_TRUE(g_->ok());
@@ -201,7 +223,10 @@ protected:
 
 }  // namespace
 
-TEST_F(OneDevice, DeviceRestartIsReconnectedAndRelayingResumes)
+INSTANTIATE_TEST_SUITE_P(Relay, OneDevice, ::testing::Values("splice",
+    "copy"), path_name);
+
+TEST_P(OneDevice, DeviceRestartIsReconnectedAndRelayingResumes)
 {
 	start();
 	int dev, host;
@@ -223,7 +248,7 @@ TEST_F(OneDevice, DeviceRestartIsReconnectedAndRelayingResumes)
 	EXPECT_TRUE(roundtrip(dev2, host2, "and back\n"));
 }
 
-TEST_F(OneDevice, CloseModeHostSeesTheDropAndNewHostsAreClosedWhileDeviceDown)
+TEST_P(OneDevice, CloseModeHostSeesTheDropAndNewHostsAreClosedWhileDeviceDown)
 {
 	start();
 	int dev, host;
@@ -242,7 +267,7 @@ TEST_F(OneDevice, CloseModeHostSeesTheDropAndNewHostsAreClosedWhileDeviceDown)
 	EXPECT_FALSE(up(LINK_KIND_UPSTREAM));
 }
 
-TEST_F(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
+TEST_P(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
 {
 	start("    on_device_down = \"hold\";\n    hold_max_ms = 20000;\n");
 	int dev, host;
@@ -274,7 +299,7 @@ TEST_F(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
 	EXPECT_TRUE(got == held) << "held data not delivered intact and in order";
 }
 
-TEST_F(OneDevice, HoldModeDiscardsDataOlderThanHoldMaxAndClosesUpstream)
+TEST_P(OneDevice, HoldModeDiscardsDataOlderThanHoldMaxAndClosesUpstream)
 {
 	start("    on_device_down = \"hold\";\n    hold_max_ms = 300;\n");
 	int dev, host;
@@ -305,7 +330,7 @@ TEST_F(OneDevice, HoldModeDiscardsDataOlderThanHoldMaxAndClosesUpstream)
 	EXPECT_TRUE(stays_quiet(dev2, 1000)) << "stale data delivered late";
 }
 
-TEST_F(OneDevice, SecondClientReplacesTheFirstByDefault)
+TEST_P(OneDevice, SecondClientReplacesTheFirstByDefault)
 {
 	start();
 	int dev, host1;
@@ -319,7 +344,7 @@ TEST_F(OneDevice, SecondClientReplacesTheFirstByDefault)
 	EXPECT_TRUE(roundtrip(dev, host2, "back to two\n"));
 }
 
-TEST_F(OneDevice, SecondClientIsRejectedWithReject)
+TEST_P(OneDevice, SecondClientIsRejectedWithReject)
 {
 	start("", " on_new_client = \"reject\";");
 	int dev, host1;
@@ -331,7 +356,7 @@ TEST_F(OneDevice, SecondClientIsRejectedWithReject)
 	EXPECT_TRUE(roundtrip(dev, host1, "back to one\n"));
 }
 
-TEST_F(OneDevice, DisallowedSourceAddressIsRefused)
+TEST_P(OneDevice, DisallowedSourceAddressIsRefused)
 {
 	start("", " allow = [\"127.0.0.2/32\"];");
 	int dev = accept_device();
@@ -347,7 +372,7 @@ TEST_F(OneDevice, DisallowedSourceAddressIsRefused)
 	EXPECT_TRUE(roundtrip(good, dev, "allowed\n"));
 }
 
-TEST_F(OneDevice, PeerResetWhileGatewayWritesDoesNotKillTheProcess)
+TEST_P(OneDevice, PeerResetWhileGatewayWritesDoesNotKillTheProcess)
 {
 	start();
 	int dev, host;

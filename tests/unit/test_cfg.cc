@@ -131,7 +131,7 @@ PrintTo(const BadCase &b, std::ostream *os)
 
 const std::string WANT_POLICY = "keepalive, user_timeout_ms, "
     "stall_timeout_ms, rx_silence_ms, io_timeout_ms, connect_timeout_ms, "
-    "backoff, buffer_bytes, on_device_down, hold_max_ms";
+    "backoff, buffer_bytes, on_device_down, hold_max_ms, relay";
 const std::string WANT_EP = "on_new_client, connect, listen, allow";
 const std::string USER_TIMEOUT = "shorter than the keepalive budget "
     "(idle_s + interval_s * count) * 1000, one lost probe would drop a "
@@ -907,7 +907,7 @@ TEST(CfgKeys, TableIsSound)
 	    "keepalive.count", "user_timeout_ms", "stall_timeout_ms",
 	    "rx_silence_ms", "io_timeout_ms", "connect_timeout_ms",
 	    "backoff.min_ms", "backoff.max_ms", "buffer_bytes",
-	    "on_device_down", "hold_max_ms", "on_new_client" })
+	    "on_device_down", "hold_max_ms", "relay", "on_new_client" })
 		EXPECT_NE(cfg_keydoc_find(p), nullptr) << p;
 }
 
