@@ -413,6 +413,14 @@ addr_host_is_wildcard(const char *host)
 }
 
 bool
+addr_host_is_literal(const char *host)
+{
+	uint8_t	a[16];
+
+	return (addr_literal(host, a) != 0);
+}
+
+bool
 addr_listen_overlap(const struct addr_hostport *a,
     const struct addr_hostport *b)
 {

@@ -49,6 +49,9 @@ int	addr_parse_cidr(const char *s, struct addr_cidr *c, const char **why);
    IPv4) lies inside c. */
 bool	addr_cidr_match(const struct addr_cidr *c, const struct sockaddr *sa);
 
+/* True when host is an IPv4 or IPv6 literal, not a name to look up. */
+bool	addr_host_is_literal(const char *host);
+
 /* True when host is the IPv4 or IPv6 wildcard literal (0.0.0.0, ::). */
 bool	addr_host_is_wildcard(const char *host);
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "acceptor.h"
+#include "addr.h"
 #include "cfg_schema.h"
 #include "device.h"
 #include "gateway.h"
@@ -132,7 +133,9 @@ find_cfg(const struct cfg *cfg, const char *name)
 static long
 endpoint_fds(const struct cfg_endpoint *ep)
 {
-	return (ep->mode == CFG_LINK_LISTEN ? 3 : 2);
+	if (ep->mode == CFG_LINK_LISTEN)
+		return (3);
+	return (addr_host_is_literal(ep->hp.host) ? 1 : 2);
 }
 
 /* Does a new status.listen replace the running server (or start one)? */
