@@ -28,6 +28,15 @@ extern "C" {
 #include "verdict.h"
 }
 
+// libconfig 1.5 (Debian 12) never frees a string token at which it stops
+// with a syntax error (its issue #142, fixed in 1.7.3). Not ours to fix:
+// every other leak still fails a sanitizer run.
+extern "C" const char *
+__lsan_default_suppressions()
+{
+	return "leak:strbuf_append\nleak:libconfig_yylex\n";
+}
+
 namespace {
 
 // One line of a device list: a valid device named n, listening upstream on
@@ -477,6 +486,9 @@ bad_cases()
 	  "F:2: syntax error: duplicate setting name\n" },
 	{ "syntax_nul_byte", V + std::string("\0x = 1;\n", 8),
 	  "F:2: syntax error: NUL byte\n" },
+	// Found by the fuzzer: libconfig leaks the string it stops at.
+	{ "syntax_at_string", V + "\"x\"\n", "F:2: syntax error\n" },
+	{ "syntax_at_empty_string", V + "de\"\"\n", "F:2: syntax error\n" },
 	};
 }
 
@@ -787,6 +799,30 @@ TEST_F(CfgTest, ContractExampleLoads)
 	EXPECT_EQ(d->pol.keepalive_idle_s, 1);
 	EXPECT_EQ(d->pol.keepalive_interval_s, 1);
 	EXPECT_EQ(d->pol.keepalive_count, 3);
+}
+
+// The fuzzer's seed corpus holds the shipped example, the contract's and
+// every bad case above, one file each. With GW_UPDATE_CORPUS set in the
+// environment, this test writes them first.
+TEST(CfgCorpus, SeedsTheFuzzerWithEveryCase)
+{
+	const std::string	dir = GW_SOURCE_DIR "/tests/fuzz/corpus/cfg/";
+	const bool		update = getenv("GW_UPDATE_CORPUS") != nullptr;
+	std::vector<std::pair<std::string, std::string>> seeds = {
+		{ "etc-gatewayd.conf",
+		  text_of(GW_SOURCE_DIR "/etc/gatewayd.conf") },
+		{ "contract-example.conf", contract_example },
+	};
+
+	for (const BadCase &b : bad_cases())
+		seeds.push_back({ "bad-" + b.name + ".conf", b.text });
+	for (const auto &s : seeds) {
+		if (update)
+			std::ofstream(dir + s.first, std::ios::binary) <<
+			    s.second;
+		EXPECT_EQ(text_of(dir + s.first), s.second) << dir + s.first <<
+		    " is stale: run test_cfg with GW_UPDATE_CORPUS=1";
+	}
 }
 
 // Everything not given takes the table's default.
