@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh -- set up, build and run the whole test suite:
-#   1. plain build: every test (unit, integration, faults, supervisord);
+#   1. plain build: every test (unit, integration, faults, supervisord,
+#      and the soak, once, by itself);
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer: unit and integration;
 #   3. ThreadSanitizer: the threaded (integration) tests;
 #   4. fuzz: every libFuzzer target for FUZZ_SECONDS (60) s each
@@ -77,14 +78,18 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
-run "plain" plain -LE faults
+run "plain" plain -LE 'faults|soak'
 # Fault tests assert detection times: one at a time, nothing beside them.
 if ctest --test-dir build -N -L faults | grep -q "Total Tests: [1-9]"; then
 	echo "=== faults: testing"
 	counted_ctest --test-dir build --output-on-failure -L faults -j 1 ||
 	    { echo "=== faults: FAILED"; status=1; }
 fi
-run "asan+ubsan" asan -LE faults
+# The soak measures one process's fds, threads and memory: alone, once.
+echo "=== soak: testing"
+counted_ctest --test-dir build --output-on-failure -V -L soak -j 1 ||
+    { echo "=== soak: FAILED"; status=1; }
+run "asan+ubsan" asan -LE 'faults|soak'
 run "tsan" tsan -L integration
 
 echo "=== fuzz: building (fuzz)"
