@@ -1,10 +1,7 @@
 /* cfg.c -- load the configuration: libconfig file -> validated plain structs.
    The key table and the rules on parsed values live in cfg_schema.c. */
 
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +12,12 @@
 #include "addr.h"
 #include "cfg.h"
 #include "cfg_schema.h"
+#include "cfgsrc.h"
 
-#define CFG_FILE_MAX	(16 * 1024 * 1024)	/* no config file is larger */
 #define CFG_SPATH_MAX	512	/* "devices.[12].device.rx.allow.[3]" */
 #define CFG_DEPTH_MAX	16
 #define CFG_QUOTE_MAX	96	/* a string value quoted in a message */
+#define CFG_LITERAL_MAX	72	/* an integer literal quoted in a message */
 #define CFG_NAME_RE	"[A-Za-z0-9_.-]{1,64}"
 
 struct cfg_msg {
@@ -32,10 +30,6 @@ struct cfg_msg {
 struct cfg_ctx {
 	const char		*file;		/* as given */
 	const config_t		*lc;
-	char			*src;		/* the file's text */
-	size_t			 srclen;
-	size_t			*lines;		/* offset of each line in src */
-	int			 n_lines;
 	struct cfg_msg		*msgs;
 	int			 n_msgs, cap_msgs;
 	int			 errors;
@@ -52,9 +46,6 @@ static void	cfg_msg(struct cfg_ctx *, bool, const config_setting_t *,
 		    const char *, ...) __attribute__((format(printf, 7, 8)));
 static int	cfg_msg_cmp(const void *, const void *);
 static void	cfg_flush(struct cfg_ctx *, FILE *);
-static int	cfg_slurp(struct cfg_ctx *, FILE *);
-static bool	cfg_true_literal(const struct cfg_ctx *,
-		    const config_setting_t *, long long *, char *, size_t);
 static void	cfg_walk(struct cfg_ctx *, config_setting_t *,
 		    enum cfg_keyscope, const char *, const char *const *);
 static int	cfg_get_int(struct cfg_ctx *, config_setting_t *,
@@ -248,95 +239,6 @@ cfg_flush(struct cfg_ctx *ctx, FILE *err)
 		fflush(err);
 }
 
-/* Read the file into ctx->src (up to and including a NUL byte, if it has
-   one) and index its lines. Returns 0, or -1 with errno set. */
-static int
-cfg_slurp(struct cfg_ctx *ctx, FILE *fp)
-{
-	struct stat	 st;
-	size_t		 cap = 0, i;
-	ssize_t		 n;
-	int		 line;
-
-	if (fstat(fileno(fp), &st) == -1)
-		return (-1);
-	if (S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
-		return (-1);
-	}
-	if (st.st_size > CFG_FILE_MAX) {
-		errno = EFBIG;
-		return (-1);
-	}
-	if ((n = getdelim(&ctx->src, &cap, '\0', fp)) == -1) {
-		if (ferror(fp))
-			return (-1);
-		n = 0;		/* empty file */
-		if (ctx->src == NULL && (ctx->src = malloc(1)) == NULL)
-			return (-1);
-		ctx->src[0] = '\0';
-	}
-	ctx->srclen = (size_t)n;
-	for (i = 0, ctx->n_lines = 1; i < ctx->srclen; i++)
-		ctx->n_lines += ctx->src[i] == '\n';
-	if ((ctx->lines = calloc((size_t)ctx->n_lines,
-	    sizeof(*ctx->lines))) == NULL)
-		return (-1);
-	for (i = 0, line = 1; i < ctx->srclen; i++)
-		if (ctx->src[i] == '\n')
-			ctx->lines[line++] = i + 1;
-	return (0);
-}
-
-/* libconfig 1.5 stores a decimal or hex literal that does not fit an int
-   without complaint, wrapped modulo 2^32: "idle_s = 4294967298;" would
-   load as 2. Find the literal on the setting's line; when it is not what
-   libconfig stored, return its true value (clamped) and its text. */
-static bool
-cfg_true_literal(const struct cfg_ctx *ctx, const config_setting_t *s,
-    long long *v, char *text, size_t len)
-{
-	const char	*name = config_setting_name(s), *line, *end, *p, *q;
-	char		 lit[32], *ep;
-	long long	 stored = config_setting_get_int64(s), val;
-	size_t		 nlen, n;
-	bool		 found = false;
-	int		 ln = config_setting_source_line(s);
-
-	if (config_setting_type(s) != CONFIG_TYPE_INT || name == NULL ||
-	    config_setting_source_file(s) != NULL || ln < 1 ||
-	    ln > ctx->n_lines)
-		return (false);
-	line = ctx->src + ctx->lines[ln - 1];
-	end = strchrnul(line, '\n');
-	nlen = strlen(name);
-	for (p = line; (p = memmem(p, (size_t)(end - p), name, nlen)) != NULL;
-	    p += nlen) {
-		q = p + nlen + strspn(p + nlen, " \t");
-		if ((p > line && (cfg_isnamechar(p[-1]) || p[-1] == '*')) ||
-		    (*q != '=' && *q != ':'))
-			continue;
-		q += 1 + strspn(q + 1, " \t");
-		n = strspn(q, "+-0123456789abcdefABCDEFxX");
-		if (n == 0 || n >= sizeof(lit))
-			continue;
-		memcpy(lit, q, n);
-		lit[n] = '\0';
-		errno = 0;
-		val = strtoll(lit, &ep, strpbrk(lit, "xX") != NULL ? 16 : 10);
-		if (*ep != '\0')
-			continue;
-		if (errno == 0 && val == stored)
-			return (false);
-		if (errno == ERANGE || val < INT_MIN || val > INT_MAX) {
-			*v = val;
-			snprintf(text, len, "%s", lit);
-			found = true;
-		}
-	}
-	return (found);
-}
-
 /* Report every member of g that the schema does not know, descending into
    the table's groups (keepalive.*, backoff.*). Names in extras are known
    at the top of g; their own parser checks what they hold. */
@@ -382,21 +284,34 @@ cfg_walk(struct cfg_ctx *ctx, config_setting_t *g, enum cfg_keyscope scope,
 	}
 }
 
+/* An integer key of the table, checked against its range. libconfig 1.5
+   stores a literal that does not fit an int wrapped modulo 2^32 without
+   complaint ("idle_s = 4294967298;" loads as 2): the value is the one
+   written in the text, wherever it stands. */
 static int
 cfg_get_int(struct cfg_ctx *ctx, config_setting_t *s,
     const struct cfg_keydoc *k, long long *v)
 {
-	char	got[32], want[48];
+	char		got[CFG_LITERAL_MAX], want[48];
+	long long	stored;
+	bool		clamped;
 
 	if (config_setting_type(s) != CONFIG_TYPE_INT &&
 	    config_setting_type(s) != CONFIG_TYPE_INT64) {
 		cfg_wrong_type(ctx, s, "integer");
 		return (-1);
 	}
-	*v = config_setting_get_int64(s);
-	if (!cfg_true_literal(ctx, s, v, got, sizeof(got)))
+	stored = config_setting_get_int64(s);
+	if (cfgsrc_int(s, v, &clamped, got, sizeof(got)) == -1) {
+		cfg_err(ctx, s, "cannot check the range: no literal found "
+		    "for it in %s (got %lld as parsed)",
+		    config_setting_source_file(s) != NULL ?
+		    config_setting_source_file(s) : ctx->file, stored);
+		return (-1);
+	}
+	if (!clamped && *v == stored)
 		snprintf(got, sizeof(got), "%lld", *v);
-	if (*v < k->min || *v > k->max) {
+	if (clamped || *v < k->min || *v > k->max) {
 		cfg_err(ctx, s, "out of range (got %s, want %s)", got,
 		    cfg_keydoc_range(k, want, sizeof(want)));
 		return (-1);
@@ -774,42 +689,35 @@ cfg_load(const char *path, struct cfg **out, FILE *err)
 {
 	struct cfg_ctx	 ctx;
 	struct cfg	*c = NULL;
+	struct cfgsrc	*src;
 	config_t	 lc;
-	FILE		*fp;
-	const char	*text, *file;
-	size_t		 i;
+	const char	*text, *file, *nul;
+	size_t		 len, i;
 	int		 rc = -1, line;
 
 	*out = NULL;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.file = path;
-	if ((fp = fopen(path, "r")) == NULL) {
+	if ((src = cfgsrc_open(path)) == NULL) {
 		if (err != NULL)
 			fprintf(err, "%s: cannot read: %s\n", path,
 			    strerror(errno));
 		return (-1);
 	}
-	if (cfg_slurp(&ctx, fp) == -1) {
-		if (err != NULL)
-			fprintf(err, "%s: cannot read: %s\n", path,
-			    strerror(errno));
-		fclose(fp);
-		goto out_free;
-	}
-	fclose(fp);
+	text = cfgsrc_text(src, &len);
 	/* libconfig would stop reading at a NUL byte without a word. */
-	if (ctx.srclen > 0 && ctx.src[ctx.srclen - 1] == '\0') {
-		for (i = 0, line = 1; i < ctx.srclen; i++)
-			line += ctx.src[i] == '\n';
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		for (i = 0, line = 1; text + i < nul; i++)
+			line += text[i] == '\n';
 		if (err != NULL)
 			fprintf(err, "%s:%d: syntax error: NUL byte\n", path,
 			    line);
-		goto out_free;
+		goto out_close;
 	}
 
 	config_init(&lc);
 	ctx.lc = &lc;
-	if (config_read_string(&lc, ctx.src) == CONFIG_FALSE) {
+	if (config_read_string(&lc, text) == CONFIG_FALSE) {
 		file = config_error_file(&lc) != NULL ?
 		    config_error_file(&lc) : path;
 		text = config_error_text(&lc) != NULL ?
@@ -823,7 +731,8 @@ cfg_load(const char *path, struct cfg **out, FILE *err)
 			    strcmp(text, "syntax error") == 0 ? "" : text);
 		goto out_destroy;
 	}
-	if ((c = malloc(sizeof(*c))) == NULL)
+	if (cfgsrc_bind(src, config_root_setting(&lc)) == -1 ||
+	    (c = malloc(sizeof(*c))) == NULL)
 		ctx.oom = true;
 	else {
 		cfg_defaults(c);
@@ -838,9 +747,8 @@ cfg_load(const char *path, struct cfg **out, FILE *err)
 	cfg_free(c);
 out_destroy:
 	config_destroy(&lc);
-out_free:
-	free(ctx.lines);
-	free(ctx.src);
+out_close:
+	cfgsrc_close(src);
 	return (rc);
 }
 

@@ -7,11 +7,14 @@
 #   tools/setup.sh bench    also the peer tools the benchmarks compare with
 set -euo pipefail
 
+# clang and libclang-rt-14-dev: the libFuzzer targets (tools/build.sh
+# fuzz); binutils: readelf, for the hardening test.
 pkgs=(build-essential cmake pkg-config libconfig-dev libmicrohttpd-dev
       libgtest-dev googletest iproute2 nftables curl ca-certificates
       procps netcat-openbsd supervisor prometheus
       man-db groff-base mandoc
-      dpkg-dev debhelper fakeroot lintian debootstrap systemd)
+      dpkg-dev debhelper fakeroot lintian debootstrap systemd
+      clang libclang-rt-14-dev binutils)
 if [ "${1:-}" = bench ]; then
 	pkgs+=(socat haproxy nginx-light libnginx-mod-stream)
 fi

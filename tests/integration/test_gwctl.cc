@@ -235,7 +235,10 @@ TEST(Gwctl, NotAGatewayIsUnknown)
 		char buf[1024];
 		if (c == -1)
 			return;
-		(void)read(c, buf, sizeof(buf));
+		if (read(c, buf, sizeof(buf)) < 0) {
+			close(c);
+			return;
+		}
 		const std::string reply = "HTTP/1.0 200 OK\r\n"
 		    "Content-Type: text/plain\r\n\r\nhello world\n";
 		write_all(c, reply.data(), reply.size(), 5000);
