@@ -39,6 +39,7 @@
 #include "endpoint.h"
 #include "log.h"
 #include "metrics.h"
+#include "route.h"
 #include "status.h"
 #include "strbuf.h"
 
@@ -46,8 +47,6 @@
 #define STATUS_TICK_MS		100	/* how often deadlines are checked */
 #define STATUS_LOG_MS		60000	/* one server error line a minute */
 
-#define CT_PROMETHEUS	"text/plain; version=0.0.4; charset=utf-8"
-#define CT_JSON		"application/json"
 #define CT_TEXT		"text/plain; charset=utf-8"
 
 /* One connection as the thread tracks it (MHD's socket context). */
@@ -72,11 +71,9 @@ struct status {
 	struct log_limit	 log_limit;	/* protected by mu */
 };
 
-enum status_page { PAGE_METRICS, PAGE_JSON, PAGE_TEXT };
-
 static void		status_mhd_log(void *, const char *, va_list)
 			    __attribute__((format(printf, 2, 0)));
-static int		status_render(struct status *, enum status_page, char **,
+static int		status_render(struct status *, enum route_page, char **,
 			    size_t *);
 static enum MHD_Result	status_reply(struct MHD_Connection *, unsigned int,
 			    const char *, char *, size_t, bool);
@@ -127,7 +124,7 @@ status_mhd_log(void *cls, const char *fmt, va_list ap)
 /* Copy everything, render page into a new buffer (*body, *len, to free).
    Returns 0, or -1 with errno ENOMEM. */
 static int
-status_render(struct status *st, enum status_page page, char **body,
+status_render(struct status *st, enum route_page page, char **body,
     size_t *len)
 {
 	struct metrics	 m;
@@ -143,10 +140,10 @@ status_render(struct status *st, enum status_page page, char **body,
 	}
 	strbuf_init(&sb);
 	switch (page) {
-	case PAGE_METRICS:
+	case ROUTE_METRICS:
 		rc = metrics_render_prometheus(&m, &sb);
 		break;
-	case PAGE_JSON:
+	case ROUTE_JSON:
 		rc = metrics_render_json(&m, GATEWAYD_VERSION, &sb);
 		break;
 	default:
@@ -209,8 +206,7 @@ status_handle(void *cls, struct MHD_Connection *c, const char *url,
     size_t *upload_data_size, void **con_cls)
 {
 	struct status	*st = cls;
-	enum status_page page;
-	const char	*format, *ctype;
+	struct route	 r;
 	char		*body;
 	size_t		 len;
 
@@ -218,32 +214,15 @@ status_handle(void *cls, struct MHD_Connection *c, const char *url,
 	(void)upload_data;
 	(void)upload_data_size;
 	(void)con_cls;
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return (status_reply_static(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    "method not allowed: use GET\n", true));
-	if (strcmp(url, "/metrics") == 0) {
-		page = PAGE_METRICS;
-		ctype = CT_PROMETHEUS;
-	} else if (strcmp(url, "/status") == 0) {
-		format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-		    "format");
-		if (format == NULL || strcmp(format, "json") == 0) {
-			page = PAGE_JSON;
-			ctype = CT_JSON;
-		} else if (strcmp(format, "text") == 0) {
-			page = PAGE_TEXT;
-			ctype = CT_TEXT;
-		} else
-			return (status_reply_static(c, MHD_HTTP_BAD_REQUEST,
-			    "unknown format: want json or text\n", false));
-	} else
-		return (status_reply_static(c, MHD_HTTP_NOT_FOUND,
-		    "not found: try /metrics or /status\n", false));
-	if (status_render(st, page, &body, &len) == -1)
+	route_request(method, url, MHD_lookup_connection_value(c,
+	    MHD_GET_ARGUMENT_KIND, "format"), &r);
+	if (r.page == ROUTE_ERROR)
+		return (status_reply_static(c, (unsigned int)r.code, r.error,
+		    r.allow));
+	if (status_render(st, r.page, &body, &len) == -1)
 		return (status_reply_static(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "out of memory\n", false));
-	return (status_reply(c, MHD_HTTP_OK, ctype, body, len, false));
+	return (status_reply(c, MHD_HTTP_OK, r.ctype, body, len, false));
 }
 
 /* Shut a connection's socket down: MHD sees it end and closes it. Only
