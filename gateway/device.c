@@ -40,6 +40,10 @@
 #endif
 #define CONNECT_LOG_MS	60000		/* one connect failure line a minute */
 #define DISCARD_LOG_MS	60000		/* one discard line a minute */
+/* Nothing to do and no timer due: a thread sleeps until a link changes
+   (every change, a stop and a reload broadcast the device's sync), but
+   looks around at least this often (a held-back up line, LINK_SHORT_MS). */
+#define SIDE_IDLE_MS	5000
 
 /* A link that a thread owns: how it is (re)established. */
 struct tend {
@@ -333,7 +337,8 @@ side_main(void *arg)
 		pthread_mutex_unlock(&dev->sync.mu);
 
 		now = clock_ms();
-		wake = now + s->pol.io_timeout_ms;
+		wake = now + (s->pol.io_timeout_ms > SIDE_IDLE_MS ?
+		    s->pol.io_timeout_ms : SIDE_IDLE_MS);
 		side_tend(s, now, &wake);
 		if (atomic_load(&dev->stop))
 			break;

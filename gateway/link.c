@@ -40,6 +40,7 @@ struct link {
 	/* Protected by *mu. */
 	int			 fd;		/* -1 when down */
 	int			 users;		/* threads inside a syscall on fd */
+	bool			 closing;	/* the owner waits for users == 0 */
 	uint64_t		 gen;		/* +1 on every attach */
 	enum link_state		 state;
 	bool			 failed;	/* shut down, waiting for the owner */
@@ -321,8 +322,11 @@ void
 link_release(struct link *l)
 {
 	pthread_mutex_lock(l->mu);
-	if (--l->users == 0)
-		link_sync_changed(l->sync);
+	/* Only the owner's close waits for this: nothing changed for the
+	   device's threads, whose wake-ups a sweep or a recv timeout would
+	   otherwise multiply. */
+	if (--l->users == 0 && l->closing)
+		pthread_cond_broadcast(&l->sync->cv);
 	pthread_mutex_unlock(l->mu);
 }
 
@@ -433,8 +437,10 @@ link_close(struct link *l, bool close_anyway)
 	}
 	if (!l->failed)
 		fail_locked(l, WD_REASON_NONE, 0, "closed");
+	l->closing = true;
 	while (l->users > 0)
 		pthread_cond_wait(&l->sync->cv, l->mu);
+	l->closing = false;
 	fd = l->fd;
 	l->fd = -1;
 	l->state = LINK_DOWN;

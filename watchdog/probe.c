@@ -73,10 +73,17 @@ wd_probe(int fd, struct wd_sample *s)
 	}
 	/* SIOCOUTQ counts write_seq - snd_una and SIOCOUTQNSD write_seq -
 	   snd_nxt: both keep their values after an abort purged the queue,
-	   so a dead socket still shows what was in flight. */
-	if (ioctl(fd, SIOCOUTQ, &outq) == -1 ||
-	    ioctl(fd, SIOCOUTQNSD, &notsent) == -1 ||
-	    ioctl(fd, SIOCINQ, &inq) == -1)
+	   so a dead socket still shows what was in flight. An established
+	   socket with no segment in flight and nothing unsent (tcpi_unacked
+	   and tcpi_notsent_bytes, which is write_seq - snd_nxt too) has both
+	   at 0: the common case, a quiet link, costs three calls, not five. */
+	if (ti.state == TCP_ESTABLISHED && ti.unacked == 0 &&
+	    TI_FILLED(ilen, notsent_bytes) && ti.notsent_bytes == 0)
+		outq = notsent = 0;
+	else if (ioctl(fd, SIOCOUTQ, &outq) == -1 ||
+	    ioctl(fd, SIOCOUTQNSD, &notsent) == -1)
+		return (-1);
+	if (ioctl(fd, SIOCINQ, &inq) == -1)
 		return (-1);
 	/* Last: reading SO_ERROR clears it, so nothing may fail after this. */
 	elen = sizeof(err);
