@@ -168,6 +168,8 @@ TEST(Field, AcceptOutOfDescriptorsClosesClientsLogsOnceAndStaysIdle)
 	    std::max(0L, 2000 - ms_since(t0))));
 	long cpu = cpu_ms(g.pid()) - cpu0;
 	long wall = ms_since(t0);
+	printf("out of descriptors: 30 clients closed, %ld ms of CPU in %ld ms\n",
+	    cpu, wall);
 	EXPECT_LT(cpu * 10, wall) << "cpu " << cpu << " ms in " << wall << " ms";
 	std::string log = g.log();
 	unsigned lines = count_lines(log, "out of file descriptors");
@@ -251,6 +253,8 @@ TEST(Field, StatusAnswersWhile64ClientsTrickle)
 			    2000);
 			EXPECT_EQ(h.status, 200) << "round " << round;
 			EXPECT_LT(ms_since(t), 2000);
+			printf("64 trickling clients: GET /status %d in %ld ms\n",
+			    h.status, ms_since(t));
 			answered += h.status == 200;
 		}
 		std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -332,6 +336,7 @@ TEST(Field, MoreThan1024ListenLinksStartRelayAndStop)
 	close(host);
 	auto t0 = Clock::now();
 	EXPECT_EQ(g.signal_and_wait(SIGTERM, 10000), 0);
+	printf("1,200 listening sockets: stop in %ld ms\n", ms_since(t0));
 	EXPECT_LT(ms_since(t0), 3000);
 }
 
@@ -372,6 +377,8 @@ TEST(Field, SigtermWhileEveryDeviceDialsASilentPeerIsPrompt)
 	std::this_thread::sleep_for(std::chrono::milliseconds(1000));
 	auto t0 = Clock::now();
 	EXPECT_EQ(g.signal_and_wait(SIGTERM, 30000), 0);
+	printf("100 devices dialling a silent peer: stop in %ld ms\n",
+	    ms_since(t0));
 	EXPECT_LT(ms_since(t0), 1500) << "stop took " << ms_since(t0) << " ms";
 	for (int fd : fillers)
 		close(fd);
