@@ -19,7 +19,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -61,17 +60,22 @@ const std::string kDefaults =
 int
 logged_port(const GatewayProcess &g, const std::string &what)
 {
-	std::regex re(std::regex_replace(what, std::regex(R"([.^$|()\[\]{}*+?\\])"),
-	    R"(\$&)") + R"(.* on (?:http://)?\S*:(\d+))");
-	std::smatch m;
 	int port = -1;
 
 	eventually([&] {
-		std::string log = g.log();
-		if (!std::regex_search(log, m, re))
-			return false;
-		port = atoi(m[1].str().c_str());
-		return true;
+		std::istringstream in(g.log());
+		std::string line;
+		while (std::getline(in, line)) {
+			size_t at = line.find(what), on, colon;
+			if (at == std::string::npos ||
+			    (on = line.find(" on ", at)) == std::string::npos ||
+			    (colon = line.rfind(':')) == std::string::npos ||
+			    colon < on)
+				continue;
+			port = atoi(line.c_str() + colon + 1);
+			return port > 0;
+		}
+		return false;
 	}, 5000);
 	return port;
 }
