@@ -80,19 +80,6 @@ logged_port(const GatewayProcess &g, const std::string &what)
 	return port;
 }
 
-unsigned
-count_lines(const std::string &log, const std::string &what)
-{
-	std::istringstream in(log);
-	std::string line;
-	unsigned n = 0;
-
-	while (std::getline(in, line))
-		if (line.find(what) != std::string::npos)
-			n++;
-	return n;
-}
-
 // The lowest descriptor number a process does not have open, or -1: with
 // RLIMIT_NOFILE at that number, it can open nothing more (descriptors above
 // it that it inherited stay open, and may be anywhere).
@@ -127,6 +114,29 @@ cpu_ms(pid_t pid)
 			stime = atol(tok.c_str());
 	}
 	return (utime + stime) * 1000 / sysconf(_SC_CLK_TCK);
+}
+
+// A host connected to a device's listening upstream once the device is
+// up (before, "close" closes a host at once): its fd, or -1 within 5 s.
+int
+host_when_up(const GatewayProcess &g, int uport, const std::string &dev)
+{
+	int host = -1;
+
+	eventually([&] {
+		if (host != -1 && !stays_quiet(host, 50)) {
+			close(host);
+			host = -1;
+		}
+		if (host == -1)
+			host = tcp_connect(uport, 500);
+		return host != -1 && g.log_contains(dev + "/upstream up");
+	}, 5000);
+	if (host != -1 && !g.log_contains(dev + "/upstream up")) {
+		close(host);
+		host = -1;
+	}
+	return host;
 }
 
 std::string
@@ -195,16 +205,8 @@ TEST(Field, RejectedClientsAreRateLimited)
 	ASSERT_GT(uport, 0) << g.log();
 	int dev = tcp_connect(dport, 2000);
 	ASSERT_NE(dev, -1);
-	int host = -1;
-	ASSERT_TRUE(eventually([&] {
-		if (host != -1 && !stays_quiet(host, 50)) {
-			close(host);
-			host = -1;
-		}
-		if (host == -1)
-			host = tcp_connect(uport, 500);
-		return host != -1 && g.log_contains("d1/upstream up");
-	}, 5000)) << g.log();
+	int host = host_when_up(g, uport, "d1");
+	ASSERT_NE(host, -1) << g.log();
 	ASSERT_TRUE(roundtrip(host, dev, "hello\n"));
 
 	for (int i = 0; i < 100; i++) {
@@ -325,16 +327,8 @@ TEST(Field, MoreThan1024ListenLinksStartRelayAndStop)
 	ASSERT_GT(uport, 0);
 	int dev = tcp_connect(dport, 2000);
 	ASSERT_NE(dev, -1);
-	int host = -1;
-	ASSERT_TRUE(eventually([&] {
-		if (host != -1 && !stays_quiet(host, 50)) {
-			close(host);
-			host = -1;
-		}
-		if (host == -1)
-			host = tcp_connect(uport, 500);
-		return host != -1 && g.log_contains(last + "/upstream up");
-	}, 5000));
+	int host = host_when_up(g, uport, last);
+	ASSERT_NE(host, -1);
 	EXPECT_TRUE(roundtrip(host, dev, "to the last device\n"));
 	close(dev);
 	close(host);

@@ -60,20 +60,6 @@ private:
 	std::thread thread_;
 };
 
-// The lines of log that contain what.
-unsigned
-count_lines(const std::string &log, const std::string &what)
-{
-	std::istringstream in(log);
-	std::string line;
-	unsigned n = 0;
-
-	while (std::getline(in, line))
-		if (line.find(what) != std::string::npos)
-			n++;
-	return n;
-}
-
 // The first few lines of log that contain what, for a failure message.
 std::string
 sample_lines(const std::string &log, const std::string &what, int max = 12)

@@ -206,3 +206,16 @@ InProcessGateway::listen_port(const char *dev, enum link_kind k)
 		return -1;
 	return atoi(colon + 1);
 }
+
+unsigned
+count_lines(const std::string &log, const std::string &what)
+{
+	std::istringstream in(log);
+	std::string line;
+	unsigned n = 0;
+
+	while (std::getline(in, line))
+		if (line.find(what) != std::string::npos)
+			n++;
+	return n;
+}

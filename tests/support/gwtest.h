@@ -12,6 +12,9 @@
 // through the gateway need a port number in the config text).
 int	free_port();
 
+// How many lines of log contain what.
+unsigned count_lines(const std::string &log, const std::string &what);
+
 // A temporary directory, removed with its files on destruction.
 class TestDir {
 public:
