@@ -17,6 +17,8 @@
 /* Indexed by the enums of cfg.h. */
 static const char *const cfg_level_names[] = {
 	"debug", "info", "warn", "error", NULL };
+static const char *const cfg_target_names[] = {
+	"stderr", "syslog", "journal", NULL };
 static const char *const cfg_down_names[] = { "close", "hold", NULL };
 static const char *const cfg_new_client_names[] = {
 	"replace", "reject", NULL };
@@ -36,6 +38,7 @@ static const char *const cfg_new_client_names[] = {
 
 /* Enum fields are set and compared through an int, as integer keys are. */
 _Static_assert(sizeof(enum cfg_log_level) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_log_target) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_device_down) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_new_client) == sizeof(int), "enum size");
 
@@ -48,6 +51,9 @@ static const struct cfg_keydoc cfg_keys[] = {
 	  .off = TOPF(version), .help = "schema version of the file" },
 	ENUM(TOP, "log.level", cfg_level_names, CFG_LOG_INFO, TOPF(log_level),
 	    "lowest level logged"),
+	ENUM(TOP, "log.target", cfg_target_names, CFG_LOG_STDERR,
+	    TOPF(log_target),
+	    "where lines go: stderr, syslog (daemon facility) or the journal"),
 	{ .path = "status.listen", .scope = CFG_SCOPE_TOP,
 	  .kind = CFG_KEY_ADDR, .defstr = "127.0.0.1:9780", .unit = "",
 	  .help = "address of HTTP /metrics and /status; \"\" turns it off" },

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "acceptor.h"
@@ -16,6 +17,7 @@
 #include "device.h"
 #include "gateway.h"
 #include "clock.h"
+#include "journal.h"
 #include "log.h"
 #include "metrics.h"
 #include "status.h"
@@ -32,6 +34,7 @@ struct gateway {
 };
 
 static void	gw_collect(void *, struct metrics *);
+static void	gw_log_target(const struct cfg *);
 static bool	status_changes(const struct gateway *, const struct cfg *);
 static long	endpoint_fds(const struct cfg_endpoint *);
 
@@ -50,6 +53,32 @@ level_of(enum cfg_log_level l)
 	}
 }
 
+static enum log_target
+target_of(enum cfg_log_target t)
+{
+	switch (t) {
+	case CFG_LOG_SYSLOG:
+		return (LOG_TO_SYSLOG);
+	case CFG_LOG_JOURNAL:
+		return (LOG_TO_JOURNAL);
+	default:
+		return (LOG_TO_STDERR);
+	}
+}
+
+/* Send the log where cfg says. A socket that cannot be used leaves the
+   lines on stderr, which says so once. Tried again at every reload. */
+static void
+gw_log_target(const struct cfg *cfg)
+{
+	enum log_target	t = target_of(cfg->log_target);
+
+	if (log_set_target(t, JOURNAL_SOCKET) == -1)
+		log_warnx("log.target %s: cannot use %s: %s; logging to stderr",
+		    log_target_str(t), t == LOG_TO_JOURNAL ? JOURNAL_SOCKET :
+		    _PATH_LOG, strerror(errno));
+}
+
 struct gateway *
 gw_start(struct cfg *cfg, char *err, size_t errlen)
 {
@@ -64,6 +93,7 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 	pthread_mutex_init(&gw->mu, NULL);
 	gw->cfg = cfg;
 	log_set_level(level_of(cfg->log_level));
+	gw_log_target(cfg);
 	if ((gw->acc = acceptor_start()) == NULL) {
 		snprintf(err, errlen, "cannot start acceptor: %s",
 		    strerror(errno));
@@ -174,15 +204,17 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 			continue;
 		if (nc != NULL && cfg_device_policy_only(device_cfg(old[i]),
 		    nc)) {
-			log_info("reload: %s: policy changed (keepalive, "
-			    "timeouts, backoff, hold): applied to its live "
-			    "links", nc->name);
+			log_link(LOG_LVL_INFO, nc->name, NULL, NULL,
+			    "reload: %s: policy changed (keepalive, timeouts, "
+			    "backoff, hold): applied to its live links",
+			    nc->name);
 			device_set_policy(old[i], &nc->pol);
 			updated++;
 			continue;
 		}
-		log_info("reload: %s: %s", device_cfg(old[i])->name,
-		    nc ? "addresses or buffer_bytes changed: restarting" :
+		log_link(LOG_LVL_INFO, device_cfg(old[i])->name, NULL, NULL,
+		    "reload: %s: %s", device_cfg(old[i])->name, nc ?
+		    "addresses or buffer_bytes changed: restarting" :
 		    "removed: stopping");
 		pthread_mutex_lock(&gw->mu);
 		stopping[n_stop++] = old[i];
@@ -209,13 +241,15 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		}
 		if ((dev = device_start(nc, gw->acc, gw->wd, derr,
 		    sizeof(derr))) == NULL) {
-			log_warnx("reload: %s: cannot start: %s", nc->name, derr);
+			log_link(LOG_LVL_WARN, nc->name, NULL, NULL,
+			    "reload: %s: cannot start: %s", nc->name, derr);
 			rc = -1;
 			continue;
 		}
 		devs[n++] = dev;
 		if (find_cfg(gw->cfg, nc->name) == NULL)
-			log_info("reload: %s: added: starting", nc->name);
+			log_link(LOG_LVL_INFO, nc->name, NULL, NULL,
+			    "reload: %s: added: starting", nc->name);
 		started++;
 	}
 	pthread_mutex_lock(&gw->mu);
@@ -224,6 +258,11 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	pthread_mutex_unlock(&gw->mu);
 	free(old);
 	log_set_level(level_of(cfg->log_level));
+	if (cfg->log_target != gw->cfg->log_target)
+		log_info("reload: log.target %s -> %s",
+		    log_target_str(target_of(gw->cfg->log_target)),
+		    log_target_str(target_of(cfg->log_target)));
+	gw_log_target(cfg);
 	if (cfg->watchdog_period_ms != gw->cfg->watchdog_period_ms) {
 		log_info("reload: watchdog.period_ms %d -> %d",
 		    gw->cfg->watchdog_period_ms, cfg->watchdog_period_ms);
@@ -267,6 +306,7 @@ gw_stop(struct gateway *gw)
 	pthread_mutex_destroy(&gw->mu);
 	free(gw);
 	log_info("terminating");
+	(void)log_set_target(LOG_TO_STDERR, NULL);
 }
 
 void

@@ -162,7 +162,11 @@ bad_cases()
 	{ "log_level_type", V + "log = { level = 1; };\n" + devs(),
 	  "F:2: log.level: wrong type (got integer, want string)\n" },
 	{ "log_unknown", V + "log = { level = \"info\"; file = \"x\"; };\n" +
-	  devs(), "F:2: log.file: unknown setting (want one of level)\n" },
+	  devs(), "F:2: log.file: unknown setting (want one of level, "
+	  "target)\n" },
+	{ "log_target_value", V + "log = { target = \"file\"; };\n" + devs(),
+	  "F:2: log.target: unknown value (got \"file\", want stderr, syslog "
+	  "or journal)\n" },
 	{ "log_not_group", V + "log = \"info\";\n" + devs(),
 	  "F:2: log: wrong type (got string, want group)\n" },
 	{ "status_no_port", V + "status = { listen = \"localhost\"; };\n" +
@@ -902,7 +906,8 @@ TEST(CfgKeys, TableIsSound)
 	}
 	EXPECT_EQ(cfg_keydoc_find("no.such.key"), nullptr);
 	// The schema the contract fixes.
-	for (const char *p : { "version", "log.level", "status.listen",
+	for (const char *p : { "version", "log.level", "log.target",
+	    "status.listen",
 	    "watchdog.period_ms", "keepalive.idle_s", "keepalive.interval_s",
 	    "keepalive.count", "user_timeout_ms", "stall_timeout_ms",
 	    "rx_silence_ms", "io_timeout_ms", "connect_timeout_ms",
