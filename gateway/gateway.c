@@ -31,10 +31,14 @@ struct gateway {
 	struct device		**devs;		/* protected by mu */
 	int			 n_devs;
 	struct status		*status;	/* NULL: off */
+	int64_t			 start_wall_ms;
+	bool			 reload_ok;	/* protected by mu */
+	int64_t			 reload_ok_wall_ms; /* protected by mu */
 };
 
 static void	gw_collect(void *, struct metrics *);
 static void	gw_log_target(const struct cfg *);
+static void	gw_reload_outcome(struct gateway *, bool);
 static bool	status_changes(const struct gateway *, const struct cfg *);
 static long	endpoint_fds(const struct cfg_endpoint *);
 
@@ -92,6 +96,8 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&gw->mu, NULL);
 	gw->cfg = cfg;
+	gw->start_wall_ms = gw->reload_ok_wall_ms = clock_wall_ms();
+	gw->reload_ok = true;
 	log_set_level(level_of(cfg->log_level));
 	gw_log_target(cfg);
 	if ((gw->acc = acceptor_start()) == NULL) {
@@ -190,6 +196,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		free(devs);
 		free(stopping);
 		cfg_free(cfg);
+		gw_reload_outcome(gw, false);
 		return (-1);
 	}
 
@@ -280,7 +287,25 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	log_info("reload: %d device%s kept (%d with new timeouts), %d stopped, "
 	    "%d started", kept, kept == 1 ? "" : "s", updated, n_stop,
 	    started);
+	gw_reload_outcome(gw, rc == 0);
 	return (rc);
+}
+
+/* Record how the last reload went, for the metrics. */
+static void
+gw_reload_outcome(struct gateway *gw, bool ok)
+{
+	pthread_mutex_lock(&gw->mu);
+	gw->reload_ok = ok;
+	if (ok)
+		gw->reload_ok_wall_ms = clock_wall_ms();
+	pthread_mutex_unlock(&gw->mu);
+}
+
+void
+gw_reload_rejected(struct gateway *gw)
+{
+	gw_reload_outcome(gw, false);
 }
 
 void
@@ -361,6 +386,11 @@ gw_snapshot(struct gateway *gw, struct metrics *m)
 	gw_foreach_link(gw, collect_link, m);
 	m->sweeps = wd_sweeps(gw->wd);
 	hist_read(wd_sweep_hist(gw->wd), &m->sweep);
+	m->start_wall_ms = gw->start_wall_ms;
+	pthread_mutex_lock(&gw->mu);
+	m->reload_ok = gw->reload_ok;
+	m->reload_ok_wall_ms = gw->reload_ok_wall_ms;
+	pthread_mutex_unlock(&gw->mu);
 }
 
 /* The status server's view. */

@@ -138,6 +138,7 @@ reload(struct gateway *gw, const char *path, struct notify *nt)
 	told(notify_reloading(nt, path), "RELOADING=1");
 	log_info("SIGHUP: reloading %s", path);
 	if ((cfg = load(path)) == NULL) {
+		gw_reload_rejected(gw);
 		log_warnx("reload: %s is not valid; running configuration kept",
 		    path);
 		told(notify_send(nt, "READY=1\nSTATUS=reload failed: %s is "
@@ -145,6 +146,7 @@ reload(struct gateway *gw, const char *path, struct notify *nt)
 		return;
 	}
 	if (fit_nofile(cfg, err, sizeof(err)) == -1) {
+		gw_reload_rejected(gw);
 		log_warnx("reload: %s %s; running configuration kept", path,
 		    err);
 		told(notify_send(nt, "READY=1\nSTATUS=reload failed: %s %s",

@@ -29,6 +29,8 @@ static void	prom_labels(const struct metrics_link *, char *, size_t);
 static void	prom_hist(struct strbuf *, const char *, const char *,
 		    const struct hist_snap *);
 static char	*seconds_of_ms(int64_t, char *, size_t);
+static void	prom_fleet(struct strbuf *, const struct metrics *,
+		    const char *);
 static void	text_field(struct strbuf *, const char *, bool);
 
 void
@@ -109,8 +111,8 @@ prom_labels(const struct metrics_link *ml, char *buf, size_t len)
 	    link_kind_str(ml->snap.kind));
 }
 
-/* A bucket bound in ms as seconds, shortest form: 5 -> "0.005", 2500 ->
-   "2.5", 60000 -> "60". */
+/* A time in ms (a bucket bound, a wall clock time) as seconds, shortest
+   form: 5 -> "0.005", 2500 -> "2.5", 60000 -> "60". */
 static char *
 seconds_of_ms(int64_t ms, char *buf, size_t len)
 {
@@ -176,14 +178,44 @@ prom_counter(struct strbuf *sb, const struct metrics *m, const char *name,
 	}
 }
 
+/* What a fleet's dashboards and alerts compare across gateways: the
+   version, the start, and whether the configuration on disk is the one
+   running. */
+static void
+prom_fleet(struct strbuf *sb, const struct metrics *m, const char *version)
+{
+	char	ver[64], sec[32];
+
+	prom_escape(version, ver, sizeof(ver));
+	prom_family(sb, "gatewayd_build_info", "gauge",
+	    "The version of gatewayd running, as a label; always 1.");
+	strbuf_printf(sb, "gatewayd_build_info{version=\"%s\"} 1\n", ver);
+	prom_family(sb, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the epoch, in seconds.");
+	strbuf_printf(sb, "process_start_time_seconds %s\n",
+	    seconds_of_ms(m->start_wall_ms, sec, sizeof(sec)));
+	prom_family(sb, "gatewayd_config_last_reload_successful", "gauge",
+	    "Whether the last reload took (1): 0 after a rejected file or a "
+	    "device that could not start.");
+	strbuf_printf(sb, "gatewayd_config_last_reload_successful %d\n",
+	    m->reload_ok);
+	prom_family(sb, "gatewayd_config_last_reload_success_timestamp_seconds",
+	    "gauge", "When the last reload that took (or the start) was, "
+	    "since the epoch, in seconds.");
+	strbuf_printf(sb, "gatewayd_config_last_reload_success_timestamp_seconds "
+	    "%s\n", seconds_of_ms(m->reload_ok_wall_ms, sec, sizeof(sec)));
+}
+
 int
-metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
+metrics_render_prometheus(const struct metrics *m, const char *version,
+    struct strbuf *sb)
 {
 	const struct metrics_link	*ml;
 	char				 lbl[METRICS_LABELS_MAX];
 	size_t				 i;
 	int				 r;
 
+	prom_fleet(sb, m, version);
 	prom_family(sb, "gatewayd_link_up", "gauge",
 	    "Whether the link is up (1) or down or connecting (0).");
 	for (i = 0; i < m->n_links; i++) {

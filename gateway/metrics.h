@@ -31,6 +31,10 @@ struct metrics {
 	bool			 failed;	/* out of memory while adding */
 	uint64_t		 sweeps;
 	struct hist_snap	 sweep;
+	int64_t			 start_wall_ms;	/* the gateway's start */
+	bool			 reload_ok;	/* the last reload took */
+	int64_t			 reload_ok_wall_ms; /* the last that took,
+						   or the start */
 };
 
 /* An empty copy. Allocates nothing. */
@@ -45,8 +49,10 @@ int	metrics_add_link(struct metrics *m, const char *device, struct link *l);
 void	metrics_free(struct metrics *);
 
 /* Render m in the Prometheus text exposition format 0.0.4: every family
-   with HELP and TYPE, labels escaped. Returns 0, or -1 (ENOMEM). */
-int	metrics_render_prometheus(const struct metrics *, struct strbuf *);
+   with HELP and TYPE, labels escaped; gatewayd_build_info names version.
+   Returns 0, or -1 (ENOMEM). */
+int	metrics_render_prometheus(const struct metrics *, const char *version,
+	    struct strbuf *);
 
 /* Render m as the JSON of GET /status: {"version":..,"devices":[{"name":..,
    "links":[..]}]}, with null for what never happened. Returns 0, or -1. */

@@ -144,7 +144,7 @@ status_render(struct status *st, enum status_page page, char **body,
 	strbuf_init(&sb);
 	switch (page) {
 	case PAGE_METRICS:
-		rc = metrics_render_prometheus(&m, &sb);
+		rc = metrics_render_prometheus(&m, GATEWAYD_VERSION, &sb);
 		break;
 	case PAGE_JSON:
 		rc = metrics_render_json(&m, GATEWAYD_VERSION, &sb);

@@ -3,6 +3,7 @@
 // slow client, IPv6, a busy port and reload. Every wait is bounded.
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cfg.h"
@@ -280,6 +282,56 @@ struct Relay {
 		}, 5000);
 	}
 };
+
+// promtool, or "" after failing (CI) or skipping the calling test.
+#define NEED_PROMTOOL(var)						\
+	std::string var = find_in_path("promtool");			\
+	if (var.empty()) {						\
+		if (getenv("CI") != nullptr)				\
+			FAIL() << "promtool not found (Debian package "	\
+			    "prometheus; tools/setup.sh installs it)";	\
+		GTEST_SKIP() << "promtool not found: install the Debian " \
+		    "package prometheus (tools/setup.sh)";		\
+	}
+
+// The shipped rule GatewaydReloadFailed, run by promtool over 10 minutes
+// of scrapes of one gateway ("live") that all read value for
+// gatewayd_config_last_reload_successful: the alert fires, or not, as
+// fires says. Returns promtool's exit code (0: as expected), its output
+// in *out.
+int
+reload_alert(const std::string &promtool, double value, bool fires,
+    std::string *out)
+{
+	TestDir dir;
+	std::string v = std::to_string((int)value);
+	std::string expect = fires ?
+	    "        exp_alerts:\n"
+	    "          - exp_labels: { severity: warning, job: gatewayd, "
+	    "instance: live }\n"
+	    "            exp_annotations:\n"
+	    "              summary: \"gatewayd live: configuration reload "
+	    "failed\"\n"
+	    "              description: \"The last reload of live did not "
+	    "take: it rejected its configuration file and runs on the "
+	    "previous one (a restart would fail: check the file with "
+	    "gatewayd -t), or a device of the file could not start (see the "
+	    "log).\"\n" :
+	    "        exp_alerts: []\n";
+	std::string path = dir.write("live.test.yml",
+	    "rule_files: [ \"" GW_SOURCE_DIR "/etc/gatewayd-alerts.yml\" ]\n"
+	    "evaluation_interval: 1m\n"
+	    "tests:\n"
+	    "  - interval: 1m\n"
+	    "    input_series:\n"
+	    "      - series: 'gatewayd_config_last_reload_successful"
+	    "{job=\"gatewayd\", instance=\"live\"}'\n"
+	    "        values: '" + v + "x10'\n"
+	    "    alert_rule_test:\n"
+	    "      - eval_time: 10m\n"
+	    "        alertname: GatewaydReloadFailed\n" + expect);
+	return run_command({ promtool, "test", "rules", path }, out, 30000);
+}
 
 }  // namespace
 
@@ -647,4 +699,109 @@ TEST(Status, ReloadMovesOrStopsTheServer)
 	close(busy);
 	reload(loopback(p2));
 	EXPECT_EQ(http_get(p2, "/status").status, 200);
+}
+
+TEST(Status, FleetMetricsFollowTheReloads)
+{
+	int sport = free_port(), dport = free_port();
+	auto conf = [&](int uport) {
+		return preamble_with_status(loopback(sport)) + "devices = (\n" +
+		    device_conf("d1", connect_ep(dport), listen_ep(uport)) +
+		    ");\n";
+	};
+	const std::string ok = "gatewayd_config_last_reload_successful";
+	const std::string when =
+	    "gatewayd_config_last_reload_success_timestamp_seconds";
+	double before = (double)time(nullptr);
+	int uport = free_port();
+	InProcessGateway g(conf(uport));
+	ASSERT_TRUE(g.ok());
+	double after = (double)time(nullptr) + 1;
+
+	std::string m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, "gatewayd_build_info{version=\"" GATEWAYD_VERSION
+	    "\"}"), 1) << m;
+	double start = metric(m, "process_start_time_seconds");
+	EXPECT_GE(start, before);
+	EXPECT_LE(start, after);
+	EXPECT_EQ(metric(m, ok), 1);
+	EXPECT_EQ(metric(m, when), start);
+
+	TestDir dir;
+	auto reload = [&](const std::string &text) {
+		std::string p = dir.write("new.conf", text);
+		struct cfg *cfg = nullptr;
+		if (cfg_load(p.c_str(), &cfg, stderr) == -1)
+			return -2;
+		return gw_reload(g.gw(), cfg);
+	};
+	// A good reload, a little later.
+	std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	ASSERT_EQ(reload(conf(uport)), 0);
+	m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, ok), 1);
+	double good = metric(m, when);
+	EXPECT_GT(good, start);
+
+	// A rejected file: the running configuration stays, the time of the
+	// last good reload too.
+	gw_reload_rejected(g.gw());
+	m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, ok), 0);
+	EXPECT_EQ(metric(m, when), good);
+
+	// A device that cannot start: its new listen port is taken.
+	int busy_port, busy = tcp_listen(&busy_port);
+	ASSERT_NE(busy, -1);
+	EXPECT_EQ(reload(conf(busy_port)), -1);
+	m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, ok), 0);
+	EXPECT_EQ(metric(m, when), good);
+
+	// Fixed: it starts, and the reload took.
+	close(busy);
+	std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	ASSERT_EQ(reload(conf(busy_port)), 0);
+	m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, ok), 1);
+	EXPECT_GT(metric(m, when), good);
+	EXPECT_EQ(metric(m, "process_start_time_seconds"), start);
+}
+
+// The daemon told to reload a bad file says so in its metrics, and the
+// shipped alert rule fires on what it says; a good file clears it.
+TEST(Status, RejectedFileFiresTheReloadAlert)
+{
+	int sport = free_port();
+	std::string good = preamble_with_status(loopback(sport)) +
+	    "devices = ();\n";
+	const std::string ok = "gatewayd_config_last_reload_successful";
+	GatewayProcess p(good);
+	std::string m;
+	ASSERT_TRUE(eventually([&] {
+		m = http_get(sport, "/metrics").body;
+		return metric(m, ok) == 1;
+	}, 5000)) << p.log();
+
+	p.rewrite_config(good + "nonsense = 1;\n");
+	kill(p.pid(), SIGHUP);
+	ASSERT_TRUE(eventually([&] {
+		m = http_get(sport, "/metrics").body;
+		return metric(m, ok) == 0;
+	}, 5000)) << p.log();
+	double rejected = metric(m, ok);
+
+	p.rewrite_config(good);
+	kill(p.pid(), SIGHUP);
+	ASSERT_TRUE(eventually([&] {
+		m = http_get(sport, "/metrics").body;
+		return metric(m, ok) == 1;
+	}, 5000)) << p.log();
+	double fixed = metric(m, ok);
+	EXPECT_EQ(p.signal_and_wait(SIGTERM, 5000), 0);
+
+	NEED_PROMTOOL(promtool);
+	std::string out;
+	EXPECT_EQ(reload_alert(promtool, rejected, true, &out), 0) << out;
+	EXPECT_EQ(reload_alert(promtool, fixed, false, &out), 0) << out;
 }

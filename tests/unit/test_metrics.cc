@@ -39,7 +39,7 @@ public:
 		struct strbuf sb;
 		size_t len;
 		strbuf_init(&sb);
-		EXPECT_EQ(metrics_render_prometheus(&m_, &sb), 0);
+		EXPECT_EQ(metrics_render_prometheus(&m_, "1.2.3", &sb), 0);
 		char *p = strbuf_take(&sb, &len);
 		std::string s(p, len);
 		free(p);
@@ -176,6 +176,25 @@ TEST(Metrics, PrometheusHistogramIsCumulativeInSeconds)
 	EXPECT_TRUE(has_line(p, "gatewayd_watchdog_sweep_seconds_count 42"));
 }
 
+TEST(Metrics, PrometheusFleetFamilies)
+{
+	Copy c;
+	c.get()->start_wall_ms = 1795341600123;	// 2026-11-22T10:00:00.123Z
+	c.get()->reload_ok = true;
+	c.get()->reload_ok_wall_ms = 1795341660000;
+	std::string p = c.prometheus();
+	EXPECT_TRUE(has_line(p, "gatewayd_build_info{version=\"1.2.3\"} 1")) << p;
+	EXPECT_TRUE(has_line(p, "process_start_time_seconds 1795341600.123"));
+	EXPECT_TRUE(has_line(p, "gatewayd_config_last_reload_successful 1"));
+	EXPECT_TRUE(has_line(p,
+	    "gatewayd_config_last_reload_success_timestamp_seconds 1795341660"));
+	c.get()->reload_ok = false;
+	p = c.prometheus();
+	EXPECT_TRUE(has_line(p, "gatewayd_config_last_reload_successful 0"));
+	EXPECT_TRUE(has_line(p,
+	    "gatewayd_config_last_reload_success_timestamp_seconds 1795341660"));
+}
+
 TEST(Metrics, PrometheusEveryFamilyHasHelpThenTypeOnce)
 {
 	Copy c;
@@ -186,7 +205,10 @@ TEST(Metrics, PrometheusEveryFamilyHasHelpThenTypeOnce)
 	    "gatewayd_unacked_bytes_at_failure_total",
 	    "gatewayd_held_bytes_discarded_total", "gatewayd_detection_seconds",
 	    "gatewayd_watchdog_sweeps_total",
-	    "gatewayd_watchdog_sweep_seconds" }) {
+	    "gatewayd_watchdog_sweep_seconds", "gatewayd_build_info",
+	    "process_start_time_seconds",
+	    "gatewayd_config_last_reload_successful",
+	    "gatewayd_config_last_reload_success_timestamp_seconds" }) {
 		std::string help = std::string("# HELP ") + f + " ";
 		size_t h = p.find(help);
 		ASSERT_NE(h, std::string::npos) << f;
