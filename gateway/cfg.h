@@ -66,6 +66,7 @@ struct cfg {
 	enum cfg_log_target	 log_target;
 	char			 status_listen[CFG_ADDR_MAX];	/* "" = off */
 	struct addr_hostport	 status_hp;
+	int			 status_per_link_detail;	/* 0 or 1 */
 	int			 watchdog_period_ms;
 	struct cfg_policy	 defaults;
 	struct cfg_device	*devices;

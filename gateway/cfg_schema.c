@@ -57,6 +57,11 @@ static const struct cfg_keydoc cfg_keys[] = {
 	{ .path = "status.listen", .scope = CFG_SCOPE_TOP,
 	  .kind = CFG_KEY_ADDR, .defstr = "127.0.0.1:9780", .unit = "",
 	  .help = "address of HTTP /metrics and /status; \"\" turns it off" },
+	{ .path = "status.per_link_detail", .scope = CFG_SCOPE_TOP,
+	  .kind = CFG_KEY_BOOL, .min = 0, .max = 1, .def = 0, .unit = "",
+	  .off = TOPF(status_per_link_detail),
+	  .help = "per-link failure reasons and detection histograms in "
+	  "/metrics, for small sites" },
 	INT(TOP, "watchdog.period_ms", 10, 60000, 100, "ms",
 	    TOPF(watchdog_period_ms),
 	    "how often the watchdog checks every socket"),
@@ -175,6 +180,9 @@ cfg_keydoc_range(const struct cfg_keydoc *k, char *buf, size_t len)
 		break;
 	case CFG_KEY_ADDR:
 		snprintf(buf, len, "HOST:PORT or \"\"");
+		break;
+	case CFG_KEY_BOOL:
+		snprintf(buf, len, "true or false");
 		break;
 	}
 	return (buf);

@@ -34,11 +34,15 @@ struct gateway {
 	int64_t			 start_wall_ms;
 	bool			 reload_ok;	/* protected by mu */
 	int64_t			 reload_ok_wall_ms; /* protected by mu */
+	bool			 per_link_detail; /* protected by mu */
+	struct metrics_totals	 retired;	/* protected by mu */
+	unsigned		 retired_gen;	/* +1 on each; protected by mu */
 };
 
 static void	gw_collect(void *, struct metrics *);
 static void	gw_log_target(const struct cfg *);
 static void	gw_reload_outcome(struct gateway *, bool);
+static void	gw_retire(struct gateway *, struct device *);
 static bool	status_changes(const struct gateway *, const struct cfg *);
 static long	endpoint_fds(const struct cfg_endpoint *);
 
@@ -98,6 +102,7 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 	gw->cfg = cfg;
 	gw->start_wall_ms = gw->reload_ok_wall_ms = clock_wall_ms();
 	gw->reload_ok = true;
+	gw->per_link_detail = cfg->status_per_link_detail;
 	log_set_level(level_of(cfg->log_level));
 	gw_log_target(cfg);
 	if ((gw->acc = acceptor_start()) == NULL) {
@@ -224,6 +229,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		    "addresses or buffer_bytes changed: restarting" :
 		    "removed: stopping");
 		pthread_mutex_lock(&gw->mu);
+		gw_retire(gw, old[i]);
 		stopping[n_stop++] = old[i];
 		old[i] = NULL;
 		pthread_mutex_unlock(&gw->mu);
@@ -270,6 +276,14 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		    log_target_str(target_of(gw->cfg->log_target)),
 		    log_target_str(target_of(cfg->log_target)));
 	gw_log_target(cfg);
+	if (cfg->status_per_link_detail != gw->cfg->status_per_link_detail) {
+		log_info("reload: status.per_link_detail %s -> %s",
+		    gw->cfg->status_per_link_detail ? "true" : "false",
+		    cfg->status_per_link_detail ? "true" : "false");
+		pthread_mutex_lock(&gw->mu);
+		gw->per_link_detail = cfg->status_per_link_detail;
+		pthread_mutex_unlock(&gw->mu);
+	}
 	if (cfg->watchdog_period_ms != gw->cfg->watchdog_period_ms) {
 		log_info("reload: watchdog.period_ms %d -> %d",
 		    gw->cfg->watchdog_period_ms, cfg->watchdog_period_ms);
@@ -289,6 +303,25 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	    started);
 	gw_reload_outcome(gw, rc == 0);
 	return (rc);
+}
+
+/* Keep the failures and detections of a device leaving the table (with
+   gw->mu held) in the gateway's totals, which so never go backwards. What
+   its links count from now on, as it stops, is not counted: it is no
+   longer in the table either, so the two agree at every moment. */
+static void
+gw_retire(struct gateway *gw, struct device *dev)
+{
+	struct link_snap	 s;
+	struct link		*l;
+	int			 k;
+
+	for (k = 0; k < LINK_KIND_COUNT; k++)
+		if ((l = device_link(dev, k)) != NULL) {
+			link_snapshot(l, &s);
+			metrics_totals_add(&gw->retired, &s);
+		}
+	gw->retired_gen++;
 }
 
 /* Record how the last reload went, for the metrics. */
@@ -383,14 +416,30 @@ collect_link(void *arg, const char *device, struct link *l)
 void
 gw_snapshot(struct gateway *gw, struct metrics *m)
 {
-	gw_foreach_link(gw, collect_link, m);
+	unsigned	gen;
+	bool		again;
+
+	/* The totals of retired links and the links in the table must be of
+	   one moment: a device retired in between would count twice, and a
+	   gateway-wide counter would seem to go back. A reload that retired
+	   one meanwhile (rare) has the copy taken again. */
+	do {
+		m->n_links = 0;
+		pthread_mutex_lock(&gw->mu);
+		gen = gw->retired_gen;
+		m->retired = gw->retired;
+		m->per_link_detail = gw->per_link_detail;
+		m->reload_ok = gw->reload_ok;
+		m->reload_ok_wall_ms = gw->reload_ok_wall_ms;
+		pthread_mutex_unlock(&gw->mu);
+		gw_foreach_link(gw, collect_link, m);
+		pthread_mutex_lock(&gw->mu);
+		again = gen != gw->retired_gen;
+		pthread_mutex_unlock(&gw->mu);
+	} while (again && !m->failed);
+	m->start_wall_ms = gw->start_wall_ms;
 	m->sweeps = wd_sweeps(gw->wd);
 	hist_read(wd_sweep_hist(gw->wd), &m->sweep);
-	m->start_wall_ms = gw->start_wall_ms;
-	pthread_mutex_lock(&gw->mu);
-	m->reload_ok = gw->reload_ok;
-	m->reload_ok_wall_ms = gw->reload_ok_wall_ms;
-	pthread_mutex_unlock(&gw->mu);
 }
 
 /* The status server's view. */
