@@ -38,8 +38,8 @@ usage(FILE *fp)
 	    "                     is valid, 78 when it is not\n"
 	    "  -V, --version      print the version and exit\n"
 	    "  -h, --help         print this help and exit\n"
-	    "Runs in the foreground and logs to stderr. SIGTERM/SIGINT stop,\n"
-	    "SIGHUP reloads the configuration.\n");
+	    "Runs in the foreground and logs to stderr, or where log.target\n"
+	    "says. SIGTERM/SIGINT stop, SIGHUP reloads the configuration.\n");
 }
 
 /* Tell the service manager what rc says was sent (or not needed). A
