@@ -63,6 +63,7 @@ struct acceptor {
 	struct log_limit	 full_log;
 };
 
+static const char *acc_link_of(struct link *, char *, size_t);
 static void	*acceptor_main(void *);
 
 static void
@@ -153,11 +154,28 @@ acceptor_free(struct acceptor *acc)
 	free(acc);
 }
 
+/* The device and kind of l, for the log's fields: its name is
+   "DEVICE/KIND" (link_new()) and a device name holds no '/'. dev gets
+   DEVICE; returns KIND, or NULL for a name without one. */
+static const char *
+acc_link_of(struct link *l, char *dev, size_t len)
+{
+	const char	*name = link_name(l), *slash = strrchr(name, '/');
+
+	if (slash == NULL) {
+		snprintf(dev, len, "%s", name);
+		return (NULL);
+	}
+	snprintf(dev, len, "%.*s", (int)(slash - name), name);
+	return (slash + 1);
+}
+
 int
 acceptor_add(struct acceptor *acc, struct link *l, char *err, size_t errlen)
 {
 	struct listener	*ls;
-	char		 bound[LINK_PEER_MAX];
+	char		 bound[LINK_PEER_MAX], dev[CFG_NAME_MAX];
+	const char	*kind;
 	int		 fd, cap;
 
 	if ((fd = endpoint_listen(link_endpoint(l), err, errlen)) == -1)
@@ -189,7 +207,9 @@ acceptor_add(struct acceptor *acc, struct link *l, char *err, size_t errlen)
 	pthread_mutex_unlock(&acc->mu);
 	acc_wake(acc);
 	link_set_listening(l, bound);
-	log_subject(LOG_LVL_INFO, "%s: listening on %s", link_name(l), bound);
+	kind = acc_link_of(l, dev, sizeof(dev));
+	log_link(LOG_LVL_INFO, dev, kind, NULL, "%s: listening on %s",
+	    link_name(l), bound);
 	return (0);
 }
 
@@ -239,8 +259,10 @@ allowed(const struct cfg_endpoint *ep, const struct sockaddr *sa)
 static int
 drop_one(struct acceptor *acc, struct listener *ls)
 {
-	unsigned	suppressed;
-	int		fd, err;
+	char		 dev[CFG_NAME_MAX];
+	const char	*kind;
+	unsigned	 suppressed;
+	int		 fd, err;
 
 	if (acc->spare == -1 && (acc->spare = spare_open()) == -1)
 		return (-1);
@@ -255,11 +277,13 @@ drop_one(struct acceptor *acc, struct listener *ls)
 	acc->spare = spare_open();
 	if (fd == -1)
 		return (err == EAGAIN || err == EWOULDBLOCK ? 0 : -1);
-	if (log_limit_allow(&acc->full_log, clock_ms(), &suppressed))
-		log_subject(LOG_LVL_WARN, "%s: out of file descriptors: "
-		    "closed new clients at once (%lu so far)%s",
+	if (log_limit_allow(&acc->full_log, clock_ms(), &suppressed)) {
+		kind = acc_link_of(ls->link, dev, sizeof(dev));
+		log_link(LOG_LVL_WARN, dev, kind, NULL, "%s: out of file "
+		    "descriptors: closed new clients at once (%lu so far)%s",
 		    link_name(ls->link), acc->dropped,
 		    log_suppressed(suppressed));
+	}
 	return (1);
 }
 

@@ -52,6 +52,7 @@ static int	cfg_get_int(struct cfg_ctx *, config_setting_t *,
 		    const struct cfg_keydoc *, long long *);
 static int	cfg_get_enum(struct cfg_ctx *, config_setting_t *,
 		    const struct cfg_keydoc *, int *);
+static int	cfg_get_bool(struct cfg_ctx *, config_setting_t *, int *);
 static int	cfg_get_addr(struct cfg_ctx *, config_setting_t *, bool, bool,
 		    char *, size_t, struct addr_hostport *);
 static void	cfg_parse_keys(struct cfg_ctx *, config_setting_t *,
@@ -343,6 +344,18 @@ cfg_get_enum(struct cfg_ctx *ctx, config_setting_t *s,
 	return (-1);
 }
 
+/* A boolean key of the table: *v is 0 or 1. */
+static int
+cfg_get_bool(struct cfg_ctx *ctx, config_setting_t *s, int *v)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		cfg_wrong_type(ctx, s, "boolean");
+		return (-1);
+	}
+	*v = config_setting_get_bool(s) ? 1 : 0;
+	return (0);
+}
+
 /* An address: "" when empty_ok (off); port 0 (the kernel picks one) on
    an address to listen on. */
 static int
@@ -375,7 +388,8 @@ cfg_get_addr(struct cfg_ctx *ctx, config_setting_t *s, bool empty_ok,
 	return (0);
 }
 
-/* Store every integer and enum key of scope that g holds into base. */
+/* Store every integer, enum and boolean key of scope that g holds into
+   base. */
 static void
 cfg_parse_keys(struct cfg_ctx *ctx, config_setting_t *g,
     enum cfg_keyscope scope, void *base)
@@ -401,6 +415,8 @@ cfg_parse_keys(struct cfg_ctx *ctx, config_setting_t *g,
 			*cfg_keydoc_field(base, k) = (int)v;
 		else if (k->kind == CFG_KEY_ENUM &&
 		    cfg_get_enum(ctx, s, k, &e) == 0)
+			*cfg_keydoc_field(base, k) = e;
+		else if (k->kind == CFG_KEY_BOOL && cfg_get_bool(ctx, s, &e) == 0)
 			*cfg_keydoc_field(base, k) = e;
 	}
 }

@@ -16,6 +16,7 @@ extern "C" {
 #define CFG_ADDR_MAX	(ADDR_HOST_MAX + 16)
 
 enum cfg_log_level { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR };
+enum cfg_log_target { CFG_LOG_STDERR, CFG_LOG_SYSLOG, CFG_LOG_JOURNAL };
 enum cfg_link_mode { CFG_LINK_NONE, CFG_LINK_CONNECT, CFG_LINK_LISTEN };
 enum cfg_new_client { CFG_NEW_CLIENT_REPLACE, CFG_NEW_CLIENT_REJECT };
 enum cfg_device_down { CFG_DOWN_CLOSE, CFG_DOWN_HOLD };
@@ -64,8 +65,10 @@ struct cfg_device {
 struct cfg {
 	int			 version;
 	enum cfg_log_level	 log_level;
+	enum cfg_log_target	 log_target;
 	char			 status_listen[CFG_ADDR_MAX];	/* "" = off */
 	struct addr_hostport	 status_hp;
+	int			 status_per_link_detail;	/* 0 or 1 */
 	int			 watchdog_period_ms;
 	struct cfg_policy	 defaults;
 	struct cfg_device	*devices;

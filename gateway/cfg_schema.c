@@ -17,6 +17,8 @@
 /* Indexed by the enums of cfg.h. */
 static const char *const cfg_level_names[] = {
 	"debug", "info", "warn", "error", NULL };
+static const char *const cfg_target_names[] = {
+	"stderr", "syslog", "journal", NULL };
 static const char *const cfg_down_names[] = { "close", "hold", NULL };
 static const char *const cfg_relay_names[] = { "splice", "copy", NULL };
 static const char *const cfg_new_client_names[] = {
@@ -37,6 +39,7 @@ static const char *const cfg_new_client_names[] = {
 
 /* Enum fields are set and compared through an int, as integer keys are. */
 _Static_assert(sizeof(enum cfg_log_level) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_log_target) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_device_down) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_new_client) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_relay) == sizeof(int), "enum size");
@@ -50,9 +53,17 @@ static const struct cfg_keydoc cfg_keys[] = {
 	  .off = TOPF(version), .help = "schema version of the file" },
 	ENUM(TOP, "log.level", cfg_level_names, CFG_LOG_INFO, TOPF(log_level),
 	    "lowest level logged"),
+	ENUM(TOP, "log.target", cfg_target_names, CFG_LOG_STDERR,
+	    TOPF(log_target),
+	    "where lines go: stderr, syslog (daemon facility) or the journal"),
 	{ .path = "status.listen", .scope = CFG_SCOPE_TOP,
 	  .kind = CFG_KEY_ADDR, .defstr = "127.0.0.1:9780", .unit = "",
 	  .help = "address of HTTP /metrics and /status; \"\" turns it off" },
+	{ .path = "status.per_link_detail", .scope = CFG_SCOPE_TOP,
+	  .kind = CFG_KEY_BOOL, .min = 0, .max = 1, .def = 0, .unit = "",
+	  .off = TOPF(status_per_link_detail),
+	  .help = "per-link failure reasons and detection histograms in "
+	  "/metrics, for small sites" },
 	INT(TOP, "watchdog.period_ms", 10, 60000, 100, "ms",
 	    TOPF(watchdog_period_ms),
 	    "how often the watchdog checks every socket"),
@@ -177,6 +188,9 @@ cfg_keydoc_range(const struct cfg_keydoc *k, char *buf, size_t len)
 		break;
 	case CFG_KEY_ADDR:
 		snprintf(buf, len, "HOST:PORT or \"\"");
+		break;
+	case CFG_KEY_BOOL:
+		snprintf(buf, len, "true or false");
 		break;
 	}
 	return (buf);

@@ -20,7 +20,7 @@ enum cfg_keyscope {
 	CFG_SCOPE_POLICY,	/* in "defaults" and in each device */
 	CFG_SCOPE_ENDPOINT	/* in a link group: "on_new_client" */
 };
-enum cfg_keykind { CFG_KEY_INT, CFG_KEY_ENUM, CFG_KEY_ADDR };
+enum cfg_keykind { CFG_KEY_INT, CFG_KEY_ENUM, CFG_KEY_ADDR, CFG_KEY_BOOL };
 
 struct cfg_keydoc {
 	const char		*path;	/* in its scope: "keepalive.idle_s" */
@@ -29,15 +29,17 @@ struct cfg_keydoc {
 	bool			 required;	/* no default: must be set */
 	bool			 restarts;	/* POLICY: a change restarts the
 						   device, not applied live */
-	long long		 min, max;	/* INT; ENUM: 0..n-1 */
-	long long		 def;	/* INT: value; ENUM: index in choices */
+	long long		 min, max;	/* INT; ENUM: 0..n-1; BOOL: 0..1 */
+	long long		 def;	/* INT: value; ENUM: index in choices;
+					   BOOL: 0 false, 1 true */
 	const char *const	*choices;	/* ENUM: NULL-terminated */
 	const char		*defstr;	/* ADDR: default ("" = off) */
 	const char		*unit;	/* "ms", "s", "bytes", ... or "" */
 	const char		*help;	/* one line */
-	size_t			 off;	/* INT, ENUM: offset of the int (or
-					   enum) field in struct cfg,
-					   cfg_policy or cfg_endpoint */
+	size_t			 off;	/* INT, ENUM, BOOL: offset of the int
+					   (or enum) field in struct cfg,
+					   cfg_policy or cfg_endpoint; a
+					   BOOL's int is 0 or 1 */
 };
 
 /* The key table, read-only; *n receives its length. */
@@ -51,7 +53,8 @@ const struct cfg_keydoc *cfg_keydoc_find(const char *path);
 int	*cfg_keydoc_field(void *base, const struct cfg_keydoc *k);
 
 /* The accepted values as the docs and messages print them: "1..7200",
-   "1", "close or hold", "HOST:PORT or \"\"". Returns buf. */
+   "1", "close or hold", "HOST:PORT or \"\"", "true or false". Returns
+   buf. */
 char	*cfg_keydoc_range(const struct cfg_keydoc *, char *buf, size_t len);
 
 /* The names a group of scope holds below prefix (NULL: at the top),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "acceptor.h"
@@ -17,6 +18,7 @@
 #include "device.h"
 #include "gateway.h"
 #include "clock.h"
+#include "journal.h"
 #include "log.h"
 #include "metrics.h"
 #include "status.h"
@@ -30,9 +32,18 @@ struct gateway {
 	struct device		**devs;		/* protected by mu */
 	int			 n_devs;
 	struct status		*status;	/* NULL: off */
+	int64_t			 start_wall_ms;
+	bool			 reload_ok;	/* protected by mu */
+	int64_t			 reload_ok_wall_ms; /* protected by mu */
+	bool			 per_link_detail; /* protected by mu */
+	struct metrics_totals	 retired;	/* protected by mu */
+	unsigned		 retired_gen;	/* +1 on each; protected by mu */
 };
 
 static void	gw_collect(void *, struct metrics *);
+static void	gw_log_target(const struct cfg *);
+static void	gw_reload_outcome(struct gateway *, bool);
+static void	gw_retire(struct gateway *, struct device *);
 static bool	status_changes(const struct gateway *, const struct cfg *);
 static long	endpoint_fds(const struct cfg_endpoint *);
 
@@ -51,6 +62,32 @@ level_of(enum cfg_log_level l)
 	}
 }
 
+static enum log_target
+target_of(enum cfg_log_target t)
+{
+	switch (t) {
+	case CFG_LOG_SYSLOG:
+		return (LOG_TO_SYSLOG);
+	case CFG_LOG_JOURNAL:
+		return (LOG_TO_JOURNAL);
+	default:
+		return (LOG_TO_STDERR);
+	}
+}
+
+/* Send the log where cfg says. A socket that cannot be used leaves the
+   lines on stderr, which says so once. Tried again at every reload. */
+static void
+gw_log_target(const struct cfg *cfg)
+{
+	enum log_target	t = target_of(cfg->log_target);
+
+	if (log_set_target(t, JOURNAL_SOCKET) == -1)
+		log_warnx("log.target %s: cannot use %s: %s; logging to stderr",
+		    log_target_str(t), t == LOG_TO_JOURNAL ? JOURNAL_SOCKET :
+		    _PATH_LOG, strerror(errno));
+}
+
 struct gateway *
 gw_start(struct cfg *cfg, char *err, size_t errlen)
 {
@@ -64,7 +101,11 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&gw->mu, NULL);
 	gw->cfg = cfg;
+	gw->start_wall_ms = gw->reload_ok_wall_ms = clock_wall_ms();
+	gw->reload_ok = true;
+	gw->per_link_detail = cfg->status_per_link_detail;
 	log_set_level(level_of(cfg->log_level));
+	gw_log_target(cfg);
 	if ((gw->acc = acceptor_start()) == NULL) {
 		snprintf(err, errlen, "cannot start acceptor: %s",
 		    strerror(errno));
@@ -166,6 +207,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		free(devs);
 		free(stopping);
 		cfg_free(cfg);
+		gw_reload_outcome(gw, false);
 		return (-1);
 	}
 
@@ -180,17 +222,20 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 			continue;
 		if (nc != NULL && cfg_device_policy_only(device_cfg(old[i]),
 		    nc)) {
-			log_info("reload: %s: policy changed (keepalive, "
-			    "timeouts, backoff, hold): applied to its live "
-			    "links", nc->name);
+			log_link(LOG_LVL_INFO, nc->name, NULL, NULL,
+			    "reload: %s: policy changed (keepalive, timeouts, "
+			    "backoff, hold): applied to its live links",
+			    nc->name);
 			device_set_policy(old[i], &nc->pol);
 			updated++;
 			continue;
 		}
-		log_info("reload: %s: %s", device_cfg(old[i])->name,
-		    nc ? "addresses or buffer_bytes changed: restarting" :
+		log_link(LOG_LVL_INFO, device_cfg(old[i])->name, NULL, NULL,
+		    "reload: %s: %s", device_cfg(old[i])->name, nc ?
+		    "addresses or buffer_bytes changed: restarting" :
 		    "removed: stopping");
 		pthread_mutex_lock(&gw->mu);
+		gw_retire(gw, old[i]);
 		stopping[n_stop++] = old[i];
 		old[i] = NULL;
 		pthread_mutex_unlock(&gw->mu);
@@ -215,13 +260,15 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		}
 		if ((dev = device_start(nc, gw->acc, gw->wd, derr,
 		    sizeof(derr))) == NULL) {
-			log_warnx("reload: %s: cannot start: %s", nc->name, derr);
+			log_link(LOG_LVL_WARN, nc->name, NULL, NULL,
+			    "reload: %s: cannot start: %s", nc->name, derr);
 			rc = -1;
 			continue;
 		}
 		devs[n++] = dev;
 		if (find_cfg(gw->cfg, nc->name) == NULL)
-			log_info("reload: %s: added: starting", nc->name);
+			log_link(LOG_LVL_INFO, nc->name, NULL, NULL,
+			    "reload: %s: added: starting", nc->name);
 		started++;
 	}
 	pthread_mutex_lock(&gw->mu);
@@ -230,6 +277,19 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	pthread_mutex_unlock(&gw->mu);
 	free(old);
 	log_set_level(level_of(cfg->log_level));
+	if (cfg->log_target != gw->cfg->log_target)
+		log_info("reload: log.target %s -> %s",
+		    log_target_str(target_of(gw->cfg->log_target)),
+		    log_target_str(target_of(cfg->log_target)));
+	gw_log_target(cfg);
+	if (cfg->status_per_link_detail != gw->cfg->status_per_link_detail) {
+		log_info("reload: status.per_link_detail %s -> %s",
+		    gw->cfg->status_per_link_detail ? "true" : "false",
+		    cfg->status_per_link_detail ? "true" : "false");
+		pthread_mutex_lock(&gw->mu);
+		gw->per_link_detail = cfg->status_per_link_detail;
+		pthread_mutex_unlock(&gw->mu);
+	}
 	if (cfg->watchdog_period_ms != gw->cfg->watchdog_period_ms) {
 		log_info("reload: watchdog.period_ms %d -> %d",
 		    gw->cfg->watchdog_period_ms, cfg->watchdog_period_ms);
@@ -247,7 +307,44 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	log_info("reload: %d device%s kept (%d with new timeouts), %d stopped, "
 	    "%d started", kept, kept == 1 ? "" : "s", updated, n_stop,
 	    started);
+	gw_reload_outcome(gw, rc == 0);
 	return (rc);
+}
+
+/* Keep the failures and detections of a device leaving the table (with
+   gw->mu held) in the gateway's totals, which so never go backwards. What
+   its links count from now on, as it stops, is not counted: it is no
+   longer in the table either, so the two agree at every moment. */
+static void
+gw_retire(struct gateway *gw, struct device *dev)
+{
+	struct link_snap	 s;
+	struct link		*l;
+	int			 k;
+
+	for (k = 0; k < LINK_KIND_COUNT; k++)
+		if ((l = device_link(dev, k)) != NULL) {
+			link_snapshot(l, &s);
+			metrics_totals_add(&gw->retired, &s);
+		}
+	gw->retired_gen++;
+}
+
+/* Record how the last reload went, for the metrics. */
+static void
+gw_reload_outcome(struct gateway *gw, bool ok)
+{
+	pthread_mutex_lock(&gw->mu);
+	gw->reload_ok = ok;
+	if (ok)
+		gw->reload_ok_wall_ms = clock_wall_ms();
+	pthread_mutex_unlock(&gw->mu);
+}
+
+void
+gw_reload_rejected(struct gateway *gw)
+{
+	gw_reload_outcome(gw, false);
 }
 
 void
@@ -273,6 +370,7 @@ gw_stop(struct gateway *gw)
 	pthread_mutex_destroy(&gw->mu);
 	free(gw);
 	log_info("terminating");
+	(void)log_set_target(LOG_TO_STDERR, NULL);
 }
 
 void
@@ -326,7 +424,28 @@ collect_link(void *arg, const char *device, struct link *l)
 void
 gw_snapshot(struct gateway *gw, struct metrics *m)
 {
-	gw_foreach_link(gw, collect_link, m);
+	unsigned	gen;
+	bool		again;
+
+	/* The totals of retired links and the links in the table must be of
+	   one moment: a device retired in between would count twice, and a
+	   gateway-wide counter would seem to go back. A reload that retired
+	   one meanwhile (rare) has the copy taken again. */
+	do {
+		m->n_links = 0;
+		pthread_mutex_lock(&gw->mu);
+		gen = gw->retired_gen;
+		m->retired = gw->retired;
+		m->per_link_detail = gw->per_link_detail;
+		m->reload_ok = gw->reload_ok;
+		m->reload_ok_wall_ms = gw->reload_ok_wall_ms;
+		pthread_mutex_unlock(&gw->mu);
+		gw_foreach_link(gw, collect_link, m);
+		pthread_mutex_lock(&gw->mu);
+		again = gen != gw->retired_gen;
+		pthread_mutex_unlock(&gw->mu);
+	} while (again && !m->failed);
+	m->start_wall_ms = gw->start_wall_ms;
 	m->sweeps = wd_sweeps(gw->wd);
 	hist_read(wd_sweep_hist(gw->wd), &m->sweep);
 }

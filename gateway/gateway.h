@@ -27,9 +27,15 @@ long		 gw_fds_needed(const struct cfg *cfg);
 /* Apply a new, already validated config (which the gateway then owns):
    devices whose settings did not change keep running untouched, changed
    ones restart, added ones start, removed ones stop. Logs what changed.
-   Returns 0, or -1 when some device could not start (logged; the others
-   run). */
+   Returns 0, or -1 when some device (or the status server) could not
+   start (logged; the others run). The outcome is the reload's in the
+   metrics (gatewayd_config_last_reload_successful). */
 int		 gw_reload(struct gateway *, struct cfg *cfg);
+
+/* A reload whose file was rejected (not valid, or too many descriptors):
+   the running configuration stays, and the metrics say the last reload
+   failed. */
+void		 gw_reload_rejected(struct gateway *);
 
 /* Stop accepting, shut every link, join every thread, free. */
 void		 gw_stop(struct gateway *);
@@ -44,9 +50,10 @@ void		 gw_foreach_link(struct gateway *,
 /* The watchdog, for the main thread's guard (wd_is_stuck()). */
 struct watchdog	*gw_watchdog(struct gateway *);
 
-/* Copy every link's state and counters and the watchdog's counters into
-   m (metrics_init() first, metrics_free() after): what the status server
-   shows. m->failed when out of memory. */
+/* Copy every link's state and counters, the watchdog's counters, the
+   start and the last reload's outcome into m (metrics_init() first,
+   metrics_free() after): what the status server shows. m->failed when out
+   of memory. */
 void		 gw_snapshot(struct gateway *, struct metrics *m);
 
 #ifdef __cplusplus

@@ -1,28 +1,101 @@
-/* log.c -- timestamped log lines on stderr, per-thread tags, rate limits. */
+/* log.c -- log lines to stderr, syslog or the systemd journal; per-thread
+   tags, rate limits.
+ *
+ * DESIGN: any thread logs; log_lock, a read-write lock, lets them emit
+ * side by side (a stderr line is one write(2), a journal entry one
+ * datagram, syslog(3) locks itself) while log_set_target(), on the main
+ * thread, takes it exclusively to switch. The level is an atomic.
+ */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "journal.h"
 #include "log.h"
 
+#define LOG_IDENT	"gatewayd"
+#define LOG_LOST_MS	60000	/* one "journal refused" warning a minute */
+
+/* What a line is about, for the journal's fields; NULL: nothing. */
+struct log_about {
+	const char	*device;
+	const char	*link;
+	const char	*reason;
+};
 
 static _Atomic int	 log_level = LOG_LVL_INFO;
 static _Thread_local char log_tag[80];
+static pthread_rwlock_t	 log_lock = PTHREAD_RWLOCK_INITIALIZER;
+static enum log_target	 log_target = LOG_TO_STDERR;	/* log_lock */
+static int		 log_journal_fd = -1;		/* log_lock */
+static _Atomic int64_t	 log_lost_warned_ms = INT64_MIN;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
+static const int level_prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
+static const char *const target_names[] = { "stderr", "syslog", "journal" };
 
-static void	log_vemit(enum log_level, bool, const char *, va_list)
-		    __attribute__((format(printf, 3, 0)));
+static void	log_stderr(enum log_level, const char *);
+static void	log_lost(int);
+static void	log_vemit(enum log_level, bool, const struct log_about *,
+		    const char *, va_list) __attribute__((format(printf, 4, 0)));
 
 void
 log_set_level(enum log_level lvl)
 {
 	atomic_store(&log_level, lvl);
+}
+
+const char *
+log_target_str(enum log_target t)
+{
+	return ((unsigned)t < sizeof(target_names) / sizeof(target_names[0]) ?
+	    target_names[t] : "unknown");
+}
+
+int
+log_set_target(enum log_target t, const char *journal_path)
+{
+	int	fd = -1, rc = 0, saved_errno = 0;
+
+	pthread_rwlock_wrlock(&log_lock);
+	if (t == log_target) {
+		pthread_rwlock_unlock(&log_lock);
+		return (0);
+	}
+	/* glibc's syslog() drops lines without a word when nothing reads
+	   _PATH_LOG: check first, as for the journal, that a datagram
+	   socket connects there. */
+	if (t == LOG_TO_JOURNAL || t == LOG_TO_SYSLOG) {
+		fd = journal_open(t == LOG_TO_JOURNAL ? journal_path :
+		    _PATH_LOG);
+		if (fd == -1) {
+			saved_errno = errno;
+			rc = -1;
+			t = LOG_TO_STDERR;
+		} else if (t == LOG_TO_SYSLOG) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (log_target == LOG_TO_SYSLOG && t != LOG_TO_SYSLOG)
+		closelog();
+	if (log_journal_fd != -1)
+		close(log_journal_fd);
+	log_journal_fd = fd;
+	if (t == LOG_TO_SYSLOG && log_target != LOG_TO_SYSLOG)
+		openlog(LOG_IDENT, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_target = t;
+	pthread_rwlock_unlock(&log_lock);
+	if (rc == -1)
+		errno = saved_errno;
+	return (rc);
 }
 
 void
@@ -34,27 +107,19 @@ log_set_tag(const char *tag)
 		snprintf(log_tag, sizeof(log_tag), "%s", tag);
 }
 
-/* One line, written with a single write(2) so that lines of different
-   threads never interleave (a pipe to supervisord takes up to PIPE_BUF
-   bytes atomically). */
+/* One line on stderr, written with a single write(2) so that lines of
+   different threads never interleave (a pipe to supervisord takes up to
+   PIPE_BUF bytes atomically). */
 static void
-log_vemit(enum log_level lvl, bool tagged, const char *fmt, va_list ap)
+log_stderr(enum log_level lvl, const char *body)
 {
-	char		 msg[1024], ts[CLOCK_UTC_MAX], line[1280];
+	char		 ts[CLOCK_UTC_MAX], line[1280];
 	ssize_t		 rc;
-	int		 n, saved_errno = errno;
+	int		 n;
 
-	if ((int)lvl < atomic_load(&log_level)) {
-		errno = saved_errno;
-		return;
-	}
 	clock_format_utc(clock_wall_ms(), ts, sizeof(ts));
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-
-	n = snprintf(line, sizeof(line), "%s %s %s%s%s\n", ts,
-	    level_names[lvl],
-	    tagged && log_tag[0] ? log_tag : "",
-	    tagged && log_tag[0] ? ": " : "", msg);
+	n = snprintf(line, sizeof(line), "%s %s %s\n", ts, level_names[lvl],
+	    body);
 	if (n >= (int)sizeof(line)) {
 		n = sizeof(line) - 1;
 		line[n - 1] = '\n';
@@ -62,52 +127,128 @@ log_vemit(enum log_level lvl, bool tagged, const char *fmt, va_list ap)
 	/* Nothing useful can be done when stderr is gone. */
 	rc = write(STDERR_FILENO, line, (size_t)n);
 	(void)rc;
+}
+
+/* The journal refused a line (err), which went to stderr: say so there,
+   at most once a minute, whichever thread gets there first. */
+static void
+log_lost(int err)
+{
+	char	 msg[160];
+	int64_t	 now = clock_ms(), last = atomic_load(&log_lost_warned_ms);
+
+	if (last != INT64_MIN && now - last < LOG_LOST_MS)
+		return;
+	if (!atomic_compare_exchange_strong(&log_lost_warned_ms, &last, now))
+		return;
+	snprintf(msg, sizeof(msg), "log: the journal refused a line (%s): it "
+	    "and any other it refuses go to stderr", strerror(err));
+	log_stderr(LOG_LVL_WARN, msg);
+}
+
+static void
+log_vemit(enum log_level lvl, bool tagged, const struct log_about *about,
+    const char *fmt, va_list ap)
+{
+	struct journal_entry	 e;
+	char			 msg[1024], body[1120];
+	bool			 sent = false;
+	int			 saved_errno = errno, err = 0;
+
+	if ((int)lvl < atomic_load(&log_level)) {
+		errno = saved_errno;
+		return;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	snprintf(body, sizeof(body), "%s%s%s", tagged && log_tag[0] ?
+	    log_tag : "", tagged && log_tag[0] ? ": " : "", msg);
+
+	pthread_rwlock_rdlock(&log_lock);
+	switch (log_target) {
+	case LOG_TO_SYSLOG:
+		syslog(LOG_DAEMON | level_prio[lvl], "%s", body);
+		sent = true;
+		break;
+	case LOG_TO_JOURNAL:
+		memset(&e, 0, sizeof(e));
+		e.priority = level_prio[lvl];
+		e.identifier = LOG_IDENT;
+		e.message = body;
+		if (about != NULL) {
+			e.device = about->device;
+			e.link = about->link;
+			e.reason = about->reason;
+		}
+		if (journal_send(log_journal_fd, &e) == 0)
+			sent = true;
+		else
+			err = errno;
+		break;
+	default:
+		break;
+	}
+	pthread_rwlock_unlock(&log_lock);
+	if (!sent) {
+		if (err != 0)
+			log_lost(err);
+		log_stderr(lvl, body);
+	}
 	errno = saved_errno;
 }
 
-#define LOG_BODY(lvl, tagged) do {					\
+#define LOG_BODY(lvl, tagged, about) do {				\
 	va_list ap;							\
 	va_start(ap, fmt);						\
-	log_vemit((lvl), (tagged), fmt, ap);				\
+	log_vemit((lvl), (tagged), (about), fmt, ap);			\
 	va_end(ap);							\
 } while (0)
 
 void
 log_debug(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_DEBUG, true);
+	LOG_BODY(LOG_LVL_DEBUG, true, NULL);
 }
 
 void
 log_info(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_INFO, true);
+	LOG_BODY(LOG_LVL_INFO, true, NULL);
 }
 
 void
 log_warnx(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_WARN, true);
+	LOG_BODY(LOG_LVL_WARN, true, NULL);
 }
 
 void
 log_error(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_ERROR, true);
+	LOG_BODY(LOG_LVL_ERROR, true, NULL);
 }
 
 void
 log_subject(enum log_level lvl, const char *fmt, ...)
 {
-	LOG_BODY(lvl, false);
+	LOG_BODY(lvl, false, NULL);
+}
+
+void
+log_link(enum log_level lvl, const char *device, const char *link,
+    const char *reason, const char *fmt, ...)
+{
+	struct log_about	about = { device, link, reason };
+
+	LOG_BODY(lvl, false, &about);
 }
 
 void
 fatal(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_ERROR, true);
+	LOG_BODY(LOG_LVL_ERROR, true, NULL);
 	/* Other threads may hold locks: no atexit handlers, no teardown. The
-	   line is out already: log_vemit() writes with write(2). */
+	   line is out already: written with write(2), send(2) or
+	   syslog(3), none of them buffered here. */
 	_exit(EX_SOFTWARE);
 }
 

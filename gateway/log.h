@@ -1,4 +1,5 @@
-/* log.h -- timestamped log lines on stderr, per-thread tags, rate limits. */
+/* log.h -- log lines to stderr, syslog or the systemd journal; per-thread
+   tags, rate limits. */
 #ifndef GW_LOG_H
 #define GW_LOG_H
 
@@ -11,9 +12,27 @@ extern "C" {
 #endif
 
 enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
+enum log_target { LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_JOURNAL };
 
 /* Set the lowest level that is printed (default info). Thread-safe. */
 void	log_set_level(enum log_level);
+
+/* "stderr", "syslog" or "journal". */
+const char *log_target_str(enum log_target);
+
+/* Send every line from now on to target: stderr (the default), one line
+   each with a UTC timestamp and the level; syslog(3), facility daemon,
+   identity gatewayd, the level as the priority; or the systemd journal's
+   native socket at journal_path (JOURNAL_SOCKET; the other targets ignore
+   it), with PRIORITY= and the device, link and reason of log_link() as
+   fields of their own. syslog and the journal get no timestamp: they add
+   their own. When the target's socket cannot be used (_PATH_LOG for
+   syslog, journal_path), lines go to stderr and -1 is returned with
+   errno, for the caller to say so; otherwise 0. A target in use stays as
+   it is. Thread-safe: a line logged meanwhile goes whole to one target. A
+   line the journal refuses later goes to stderr, with a warning at most
+   once a minute. */
+int	log_set_target(enum log_target, const char *journal_path);
 
 /* Tag every line this thread logs with tag ("press1/reader"); NULL clears.
    The string is copied. */
@@ -30,6 +49,17 @@ void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
    message names its own subject ("press1/device down: ..."). */
 void	log_subject(enum log_level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/* Like log_subject(), for a line about one link (link "device", "rx",
+   "tx" or "upstream") or one device (link NULL): the journal receives
+   device, link and reason (a reason code such as "keepalive_timeout";
+   NULL: none) as GATEWAYD_DEVICE=, GATEWAYD_LINK= and GATEWAYD_REASON=,
+   so that journalctl GATEWAYD_DEVICE=press1 finds them. The message still
+   names its subject ("press1/device down: ..."): stderr and syslog show
+   the message alone. */
+void	log_link(enum log_level, const char *device, const char *link,
+	    const char *reason, const char *, ...)
+	    __attribute__((format(printf, 5, 6)));
 
 /* Log at error level and leave the process with exit 70 (EX_SOFTWARE):
    broken invariants. The one way out from any thread: _exit(), no atexit

@@ -38,8 +38,8 @@ usage(FILE *fp)
 	    "                     is valid, 78 when it is not\n"
 	    "  -V, --version      print the version and exit\n"
 	    "  -h, --help         print this help and exit\n"
-	    "Runs in the foreground and logs to stderr. SIGTERM/SIGINT stop,\n"
-	    "SIGHUP reloads the configuration.\n");
+	    "Runs in the foreground and logs to stderr, or where log.target\n"
+	    "says. SIGTERM/SIGINT stop, SIGHUP reloads the configuration.\n");
 }
 
 /* Tell the service manager what rc says was sent (or not needed). A
@@ -138,6 +138,7 @@ reload(struct gateway *gw, const char *path, struct notify *nt)
 	told(notify_reloading(nt, path), "RELOADING=1");
 	log_info("SIGHUP: reloading %s", path);
 	if ((cfg = load(path)) == NULL) {
+		gw_reload_rejected(gw);
 		log_warnx("reload: %s is not valid; running configuration kept",
 		    path);
 		told(notify_send(nt, "READY=1\nSTATUS=reload failed: %s is "
@@ -145,6 +146,7 @@ reload(struct gateway *gw, const char *path, struct notify *nt)
 		return;
 	}
 	if (fit_nofile(cfg, err, sizeof(err)) == -1) {
+		gw_reload_rejected(gw);
 		log_warnx("reload: %s %s; running configuration kept", path,
 		    err);
 		told(notify_send(nt, "READY=1\nSTATUS=reload failed: %s %s",

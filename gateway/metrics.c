@@ -29,6 +29,11 @@ static void	prom_labels(const struct metrics_link *, char *, size_t);
 static void	prom_hist(struct strbuf *, const char *, const char *,
 		    const struct hist_snap *);
 static char	*seconds_of_ms(int64_t, char *, size_t);
+static void	prom_fleet(struct strbuf *, const struct metrics *,
+		    const char *);
+static void	prom_failures(struct strbuf *, const struct metrics *);
+static void	prom_detection(struct strbuf *, const struct metrics *);
+static uint64_t	link_failures(const struct link_snap *);
 static void	text_field(struct strbuf *, const char *, bool);
 
 void
@@ -63,6 +68,31 @@ metrics_add_link(struct metrics *m, const char *device, struct link *l)
 	snprintf(ml->device, sizeof(ml->device), "%s", device);
 	link_snapshot(l, &ml->snap);
 	return (0);
+}
+
+void
+metrics_totals_add(struct metrics_totals *t, const struct link_snap *s)
+{
+	int	i;
+
+	for (i = 0; i < WD_REASON_COUNT; i++)
+		t->failures[i] += s->failures[i];
+	for (i = 0; i < HIST_BUCKETS; i++)
+		t->detect.bucket[i] += s->detect.bucket[i];
+	t->detect.count += s->detect.count;
+	t->detect.sum_us += s->detect.sum_us;
+}
+
+/* Every reason together. */
+static uint64_t
+link_failures(const struct link_snap *s)
+{
+	uint64_t	n = 0;
+	int		r;
+
+	for (r = 0; r < WD_REASON_COUNT; r++)
+		n += s->failures[r];
+	return (n);
 }
 
 void
@@ -109,8 +139,8 @@ prom_labels(const struct metrics_link *ml, char *buf, size_t len)
 	    link_kind_str(ml->snap.kind));
 }
 
-/* A bucket bound in ms as seconds, shortest form: 5 -> "0.005", 2500 ->
-   "2.5", 60000 -> "60". */
+/* A time in ms (a bucket bound, a wall clock time) as seconds, shortest
+   form: 5 -> "0.005", 2500 -> "2.5", 60000 -> "60". */
 static char *
 seconds_of_ms(int64_t ms, char *buf, size_t len)
 {
@@ -176,14 +206,109 @@ prom_counter(struct strbuf *sb, const struct metrics *m, const char *name,
 	}
 }
 
-int
-metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
+/* What a fleet's dashboards and alerts compare across gateways: the
+   version, the start, and whether the configuration on disk is the one
+   running. */
+static void
+prom_fleet(struct strbuf *sb, const struct metrics *m, const char *version)
+{
+	char	ver[64], sec[32];
+
+	prom_escape(version, ver, sizeof(ver));
+	prom_family(sb, "gatewayd_build_info", "gauge",
+	    "The version of gatewayd running, as a label; always 1.");
+	strbuf_printf(sb, "gatewayd_build_info{version=\"%s\"} 1\n", ver);
+	prom_family(sb, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the epoch, in seconds.");
+	strbuf_printf(sb, "process_start_time_seconds %s\n",
+	    seconds_of_ms(m->start_wall_ms, sec, sizeof(sec)));
+	prom_family(sb, "gatewayd_config_last_reload_successful", "gauge",
+	    "Whether the last reload took (1): 0 after a rejected file or a "
+	    "device that could not start.");
+	strbuf_printf(sb, "gatewayd_config_last_reload_successful %d\n",
+	    m->reload_ok);
+	prom_family(sb, "gatewayd_config_last_reload_success_timestamp_seconds",
+	    "gauge", "When the last reload that took (or the start) was, "
+	    "since the epoch, in seconds.");
+	strbuf_printf(sb, "gatewayd_config_last_reload_success_timestamp_seconds "
+	    "%s\n", seconds_of_ms(m->reload_ok_wall_ms, sec, sizeof(sec)));
+}
+
+/* Links declared dead: per link, and by reason for the gateway; by
+   reason per link too with per_link_detail. Every reason has its series
+   from the start, at 0, so that rate() and increase() see the first
+   failure. */
+static void
+prom_failures(struct strbuf *sb, const struct metrics *m)
 {
 	const struct metrics_link	*ml;
+	struct metrics_totals		 tot = m->retired;
 	char				 lbl[METRICS_LABELS_MAX];
 	size_t				 i;
 	int				 r;
 
+	prom_family(sb, "gatewayd_link_failures_total", "counter",
+	    m->per_link_detail ? "Times the link was declared dead, by reason." :
+	    "Times the link was declared dead, every reason together "
+	    "(gatewayd_failures_total has the reasons).");
+	for (i = 0; i < m->n_links; i++) {
+		ml = &m->links[i];
+		prom_labels(ml, lbl, sizeof(lbl));
+		metrics_totals_add(&tot, &ml->snap);
+		if (!m->per_link_detail) {
+			strbuf_printf(sb, "gatewayd_link_failures_total{%s} %"
+			    PRIu64 "\n", lbl, link_failures(&ml->snap));
+			continue;
+		}
+		for (r = WD_REASON_NONE + 1; r < WD_REASON_COUNT; r++)
+			strbuf_printf(sb, "gatewayd_link_failures_total{%s,"
+			    "reason=\"%s\"} %" PRIu64 "\n", lbl,
+			    wd_reason_str(r), ml->snap.failures[r]);
+	}
+	prom_family(sb, "gatewayd_failures_total", "counter",
+	    "Links of the gateway declared dead, by reason (links of devices "
+	    "since removed included).");
+	for (r = WD_REASON_NONE + 1; r < WD_REASON_COUNT; r++)
+		strbuf_printf(sb, "gatewayd_failures_total{reason=\"%s\"} %"
+		    PRIu64 "\n", wd_reason_str(r), tot.failures[r]);
+}
+
+/* From a dead link's last sign of life to the verdict: one histogram for
+   the gateway, or one per link with per_link_detail. */
+static void
+prom_detection(struct strbuf *sb, const struct metrics *m)
+{
+	const struct metrics_link	*ml;
+	struct metrics_totals		 tot = m->retired;
+	char				 lbl[METRICS_LABELS_MAX];
+	size_t				 i;
+
+	prom_family(sb, "gatewayd_detection_seconds", "histogram",
+	    m->per_link_detail ? "Time from a dead link's last sign of life to "
+	    "the verdict." : "Time from a dead link's last sign of life to the "
+	    "verdict, over every link of the gateway.");
+	for (i = 0; i < m->n_links; i++) {
+		ml = &m->links[i];
+		if (!m->per_link_detail) {
+			metrics_totals_add(&tot, &ml->snap);
+			continue;
+		}
+		prom_labels(ml, lbl, sizeof(lbl));
+		prom_hist(sb, "gatewayd_detection_seconds", lbl, &ml->snap.detect);
+	}
+	if (!m->per_link_detail)
+		prom_hist(sb, "gatewayd_detection_seconds", "", &tot.detect);
+}
+
+int
+metrics_render_prometheus(const struct metrics *m, const char *version,
+    struct strbuf *sb)
+{
+	const struct metrics_link	*ml;
+	char				 lbl[METRICS_LABELS_MAX];
+	size_t				 i;
+
+	prom_fleet(sb, m, version);
 	prom_family(sb, "gatewayd_link_up", "gauge",
 	    "Whether the link is up (1) or down or connecting (0).");
 	for (i = 0; i < m->n_links; i++) {
@@ -195,16 +320,7 @@ metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
 	prom_counter(sb, m, "gatewayd_link_connects_total",
 	    "Connections established on the link (dialled or accepted).",
 	    offsetof(struct link_snap, connects));
-	prom_family(sb, "gatewayd_link_failures_total", "counter",
-	    "Times the link was declared dead, by reason.");
-	for (i = 0; i < m->n_links; i++) {
-		ml = &m->links[i];
-		prom_labels(ml, lbl, sizeof(lbl));
-		for (r = WD_REASON_NONE + 1; r < WD_REASON_COUNT; r++)
-			strbuf_printf(sb, "gatewayd_link_failures_total{%s,"
-			    "reason=\"%s\"} %" PRIu64 "\n", lbl,
-			    wd_reason_str(r), ml->snap.failures[r]);
-	}
+	prom_failures(sb, m);
 	prom_family(sb, "gatewayd_bytes_total", "counter",
 	    "Bytes the gateway sent to the link's peer: to_device on device "
 	    "and tx links, to_upstream on upstream links (rx links are "
@@ -226,13 +342,7 @@ metrics_render_prometheus(const struct metrics *m, struct strbuf *sb)
 	    "Bytes received on the link and never relayed: held longer than "
 	    "hold_max_ms, dropped as the device was down, or unread when the "
 	    "link closed.", offsetof(struct link_snap, held_discarded));
-	prom_family(sb, "gatewayd_detection_seconds", "histogram",
-	    "Time from a dead link's last sign of life to the verdict.");
-	for (i = 0; i < m->n_links; i++) {
-		ml = &m->links[i];
-		prom_labels(ml, lbl, sizeof(lbl));
-		prom_hist(sb, "gatewayd_detection_seconds", lbl, &ml->snap.detect);
-	}
+	prom_detection(sb, m);
 	prom_family(sb, "gatewayd_watchdog_sweeps_total", "counter",
 	    "Sweeps over every link the watchdog completed.");
 	strbuf_printf(sb, "gatewayd_watchdog_sweeps_total %" PRIu64 "\n",
@@ -336,12 +446,8 @@ static void
 json_link(struct strbuf *sb, const struct metrics_link *ml)
 {
 	const struct link_snap	*s = &ml->snap;
-	uint64_t		 failures = 0;
+	uint64_t		 failures = link_failures(s);
 	bool			 failed = s->last_reason != WD_REASON_NONE;
-	int			 r;
-
-	for (r = 0; r < WD_REASON_COUNT; r++)
-		failures += ml->snap.failures[r];
 	strbuf_puts(sb, "{\"link\":");
 	json_string(sb, link_kind_str(s->kind));
 	strbuf_puts(sb, ",\"state\":");

@@ -141,7 +141,7 @@ status_render(struct status *st, enum route_page page, char **body,
 	strbuf_init(&sb);
 	switch (page) {
 	case ROUTE_METRICS:
-		rc = metrics_render_prometheus(&m, &sb);
+		rc = metrics_render_prometheus(&m, GATEWAYD_VERSION, &sb);
 		break;
 	case ROUTE_JSON:
 		rc = metrics_render_json(&m, GATEWAYD_VERSION, &sb);

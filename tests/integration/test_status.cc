@@ -3,6 +3,7 @@
 // slow client, IPv6, a busy port and reload. Every wait is bounded.
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cfg.h"
@@ -23,9 +25,10 @@ const char *const kReasons[] = { "peer_closed", "peer_reset",
 	"keepalive_timeout", "ack_timeout", "zero_window_stall", "rx_silence",
 	"socket_error" };
 
-// The test preamble with the status server on listen ("HOST:PORT").
+// The test preamble with the status server on listen ("HOST:PORT"), with
+// per-link detail in /metrics or without.
 std::string
-preamble_with_status(const std::string &listen)
+preamble_with_status(const std::string &listen, bool detail = false)
 {
 	std::string p = test_preamble();
 	const std::string off = "status = { listen = \"\"; };";
@@ -34,7 +37,7 @@ preamble_with_status(const std::string &listen)
 	if (at == std::string::npos)
 		return "";
 	return p.replace(at, off.size(), "status = { listen = \"" + listen +
-	    "\"; };");
+	    "\"; per_link_detail = " + (detail ? "true" : "false") + "; };");
 }
 
 std::string
@@ -223,12 +226,13 @@ struct Relay {
 	int dev = -1, host = -1;
 	InProcessGateway *g = nullptr;
 
-	Relay()
+	explicit Relay(bool detail = false)
 	{
 		dl = tcp_listen(&dport);
 		uport = free_port();
 		sport = free_port();
-		g = new InProcessGateway(preamble_with_status(loopback(sport)) +
+		g = new InProcessGateway(preamble_with_status(loopback(sport),
+		    detail) +
 		    "devices = (\n" + device_conf("d1", connect_ep(dport),
 		    listen_ep(uport)) + ");\n");
 		if (!g->ok())
@@ -281,16 +285,68 @@ struct Relay {
 	}
 };
 
-}  // namespace
+// promtool, or "" after failing (CI) or skipping the calling test.
+#define NEED_PROMTOOL(var)						\
+	std::string var = find_in_path("promtool");			\
+	if (var.empty()) {						\
+		if (getenv("CI") != nullptr)				\
+			FAIL() << "promtool not found (Debian package "	\
+			    "prometheus; tools/setup.sh installs it)";	\
+		GTEST_SKIP() << "promtool not found: install the Debian " \
+		    "package prometheus (tools/setup.sh)";		\
+	}
 
-TEST(Status, MetricsHaveEveryFamilyWithHelpAndType)
+// The shipped rule GatewaydReloadFailed, run by promtool over 10 minutes
+// of scrapes of one gateway ("live") that all read value for
+// gatewayd_config_last_reload_successful: the alert fires, or not, as
+// fires says. Returns promtool's exit code (0: as expected), its output
+// in *out.
+int
+reload_alert(const std::string &promtool, double value, bool fires,
+    std::string *out)
+{
+	TestDir dir;
+	std::string v = std::to_string((int)value);
+	std::string expect = fires ?
+	    "        exp_alerts:\n"
+	    "          - exp_labels: { severity: warning, job: gatewayd, "
+	    "instance: live }\n"
+	    "            exp_annotations:\n"
+	    "              summary: \"gatewayd live: configuration reload "
+	    "failed\"\n"
+	    "              description: \"The last reload of live did not "
+	    "take: it rejected its configuration file and runs on the "
+	    "previous one (a restart would fail: check the file with "
+	    "gatewayd -t), or a device of the file could not start (see the "
+	    "log).\"\n" :
+	    "        exp_alerts: []\n";
+	std::string path = dir.write("live.test.yml",
+	    "rule_files: [ \"" GW_SOURCE_DIR "/etc/gatewayd-alerts.yml\" ]\n"
+	    "evaluation_interval: 1m\n"
+	    "tests:\n"
+	    "  - interval: 1m\n"
+	    "    input_series:\n"
+	    "      - series: 'gatewayd_config_last_reload_successful"
+	    "{job=\"gatewayd\", instance=\"live\"}'\n"
+	    "        values: '" + v + "x10'\n"
+	    "    alert_rule_test:\n"
+	    "      - eval_time: 10m\n"
+	    "        alertname: GatewaydReloadFailed\n" + expect);
+	return run_command({ promtool, "test", "rules", path }, out, 30000);
+}
+
+// Every family with its HELP and TYPE, and every series of a split device
+// whose links are all down, at 0: per link, with per_link_detail or
+// without.
+void
+every_family(bool detail)
 {
 	// Nothing listens on the tx port: every link stays down.
 	int txport = free_port(), rxport = free_port(), uport = free_port();
 	int sport = free_port();
 	std::string split = "{ rx = " + listen_ep(rxport) + "; tx = " +
 	    connect_ep(txport) + "; }";
-	InProcessGateway g(preamble_with_status(loopback(sport)) +
+	InProcessGateway g(preamble_with_status(loopback(sport), detail) +
 	    "devices = (\n" + device_conf("s1", split, listen_ep(uport)) +
 	    ");\n");
 	ASSERT_TRUE(g.ok());
@@ -301,9 +357,15 @@ TEST(Status, MetricsHaveEveryFamilyWithHelpAndType)
 	    "text/plain; version=0.0.4; charset=utf-8");
 	const std::string &m = r.body;
 	const std::vector<std::pair<std::string, std::string>> families = {
+		{ "gatewayd_build_info", "gauge" },
+		{ "process_start_time_seconds", "gauge" },
+		{ "gatewayd_config_last_reload_successful", "gauge" },
+		{ "gatewayd_config_last_reload_success_timestamp_seconds",
+		  "gauge" },
 		{ "gatewayd_link_up", "gauge" },
 		{ "gatewayd_link_connects_total", "counter" },
 		{ "gatewayd_link_failures_total", "counter" },
+		{ "gatewayd_failures_total", "counter" },
 		{ "gatewayd_bytes_total", "counter" },
 		{ "gatewayd_unacked_bytes_at_failure_total", "counter" },
 		{ "gatewayd_held_bytes_discarded_total", "counter" },
@@ -317,27 +379,49 @@ TEST(Status, MetricsHaveEveryFamilyWithHelpAndType)
 		EXPECT_NE(m.find("# TYPE " + f.first + " " + f.second + "\n"),
 		    std::string::npos) << f.first;
 	}
+	const char *const les[] = { "0.001", "0.005", "0.01", "0.05", "0.1",
+	    "0.25", "0.5", "1", "2.5", "5", "10", "60", "+Inf" };
 	for (const char *link : { "rx", "tx", "upstream" }) {
 		std::string l = labels("s1", link);
 		EXPECT_EQ(metric(m, "gatewayd_link_up" + l + "}"), 0) << link;
 		EXPECT_EQ(metric(m, "gatewayd_link_connects_total" + l + "}"), 0);
-		for (const char *reason : kReasons)
-			EXPECT_EQ(metric(m, "gatewayd_link_failures_total" + l +
-			    ",reason=\"" + reason + "\"}"), 0) << link << reason;
 		EXPECT_EQ(metric(m, "gatewayd_unacked_bytes_at_failure_total" +
 		    l + "}"), 0);
 		EXPECT_EQ(metric(m, "gatewayd_held_bytes_discarded_total" + l +
 		    "}"), 0);
-		for (const char *le : { "0.001", "0.005", "0.01", "0.05", "0.1",
-		    "0.25", "0.5", "1", "2.5", "5", "10", "60", "+Inf" })
+		if (!detail) {
+			// One series per link, every reason together; no
+			// histogram per link.
+			EXPECT_EQ(metric(m, "gatewayd_link_failures_total" + l +
+			    "}"), 0) << link;
+			EXPECT_EQ(m.find("gatewayd_link_failures_total" + l +
+			    ",reason="), std::string::npos) << link;
+			EXPECT_EQ(m.find("gatewayd_detection_seconds_bucket" + l),
+			    std::string::npos) << link;
+			continue;
+		}
+		for (const char *reason : kReasons)
+			EXPECT_EQ(metric(m, "gatewayd_link_failures_total" + l +
+			    ",reason=\"" + reason + "\"}"), 0) << link << reason;
+		for (const char *le : les)
 			EXPECT_EQ(metric(m, "gatewayd_detection_seconds_bucket" + l +
 			    ",le=\"" + le + "\"}"), 0) << link << le;
 		EXPECT_EQ(metric(m, "gatewayd_detection_seconds_sum" + l + "}"), 0);
 		EXPECT_EQ(metric(m, "gatewayd_detection_seconds_count" + l + "}"),
 		    0);
 	}
-	EXPECT_EQ(m.find("failures_total{device=\"s1\",link=\"tx\",reason=\"none\""),
-	    std::string::npos);
+	// The reasons and, by default, the histogram: the gateway's.
+	for (const char *reason : kReasons)
+		EXPECT_EQ(metric(m, std::string("gatewayd_failures_total{reason=\"") +
+		    reason + "\"}"), 0) << reason;
+	if (!detail) {
+		for (const char *le : les)
+			EXPECT_EQ(metric(m, std::string("gatewayd_detection_seconds_"
+			    "bucket{le=\"") + le + "\"}"), 0) << le;
+		EXPECT_EQ(metric(m, "gatewayd_detection_seconds_sum"), 0);
+		EXPECT_EQ(metric(m, "gatewayd_detection_seconds_count"), 0);
+	}
+	EXPECT_EQ(m.find("reason=\"none\""), std::string::npos);
 	// Bytes the gateway sends: none to an rx peer, so no series for it.
 	EXPECT_EQ(metric(m, "gatewayd_bytes_total" + labels("s1", "tx") +
 	    ",direction=\"to_device\"}"), 0);
@@ -352,9 +436,12 @@ TEST(Status, MetricsHaveEveryFamilyWithHelpAndType)
 	EXPECT_GE(metric(m, "gatewayd_watchdog_sweep_seconds_sum"), 0);
 }
 
-TEST(Status, CountersMoveWithTrafficAndFailures)
+// A device crashes (RST): its link's failure counted once, by its reason;
+// the upstream closed on purpose counts nothing.
+void
+counters_move(bool detail)
 {
-	Relay r;
+	Relay r(detail);
 	ASSERT_TRUE(r.ready());
 	ASSERT_TRUE(r.exchange("hello", "world!!"));
 	ASSERT_TRUE(r.counted(5, 7));
@@ -375,22 +462,32 @@ TEST(Status, CountersMoveWithTrafficAndFailures)
 	// The device crashes: an RST. Counted once, by its reason.
 	close_reset(r.dev);
 	r.dev = -1;
-	std::string reset_series = "gatewayd_link_failures_total" + dl +
-	    ",reason=\"peer_reset\"}";
+	std::string reset_series = detail ? "gatewayd_link_failures_total" +
+	    dl + ",reason=\"peer_reset\"}" : "gatewayd_link_failures_total" +
+	    dl + "}";
 	ASSERT_TRUE(eventually([&] {
 		m = http_get(r.sport, "/metrics").body;
 		return metric(m, reset_series) == 1;
 	}, 5000)) << m;
-	for (const char *reason : kReasons) {
-		if (strcmp(reason, "peer_reset") == 0)
-			continue;
-		EXPECT_EQ(metric(m, "gatewayd_link_failures_total" + dl +
-		    ",reason=\"" + std::string(reason) + "\"}"), 0) << reason;
-	}
-	// The upstream was closed on purpose ("close"): not a failure.
 	for (const char *reason : kReasons)
-		EXPECT_EQ(metric(m, "gatewayd_link_failures_total" + ul +
-		    ",reason=\"" + std::string(reason) + "\"}"), 0) << reason;
+		EXPECT_EQ(metric(m, std::string("gatewayd_failures_total{reason=\"") +
+		    reason + "\"}"), strcmp(reason, "peer_reset") == 0 ? 1 : 0)
+		    << reason;
+	if (detail) {
+		for (const char *reason : kReasons) {
+			if (strcmp(reason, "peer_reset") == 0)
+				continue;
+			EXPECT_EQ(metric(m, "gatewayd_link_failures_total" + dl +
+			    ",reason=\"" + std::string(reason) + "\"}"), 0)
+			    << reason;
+		}
+		// The upstream was closed on purpose ("close"): not a failure.
+		for (const char *reason : kReasons)
+			EXPECT_EQ(metric(m, "gatewayd_link_failures_total" + ul +
+			    ",reason=\"" + std::string(reason) + "\"}"), 0)
+			    << reason;
+	} else
+		EXPECT_EQ(metric(m, "gatewayd_link_failures_total" + ul + "}"), 0);
 	// The gateway redials; our listener's backlog takes it.
 	EXPECT_TRUE(eventually([&] {
 		m = http_get(r.sport, "/metrics").body;
@@ -403,23 +500,17 @@ TEST(Status, CountersMoveWithTrafficAndFailures)
 	}, 5000)) << m;
 }
 
-TEST(Status, PromtoolChecksTheLiveOutput)
+// promtool accepts what the gateway serves, with a failure counted.
+void
+promtool_checks(bool detail)
 {
-	std::string promtool = find_in_path("promtool");
-	if (promtool.empty()) {
-		if (getenv("CI") != nullptr)
-			FAIL() << "promtool not found (Debian package prometheus; "
-			    "tools/setup.sh installs it)";
-		GTEST_SKIP() << "promtool not found: install the Debian package "
-		    "prometheus (tools/setup.sh) to check the metrics format";
-	}
-	Relay r;
+	NEED_PROMTOOL(promtool);
+	Relay r(detail);
 	ASSERT_TRUE(r.ready());
 	ASSERT_TRUE(r.exchange("ping", "pong"));
 	close_reset(r.dev);
 	r.dev = -1;
-	std::string series = "gatewayd_link_failures_total" +
-	    labels("d1", "device") + ",reason=\"peer_reset\"}";
+	std::string series = "gatewayd_failures_total{reason=\"peer_reset\"}";
 	std::string body;
 	ASSERT_TRUE(eventually([&] {
 		body = http_get(r.sport, "/metrics").body;
@@ -432,6 +523,41 @@ TEST(Status, PromtoolChecksTheLiveOutput)
 	int rc = run_command({ promtool, "check", "metrics" }, &out, 30000, path);
 	EXPECT_EQ(rc, 0) << "promtool check metrics:\n" << out << "\n--- input:\n"
 	    << body;
+}
+
+}  // namespace
+
+// The scale of a fleet: by default, per link only its state and counters;
+// the reasons and the detection histogram per gateway.
+TEST(Status, MetricsHaveEveryFamilyWithHelpAndType)
+{
+	every_family(false);
+}
+
+// status.per_link_detail: the reasons and a histogram per link too.
+TEST(Status, PerLinkDetailHasEveryReasonAndHistogramPerLink)
+{
+	every_family(true);
+}
+
+TEST(Status, CountersMoveWithTrafficAndFailures)
+{
+	counters_move(false);
+}
+
+TEST(Status, CountersMoveWithTrafficAndFailuresPerLinkDetail)
+{
+	counters_move(true);
+}
+
+TEST(Status, PromtoolChecksTheLiveOutput)
+{
+	promtool_checks(false);
+}
+
+TEST(Status, PromtoolChecksTheLiveOutputPerLinkDetail)
+{
+	promtool_checks(true);
 }
 
 TEST(Status, JsonShowsStatePeerAndLastReason)
@@ -647,4 +773,178 @@ TEST(Status, ReloadMovesOrStopsTheServer)
 	close(busy);
 	reload(loopback(p2));
 	EXPECT_EQ(http_get(p2, "/status").status, 200);
+}
+
+TEST(Status, FleetMetricsFollowTheReloads)
+{
+	int sport = free_port(), dport = free_port();
+	auto conf = [&](int uport) {
+		return preamble_with_status(loopback(sport)) + "devices = (\n" +
+		    device_conf("d1", connect_ep(dport), listen_ep(uport)) +
+		    ");\n";
+	};
+	const std::string ok = "gatewayd_config_last_reload_successful";
+	const std::string when =
+	    "gatewayd_config_last_reload_success_timestamp_seconds";
+	double before = (double)time(nullptr);
+	int uport = free_port();
+	InProcessGateway g(conf(uport));
+	ASSERT_TRUE(g.ok());
+	double after = (double)time(nullptr) + 1;
+
+	std::string m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, "gatewayd_build_info{version=\"" GATEWAYD_VERSION
+	    "\"}"), 1) << m;
+	double start = metric(m, "process_start_time_seconds");
+	EXPECT_GE(start, before);
+	EXPECT_LE(start, after);
+	EXPECT_EQ(metric(m, ok), 1);
+	EXPECT_EQ(metric(m, when), start);
+
+	TestDir dir;
+	auto reload = [&](const std::string &text) {
+		std::string p = dir.write("new.conf", text);
+		struct cfg *cfg = nullptr;
+		if (cfg_load(p.c_str(), &cfg, stderr) == -1)
+			return -2;
+		return gw_reload(g.gw(), cfg);
+	};
+	// A good reload, a little later.
+	std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	ASSERT_EQ(reload(conf(uport)), 0);
+	m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, ok), 1);
+	double good = metric(m, when);
+	EXPECT_GT(good, start);
+
+	// A rejected file: the running configuration stays, the time of the
+	// last good reload too.
+	gw_reload_rejected(g.gw());
+	m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, ok), 0);
+	EXPECT_EQ(metric(m, when), good);
+
+	// A device that cannot start: its new listen port is taken.
+	int busy_port, busy = tcp_listen(&busy_port);
+	ASSERT_NE(busy, -1);
+	EXPECT_EQ(reload(conf(busy_port)), -1);
+	m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, ok), 0);
+	EXPECT_EQ(metric(m, when), good);
+
+	// Fixed: it starts, and the reload took.
+	close(busy);
+	std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	ASSERT_EQ(reload(conf(busy_port)), 0);
+	m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, ok), 1);
+	EXPECT_GT(metric(m, when), good);
+	EXPECT_EQ(metric(m, "process_start_time_seconds"), start);
+}
+
+// The daemon told to reload a bad file says so in its metrics, and the
+// shipped alert rule fires on what it says; a good file clears it.
+TEST(Status, RejectedFileFiresTheReloadAlert)
+{
+	int sport = free_port();
+	std::string good = preamble_with_status(loopback(sport)) +
+	    "devices = ();\n";
+	const std::string ok = "gatewayd_config_last_reload_successful";
+	GatewayProcess p(good);
+	std::string m;
+	ASSERT_TRUE(eventually([&] {
+		m = http_get(sport, "/metrics").body;
+		return metric(m, ok) == 1;
+	}, 5000)) << p.log();
+
+	p.rewrite_config(good + "nonsense = 1;\n");
+	kill(p.pid(), SIGHUP);
+	ASSERT_TRUE(eventually([&] {
+		m = http_get(sport, "/metrics").body;
+		return metric(m, ok) == 0;
+	}, 5000)) << p.log();
+	double rejected = metric(m, ok);
+
+	p.rewrite_config(good);
+	kill(p.pid(), SIGHUP);
+	ASSERT_TRUE(eventually([&] {
+		m = http_get(sport, "/metrics").body;
+		return metric(m, ok) == 1;
+	}, 5000)) << p.log();
+	double fixed = metric(m, ok);
+	EXPECT_EQ(p.signal_and_wait(SIGTERM, 5000), 0);
+
+	NEED_PROMTOOL(promtool);
+	std::string out;
+	EXPECT_EQ(reload_alert(promtool, rejected, true, &out), 0) << out;
+	EXPECT_EQ(reload_alert(promtool, fixed, false, &out), 0) << out;
+}
+
+// The gateway's counts never go back: a device that fails, then is
+// removed by a reload, leaves its failures in the reasons and its
+// detection in the histogram, while its own series go.
+TEST(Status, RemovedDeviceStaysInTheGatewayTotals)
+{
+	Relay r;
+	ASSERT_TRUE(r.ready());
+	std::string m;
+	const std::string reset = "gatewayd_failures_total{reason=\"peer_reset\"}";
+	close_reset(r.dev);
+	r.dev = -1;
+	ASSERT_TRUE(eventually([&] {
+		m = http_get(r.sport, "/metrics").body;
+		return metric(m, reset) == 1;
+	}, 5000)) << m;
+	double detections = metric(m, "gatewayd_detection_seconds_count");
+
+	TestDir dir;
+	std::string p = dir.write("new.conf", preamble_with_status(
+	    loopback(r.sport)) + "devices = (\n" + device_conf("d2",
+	    connect_ep(free_port()), listen_ep(free_port())) + ");\n");
+	struct cfg *cfg = nullptr;
+	ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
+	ASSERT_EQ(gw_reload(r.g->gw(), cfg), 0);
+	m = http_get(r.sport, "/metrics").body;
+	EXPECT_EQ(m.find("device=\"d1\""), std::string::npos) << m;
+	EXPECT_EQ(metric(m, "gatewayd_link_up" + labels("d2", "device") + "}"),
+	    0) << m;
+	EXPECT_EQ(metric(m, reset), 1) << m;
+	EXPECT_EQ(metric(m, "gatewayd_detection_seconds_count"), detections);
+}
+
+// A reload turns the per-link detail on and off.
+TEST(Status, ReloadTogglesPerLinkDetail)
+{
+	int sport = free_port(), dport = free_port(), uport = free_port();
+	std::string devices = "devices = (\n" + device_conf("d1",
+	    connect_ep(dport), listen_ep(uport)) + ");\n";
+	InProcessGateway g(preamble_with_status(loopback(sport)) + devices);
+	ASSERT_TRUE(g.ok());
+	const std::string per_link = "gatewayd_link_failures_total" +
+	    labels("d1", "device") + ",reason=\"peer_reset\"}";
+	const std::string total = "gatewayd_link_failures_total" +
+	    labels("d1", "device") + "}";
+
+	TestDir dir;
+	auto reload = [&](bool detail) {
+		std::string p = dir.write("new.conf", preamble_with_status(
+		    loopback(sport), detail) + devices);
+		struct cfg *cfg = nullptr;
+		ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
+		ASSERT_EQ(gw_reload(g.gw(), cfg), 0);
+	};
+	std::string m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, total), 0);
+	EXPECT_EQ(metric(m, per_link), -1);
+	reload(true);
+	m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, total), -1);
+	EXPECT_EQ(metric(m, per_link), 0);
+	EXPECT_EQ(metric(m, "gatewayd_detection_seconds_count" +
+	    labels("d1", "upstream") + "}"), 0);
+	reload(false);
+	m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(metric(m, total), 0);
+	EXPECT_EQ(metric(m, per_link), -1);
+	EXPECT_EQ(metric(m, "gatewayd_detection_seconds_count"), 0);
 }

@@ -174,7 +174,11 @@ bad_cases()
 	{ "log_level_type", V + "log = { level = 1; };\n" + devs(),
 	  "F:2: log.level: wrong type (got integer, want string)\n" },
 	{ "log_unknown", V + "log = { level = \"info\"; file = \"x\"; };\n" +
-	  devs(), "F:2: log.file: unknown setting (want one of level)\n" },
+	  devs(), "F:2: log.file: unknown setting (want one of level, "
+	  "target)\n" },
+	{ "log_target_value", V + "log = { target = \"file\"; };\n" + devs(),
+	  "F:2: log.target: unknown value (got \"file\", want stderr, syslog "
+	  "or journal)\n" },
 	{ "log_not_group", V + "log = \"info\";\n" + devs(),
 	  "F:2: log: wrong type (got string, want group)\n" },
 	{ "status_no_port", V + "status = { listen = \"localhost\"; };\n" +
@@ -183,6 +187,12 @@ bad_cases()
 	{ "status_type", V + "status = { listen = 9780; };\n" + devs(),
 	  "F:2: status.listen: wrong type (got integer, want string "
 	  "HOST:PORT)\n" },
+	{ "status_detail_type", V + "status = { per_link_detail = 1; };\n" +
+	  devs(), "F:2: status.per_link_detail: wrong type (got integer, want "
+	  "boolean)\n" },
+	{ "status_unknown", V + "status = { detail = true; };\n" + devs(),
+	  "F:2: status.detail: unknown setting (want one of listen, "
+	  "per_link_detail)\n" },
 	{ "watchdog_low", V + "watchdog = { period_ms = 5; };\n" + devs(),
 	  "F:2: watchdog.period_ms: out of range (got 5, want 10..60000)\n" },
 	{ "watchdog_high", V + "watchdog = { period_ms = 60001; };\n" + devs(),
@@ -882,6 +892,9 @@ TEST_F(CfgTest, DefaultsComeFromTheTable)
 		}
 	}
 	EXPECT_EQ(c->log_level, cfg_keydoc_find("log.level")->def);
+	EXPECT_EQ(c->log_target, cfg_keydoc_find("log.target")->def);
+	EXPECT_EQ(c->status_per_link_detail,
+	    cfg_keydoc_find("status.per_link_detail")->def);
 	EXPECT_STREQ(c->status_listen, cfg_keydoc_find("status.listen")->defstr);
 	EXPECT_STREQ(c->status_hp.port, "9780");
 	d = &c->devices[0];
@@ -892,6 +905,19 @@ TEST_F(CfgTest, DefaultsComeFromTheTable)
 	EXPECT_EQ(d->upstream.allow, nullptr);
 	EXPECT_EQ(d->upstream.n_allow, 0);
 	EXPECT_EQ(d->upstream.line, 2);
+}
+
+TEST_F(CfgTest, LogTargetAndPerLinkDetailLoad)
+{
+	ASSERT_EQ(load(V + "log = { target = \"journal\"; };\n"
+	    "status = { per_link_detail = true; };\n" + devs()), 0) << out;
+	EXPECT_EQ(out, "");
+	EXPECT_EQ(c->log_target, CFG_LOG_JOURNAL);
+	EXPECT_EQ(c->status_per_link_detail, 1);
+	ASSERT_EQ(load(V + "log = { target = \"syslog\"; };\n"
+	    "status = { per_link_detail = false; };\n" + devs()), 0) << out;
+	EXPECT_EQ(c->log_target, CFG_LOG_SYSLOG);
+	EXPECT_EQ(c->status_per_link_detail, 0);
 }
 
 // Groups merge key by key: defaults, then the device's own keys.
@@ -1074,6 +1100,12 @@ TEST(CfgKeys, TableIsSound)
 		case CFG_KEY_ADDR:
 			ASSERT_NE(k->defstr, nullptr);
 			break;
+		case CFG_KEY_BOOL:
+			EXPECT_EQ(k->min, 0) << p;
+			EXPECT_EQ(k->max, 1) << p;
+			EXPECT_TRUE(k->def == 0 || k->def == 1) << p;
+			EXPECT_EQ(k->required, false) << p;
+			break;
 		}
 		// Keys of one group are adjacent (cfg_keydoc_names() relies on it).
 		if (p.find('.') != std::string::npos && g != open) {
@@ -1085,7 +1117,8 @@ TEST(CfgKeys, TableIsSound)
 	}
 	EXPECT_EQ(cfg_keydoc_find("no.such.key"), nullptr);
 	// The schema the contract fixes.
-	for (const char *p : { "version", "log.level", "status.listen",
+	for (const char *p : { "version", "log.level", "log.target",
+	    "status.listen", "status.per_link_detail",
 	    "watchdog.period_ms", "keepalive.idle_s", "keepalive.interval_s",
 	    "keepalive.count", "user_timeout_ms", "stall_timeout_ms",
 	    "rx_silence_ms", "io_timeout_ms", "connect_timeout_ms",
@@ -1120,6 +1153,8 @@ TEST(CfgKeys, RangeText)
 	    sizeof(buf)), "close or hold");
 	EXPECT_STREQ(cfg_keydoc_range(cfg_keydoc_find("status.listen"), buf,
 	    sizeof(buf)), "HOST:PORT or \"\"");
+	EXPECT_STREQ(cfg_keydoc_range(cfg_keydoc_find("status.per_link_detail"),
+	    buf, sizeof(buf)), "true or false");
 	EXPECT_STREQ(cfg_keydoc_range(cfg_keydoc_find("log.level"), buf, 9),
 	    "debug, i");
 	EXPECT_STREQ(cfg_keydoc_names(CFG_SCOPE_POLICY, "backoff", buf,
@@ -1250,6 +1285,8 @@ kind_name(enum cfg_keykind k)
 		return "enum";
 	case CFG_KEY_ADDR:
 		return "address";
+	case CFG_KEY_BOOL:
+		return "boolean";
 	}
 	return "unknown";
 }
@@ -1286,6 +1323,9 @@ TEST(CfgDocs, ReadmeReferenceMatchesTheTable)
 			break;
 		case CFG_KEY_ADDR:
 			def = std::string("`\"") + k->defstr + "\"`";
+			break;
+		case CFG_KEY_BOOL:
+			def = k->def ? "`true`" : "`false`";
 			break;
 		}
 		row = std::string("| `") + k->path + "` | " +

@@ -62,6 +62,9 @@ entry(const struct cfg_keydoc *k)
 	case CFG_KEY_ADDR:
 		def = std::string("\"") + k->defstr + "\"";
 		break;
+	case CFG_KEY_BOOL:
+		def = k->def ? "true" : "false";
+		break;
 	}
 	std::string e = ".It Ic " + std::string(k->path) + "\n.Pq " +
 	    roff(cfg_keydoc_range(k, range, sizeof(range)));

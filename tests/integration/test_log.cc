@@ -1,0 +1,636 @@
+// Log targets: the journal's native protocol on a Unix datagram socket the
+// test binds (the journal writer and the logger take the socket's path),
+// syslog(3) on a /dev/log of the test's own (a private mount namespace,
+// where the host allows one), the fallback to stderr, rate limits on every
+// target, and a reload that changes the target. Every wait is bounded.
+#include <gtest/gtest.h>
+
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "gwtest.h"
+#include "journal.h"
+#include "log.h"
+#include "net.h"
+
+namespace {
+
+// A Unix datagram socket bound at path: the journal's (or syslog's) side.
+class DgramSink {
+public:
+	explicit DgramSink(const std::string &path) : path_(path)
+	{
+		struct sockaddr_un sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sun_family = AF_UNIX;
+		if (path.size() >= sizeof(sa.sun_path))
+			return;
+		memcpy(sa.sun_path, path.c_str(), path.size());
+		fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd_ != -1 && bind(fd_, (struct sockaddr *)&sa,
+		    sizeof(sa)) == -1) {
+			close(fd_);
+			fd_ = -1;
+		}
+	}
+	~DgramSink() { shut(); }
+	bool ok() const { return fd_ != -1; }
+	// Close the socket, leaving its file behind: nobody reads there.
+	void
+	shut()
+	{
+		if (fd_ != -1)
+			close(fd_);
+		fd_ = -1;
+	}
+	// The next datagram within timeout_ms; false when none came.
+	bool
+	next(std::string *out, int timeout_ms = 2000)
+	{
+		struct pollfd pfd = { fd_, POLLIN, 0 };
+		char buf[8192];
+
+		if (fd_ == -1 || poll(&pfd, 1, timeout_ms) != 1)
+			return false;
+		ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+		if (n < 0)
+			return false;
+		out->assign(buf, (size_t)n);
+		return true;
+	}
+private:
+	std::string path_;
+	int fd_ = -1;
+};
+
+// The fields of one native journal entry; "!" holds a framing error.
+std::map<std::string, std::string>
+fields_of(const std::string &d)
+{
+	std::map<std::string, std::string> f;
+	size_t i = 0;
+
+	while (i < d.size()) {
+		size_t nl = d.find('\n', i), eq = d.find('=', i);
+		if (nl == std::string::npos) {
+			f["!"] = "entry does not end with a newline";
+			break;
+		}
+		if (eq != std::string::npos && eq < nl) {
+			f[d.substr(i, eq - i)] = d.substr(eq + 1, nl - eq - 1);
+			i = nl + 1;
+			continue;
+		}
+		// NAME\n, 64-bit little-endian length, value, \n.
+		std::string name = d.substr(i, nl - i);
+		if (nl + 9 > d.size()) {
+			f["!"] = "short binary field " + name;
+			break;
+		}
+		uint64_t len = 0;
+		for (int k = 7; k >= 0; k--)
+			len = len << 8 | (unsigned char)d[nl + 1 + k];
+		size_t v = nl + 9;
+		if (v + len + 1 > d.size() || d[v + len] != '\n') {
+			f["!"] = "bad binary field " + name;
+			break;
+		}
+		f[name] = d.substr(v, len);
+		i = v + len + 1;
+	}
+	return f;
+}
+
+// Everything written on stderr (fd 2) while it lives.
+class StderrCapture {
+public:
+	StderrCapture()
+	{
+		char tmpl[] = "/tmp/gwtest-stderr.XXXXXX";
+
+		fd_ = mkstemp(tmpl);
+		path_ = tmpl;
+		saved_ = dup(2);
+		if (fd_ != -1 && saved_ != -1)
+			dup2(fd_, 2);
+	}
+	~StderrCapture()
+	{
+		restore();
+		if (fd_ != -1)
+			close(fd_);
+		unlink(path_.c_str());
+	}
+	void
+	restore()
+	{
+		if (saved_ != -1) {
+			dup2(saved_, 2);
+			close(saved_);
+		}
+		saved_ = -1;
+	}
+	std::string
+	text() const
+	{
+		std::ifstream in(path_);
+		std::stringstream ss;
+
+		ss << in.rdbuf();
+		return ss.str();
+	}
+private:
+	std::string path_;
+	int fd_ = -1, saved_ = -1;
+};
+
+unsigned
+count(const std::string &text, const std::string &what)
+{
+	unsigned n = 0;
+
+	for (size_t at = 0; (at = text.find(what, at)) != std::string::npos;
+	    at += what.size())
+		n++;
+	return n;
+}
+
+// The logger back at its defaults, whatever a test did.
+struct LogReset {
+	~LogReset()
+	{
+		(void)log_set_target(LOG_TO_STDERR, nullptr);
+		log_set_level(LOG_LVL_INFO);
+		log_set_tag(nullptr);
+	}
+};
+
+// Write text to path at once, in one write(2); true when all went.
+bool
+write_file(const char *path, const std::string &text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok = fd != -1 && write(fd, text.data(), text.size()) ==
+	    (ssize_t)text.size();
+
+	if (fd != -1)
+		ok = close(fd) == 0 && ok;
+	return ok;
+}
+
+// Run body in a child process of its own, in a private mount namespace
+// with an empty tmpfs on /dev (so /dev/log is the test's to bind). Returns
+// the child's exit status: 0 when body returned "", 1 with *why set, 77
+// when this host allows no such namespace.
+int
+in_private_dev(const std::function<std::string()> &body, std::string *why)
+{
+	int pfd[2];
+
+	if (pipe(pfd) == -1)
+		return 77;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		bool ns = unshare(CLONE_NEWNS) == 0;
+		if (!ns && unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0) {
+			// Map ourselves to root in the new namespace, to own
+			// what we create in the tmpfs.
+			std::string uid = "0 " + std::to_string(geteuid()) + " 1";
+			std::string gid = "0 " + std::to_string(getegid()) + " 1";
+			ns = write_file("/proc/self/setgroups", "deny") &&
+			    write_file("/proc/self/uid_map", uid) &&
+			    write_file("/proc/self/gid_map", gid);
+		}
+		// The gateway wants /dev/null: the old one, bound into the
+		// new /dev through a descriptor opened before.
+		int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		std::string null_path = "/proc/self/fd/" +
+		    std::to_string(null_fd);
+		if (!ns || null_fd == -1 || mount(nullptr, "/", nullptr,
+		    MS_REC | MS_PRIVATE, nullptr) == -1 || mount("none", "/dev",
+		    "tmpfs", 0, nullptr) == -1 ||
+		    close(open("/dev/null", O_WRONLY | O_CREAT, 0666)) == -1 ||
+		    mount(null_path.c_str(), "/dev/null", nullptr, MS_BIND,
+		    nullptr) == -1)
+			_exit(77);
+		close(null_fd);
+		std::string r = body();
+		ssize_t w = write(pfd[1], r.data(), r.size());
+		(void)w;
+		_exit(r.empty() ? 0 : 1);
+	}
+	close(pfd[1]);
+	if (pid == -1) {
+		close(pfd[0]);
+		return 77;
+	}
+	std::string text;
+	char buf[512];
+	auto deadline = std::chrono::steady_clock::now() +
+	    std::chrono::seconds(30);
+	for (;;) {
+		struct pollfd p = { pfd[0], POLLIN, 0 };
+		if (poll(&p, 1, 100) == 1) {
+			ssize_t n = read(pfd[0], buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			text.append(buf, (size_t)n);
+		}
+		if (std::chrono::steady_clock::now() > deadline) {
+			kill(pid, SIGKILL);
+			text += " (timed out)";
+			break;
+		}
+	}
+	close(pfd[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	*why = text;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The datagram as syslog(3) sends it ("<PRI>TIMESTAMP gatewayd[PID]:
+// MESSAGE"): "" when it is that, else what is wrong.
+std::string
+syslog_line_is(const std::string &d, int pri, const std::string &msg)
+{
+	std::string head = "<" + std::to_string(pri) + ">";
+	std::string tail = "gatewayd[" + std::to_string(getpid()) + "]: " + msg;
+
+	if (d.compare(0, head.size(), head) != 0 || d.size() < tail.size() ||
+	    d.compare(d.size() - tail.size(), tail.size(), tail) != 0)
+		return "got \"" + d + "\", want " + head + "... " + tail;
+	return "";
+}
+
+}  // namespace
+
+TEST(Journal, SendsEveryFieldInOneDatagram)
+{
+	TestDir dir;
+	DgramSink sink(dir.path("journal.sock"));
+	ASSERT_TRUE(sink.ok());
+	int fd = journal_open(dir.path("journal.sock").c_str());
+	ASSERT_NE(fd, -1) << strerror(errno);
+
+	struct journal_entry e = {};
+	e.priority = LOG_WARNING;
+	e.identifier = "gatewayd";
+	e.message = "press1/device down: keepalive_timeout (3 probes unanswered)";
+	e.device = "press1";
+	e.link = "device";
+	e.reason = "keepalive_timeout";
+	ASSERT_EQ(journal_send(fd, &e), 0) << strerror(errno);
+	std::string d;
+	ASSERT_TRUE(sink.next(&d));
+	auto f = fields_of(d);
+	EXPECT_EQ(f.count("!"), 0u) << f["!"];
+	EXPECT_EQ(f["MESSAGE"], e.message);
+	EXPECT_EQ(f["PRIORITY"], "4");
+	EXPECT_EQ(f["SYSLOG_IDENTIFIER"], "gatewayd");
+	EXPECT_EQ(f["GATEWAYD_DEVICE"], "press1");
+	EXPECT_EQ(f["GATEWAYD_LINK"], "device");
+	EXPECT_EQ(f["GATEWAYD_REASON"], "keepalive_timeout");
+	EXPECT_EQ(f.size(), 6u);
+
+	// Fields without a value are left out.
+	e.priority = LOG_INFO;
+	e.message = "started 2 devices";
+	e.device = nullptr;
+	e.link = "";
+	e.reason = nullptr;
+	ASSERT_EQ(journal_send(fd, &e), 0);
+	ASSERT_TRUE(sink.next(&d));
+	f = fields_of(d);
+	EXPECT_EQ(d, "MESSAGE=started 2 devices\nPRIORITY=6\n"
+	    "SYSLOG_IDENTIFIER=gatewayd\n");
+	close(fd);
+}
+
+TEST(Journal, ValueWithALineBreakGoesInBinaryForm)
+{
+	TestDir dir;
+	DgramSink sink(dir.path("j"));
+	ASSERT_TRUE(sink.ok());
+	int fd = journal_open(dir.path("j").c_str());
+	ASSERT_NE(fd, -1);
+
+	struct journal_entry e = {};
+	e.priority = LOG_ERR;
+	e.identifier = "gatewayd";
+	e.message = "two\nlines=";
+	e.device = "d=1";
+	ASSERT_EQ(journal_send(fd, &e), 0);
+	std::string d;
+	ASSERT_TRUE(sink.next(&d));
+	std::string want("MESSAGE\n\x0a\0\0\0\0\0\0\0two\nlines=\n", 27);
+	EXPECT_EQ(d.substr(0, want.size()), want);
+	auto f = fields_of(d);
+	EXPECT_EQ(f.count("!"), 0u) << f["!"];
+	EXPECT_EQ(f["MESSAGE"], "two\nlines=");
+	EXPECT_EQ(f["PRIORITY"], "3");
+	EXPECT_EQ(f["GATEWAYD_DEVICE"], "d=1");
+	close(fd);
+}
+
+TEST(Journal, TooLargeAnEntryIsRefused)
+{
+	TestDir dir;
+	DgramSink sink(dir.path("j"));
+	ASSERT_TRUE(sink.ok());
+	int fd = journal_open(dir.path("j").c_str());
+	ASSERT_NE(fd, -1);
+	std::string big(JOURNAL_ENTRY_MAX, 'x');
+	struct journal_entry e = {};
+	e.message = big.c_str();
+	errno = 0;
+	EXPECT_EQ(journal_send(fd, &e), -1);
+	EXPECT_EQ(errno, EMSGSIZE);
+	std::string d;
+	EXPECT_FALSE(sink.next(&d, 100));
+	close(fd);
+}
+
+TEST(Journal, OpenFailsWhereNoJournalReads)
+{
+	TestDir dir;
+
+	errno = 0;
+	EXPECT_EQ(journal_open(dir.path("none").c_str()), -1);
+	EXPECT_EQ(errno, ENOENT);
+	DgramSink gone(dir.path("gone"));
+	ASSERT_TRUE(gone.ok());
+	gone.shut();
+	errno = 0;
+	EXPECT_EQ(journal_open(dir.path("gone").c_str()), -1);
+	EXPECT_EQ(errno, ECONNREFUSED);
+	errno = 0;
+	EXPECT_EQ(journal_open(("/" + std::string(200, 'x')).c_str()), -1);
+	EXPECT_EQ(errno, ENAMETOOLONG);
+}
+
+TEST(Log, JournalTargetCarriesTheLinkAsFields)
+{
+	LogReset reset;
+	TestDir dir;
+	DgramSink sink(dir.path("journal.sock"));
+	ASSERT_TRUE(sink.ok());
+	ASSERT_EQ(log_set_target(LOG_TO_JOURNAL,
+	    dir.path("journal.sock").c_str()), 0) << strerror(errno);
+
+	log_link(LOG_LVL_WARN, "press1", "device", "keepalive_timeout",
+	    "%s down: %s (3 probes unanswered)", "press1/device",
+	    "keepalive_timeout");
+	std::string d;
+	ASSERT_TRUE(sink.next(&d));
+	auto f = fields_of(d);
+	EXPECT_EQ(f["MESSAGE"],
+	    "press1/device down: keepalive_timeout (3 probes unanswered)");
+	EXPECT_EQ(f["PRIORITY"], "4");
+	EXPECT_EQ(f["SYSLOG_IDENTIFIER"], "gatewayd");
+	EXPECT_EQ(f["GATEWAYD_DEVICE"], "press1");
+	EXPECT_EQ(f["GATEWAYD_LINK"], "device");
+	EXPECT_EQ(f["GATEWAYD_REASON"], "keepalive_timeout");
+
+	// A device without a link; a tagged line about nothing in particular;
+	// an error; debug is below the level and sends nothing.
+	log_link(LOG_LVL_INFO, "press2", nullptr, nullptr,
+	    "reload: press2: added: starting");
+	ASSERT_TRUE(sink.next(&d));
+	f = fields_of(d);
+	EXPECT_EQ(f["GATEWAYD_DEVICE"], "press2");
+	EXPECT_EQ(f.count("GATEWAYD_LINK"), 0u);
+	EXPECT_EQ(f.count("GATEWAYD_REASON"), 0u);
+	EXPECT_EQ(f["PRIORITY"], "6");
+	log_set_tag("acceptor");
+	log_info("listening");
+	ASSERT_TRUE(sink.next(&d));
+	EXPECT_EQ(d, "MESSAGE=acceptor: listening\nPRIORITY=6\n"
+	    "SYSLOG_IDENTIFIER=gatewayd\n");
+	log_error("broken: %d", 70);
+	ASSERT_TRUE(sink.next(&d));
+	EXPECT_EQ(fields_of(d)["PRIORITY"], "3");
+	EXPECT_EQ(fields_of(d)["MESSAGE"], "acceptor: broken: 70");
+	log_debug("not shown");
+	EXPECT_FALSE(sink.next(&d, 100)) << d;
+	log_set_level(LOG_LVL_DEBUG);
+	log_debug("shown");
+	ASSERT_TRUE(sink.next(&d));
+	EXPECT_EQ(fields_of(d)["PRIORITY"], "7");
+}
+
+// A rate limit is the caller's: it holds on every target alike.
+TEST(Log, RateLimitHoldsOnTheJournal)
+{
+	LogReset reset;
+	TestDir dir;
+	DgramSink sink(dir.path("j"));
+	ASSERT_TRUE(sink.ok());
+	ASSERT_EQ(log_set_target(LOG_TO_JOURNAL, dir.path("j").c_str()), 0);
+
+	struct log_limit limit = {};
+	limit.window_ms = 60000;
+	unsigned suppressed;
+	for (int64_t now : { 0, 10, 20, 30, 40, 60040 })
+		if (log_limit_allow(&limit, now, &suppressed))
+			log_link(LOG_LVL_WARN, "press1", "device", nullptr,
+			    "press1/device: connect refused%s",
+			    log_suppressed(suppressed));
+	std::string d;
+	ASSERT_TRUE(sink.next(&d));
+	EXPECT_EQ(fields_of(d)["MESSAGE"], "press1/device: connect refused");
+	ASSERT_TRUE(sink.next(&d));
+	EXPECT_EQ(fields_of(d)["MESSAGE"], "press1/device: connect refused "
+	    "(suppressed 4 similar)");
+	EXPECT_FALSE(sink.next(&d, 100)) << d;
+}
+
+TEST(Log, NoJournalLeavesTheLinesOnStderr)
+{
+	LogReset reset;
+	TestDir dir;
+	StderrCapture cap;
+
+	errno = 0;
+	EXPECT_EQ(log_set_target(LOG_TO_JOURNAL, dir.path("none").c_str()), -1);
+	EXPECT_EQ(errno, ENOENT);
+	log_link(LOG_LVL_WARN, "press1", "device", "peer_reset",
+	    "press1/device down: peer_reset");
+	cap.restore();
+	std::string t = cap.text();
+	EXPECT_NE(t.find(" warn press1/device down: peer_reset\n"),
+	    std::string::npos) << t;
+}
+
+// The journal goes away after the start: each line it refuses goes to
+// stderr, and one warning says so.
+TEST(Log, LinesTheJournalRefusesGoToStderr)
+{
+	LogReset reset;
+	TestDir dir;
+	DgramSink sink(dir.path("j"));
+	ASSERT_TRUE(sink.ok());
+	ASSERT_EQ(log_set_target(LOG_TO_JOURNAL, dir.path("j").c_str()), 0);
+	sink.shut();
+	StderrCapture cap;
+	log_warnx("first");
+	log_warnx("second");
+	cap.restore();
+	std::string t = cap.text();
+	EXPECT_NE(t.find(" warn first\n"), std::string::npos) << t;
+	EXPECT_NE(t.find(" warn second\n"), std::string::npos) << t;
+	EXPECT_EQ(count(t, "the journal refused a line"), 1u) << t;
+}
+
+TEST(Log, SyslogGetsTheDaemonFacilityAndTheLevel)
+{
+	std::string why;
+	int rc = in_private_dev([]() -> std::string {
+		LogReset reset;
+		// No /dev/log yet: stderr, and the caller is told.
+		errno = 0;
+		if (log_set_target(LOG_TO_SYSLOG, nullptr) != -1 ||
+		    errno != ENOENT)
+			return "no /dev/log, yet log_set_target() did not fail "
+			    "with ENOENT";
+		DgramSink sink("/dev/log");
+		if (!sink.ok())
+			return std::string("cannot bind /dev/log: ") +
+			    strerror(errno);
+		if (log_set_target(LOG_TO_SYSLOG, nullptr) != 0)
+			return std::string("log_set_target(syslog): ") +
+			    strerror(errno);
+		std::string d, bad;
+		log_link(LOG_LVL_WARN, "press1", "device", "peer_reset",
+		    "press1/device down: peer_reset");
+		if (!sink.next(&d))
+			return "no warn line on /dev/log";
+		// daemon (3 << 3) + warning (4)
+		if (!(bad = syslog_line_is(d, 28,
+		    "press1/device down: peer_reset")).empty())
+			return bad;
+		log_set_tag("status");
+		log_error("poll: %s", "Bad file descriptor");
+		if (!sink.next(&d))
+			return "no error line on /dev/log";
+		if (!(bad = syslog_line_is(d, 27,
+		    "status: poll: Bad file descriptor")).empty())
+			return bad;
+		log_info("serving");
+		if (!sink.next(&d) || !(bad = syslog_line_is(d, 30,
+		    "status: serving")).empty())
+			return "info: " + bad;
+		log_debug("hidden");
+		if (sink.next(&d, 100))
+			return "a debug line below the level: " + d;
+		// Back to stderr: nothing more on /dev/log.
+		if (log_set_target(LOG_TO_STDERR, nullptr) != 0)
+			return "log_set_target(stderr) failed";
+		log_warnx("on stderr");
+		if (sink.next(&d, 100))
+			return "a line on /dev/log after leaving syslog: " + d;
+		return "";
+	}, &why);
+	if (rc == 77)
+		GTEST_SKIP() << "no private mount namespace here";
+	EXPECT_EQ(rc, 0) << why;
+}
+
+// A reload moves the log: the line that announces the move goes to the old
+// target, the reload's summary to the new one already.
+TEST(Log, ReloadChangesTheTarget)
+{
+	std::string why;
+	int rc = in_private_dev([]() -> std::string {
+		DgramSink sink("/dev/log");
+		if (!sink.ok())
+			return "cannot bind /dev/log";
+		const std::string devices = "devices = ();\n";
+		InProcessGateway g(test_preamble() + devices);
+		if (!g.ok())
+			return "the gateway did not start";
+		std::string d;
+		if (sink.next(&d, 100))
+			return "on /dev/log before the reload: " + d;
+		TestDir dir;
+		auto reload = [&](const std::string &target) {
+			std::string t = test_preamble() + devices;
+			size_t at = t.find("log = { level = \"info\"; };");
+			if (at == std::string::npos)
+				return false;
+			t.replace(at, 26, "log = { level = \"info\"; target = \"" +
+			    target + "\"; };");
+			std::string p = dir.write("new.conf", t);
+			struct cfg *cfg = nullptr;
+			if (cfg_load(p.c_str(), &cfg, nullptr) == -1)
+				return false;
+			return gw_reload(g.gw(), cfg) == 0;
+		};
+		if (!reload("syslog"))
+			return "the reload to syslog failed";
+		if (!sink.next(&d) || d.find("gatewayd[") == std::string::npos ||
+		    d.find("reload: 0 devices kept") == std::string::npos)
+			return "no reload summary on /dev/log: " + d;
+		// The move is announced where the lines were going.
+		if (!reload("stderr"))
+			return "the reload to stderr failed";
+		if (!sink.next(&d) || d.find("reload: log.target syslog -> "
+		    "stderr") == std::string::npos)
+			return "no announcement of the move on /dev/log: " + d;
+		g.stop();
+		if (sink.next(&d, 100))
+			return "on /dev/log after the reload to stderr: " + d;
+		return "";
+	}, &why);
+	if (rc == 77)
+		GTEST_SKIP() << "no private mount namespace here";
+	EXPECT_EQ(rc, 0) << why;
+}
+
+// The daemon itself, asked for the journal on a host without one: a
+// warning at each attempt (the start, each reload), and every line on
+// stderr as usual.
+TEST(Log, DaemonWithoutAJournalSaysSoAndLogsToStderr)
+{
+	if (access(JOURNAL_SOCKET, F_OK) == 0)
+		GTEST_SKIP() << JOURNAL_SOCKET << " exists: a journal reads it";
+	std::string conf = test_preamble() + "devices = ();\n";
+	size_t at = conf.find("log = { level = \"info\"; };");
+	ASSERT_NE(at, std::string::npos);
+	conf.replace(at, 26, "log = { level = \"info\"; target = \"journal\"; };");
+	const std::string warning = " warn log.target journal: cannot use "
+	    JOURNAL_SOCKET ": No such file or directory; logging to stderr\n";
+	GatewayProcess p(conf);
+	ASSERT_TRUE(eventually([&] { return p.log_contains("started 0 devices"); },
+	    5000)) << p.log();
+	EXPECT_EQ(count(p.log(), warning), 1u) << p.log();
+	kill(p.pid(), SIGHUP);
+	ASSERT_TRUE(eventually([&] {
+		return p.log_contains("reload: 0 devices kept"); }, 5000))
+	    << p.log();
+	EXPECT_EQ(p.signal_and_wait(SIGTERM, 5000), 0);
+	std::string log = p.log();
+	EXPECT_EQ(count(log, warning), 2u) << log;
+	EXPECT_NE(log.find(" info terminating\n"), std::string::npos) << log;
+}
