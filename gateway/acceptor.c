@@ -63,7 +63,6 @@ struct acceptor {
 	struct log_limit	 full_log;
 };
 
-static const char *acc_link_of(struct link *, char *, size_t);
 static void	*acceptor_main(void *);
 
 static void
@@ -154,28 +153,11 @@ acceptor_free(struct acceptor *acc)
 	free(acc);
 }
 
-/* The device and kind of l, for the log's fields: its name is
-   "DEVICE/KIND" (link_new()) and a device name holds no '/'. dev gets
-   DEVICE; returns KIND, or NULL for a name without one. */
-static const char *
-acc_link_of(struct link *l, char *dev, size_t len)
-{
-	const char	*name = link_name(l), *slash = strrchr(name, '/');
-
-	if (slash == NULL) {
-		snprintf(dev, len, "%s", name);
-		return (NULL);
-	}
-	snprintf(dev, len, "%.*s", (int)(slash - name), name);
-	return (slash + 1);
-}
-
 int
 acceptor_add(struct acceptor *acc, struct link *l, char *err, size_t errlen)
 {
 	struct listener	*ls;
-	char		 bound[LINK_PEER_MAX], dev[CFG_NAME_MAX];
-	const char	*kind;
+	char		 bound[LINK_PEER_MAX];
 	int		 fd, cap;
 
 	if ((fd = endpoint_listen(link_endpoint(l), err, errlen)) == -1)
@@ -207,8 +189,7 @@ acceptor_add(struct acceptor *acc, struct link *l, char *err, size_t errlen)
 	pthread_mutex_unlock(&acc->mu);
 	acc_wake(acc);
 	link_set_listening(l, bound);
-	kind = acc_link_of(l, dev, sizeof(dev));
-	log_link(LOG_LVL_INFO, dev, kind, NULL, "%s: listening on %s",
+	link_log(l, LOG_LVL_INFO, WD_REASON_NONE, "%s: listening on %s",
 	    link_name(l), bound);
 	return (0);
 }
@@ -259,8 +240,6 @@ allowed(const struct cfg_endpoint *ep, const struct sockaddr *sa)
 static int
 drop_one(struct acceptor *acc, struct listener *ls)
 {
-	char		 dev[CFG_NAME_MAX];
-	const char	*kind;
 	unsigned	 suppressed;
 	int		 fd, err;
 
@@ -277,13 +256,11 @@ drop_one(struct acceptor *acc, struct listener *ls)
 	acc->spare = spare_open();
 	if (fd == -1)
 		return (err == EAGAIN || err == EWOULDBLOCK ? 0 : -1);
-	if (log_limit_allow(&acc->full_log, clock_ms(), &suppressed)) {
-		kind = acc_link_of(ls->link, dev, sizeof(dev));
-		log_link(LOG_LVL_WARN, dev, kind, NULL, "%s: out of file "
-		    "descriptors: closed new clients at once (%lu so far)%s",
-		    link_name(ls->link), acc->dropped,
+	if (log_limit_allow(&acc->full_log, clock_ms(), &suppressed))
+		link_log(ls->link, LOG_LVL_WARN, WD_REASON_NONE, "%s: out of "
+		    "file descriptors: closed new clients at once (%lu so "
+		    "far)%s", link_name(ls->link), acc->dropped,
 		    log_suppressed(suppressed));
-	}
 	return (1);
 }
 

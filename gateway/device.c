@@ -158,14 +158,16 @@ tend_accept(struct side *s, struct tend *t)
 	if (l == dev->up && close_mode(s) && !device_up(dev)) {
 		/* As a direct connection to a device that is down would. */
 		if (log_limit_allow(&t->fail_log, clock_ms(), &suppressed))
-			log_subject(LOG_LVL_INFO, "%s: closed client %s at once: "
+			link_log(l, LOG_LVL_INFO, WD_REASON_NONE, "%s: closed client "
+			    "%s at once: "
 			    "device is down%s", link_name(l), peer,
 			    log_suppressed(suppressed));
 		close(fd);
 		return;
 	}
 	if (sockopt_link(fd, &s->pol, &what) == -1) {
-		log_subject(LOG_LVL_WARN, "%s: client %s: cannot set %s: %s",
+		link_log(l, LOG_LVL_WARN, WD_REASON_NONE, "%s: client %s: "
+		    "cannot set %s: %s",
 		    link_name(l), peer, what, strerror(errno));
 		close(fd);
 		return;
@@ -193,7 +195,8 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 	    sizeof(err));
 	if (fd != -1) {
 		if (t->failures > 0)
-			log_subject(LOG_LVL_INFO, "%s: connected after %u failed "
+			link_log(l, LOG_LVL_INFO, WD_REASON_NONE, "%s: connected "
+			    "after %u failed "
 			    "attempts%s", link_name(l), t->failures,
 			    log_suppressed(log_limit_reset(&t->fail_log)));
 		t->failures = 0;
@@ -209,7 +212,8 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 	if (t->next_try_ms < *wake)
 		*wake = t->next_try_ms;
 	if (log_limit_allow(&t->fail_log, clock_ms(), &suppressed))
-		log_subject(LOG_LVL_WARN, "%s: %s; retrying in %d ms%s", link_name(l),
+		link_log(l, LOG_LVL_WARN, WD_REASON_NONE, "%s: %s; retrying "
+		    "in %d ms%s", link_name(l),
 		    err, delay, log_suppressed(suppressed));
 }
 
@@ -266,7 +270,8 @@ discard(struct side *s, const char *why)
 
 	link_count_discarded(s->src, n);
 	if (log_limit_allow(&s->discard_log, clock_ms(), &suppressed))
-		log_subject(LOG_LVL_WARN, "%s: discarded %zu bytes for %s: %s%s",
+		link_log(s->src, LOG_LVL_WARN, WD_REASON_NONE, "%s: discarded "
+		    "%zu bytes for %s: %s%s",
 		    link_name(s->src), n, link_name(s->dst), why,
 		    log_suppressed(suppressed));
 }
@@ -379,7 +384,8 @@ side_start(struct side *s, pthread_attr_t *attr)
 	    pol->relay == CFG_RELAY_SPLICE, why, sizeof(why)) == -1)
 		return (-1);
 	if (why[0] != '\0')
-		log_subject(LOG_LVL_INFO, "%s: %s copies: the kernel refused "
+		log_link(LOG_LVL_INFO, s->dev->cfg.name, NULL, NULL, "%s: %s "
+		    "copies: the kernel refused "
 		    "%s", s->dev->cfg.name, s->role, why);
 	s->discard_log.window_ms = DISCARD_LOG_MS;
 	if ((errno = pthread_create(&s->tid, attr, side_main, s)) != 0)

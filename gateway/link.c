@@ -31,6 +31,7 @@
 struct link {
 	/* Fixed from link_new() on. */
 	char			 name[CFG_NAME_MAX + 16]; /* "press1/device" */
+	char			 device[CFG_NAME_MAX];	/* "press1" */
 	enum link_kind		 kind;
 	const struct cfg_endpoint *ep;
 	const struct cfg_policy	*pol;		/* contents under *mu (reload) */
@@ -105,6 +106,18 @@ static const char *const kind_names[LINK_KIND_COUNT] = {
 	"device", "rx", "tx", "upstream"
 };
 
+void
+link_log(struct link *l, enum log_level lvl, enum wd_reason reason,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlink(lvl, l->device, link_kind_str(l->kind),
+	    reason != WD_REASON_NONE ? wd_reason_str(reason) : NULL, fmt, ap);
+	va_end(ap);
+}
+
 const char *
 link_kind_str(enum link_kind k)
 {
@@ -162,6 +175,7 @@ link_new(const char *device, enum link_kind kind,
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return (NULL);
 	snprintf(l->name, sizeof(l->name), "%s/%s", device, link_kind_str(kind));
+	snprintf(l->device, sizeof(l->device), "%s", device);
 	l->kind = kind;
 	l->ep = ep;
 	l->pol = pol;
@@ -229,7 +243,8 @@ link_attach(struct link *l, int fd, const char *peer)
 	/* After a short connection the up line waits for the link to prove
 	   stable: a flapping device would otherwise log every cycle. */
 	l->up_unlogged = l->flap_quiet_up;
-	log_subject(l->up_unlogged ? LOG_LVL_DEBUG : LOG_LVL_INFO, "%s up: %s %s",
+	link_log(l, l->up_unlogged ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+	    WD_REASON_NONE, "%s up: %s %s",
 	    l->name, l->ep->mode == CFG_LINK_LISTEN ? "accepted" :
 	    "connected to", peer);
 }
@@ -254,7 +269,8 @@ link_refuse(struct link *l, const char *peer, const char *why)
 	unsigned	suppressed;
 
 	if (log_limit_allow(&l->peer_log, clock_ms(), &suppressed))
-		log_subject(LOG_LVL_WARN, "%s: refused %s: %s%s", l->name, peer,
+		link_log(l, LOG_LVL_WARN, WD_REASON_NONE, "%s: refused %s: %s%s",
+		    l->name, peer,
 		    why, log_suppressed(suppressed));
 }
 
@@ -289,7 +305,8 @@ link_offer(struct link *l, int fd, const char *peer)
 
 	if (old_pending != -1) {
 		if (log_limit_allow(&l->peer_log, clock_ms(), &suppressed))
-			log_subject(LOG_LVL_INFO, "%s: client waiting to be "
+			link_log(l, LOG_LVL_INFO, WD_REASON_NONE, "%s: client "
+			    "waiting to be "
 			    "taken replaced by %s%s", l->name, peer,
 			    log_suppressed(suppressed));
 		close(old_pending);
@@ -487,8 +504,9 @@ link_close(struct link *l, bool close_anyway)
 	lvl = quiet ? LOG_LVL_DEBUG : LOG_LVL_WARN;
 
 	if (reason == WD_REASON_NONE) {
-		log_subject(inq > 0 ? LOG_LVL_WARN : quiet ?
-		    LOG_LVL_DEBUG : LOG_LVL_INFO, "%s down: %s%s%s", l->name,
+		link_log(l, inq > 0 ? LOG_LVL_WARN : quiet ?
+		    LOG_LVL_DEBUG : LOG_LVL_INFO, WD_REASON_NONE,
+		    "%s down: %s%s%s", l->name,
 		    detail, unread, log_suppressed(suppressed));
 		return (up_for_ms);
 	}
@@ -502,7 +520,7 @@ link_close(struct link *l, bool close_anyway)
 	if (outq > 0 && !names_queue)
 		snprintf(unacked, sizeof(unacked), ", %d bytes unacknowledged",
 		    outq);
-	log_subject(lvl, "%s down: %s (%s%s)%s%s", l->name,
+	link_log(l, lvl, reason, "%s down: %s (%s%s)%s%s", l->name,
 	    wd_reason_str(reason), detail, unacked, unread,
 	    log_suppressed(suppressed));
 	if (detect_ms >= 0)
@@ -521,7 +539,8 @@ link_check_stable(struct link *l, int64_t now_ms)
 	pthread_mutex_lock(l->mu);
 	snprintf(peer, sizeof(peer), "%s", l->peer);
 	pthread_mutex_unlock(l->mu);
-	log_subject(LOG_LVL_INFO, "%s up: %s %s, stable after %u short "
+	link_log(l, LOG_LVL_INFO, WD_REASON_NONE, "%s up: %s %s, stable "
+	    "after %u short "
 	    "connections%s", l->name, l->ep->mode == CFG_LINK_LISTEN ?
 	    "accepted" : "connected to", peer, l->short_count,
 	    log_suppressed(log_limit_reset(&l->flap_log)));
@@ -715,7 +734,8 @@ link_policy_changed(struct link *l)
 	/* The fd cannot close while we hold the lock. */
 	if (l->state == LINK_UP && !l->failed &&
 	    sockopt_link(l->fd, l->pol, &what) == -1)
-		log_subject(LOG_LVL_WARN, "%s: cannot apply %s: %s", l->name,
+		link_log(l, LOG_LVL_WARN, WD_REASON_NONE, "%s: cannot apply %s: "
+		    "%s", l->name,
 		    what, strerror(errno));
 	pthread_mutex_unlock(l->mu);
 }

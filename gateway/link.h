@@ -18,6 +18,7 @@
 
 #include "cfg.h"
 #include "hist.h"
+#include "log.h"
 #include "reason.h"
 #include "watchdog.h"
 
@@ -96,6 +97,12 @@ const char *link_name(const struct link *);
 const struct cfg_endpoint *link_endpoint(const struct link *);
 
 const char *link_kind_str(enum link_kind);
+
+/* Log a line about l: log_link() with its device, its kind and reason
+   (WD_REASON_NONE: none) as the journal's fields. The message still names
+   its subject ("press1/device down: ..."). */
+void	link_log(struct link *, enum log_level, enum wd_reason,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 const char *link_state_str(enum link_state);
 
 /* Acceptor: l listens on addr, as bound ("127.0.0.1:41234"). */

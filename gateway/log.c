@@ -243,6 +243,15 @@ log_link(enum log_level lvl, const char *device, const char *link,
 }
 
 void
+log_vlink(enum log_level lvl, const char *device, const char *link,
+    const char *reason, const char *fmt, va_list ap)
+{
+	struct log_about	about = { device, link, reason };
+
+	log_vemit(lvl, false, &about, fmt, ap);
+}
+
+void
 fatal(const char *fmt, ...)
 {
 	LOG_BODY(LOG_LVL_ERROR, true, NULL);

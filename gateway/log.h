@@ -60,6 +60,9 @@ void	log_subject(enum log_level, const char *, ...)
 void	log_link(enum log_level, const char *device, const char *link,
 	    const char *reason, const char *, ...)
 	    __attribute__((format(printf, 5, 6)));
+void	log_vlink(enum log_level, const char *device, const char *link,
+	    const char *reason, const char *, va_list)
+	    __attribute__((format(printf, 5, 0)));
 
 /* Log at error level and leave the process with exit 70 (EX_SOFTWARE):
    broken invariants. The one way out from any thread: _exit(), no atexit
