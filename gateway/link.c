@@ -2,19 +2,21 @@
    its owner closes.
  *
  * DESIGN: the fd lives in struct link under the device's mutex. A thread
- * that does I/O borrows it (link_acquire: users++), so the owner's close
- * waits until nobody is inside a syscall on it; the fd is set to -1 before
+ * that does I/O borrows it (link_acquire: users++; recv, send and splice
+ * all go through link_in/link_out), so the owner's close waits until
+ * nobody is inside a syscall on it (the last release wakes only a closing
+ * owner, never the device's threads); the fd is set to -1 before
  * close(), so a late link_fail() or watchdog sample never touches a recycled
  * descriptor. Any thread may call link_fail(), which only records the reason
  * and calls shutdown(SHUT_RDWR): that wakes a recv() (returns 0) or a send()
  * (EPIPE) blocked on the socket, which close() from another thread would not.
  */
 #include <sys/ioctl.h>
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
