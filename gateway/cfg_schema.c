@@ -129,6 +129,9 @@ static const char *const cfg_rule_blip[] = {
 	"keepalive.count", "keepalive.interval_s", NULL };
 
 static int	 cfg_key_int(const void *, const struct cfg_keydoc *);
+static const char *cfg_secs(int64_t, char *, size_t);
+static void	 cfg_print_link(FILE *, const struct cfg_device *, const char *,
+		    enum wd_role, int);
 static int	 cfg_issue(struct cfg_issue *, int, int, bool,
 		    const char *const *, const char *, ...)
 		    __attribute__((format(printf, 6, 7)));
@@ -503,4 +506,67 @@ cfg_device_policy_only(const struct cfg_device *a, const struct cfg_device *b)
 {
 	return (cfg_device_links_equal(a, b) &&
 	    cfg_policy_equal(&a->pol, &b->pol, true));
+}
+
+/* "5.1 s" (tenths), or "-" for a budget the role has not. */
+static const char *
+cfg_secs(int64_t ms, char *buf, size_t len)
+{
+	if (ms < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%lld.%lld s", (long long)(ms / 1000),
+		    (long long)(ms % 1000 / 100));
+	return (buf);
+}
+
+static void
+cfg_print_link(FILE *fp, const struct cfg_device *d, const char *kind,
+    enum wd_role role, int period_ms)
+{
+	struct wd_policy	wp;
+	struct wd_budgets	b;
+	char			t[6][24];
+
+	cfg_wd_policy(&d->pol, &wp);
+	wd_budgets(&wp, role, period_ms, &b);
+	fprintf(fp, "%s/%s: idle peer %s, data in flight %s, stalled peer %s, "
+	    "FIN/RST %s%s%s; survives a silent blip of %s\n", d->name, kind,
+	    cfg_secs(b.idle_ms, t[0], sizeof(t[0])),
+	    cfg_secs(b.in_flight_ms, t[1], sizeof(t[1])),
+	    cfg_secs(b.stall_ms, t[2], sizeof(t[2])),
+	    cfg_secs(b.close_ms, t[3], sizeof(t[3])),
+	    b.rx_silence_ms >= 0 ? ", no byte received " : "",
+	    b.rx_silence_ms >= 0 ? cfg_secs(b.rx_silence_ms, t[4],
+	    sizeof(t[4])) : "", cfg_secs(b.blip_ms > 0 ? b.blip_ms : 0, t[5],
+	    sizeof(t[5])));
+	if (b.idle_ms > CFG_BUDGET_WARN_MS)
+		fprintf(fp, "warning: %s/%s: a silent idle peer goes unnoticed "
+		    "for up to %s (more than %d s)\n", d->name, kind,
+		    cfg_secs(b.idle_ms, t[0], sizeof(t[0])),
+		    CFG_BUDGET_WARN_MS / 1000);
+	if (b.blip_ms <= 0)
+		fprintf(fp, "warning: %s/%s: survives no silent blip at all: "
+		    "one lost keepalive probe drops the link\n", d->name, kind);
+}
+
+void
+cfg_print_budgets(const struct cfg *c, FILE *fp)
+{
+	const struct cfg_device	*d;
+	int			 i;
+
+	for (i = 0; i < c->n_devices; i++) {
+		d = &c->devices[i];
+		if (d->split) {
+			cfg_print_link(fp, d, "rx", WD_ROLE_RX,
+			    c->watchdog_period_ms);
+			cfg_print_link(fp, d, "tx", WD_ROLE_TX,
+			    c->watchdog_period_ms);
+		} else
+			cfg_print_link(fp, d, "device", WD_ROLE_BIDIR,
+			    c->watchdog_period_ms);
+		cfg_print_link(fp, d, "upstream", WD_ROLE_UPSTREAM,
+		    c->watchdog_period_ms);
+	}
 }

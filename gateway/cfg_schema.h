@@ -102,6 +102,15 @@ void	cfg_wd_policy(const struct cfg_policy *, struct wd_policy *);
    a silent idle peer (wd_budget_ms(), clamped to an int). */
 int	cfg_keepalive_budget_ms(const struct cfg_policy *);
 
+/* Print, for every link of every device, its detection budgets -- the
+   worst case from a peer's last sign of life to the verdict: a silent
+   idle peer, data in flight, a stalled peer, FIN/RST (and no byte received
+   with rx_silence_ms) -- and the longest silent blip it survives, as the
+   watchdog's arithmetic (wd_budgets()) has them; a warning line for a
+   budget over CFG_BUDGET_WARN_MS or a link that survives no blip. */
+#define CFG_BUDGET_WARN_MS	60000
+void	cfg_print_budgets(const struct cfg *, FILE *);
+
 /* True when the two devices' settings are identical (used on reload): the
    parsed addresses, not their text or config lines, count. */
 bool	cfg_device_equal(const struct cfg_device *, const struct cfg_device *);

@@ -440,6 +440,7 @@ gw_snapshot(struct gateway *gw, struct metrics *m)
 		m->reload_ok = gw->reload_ok;
 		m->reload_ok_wall_ms = gw->reload_ok_wall_ms;
 		pthread_mutex_unlock(&gw->mu);
+		m->period_ms = wd_period(gw->wd);
 		gw_foreach_link(gw, collect_link, m);
 		pthread_mutex_lock(&gw->mu);
 		again = gen != gw->retired_gen;

@@ -93,6 +93,7 @@ struct link {
 	ATOMIC(uint64_t)	 stat_unacked_at_failure;
 	ATOMIC(uint64_t)	 stat_held_discarded;
 	struct hist		 stat_detect;	/* last sign of life -> verdict */
+	ATOMIC(int64_t)		 last_detect_ms; /* of the last verdict; -1 */
 };
 
 static int	acquire_locked(struct link *, uint64_t *);
@@ -103,6 +104,13 @@ static void	fail_locked(struct link *, enum wd_reason, int64_t,
 static bool	fail_gen(struct link *, uint64_t, enum wd_reason, int64_t,
 		    bool, const char *, ...) __attribute__((format(printf, 6, 7)));
 static enum wd_reason reason_for_errno(struct link *, int, int);
+
+static const enum wd_role kind_roles[LINK_KIND_COUNT] = {
+	[LINK_KIND_DEVICE] = WD_ROLE_BIDIR,
+	[LINK_KIND_RX] = WD_ROLE_RX,
+	[LINK_KIND_TX] = WD_ROLE_TX,
+	[LINK_KIND_UPSTREAM] = WD_ROLE_UPSTREAM,
+};
 
 static const char *const kind_names[LINK_KIND_COUNT] = {
 	"device", "rx", "tx", "upstream"
@@ -189,6 +197,7 @@ link_new(const char *device, enum link_kind kind,
 	l->since_wall_ms = clock_wall_ms();
 	l->flap_log.window_ms = 60000;
 	l->peer_log.window_ms = LINK_PEER_LOG_MS;
+	atomic_init(&l->last_detect_ms, -1);
 	return (l);
 }
 
@@ -515,8 +524,10 @@ link_close(struct link *l, bool close_anyway)
 	atomic_fetch_add(&l->stat_failures[reason], 1);
 	atomic_fetch_add(&l->stat_unacked_at_failure, (uint64_t)outq);
 	detect_ms = last_life_ms > 0 ? clock_ms() - last_life_ms : -1;
-	if (detect_ms >= 0)
+	if (detect_ms >= 0) {
 		hist_add_us(&l->stat_detect, detect_ms * 1000);
+		atomic_store(&l->last_detect_ms, detect_ms);
+	}
 	unacked[0] = '\0';
 	/* The verdict's own detail may have said it already. */
 	if (outq > 0 && !names_queue)
@@ -766,16 +777,22 @@ link_snapshot(struct link *l, struct link_snap *s)
 	s->unacked_at_failure = atomic_load(&l->stat_unacked_at_failure);
 	s->held_discarded = atomic_load(&l->stat_held_discarded);
 	hist_read(&l->stat_detect, &s->detect);
+	s->last_detection_ms = atomic_load(&l->last_detect_ms);
+}
+
+void
+link_budgets(struct link *l, int64_t period_ms, struct wd_budgets *b)
+{
+	struct wd_policy	wp;
+
+	pthread_mutex_lock(l->mu);
+	cfg_wd_policy(l->pol, &wp);
+	pthread_mutex_unlock(l->mu);
+	wd_budgets(&wp, kind_roles[l->kind], period_ms, b);
 }
 
 /* ---- the watchdog's view ---- */
 
-static const enum wd_role kind_roles[LINK_KIND_COUNT] = {
-	[LINK_KIND_DEVICE] = WD_ROLE_BIDIR,
-	[LINK_KIND_RX] = WD_ROLE_RX,
-	[LINK_KIND_TX] = WD_ROLE_TX,
-	[LINK_KIND_UPSTREAM] = WD_ROLE_UPSTREAM,
-};
 
 static int
 link_wd_get(void *ctx, uint64_t *gen, struct wd_link_state *ls,

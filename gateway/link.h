@@ -73,10 +73,15 @@ struct link_snap {
 	uint64_t		unacked_at_failure;
 	uint64_t		held_discarded;
 	struct hist_snap	detect;	/* last sign of life -> verdict */
+	int64_t			last_detection_ms;	/* -1: never failed */
 };
 
 /* Copy l's state and counters. */
 void	link_snapshot(struct link *, struct link_snap *);
+
+/* l's detection budgets with the watchdog sweeping every period_ms: its
+   policy and role through wd_budgets(). */
+void	link_budgets(struct link *, int64_t period_ms, struct wd_budgets *);
 
 /* The watchdog's view of a link (ctx is the struct link). */
 extern const struct wd_target_ops link_wd_ops;

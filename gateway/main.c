@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cfg_schema.h"
 #include "clock.h"
 #include "gateway.h"
 #include "log.h"
@@ -209,8 +210,9 @@ main(int argc, char *argv[])
 		return (EX_CONFIG);
 	}
 	if (check) {
-		cfg_free(cfg);
 		printf("configuration OK\n");
+		cfg_print_budgets(cfg, stdout);
+		cfg_free(cfg);
 		return (EX_OK);
 	}
 

@@ -21,6 +21,7 @@
 static size_t	utf8_seq_len(const unsigned char *, size_t);
 static void	json_string(struct strbuf *, const char *);
 static void	json_time(struct strbuf *, int64_t);
+static void	json_ms(struct strbuf *, const char *, int64_t);
 static void	json_link(struct strbuf *, const struct metrics_link *);
 static void	prom_escape(const char *, char *, size_t);
 static void	prom_family(struct strbuf *, const char *, const char *,
@@ -67,6 +68,7 @@ metrics_add_link(struct metrics *m, const char *device, struct link *l)
 	memset(ml, 0, sizeof(*ml));
 	snprintf(ml->device, sizeof(ml->device), "%s", device);
 	link_snapshot(l, &ml->snap);
+	link_budgets(l, m->period_ms, &ml->budgets);
 	return (0);
 }
 
@@ -442,6 +444,16 @@ json_time(struct strbuf *sb, int64_t wall_ms)
 		json_string(sb, clock_format_utc(wall_ms, ts, sizeof(ts)));
 }
 
+/* ,"name":MS, or null for a negative value (none). */
+static void
+json_ms(struct strbuf *sb, const char *name, int64_t ms)
+{
+	if (ms < 0)
+		strbuf_printf(sb, ",\"%s\":null", name);
+	else
+		strbuf_printf(sb, ",\"%s\":%lld", name, (long long)ms);
+}
+
 static void
 json_link(struct strbuf *sb, const struct metrics_link *ml)
 {
@@ -479,9 +491,16 @@ json_link(struct strbuf *sb, const struct metrics_link *ml)
 	strbuf_printf(sb, ",\"connects\":%" PRIu64 ",\"failures\":%" PRIu64
 	    ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64
 	    ",\"unacked_bytes_at_failure\":%" PRIu64
-	    ",\"held_bytes_discarded\":%" PRIu64 "}", ml->snap.connects, failures,
+	    ",\"held_bytes_discarded\":%" PRIu64, ml->snap.connects, failures,
 	    ml->snap.bytes_in, ml->snap.bytes_out, ml->snap.unacked_at_failure,
 	    ml->snap.held_discarded);
+	json_ms(sb, "budget_idle_ms", ml->budgets.idle_ms);
+	json_ms(sb, "budget_in_flight_ms", ml->budgets.in_flight_ms);
+	json_ms(sb, "budget_stall_ms", ml->budgets.stall_ms);
+	strbuf_printf(sb, ",\"blip_tolerance_ms\":%lld",
+	    (long long)(ml->budgets.blip_ms > 0 ? ml->budgets.blip_ms : 0));
+	json_ms(sb, "last_detection_ms", ml->snap.last_detection_ms);
+	strbuf_puts(sb, "}");
 }
 
 int

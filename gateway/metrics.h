@@ -21,6 +21,7 @@ extern "C" {
 struct metrics_link {
 	char			device[CFG_NAME_MAX];
 	struct link_snap	snap;
+	struct wd_budgets	budgets;
 };
 
 /* Counts of the whole gateway that /metrics shows summed over links: the
@@ -39,6 +40,7 @@ struct metrics {
 	bool			 per_link_detail; /* reasons and histograms
 						     per link too */
 	struct metrics_totals	 retired;	/* of links no longer there */
+	int64_t			 period_ms;	/* the watchdog's, for budgets */
 	uint64_t		 sweeps;
 	struct hist_snap	 sweep;
 	int64_t			 start_wall_ms;	/* the gateway's start */

@@ -172,6 +172,22 @@ wd_blip_tolerance_ms(const struct wd_policy *p)
 	    ((int64_t)p->keepalive_idle_s + p->keepalive_interval_s) * 1000);
 }
 
+void
+wd_budgets(const struct wd_policy *p, enum wd_role role, int64_t period_ms,
+    struct wd_budgets *b)
+{
+	int64_t	rx = wd_budget_ms(p, WD_RX_SILENCE);
+
+	b->idle_ms = wd_budget_ms(p, WD_KEEPALIVE_TIMEOUT) + period_ms;
+	b->in_flight_ms = role == WD_ROLE_RX ? -1 :
+	    wd_budget_ms(p, WD_ACK_TIMEOUT) + period_ms;
+	b->stall_ms = role == WD_ROLE_RX ? -1 :
+	    wd_budget_ms(p, WD_ZERO_WINDOW_STALL) + period_ms;
+	b->close_ms = wd_budget_ms(p, WD_PEER_CLOSED) + period_ms;
+	b->rx_silence_ms = rx < 0 || role == WD_ROLE_TX ? -1 : rx + period_ms;
+	b->blip_ms = wd_blip_tolerance_ms(p);
+}
+
 /* ETIMEDOUT names no cause: the keepalive, retransmission (TCP_USER_TIMEOUT,
    tcp_retries2) and zero-window probe timers all end in it. What was queued
    tells which, and an abort leaves that readable (see probe.c). */

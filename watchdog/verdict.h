@@ -94,6 +94,22 @@ int64_t		 wd_budget_ms(const struct wd_policy *p, enum wd_reason r);
    before the blip, and the wait for the next probe). <= 0: none at all. */
 int64_t		 wd_blip_tolerance_ms(const struct wd_policy *p);
 
+/* What a link promises: the worst-case time from a peer's last sign of
+   life to the verdict, for each way a peer can go, with the watchdog
+   sweeping every period_ms; -1 where it cannot happen to the role (no data
+   goes out on an rx link; nothing is read on a tx link). */
+struct wd_budgets {
+	int64_t		idle_ms;	/* silent peer, idle link */
+	int64_t		in_flight_ms;	/* silent peer, data unacknowledged */
+	int64_t		stall_ms;	/* peer alive, window zero */
+	int64_t		close_ms;	/* FIN or RST */
+	int64_t		rx_silence_ms;	/* -1 also when rx_silence_ms is off */
+	int64_t		blip_ms;	/* longest silent blip survived; <= 0:
+					   none */
+};
+void		 wd_budgets(const struct wd_policy *p, enum wd_role role,
+		    int64_t period_ms, struct wd_budgets *b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -60,8 +60,52 @@ TEST(CliLong, CheckWithConfig)
 	std::string bad = dir.write("bad.conf", "version = 1;\nbogus = 3;\n");
 
 	EXPECT_EQ(gatewayd({ "--check", "--config", good }, &out), 0) << out;
-	EXPECT_EQ(out, "configuration OK\n");
+	// Then each link's detection budgets, with the defaults: keepalive
+	// 2 + 1 * 3 s, user and stall timeouts 5 s, plus one 100 ms period.
+	EXPECT_EQ(out, "configuration OK\n"
+	    "d1/device: idle peer 5.1 s, data in flight 5.1 s, stalled peer "
+	    "5.1 s, FIN/RST 0.1 s; survives a silent blip of 2.0 s\n"
+	    "d1/upstream: idle peer 5.1 s, data in flight 5.1 s, stalled peer "
+	    "5.1 s, FIN/RST 0.1 s; survives a silent blip of 2.0 s\n");
 	EXPECT_EQ(gatewayd({ "--check", "--config=" + good }, &out), 0) << out;
 	EXPECT_EQ(gatewayd({ "--config", bad, "--check" }, &out), 78) << out;
 	EXPECT_NE(out.find("bad.conf:2: bogus"), std::string::npos) << out;
+}
+
+// -t shows each link's budgets as the watchdog's arithmetic has them: an rx
+// link has no data in flight, a tx link reads nothing (no rx_silence), the
+// watchdog period adds to each, and a budget over a minute or a link that
+// survives no blip is warned about.
+TEST(CliLong, CheckShowsBudgetsPerLinkAndWarns)
+{
+	TestDir dir;
+	std::string out;
+	std::string conf = dir.write("b.conf", "version = 1;\n"
+	    "status = { listen = \"\"; };\nwatchdog = { period_ms = 200; };\n"
+	    "devices = (\n"
+	    "{ name = \"s\"; device = { rx = { listen = \"127.0.0.1:0\"; };\n"
+	    "  tx = { connect = \"127.0.0.1:1\"; }; };\n"
+	    "  upstream = { listen = \"127.0.0.1:0\"; };\n"
+	    "  rx_silence_ms = 3000; },\n"
+	    "{ name = \"slow\"; device = { connect = \"127.0.0.1:1\"; };\n"
+	    "  upstream = { listen = \"127.0.0.1:0\"; };\n"
+	    "  keepalive = { idle_s = 60; interval_s = 5; count = 1; };\n"
+	    "  user_timeout_ms = 70000; }\n);\n");
+
+	EXPECT_EQ(gatewayd({ "-t", "-c", conf }, &out), 0) << out;
+	for (const char *line : {
+	    "s/rx: idle peer 5.2 s, data in flight -, stalled peer -, FIN/RST "
+	    "0.2 s, no byte received 3.2 s; survives a silent blip of 2.0 s\n",
+	    "s/tx: idle peer 5.2 s, data in flight 5.2 s, stalled peer 5.2 s, "
+	    "FIN/RST 0.2 s; survives a silent blip of 2.0 s\n",
+	    "s/upstream: idle peer 5.2 s, data in flight 5.2 s, stalled peer "
+	    "5.2 s, FIN/RST 0.2 s, no byte received 3.2 s; survives a silent "
+	    "blip of 2.0 s\n",
+	    "slow/device: idle peer 65.2 s, data in flight 70.2 s, stalled "
+	    "peer 5.2 s, FIN/RST 0.2 s; survives a silent blip of 0.0 s\n",
+	    "warning: slow/device: a silent idle peer goes unnoticed for up to "
+	    "65.2 s (more than 60 s)\n",
+	    "warning: slow/device: survives no silent blip at all: one lost "
+	    "keepalive probe drops the link\n" })
+		EXPECT_NE(out.find(line), std::string::npos) << line << out;
 }

@@ -586,6 +586,12 @@ TEST(Status, JsonShowsStatePeerAndLastReason)
 	EXPECT_NE(u.find("\"state\":\"up\""), std::string::npos) << u;
 	EXPECT_NE(u.find("\"bytes_in\":3,\"bytes_out\":4,"), std::string::npos)
 	    << u;
+	// The budgets of the test policy (keepalive 2 + 1 * 3 s, user and
+	// stall timeouts 5 s) plus one 50 ms watchdog period; no verdict yet.
+	for (const std::string &l : { d, u })
+		EXPECT_NE(l.find("\"budget_idle_ms\":5050,\"budget_in_flight_ms\":"
+		    "5050,\"budget_stall_ms\":5050,\"blip_tolerance_ms\":2000,"
+		    "\"last_detection_ms\":null}"), std::string::npos) << l;
 
 	// Make the device link fail and stay down: no listener to redial.
 	close(r.dl);

@@ -251,7 +251,7 @@ log "installed in the root in $((SECONDS - t)) s, with: $pulled"
 
 out=$(in_root 30 chroot --userspec=gatewayd:gatewayd / \
     /usr/sbin/gatewayd -t -c /etc/gatewayd/gatewayd.conf 2>&1) &&
-    [ "$out" = "configuration OK" ] ||
+    [ "${out%%$'\n'*}" = "configuration OK" ] ||
     fail "gatewayd -t -c /etc/gatewayd/gatewayd.conf as gatewayd: $out"
 out=$(in_root 30 gatewayd --version 2>&1) &&
     [ "$out" = "gatewayd $version" ] || fail "gatewayd --version: $out"

@@ -72,6 +72,7 @@ TEST_F(PairLink, ReadsWritesAndCounts)
 	EXPECT_EQ(snap().bytes_in, 3u);
 	EXPECT_EQ(snap().bytes_out, 4u);
 	EXPECT_TRUE(link_is_up(l_));
+	EXPECT_EQ(snap().last_detection_ms, -1);	// never failed
 }
 
 TEST_F(PairLink, NothingToReadIsATimeoutNotAFailure)
@@ -98,6 +99,9 @@ TEST_F(PairLink, EndOfStreamIsPeerClosed)
 	EXPECT_GE(link_close(l_, false), 0);
 	EXPECT_EQ(snap().last_reason, WD_PEER_CLOSED);
 	EXPECT_EQ(snap().failures[WD_PEER_CLOSED], 1u);
+	// The FIN was the last sign of life: found at once.
+	EXPECT_GE(snap().last_detection_ms, 0);
+	EXPECT_LT(snap().last_detection_ms, 1000);
 }
 
 TEST_F(PairLink, ResetIsPeerReset)

@@ -30,6 +30,8 @@ public:
 		ml.snap.kind = kind;
 		ml.snap.state = LINK_DOWN;
 		ml.snap.since_wall_ms = 1795341600123;	// 2026-11-22T10:00:00.123Z
+		ml.snap.last_detection_ms = -1;		// never failed
+		ml.budgets = { -1, -1, -1, -1, -1, -1 };
 		return ml;
 	}
 	struct metrics *get() { return &m_; }
@@ -404,14 +406,20 @@ TEST(Metrics, JsonGroupsLinksByDeviceWithNullsForNever)
 	a.snap.last_reason = WD_KEEPALIVE_TIMEOUT;
 	a.snap.last_failure_wall_ms = 1795341601000;
 	snprintf(a.snap.last_detail, sizeof(a.snap.last_detail), "3 probes");
+	a.snap.last_detection_ms = 5180;
+	a.budgets = { 5100, 5100, 5100, 100, -1, 2000 };
 	c.add("d1", LINK_KIND_UPSTREAM);
-	c.add("s2", LINK_KIND_RX).snap.state = LINK_CONNECTING;
+	struct metrics_link &rx = c.add("s2", LINK_KIND_RX);
+	rx.snap.state = LINK_CONNECTING;
 	c.add("s2", LINK_KIND_TX);
 	std::string j = c.json();
 	std::string never = "\"peer\":null,\"listen\":null,\"since\":\"2026-11-22T10:00:00.123Z\","
 	    "\"last_reason\":null,\"last_failure\":null,\"last_detail\":null,"
 	    "\"connects\":0,\"failures\":0,\"bytes_in\":0,\"bytes_out\":0,"
-	    "\"unacked_bytes_at_failure\":0,\"held_bytes_discarded\":0}";
+	    "\"unacked_bytes_at_failure\":0,\"held_bytes_discarded\":0,"
+	    "\"budget_idle_ms\":null,\"budget_in_flight_ms\":null,"
+	    "\"budget_stall_ms\":null,\"blip_tolerance_ms\":0,"
+	    "\"last_detection_ms\":null}";
 	EXPECT_EQ(j, "{\"version\":\"1.2.3\",\"devices\":["
 	    "{\"name\":\"d1\",\"links\":["
 	    "{\"link\":\"device\",\"state\":\"up\",\"peer\":\"127.0.0.1:5001\","
@@ -420,7 +428,9 @@ TEST(Metrics, JsonGroupsLinksByDeviceWithNullsForNever)
 	    "\"last_failure\":\"2026-11-22T10:00:01.000Z\","
 	    "\"last_detail\":\"3 probes\",\"connects\":2,\"failures\":3,"
 	    "\"bytes_in\":10,\"bytes_out\":20,\"unacked_bytes_at_failure\":30,"
-	    "\"held_bytes_discarded\":40},"
+	    "\"held_bytes_discarded\":40,\"budget_idle_ms\":5100,"
+	    "\"budget_in_flight_ms\":5100,\"budget_stall_ms\":5100,"
+	    "\"blip_tolerance_ms\":2000,\"last_detection_ms\":5180},"
 	    "{\"link\":\"upstream\",\"state\":\"down\"," + never + "]},"
 	    "{\"name\":\"s2\",\"links\":["
 	    "{\"link\":\"rx\",\"state\":\"connecting\"," + never + ","
