@@ -157,8 +157,9 @@ TEST(Field, AcceptOutOfDescriptorsClosesClientsLogsOnceAndStaysIdle)
 	    listen_device("d1") + ");\n");
 	int port = logged_port(g, "d1/upstream: listening");
 	ASSERT_GT(port, 0) << g.log();
-
-	// No descriptor left.
+	// Every descriptor of the start taken (pipes and all), then none left.
+	ASSERT_TRUE(eventually([&] {
+		return g.log_contains("started 1 device"); }, 10000)) << g.log();
 	int top = first_free_fd(g.pid());
 	ASSERT_GT(top, 2);
 	struct rlimit rl = { (rlim_t)top, (rlim_t)top };
