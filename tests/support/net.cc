@@ -52,8 +52,9 @@ fill_sockaddr(const char *host, int port, struct sockaddr_storage *ss,
 	return false;
 }
 
-int
-tcp_listen(int *port, const char *host)
+// A socket bound to host:0, SO_REUSEADDR when reuse; *port gets its port.
+static int
+bind_any(int *port, const char *host, bool reuse)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -64,8 +65,9 @@ tcp_listen(int *port, const char *host)
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1 || listen(fd, 16) == -1) {
+	if (reuse)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -75,6 +77,26 @@ tcp_listen(int *port, const char *host)
 	    ((struct sockaddr_in *)&ss)->sin_port :
 	    ((struct sockaddr_in6 *)&ss)->sin6_port);
 	return fd;
+}
+
+int
+tcp_listen(int *port, const char *host)
+{
+	int fd = bind_any(port, host, true);
+
+	if (fd != -1 && listen(fd, 16) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+tcp_bound(int *port, const char *host)
+{
+	// No SO_REUSEADDR: Linux lets sockets that all set it share a port
+	// while none of them listens, and the port must stay ours.
+	return bind_any(port, host, false);
 }
 
 int

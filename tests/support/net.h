@@ -11,6 +11,11 @@
 // A listening socket on host:0 (127.0.0.1 unless said); *port gets the port.
 int	tcp_listen(int *port, const char *host = "127.0.0.1");
 
+// A socket bound to host:0 (127.0.0.1 unless said) that does not listen:
+// *port gets a port that stays taken while it is open, where connects are
+// refused (until listen() on it makes it a listening socket).
+int	tcp_bound(int *port, const char *host = "127.0.0.1");
+
 // A listening socket on 127.0.0.1:port (a device coming back on its port).
 int	tcp_listen_on(int port);
 
