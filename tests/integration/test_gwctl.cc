@@ -2,6 +2,7 @@
 // the table and the monitoring-plugin exit codes. Every wait is bounded.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
