@@ -189,7 +189,8 @@ namespace {
 class OneDevice : public ::testing::TestWithParam<const char *> {
 protected:
 	void start(const std::string &extra = "", const std::string &up_extra = "") {
-		dl_ = tcp_listen(&dport_);
+		// The device's port stays ours when it goes away (hold_).
+		dl_ = tcp_listen_held(&dport_, &hold_);
 		ASSERT_NE(dl_, -1);
 		g_.reset(new InProcessGateway(test_preamble(
 		    std::string("  relay = \"") + GetParam() + "\";\n") +
@@ -206,6 +207,8 @@ protected:
 			close(fd);
 		if (dl_ != -1)
 			close(dl_);
+		if (hold_ != -1)
+			close(hold_);
 	}
 	int keep(int fd) { if (fd != -1) fds_.push_back(fd); return fd; }
 	int accept_device() { return keep(tcp_accept(dl_, 5000)); }
@@ -222,7 +225,7 @@ protected:
 	}
 
 	std::unique_ptr<InProcessGateway> g_;
-	int dl_ = -1, dport_ = 0, uport_ = 0;
+	int dl_ = -1, hold_ = -1, dport_ = 0, uport_ = 0;
 	std::vector<int> fds_;
 };
 
@@ -294,7 +297,7 @@ TEST_P(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
 	EXPECT_TRUE(up(LINK_KIND_UPSTREAM)) << "hold must keep the upstream up";
 
 	// The device returns on the same port.
-	dl_ = tcp_listen_on(dport_);
+	dl_ = tcp_listen_on(dport_, true);
 	ASSERT_NE(dl_, -1);
 	int dev2 = accept_device();
 	ASSERT_NE(dev2, -1);
@@ -328,7 +331,7 @@ TEST_P(OneDevice, HoldModeDiscardsDataOlderThanHoldMaxAndClosesUpstream)
 	EXPECT_EQ(discarded, 14u);
 
 	// When the device comes back, the stale command is never delivered.
-	dl_ = tcp_listen_on(dport_);
+	dl_ = tcp_listen_on(dport_, true);
 	ASSERT_NE(dl_, -1);
 	int dev2 = accept_device();
 	ASSERT_NE(dev2, -1);

@@ -99,8 +99,9 @@ tcp_bound(int *port, const char *host)
 	return bind_any(port, host, false);
 }
 
-int
-tcp_listen_on(int port)
+// A socket bound to 127.0.0.1:port, SO_REUSEPORT when shared.
+static int
+bind_loopback(int port, bool shared)
 {
 	struct sockaddr_in sin;
 	int one = 1;
@@ -113,11 +114,47 @@ tcp_listen_on(int port)
 	sin.sin_port = htons(port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(fd, 16) == -1) {
+	if ((shared && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1) ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+int
+tcp_listen_on(int port, bool held)
+{
+	int fd = bind_loopback(port, held);
+
+	if (fd != -1 && listen(fd, 16) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+tcp_listen_held(int *port, int *hold)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd = bind_loopback(0, true);
+
+	*hold = -1;
+	if (fd == -1)
+		return -1;
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1 ||
+	    (*hold = bind_loopback(ntohs(sin.sin_port), true)) == -1 ||
+	    listen(fd, 16) == -1) {
+		if (*hold != -1)
+			close(*hold);
+		*hold = -1;
+		close(fd);
+		return -1;
+	}
+	*port = ntohs(sin.sin_port);
 	return fd;
 }
 
