@@ -19,17 +19,6 @@
 
 #include "cfg.h"
 
-int
-free_port()
-{
-	int port = -1;
-	int fd = tcp_listen(&port);
-
-	if (fd != -1)
-		close(fd);
-	return port;
-}
-
 TestDir::TestDir()
 {
 	char tmpl[] = "/tmp/gwtest.XXXXXX";

@@ -9,10 +9,6 @@
 
 #include "gateway.h"
 
-// A free TCP port on 127.0.0.1 (bound and released: tests that listen
-// through the gateway need a port number in the config text).
-int	free_port();
-
 // How many lines of log contain what.
 unsigned count_lines(const std::string &log, const std::string &what);
 
