@@ -55,31 +55,6 @@ const std::string kDefaults =
     "  connect_timeout_ms = 1000;\n"
     "  backoff = { min_ms = 20; max_ms = 200; };\n";
 
-// The port in the line "WHAT ... on [http://]HOST:PORT" of g's log, waiting
-// for it up to 5 s; -1 when it does not come.
-int
-logged_port(const GatewayProcess &g, const std::string &what)
-{
-	int port = -1;
-
-	eventually([&] {
-		std::istringstream in(g.log());
-		std::string line;
-		while (std::getline(in, line)) {
-			size_t at = line.find(what), on, colon;
-			if (at == std::string::npos ||
-			    (on = line.find(" on ", at)) == std::string::npos ||
-			    (colon = line.rfind(':')) == std::string::npos ||
-			    colon < on)
-				continue;
-			port = atoi(line.c_str() + colon + 1);
-			return port > 0;
-		}
-		return false;
-	}, 5000);
-	return port;
-}
-
 // The lowest descriptor number a process does not have open, or -1: with
 // RLIMIT_NOFILE at that number, it can open nothing more (descriptors above
 // it that it inherited stay open, and may be anywhere).

@@ -2,6 +2,7 @@
 // the table and the monitoring-plugin exit codes. Every wait is bounded.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -24,8 +25,10 @@ loopback(int port)
 	return "127.0.0.1:" + std::to_string(port);
 }
 
+// The status server and both upstreams on port 0 (the ports they get are
+// in the log and the snapshot); press1 and scanner2 dial d1port, d2port.
 std::string
-config(int sport, int d1port, int u1port, int d2port, int u2port)
+config(int d1port, int d2port)
 {
 	std::string p = test_preamble();
 	const std::string off = "status = { listen = \"\"; };";
@@ -33,14 +36,13 @@ config(int sport, int d1port, int u1port, int d2port, int u2port)
 
 	if (at == std::string::npos)
 		return "";
-	p.replace(at, off.size(), "status = { listen = \"" + loopback(sport) +
-	    "\"; };");
+	p.replace(at, off.size(), "status = { listen = \"127.0.0.1:0\"; };");
 	return p + "devices = (\n"
 	    "  { name = \"press1\"; device = { connect = \"" + loopback(d1port) +
-	    "\"; }; upstream = { listen = \"" + loopback(u1port) + "\"; }; },\n"
+	    "\"; }; upstream = { listen = \"127.0.0.1:0\"; }; },\n"
 	    "  { name = \"scanner2\"; device = { connect = \"" +
-	    loopback(d2port) + "\"; }; upstream = { listen = \"" +
-	    loopback(u2port) + "\"; }; }\n);\n";
+	    loopback(d2port) + "\"; }; upstream = { listen = "
+	    "\"127.0.0.1:0\"; }; }\n);\n";
 }
 
 // gwctl's exit code; *out gets its output.
@@ -89,11 +91,18 @@ TEST(Gwctl, TableAndHealthExitCodes)
 		GTEST_SKIP() << "curl not found: gwctl needs it";
 	}
 	int d1port, d1 = tcp_listen(&d1port);
-	int d2port = free_port(), u1port = free_port(), u2port = free_port();
-	int sport = free_port();
+	// scanner2's device: a port of ours, refusing until it listens.
+	int d2port, d2 = tcp_bound(&d2port);
 	ASSERT_NE(d1, -1);
-	InProcessGateway g(config(sport, d1port, u1port, d2port, u2port));
+	ASSERT_NE(d2, -1);
+	InProcessGateway g(config(d1port, d2port));
 	ASSERT_TRUE(g.ok());
+	int sport = logged_port(g, "status: serving");
+	int u1port = g.listen_port("press1", LINK_KIND_UPSTREAM);
+	int u2port = g.listen_port("scanner2", LINK_KIND_UPSTREAM);
+	ASSERT_GT(sport, 0) << g.log();
+	ASSERT_GT(u1port, 0);
+	ASSERT_GT(u2port, 0);
 	int dev1 = tcp_accept(d1, 5000);
 	ASSERT_NE(dev1, -1);
 	ASSERT_TRUE(eventually([&] { return g.up("press1", LINK_KIND_DEVICE); },
@@ -135,8 +144,7 @@ TEST(Gwctl, TableAndHealthExitCodes)
 	EXPECT_EQ(w[3], "-");
 
 	// The device comes up; its host is not connected yet: WARNING, exit 1.
-	int d2 = tcp_listen_on(d2port);
-	ASSERT_NE(d2, -1);
+	ASSERT_EQ(listen(d2, 16), 0);
 	int dev2 = tcp_accept(d2, 5000);
 	ASSERT_NE(dev2, -1);
 	ASSERT_TRUE(eventually([&] { return g.up("scanner2", LINK_KIND_DEVICE); },
@@ -190,12 +198,13 @@ TEST(Gwctl, NoDeviceIsAWarning)
 			FAIL() << "curl not found (tools/setup.sh installs it)";
 		GTEST_SKIP() << "curl not found: gwctl needs it";
 	}
-	int sport = free_port();
-	std::string text = config(sport, 1, 2, 3, 4);
+	std::string text = config(1, 2);
 	ASSERT_FALSE(text.empty());
 	text = text.substr(0, text.find("devices = ("));
 	InProcessGateway g(text);
 	ASSERT_TRUE(g.ok());
+	int sport = logged_port(g, "status: serving");
+	ASSERT_GT(sport, 0) << g.log();
 	std::string out;
 	EXPECT_EQ(gwctl({ "-s", loopback(sport) }, &out), 1) << out;
 	EXPECT_EQ(first_line(out), "WARNING: no links: no device is configured")
@@ -209,8 +218,11 @@ TEST(Gwctl, CannotFetchAndBadUsageAreUnknown)
 			FAIL() << "curl not found (tools/setup.sh installs it)";
 		GTEST_SKIP() << "curl not found: gwctl needs it";
 	}
+	// A port of ours that refuses connections.
+	int port, fd = tcp_bound(&port);
+	ASSERT_NE(fd, -1);
 	std::string out;
-	std::string where = loopback(free_port());
+	std::string where = loopback(port);
 	EXPECT_EQ(gwctl({ "-s", where }, &out), 3) << out;
 	EXPECT_EQ(out.rfind("UNKNOWN: cannot fetch the status from http://" +
 	    where + "/: ", 0), 0u) << out;
@@ -218,6 +230,7 @@ TEST(Gwctl, CannotFetchAndBadUsageAreUnknown)
 	EXPECT_EQ(gwctl({ "extra" }, &out), 3) << out;
 	EXPECT_EQ(gwctl({ "-h" }, &out), 0) << out;
 	EXPECT_NE(out.find("usage: gwctl"), std::string::npos) << out;
+	close(fd);
 }
 
 // Something else answers on the port: UNKNOWN, not a verdict on links.

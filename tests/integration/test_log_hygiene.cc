@@ -4,6 +4,7 @@
 // seconds, and the lines about each are counted. Every wait is bounded.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -92,13 +93,14 @@ device_conf(const std::string &name, int dport, int uport)
 // back, one line says how many attempts failed and lines were suppressed.
 TEST(LogHygiene, RefusingDeviceLogsAHandfulOfLines)
 {
-	int dport = free_port(), uport = free_port();
+	// The device's port: ours, refusing until it listens.
+	int dport, l = tcp_bound(&dport);
+	ASSERT_NE(l, -1);
 	GatewayProcess gw(test_preamble() + "devices = (\n" +
-	    device_conf("refuser", dport, uport) + ");\n");
+	    device_conf("refuser", dport, 0) + ");\n");
 	ASSERT_GT(gw.pid(), 0);
 	std::this_thread::sleep_for(std::chrono::milliseconds(kRunMs));
-	int l = tcp_listen_on(dport);
-	ASSERT_NE(l, -1);
+	ASSERT_EQ(listen(l, 16), 0);
 	int dev = tcp_accept(l, 10000);
 	EXPECT_NE(dev, -1);
 	EXPECT_TRUE(eventually([&] {
@@ -129,9 +131,8 @@ TEST(LogHygiene, FlappingDeviceLogsABoundedNumberOfLines)
 {
 	FlappingDevice flap;
 	ASSERT_NE(flap.port(), -1);
-	int uport = free_port();
 	GatewayProcess gw(test_preamble() + "devices = (\n" +
-	    device_conf("flapper", flap.port(), uport) + ");\n");
+	    device_conf("flapper", flap.port(), 0) + ");\n");
 	ASSERT_GT(gw.pid(), 0);
 	std::this_thread::sleep_for(std::chrono::milliseconds(kRunMs));
 	EXPECT_EQ(gw.signal_and_wait(SIGTERM, 10000), 0);

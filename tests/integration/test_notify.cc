@@ -197,16 +197,19 @@ TEST(Notify, ReadyReloadingStopping)
 	Env env;
 	Msg m;
 	int dport, d = tcp_listen(&dport);
-	int uport = free_port();
 
 	ASSERT_TRUE(mgr.ok());
 	ASSERT_NE(d, -1);
 	env.set("NOTIFY_SOCKET", mgr.env());
-	GatewayProcess g(one_device(dport, uport));
+	GatewayProcess g(one_device(dport, 0));
 
 	// READY=1 comes once every device has started: the upstream port
-	// already listens.
+	// already listens, and the log said which one it is.
 	ASSERT_TRUE(mgr.next(&m, 10000)) << g.log();
+	std::string at_ready = g.log();
+	int uport = logged_port([&] { return at_ready; },
+	    "d1/upstream: listening");
+	ASSERT_GT(uport, 0) << at_ready;
 	EXPECT_TRUE(m.has("READY=1")) << m.text;
 	EXPECT_EQ(field(m.text, "STATUS"), "relaying for 1 device");
 	EXPECT_EQ(m.pid, g.pid());
@@ -266,7 +269,7 @@ TEST(Notify, WatchdogPingsWhileTheWatchdogSweeps)
 	ASSERT_NE(d, -1);
 	env.set("NOTIFY_SOCKET", mgr.env());
 	env.set("WATCHDOG_USEC", "1000000");
-	GatewayProcess g(one_device(dport, free_port()));
+	GatewayProcess g(one_device(dport, 0));
 
 	ASSERT_TRUE(mgr.next_state(&m, 10000)) << g.log();
 	EXPECT_TRUE(m.has("READY=1")) << m.text;
@@ -301,7 +304,7 @@ TEST(Notify, NoPingsForAnotherProcess)
 	env.set("NOTIFY_SOCKET", mgr.env());
 	env.set("WATCHDOG_USEC", "200000");
 	env.set("WATCHDOG_PID", "1");
-	GatewayProcess g(one_device(dport, free_port()));
+	GatewayProcess g(one_device(dport, 0));
 
 	ASSERT_TRUE(mgr.next(&m, 10000)) << g.log();
 	EXPECT_TRUE(m.has("READY=1")) << m.text;
@@ -323,7 +326,7 @@ TEST(Notify, WarnsWhenThePeriodIsTooLongForTheManager)
 	ASSERT_NE(d, -1);
 	env.set("NOTIFY_SOCKET", mgr.env());
 	env.set("WATCHDOG_USEC", "150000");
-	GatewayProcess g(one_device(dport, free_port()));
+	GatewayProcess g(one_device(dport, 0));
 
 	ASSERT_TRUE(mgr.next_state(&m, 10000)) << g.log();
 	EXPECT_TRUE(eventually([&] {

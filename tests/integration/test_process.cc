@@ -92,8 +92,9 @@ TEST(Process, SigtermWithThreadsBlockedInRecvAndInAFullSendExitsZeroPromptly)
 {
 	int dport, dl = tcp_listen(&dport);
 	ASSERT_NE(dl, -1);
-	int uport = free_port();
-	GatewayProcess gw(one_device(dport, uport));
+	GatewayProcess gw(one_device(dport, 0));
+	int uport = logged_port(gw, "d1/upstream: listening");
+	ASSERT_GT(uport, 0) << gw.log();
 	int dev = tcp_accept(dl, 5000);		// never reads: the writer fills it
 	ASSERT_NE(dev, -1);
 	int host = -1;
@@ -129,9 +130,8 @@ TEST(Process, SighupWithABadConfigKeepsRunning)
 {
 	int dport, dl = tcp_listen(&dport);
 	ASSERT_NE(dl, -1);
-	int uport = free_port();
 	TestDir dir;
-	GatewayProcess gw(one_device(dport, uport));
+	GatewayProcess gw(one_device(dport, 0));
 	int dev = tcp_accept(dl, 5000);
 	ASSERT_NE(dev, -1);
 	// Break the running config file, then ask for a reload.

@@ -138,11 +138,12 @@ INSTANTIATE_TEST_SUITE_P(Relay, RelayPath, ::testing::Values("splice", "copy"),
 TEST_P(RelayPath, BidirectionalLink64MiBEachWay)
 {
 	int dport, dl = tcp_listen(&dport);
-	int uport = free_port();
 	ASSERT_NE(dl, -1);
 	InProcessGateway g(preamble() + "devices = (\n" +
-	    device_conf("d1", connect_ep(dport), listen_ep(uport)) + ");\n");
+	    device_conf("d1", connect_ep(dport), listen_ep(0)) + ");\n");
 	ASSERT_TRUE(g.ok());
+	int uport = g.listen_port("d1", LINK_KIND_UPSTREAM);
+	ASSERT_GT(uport, 0);
 	int dev = tcp_accept(dl, 5000);
 	ASSERT_NE(dev, -1);
 	int host = host_connect(g, "d1", LINK_KIND_DEVICE, uport);
@@ -157,13 +158,16 @@ TEST_P(RelayPath, BidirectionalLink64MiBEachWay)
 TEST_P(RelayPath, SplitRxTxLinks64MiBEachWay)
 {
 	int txport, txl = tcp_listen(&txport);
-	int rxport = free_port(), uport = free_port();
 	ASSERT_NE(txl, -1);
-	std::string device = "{ rx = " + listen_ep(rxport) + "; tx = " +
+	std::string device = "{ rx = " + listen_ep(0) + "; tx = " +
 	    connect_ep(txport) + "; }";
 	InProcessGateway g(preamble() + "devices = (\n" +
-	    device_conf("s1", device, listen_ep(uport)) + ");\n");
+	    device_conf("s1", device, listen_ep(0)) + ");\n");
 	ASSERT_TRUE(g.ok());
+	int rxport = g.listen_port("s1", LINK_KIND_RX);
+	int uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
+	ASSERT_GT(rxport, 0);
+	ASSERT_GT(uport, 0);
 	int tx = tcp_accept(txl, 5000);		// gateway -> device
 	ASSERT_NE(tx, -1);
 	int rx = tcp_connect(rxport, 5000);	// device -> gateway
@@ -185,15 +189,17 @@ namespace {
 class OneDevice : public ::testing::TestWithParam<const char *> {
 protected:
 	void start(const std::string &extra = "", const std::string &up_extra = "") {
-		dl_ = tcp_listen(&dport_);
+		// The device's port stays ours when it goes away (hold_).
+		dl_ = tcp_listen_held(&dport_, &hold_);
 		ASSERT_NE(dl_, -1);
-		uport_ = free_port();
 		g_.reset(new InProcessGateway(test_preamble(
 		    std::string("  relay = \"") + GetParam() + "\";\n") +
 		    "devices = (\n" +
-		    device_conf("d1", connect_ep(dport_), listen_ep(uport_, up_extra),
+		    device_conf("d1", connect_ep(dport_), listen_ep(0, up_extra),
 		    extra) + ");\n"));
 		ASSERT_TRUE(g_->ok());
+		uport_ = g_->listen_port("d1", LINK_KIND_UPSTREAM);
+		ASSERT_GT(uport_, 0);
 	}
 	void TearDown() override {
 		g_.reset();
@@ -201,6 +207,8 @@ protected:
 			close(fd);
 		if (dl_ != -1)
 			close(dl_);
+		if (hold_ != -1)
+			close(hold_);
 	}
 	int keep(int fd) { if (fd != -1) fds_.push_back(fd); return fd; }
 	int accept_device() { return keep(tcp_accept(dl_, 5000)); }
@@ -217,7 +225,7 @@ protected:
 	}
 
 	std::unique_ptr<InProcessGateway> g_;
-	int dl_ = -1, dport_ = 0, uport_ = 0;
+	int dl_ = -1, hold_ = -1, dport_ = 0, uport_ = 0;
 	std::vector<int> fds_;
 };
 
@@ -289,7 +297,7 @@ TEST_P(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
 	EXPECT_TRUE(up(LINK_KIND_UPSTREAM)) << "hold must keep the upstream up";
 
 	// The device returns on the same port.
-	dl_ = tcp_listen_on(dport_);
+	dl_ = tcp_listen_on(dport_, true);
 	ASSERT_NE(dl_, -1);
 	int dev2 = accept_device();
 	ASSERT_NE(dev2, -1);
@@ -323,7 +331,7 @@ TEST_P(OneDevice, HoldModeDiscardsDataOlderThanHoldMaxAndClosesUpstream)
 	EXPECT_EQ(discarded, 14u);
 
 	// When the device comes back, the stale command is never delivered.
-	dl_ = tcp_listen_on(dport_);
+	dl_ = tcp_listen_on(dport_, true);
 	ASSERT_NE(dl_, -1);
 	int dev2 = accept_device();
 	ASSERT_NE(dev2, -1);
@@ -400,15 +408,16 @@ TEST(Relay, Ipv6LiteralsAndHostNames)
 	// tried); the host connects over IPv6.
 	int dport, dl = tcp_listen(&dport, "127.0.0.1");
 	ASSERT_NE(dl, -1);
-	int uport, probe = tcp_listen(&uport, "::1");
+	int probe_port, probe = tcp_listen(&probe_port, "::1");
 	if (probe == -1)
 		GTEST_SKIP() << "no IPv6 loopback on this machine";
 	close(probe);
 	InProcessGateway g(test_preamble() + "devices = (\n" +
 	    device_conf("v6", "{ connect = \"localhost:" + std::to_string(dport) +
-	    "\"; }", "{ listen = \"[::1]:" + std::to_string(uport) + "\"; }") +
-	    ");\n");
+	    "\"; }", "{ listen = \"[::1]:0\"; }") + ");\n");
 	ASSERT_TRUE(g.ok());
+	int uport = g.listen_port("v6", LINK_KIND_UPSTREAM);
+	ASSERT_GT(uport, 0);
 	int dev = tcp_accept(dl, 5000);
 	ASSERT_NE(dev, -1);
 	ASSERT_TRUE(eventually([&] { return g.up("v6", LINK_KIND_DEVICE); }, 5000));

@@ -79,11 +79,13 @@ TEST(Reload, UnchangedDeviceKeepsItsConnectionAndNewTimeoutsApplyInPlace)
 	int p2, l2 = tcp_listen(&p2);
 	ASSERT_NE(l1, -1);
 	ASSERT_NE(l2, -1);
-	int u1 = free_port(), u2 = free_port(), u3 = free_port();
 	TestDir dir;
+	// The upstreams on port 0; the reload gives the same text again.
 	InProcessGateway g(test_preamble() + "devices = (\n" +
-	    dev_conf("same", p1, u1) + ",\n" + dev_conf("tuned", p2, u2) + ");\n");
+	    dev_conf("same", p1, 0) + ",\n" + dev_conf("tuned", p2, 0) + ");\n");
 	ASSERT_TRUE(g.ok());
+	int u1 = g.listen_port("same", LINK_KIND_UPSTREAM);
+	ASSERT_GT(u1, 0);
 	int d1 = tcp_accept(l1, 5000), d2 = tcp_accept(l2, 5000);
 	ASSERT_NE(d1, -1);
 	ASSERT_NE(d2, -1);
@@ -99,9 +101,9 @@ TEST(Reload, UnchangedDeviceKeepsItsConnectionAndNewTimeoutsApplyInPlace)
 	int p3, l3 = tcp_listen(&p3);
 	ASSERT_NE(l3, -1);
 	struct cfg *cfg = load(dir, test_preamble() + "devices = (\n" +
-	    dev_conf("same", p1, u1) + ",\n" +
-	    dev_conf("tuned", p2, u2, "    user_timeout_ms = 9000;\n") + ",\n" +
-	    dev_conf("new", p3, u3) + ");\n");
+	    dev_conf("same", p1, 0) + ",\n" +
+	    dev_conf("tuned", p2, 0, "    user_timeout_ms = 9000;\n") + ",\n" +
+	    dev_conf("new", p3, 0) + ");\n");
 	ASSERT_NE(cfg, nullptr);
 	EXPECT_EQ(gw_reload(g.gw(), cfg), 0);
 
@@ -109,6 +111,7 @@ TEST(Reload, UnchangedDeviceKeepsItsConnectionAndNewTimeoutsApplyInPlace)
 	EXPECT_TRUE(roundtrip(h1, d1, "after\n"));
 	EXPECT_TRUE(roundtrip(d1, h1, "and back\n"));
 	EXPECT_EQ(local_port(h1), h1_port);
+	EXPECT_EQ(g.listen_port("same", LINK_KIND_UPSTREAM), u1);
 	EXPECT_TRUE(stays_quiet(d2, 200)) << "tuned device was reconnected";
 	EXPECT_EQ(user_timeout_of(g.gw(), "tuned", LINK_KIND_DEVICE), 9000);
 	// The added device starts.
@@ -128,11 +131,15 @@ TEST(Reload, ChangedAddressRestartsAndRemovedDeviceStops)
 	ASSERT_NE(l1, -1);
 	ASSERT_NE(l2, -1);
 	ASSERT_NE(lnew, -1);
-	int u1 = free_port(), u2 = free_port();
 	TestDir dir;
 	InProcessGateway g(test_preamble() + "devices = (\n" +
-	    dev_conf("moved", p1, u1) + ",\n" + dev_conf("gone", p2, u2) + ");\n");
+	    dev_conf("moved", p1, 0) + ",\n" + dev_conf("gone", p2, 0) + ");\n");
 	ASSERT_TRUE(g.ok());
+	// "moved" keeps the port it got: ours (the gateway's) to reuse.
+	int u1 = g.listen_port("moved", LINK_KIND_UPSTREAM);
+	int u2 = g.listen_port("gone", LINK_KIND_UPSTREAM);
+	ASSERT_GT(u1, 0);
+	ASSERT_GT(u2, 0);
 	int d1 = tcp_accept(l1, 5000), d2 = tcp_accept(l2, 5000);
 	ASSERT_NE(d1, -1);
 	ASSERT_NE(d2, -1);
@@ -145,6 +152,8 @@ TEST(Reload, ChangedAddressRestartsAndRemovedDeviceStops)
 	int dn = tcp_accept(lnew, 5000);
 	EXPECT_NE(dn, -1) << "moved device not restarted on its new address";
 	EXPECT_TRUE(wait_closed(d1, 5000));
+	EXPECT_TRUE(eventually([&] {
+		return g.listen_port("moved", LINK_KIND_UPSTREAM) == u1; }, 5000));
 	// "gone" stops: its connection closes and its listen port is free.
 	EXPECT_TRUE(wait_closed(d2, 5000));
 	EXPECT_EQ(g.listen_port("gone", LINK_KIND_UPSTREAM), -1);

@@ -220,7 +220,9 @@ private:
 };
 
 // A device the gateway dials (our listener), an upstream it listens on,
-// a host connected through it, and the status server.
+// a host connected through it, and the status server; the upstream and
+// the status server on port 0 (a reload that keeps status.listen gives
+// loopback(0) again).
 struct Relay {
 	int dport = -1, dl = -1, uport = -1, sport = -1;
 	int dev = -1, host = -1;
@@ -229,13 +231,15 @@ struct Relay {
 	explicit Relay(bool detail = false)
 	{
 		dl = tcp_listen(&dport);
-		uport = free_port();
-		sport = free_port();
-		g = new InProcessGateway(preamble_with_status(loopback(sport),
+		g = new InProcessGateway(preamble_with_status(loopback(0),
 		    detail) +
 		    "devices = (\n" + device_conf("d1", connect_ep(dport),
-		    listen_ep(uport)) + ");\n");
+		    listen_ep(0)) + ");\n");
 		if (!g->ok())
+			return;
+		uport = g->listen_port("d1", LINK_KIND_UPSTREAM);
+		sport = logged_port(*g, "status: serving");
+		if (uport <= 0 || sport <= 0)
 			return;
 		dev = tcp_accept(dl, 5000);
 		if (!eventually([&] { return g->up("d1", LINK_KIND_DEVICE); },
@@ -254,7 +258,7 @@ struct Relay {
 	bool
 	ready()
 	{
-		return g->ok() && dev != -1 && host != -1 &&
+		return g->ok() && sport > 0 && dev != -1 && host != -1 &&
 		    g->up("d1", LINK_KIND_UPSTREAM);
 	}
 	// Bytes both ways: host -> device and device -> host.
@@ -341,15 +345,18 @@ reload_alert(const std::string &promtool, double value, bool fires,
 void
 every_family(bool detail)
 {
-	// Nothing listens on the tx port: every link stays down.
-	int txport = free_port(), rxport = free_port(), uport = free_port();
-	int sport = free_port();
-	std::string split = "{ rx = " + listen_ep(rxport) + "; tx = " +
+	// Nothing listens on the tx port (ours, bound only): every link
+	// stays down.
+	int txport, tx = tcp_bound(&txport);
+	ASSERT_NE(tx, -1);
+	std::string split = "{ rx = " + listen_ep(0) + "; tx = " +
 	    connect_ep(txport) + "; }";
-	InProcessGateway g(preamble_with_status(loopback(sport), detail) +
-	    "devices = (\n" + device_conf("s1", split, listen_ep(uport)) +
+	InProcessGateway g(preamble_with_status(loopback(0), detail) +
+	    "devices = (\n" + device_conf("s1", split, listen_ep(0)) +
 	    ");\n");
 	ASSERT_TRUE(g.ok());
+	int sport = logged_port(g, "status: serving");
+	ASSERT_GT(sport, 0) << g.log();
 
 	HttpReply r = http_get(sport, "/metrics");
 	ASSERT_EQ(r.status, 200) << r.headers;
@@ -434,6 +441,8 @@ every_family(bool detail)
 	    0);
 	EXPECT_GE(metric(m, "gatewayd_watchdog_sweep_seconds_count"), 0);
 	EXPECT_GE(metric(m, "gatewayd_watchdog_sweep_seconds_sum"), 0);
+	g.stop();
+	close(tx);
 }
 
 // A device crashes (RST): its link's failure counted once, by its reason;
@@ -641,11 +650,14 @@ TEST(Status, TextFormatIsOneTabSeparatedLinePerLink)
 
 TEST(Status, UnknownPathIs404OtherMethodsAre405)
 {
-	int sport = free_port();
-	InProcessGateway g(preamble_with_status(loopback(sport)) +
-	    "devices = (\n" + device_conf("d1", connect_ep(free_port()),
-	    listen_ep(free_port())) + ");\n");
+	int dport, d = tcp_bound(&dport);
+	ASSERT_NE(d, -1);
+	InProcessGateway g(preamble_with_status(loopback(0)) +
+	    "devices = (\n" + device_conf("d1", connect_ep(dport),
+	    listen_ep(0)) + ");\n");
 	ASSERT_TRUE(g.ok());
+	int sport = logged_port(g, "status: serving");
+	ASSERT_GT(sport, 0) << g.log();
 
 	for (const char *path : { "/", "/metric", "/metrics/x", "/status/",
 	    "/../etc/passwd" })
@@ -665,6 +677,8 @@ TEST(Status, UnknownPathIs404OtherMethodsAre405)
 	EXPECT_TRUE(head.body.empty());
 	// Still serving after all that.
 	EXPECT_EQ(http_get(sport, "/metrics").status, 200);
+	g.stop();
+	close(d);
 }
 
 TEST(Status, SlowClientsDoNotBlockRelayOrOtherRequests)
@@ -708,19 +722,26 @@ TEST(Status, SlowClientsDoNotBlockRelayOrOtherRequests)
 
 TEST(Status, ListensOnIPv6Loopback)
 {
-	int sport, probe = tcp_listen(&sport, "::1");
+	int probe_port, probe = tcp_listen(&probe_port, "::1");
 	if (probe == -1)
 		GTEST_SKIP() << "no IPv6 loopback here";
 	close(probe);
-	InProcessGateway g(preamble_with_status("[::1]:" +
-	    std::to_string(sport)) + "devices = (\n" + device_conf("d1",
-	    connect_ep(free_port()), listen_ep(free_port())) + ");\n");
+	int dport, d = tcp_bound(&dport);
+	ASSERT_NE(d, -1);
+	InProcessGateway g(preamble_with_status("[::1]:0") + "devices = (\n" +
+	    device_conf("d1", connect_ep(dport), listen_ep(0)) + ");\n");
 	ASSERT_TRUE(g.ok());
+	int sport = logged_port(g, "status: serving");
+	ASSERT_GT(sport, 0) << g.log();
+	EXPECT_TRUE(g.log().find("on http://[::1]:" + std::to_string(sport)) !=
+	    std::string::npos) << g.log();
 	HttpReply h = http_get(sport, "/status", "::1");
 	EXPECT_EQ(h.status, 200);
 	EXPECT_TRUE(JsonChecker(h.body).valid()) << h.body;
 	// Bound to ::1 only.
 	EXPECT_EQ(tcp_connect(sport, 500), -1);
+	g.stop();
+	close(d);
 }
 
 TEST(Status, BusyPortFailsStartWithTheReason)
@@ -728,9 +749,11 @@ TEST(Status, BusyPortFailsStartWithTheReason)
 	int sport, busy = tcp_listen(&sport);
 	ASSERT_NE(busy, -1);
 	TestDir dir;
+	int dport, d = tcp_bound(&dport);
+	ASSERT_NE(d, -1);
 	std::string p = dir.write("gw.conf", preamble_with_status(
 	    loopback(sport)) + "devices = (\n" + device_conf("d1",
-	    connect_ep(free_port()), listen_ep(free_port())) + ");\n");
+	    connect_ep(dport), listen_ep(0)) + ");\n");
 	struct cfg *cfg = nullptr;
 	char err[512] = "";
 	ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
@@ -742,61 +765,84 @@ TEST(Status, BusyPortFailsStartWithTheReason)
 	    nullptr) << err;
 	EXPECT_NE(strstr(err, "in use"), nullptr) << err;
 	close(busy);
+	close(d);
 }
 
 TEST(Status, ReloadMovesOrStopsTheServer)
 {
-	int p1 = free_port(), p2 = free_port();
-	int dport = free_port(), uport = free_port();
+	// Every port is one the gateway bound on port 0 and still holds, or
+	// one the test holds: none has to stay free meanwhile.
+	int dport, d = tcp_bound(&dport);
+	ASSERT_NE(d, -1);
 	std::string devices = "devices = (\n" + device_conf("d1",
-	    connect_ep(dport), listen_ep(uport)) + ");\n";
-	InProcessGateway g(preamble_with_status(loopback(p1)) + devices);
+	    connect_ep(dport), listen_ep(0)) + ");\n";
+	InProcessGateway g(preamble_with_status(loopback(0)) + devices);
 	ASSERT_TRUE(g.ok());
+	int p1 = logged_port(g, "status: serving", 1);
+	ASSERT_GT(p1, 0) << g.log();
 	ASSERT_EQ(http_get(p1, "/status").status, 200);
 
 	TestDir dir;
-	auto reload = [&](const std::string &listen) {
+	auto reload = [&](const std::string &listen, const std::string &devs) {
 		std::string p = dir.write("new.conf",
-		    preamble_with_status(listen) + devices);
+		    preamble_with_status(listen) + devs);
 		struct cfg *cfg = nullptr;
 		ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
 		gw_reload(g.gw(), cfg);
 	};
-	reload(loopback(p2));
-	EXPECT_EQ(http_get(p2, "/status").status, 200);
+	// Moved to another address (127.0.0.2 is loopback too), port 0.
+	reload("127.0.0.2:0", devices);
+	int p2 = logged_port(g, "status: serving", 2);
+	ASSERT_GT(p2, 0) << g.log();
+	EXPECT_EQ(http_get(p2, "/status", "127.0.0.2").status, 200);
 	EXPECT_EQ(tcp_connect(p1, 500), -1);
-	reload("");
-	EXPECT_EQ(tcp_connect(p2, 500), -1);
-	reload(loopback(p1));
-	EXPECT_EQ(http_get(p1, "/metrics").status, 200);
+	reload("", devices);
+	EXPECT_EQ(tcp_connect(p2, 500, "127.0.0.2"), -1);
+	reload(loopback(0), devices);
+	int p3 = logged_port(g, "status: serving", 3);
+	ASSERT_GT(p3, 0) << g.log();
+	EXPECT_EQ(http_get(p3, "/metrics").status, 200);
+	// Told the port it holds and has just served on: it restarts there.
+	reload(loopback(p3), devices);
+	EXPECT_EQ(logged_port(g, "status: serving", 4), p3) << g.log();
+	EXPECT_EQ(http_get(p3, "/metrics").status, 200);
 
-	// A port that cannot be had: logged, the gateway runs on without
-	// status, and the next reload tries again.
-	int busy = tcp_listen_on(p2);
-	ASSERT_NE(busy, -1);
-	reload(loopback(p2));
-	EXPECT_EQ(tcp_connect(p1, 500), -1);
-	close(busy);
-	reload(loopback(p2));
-	EXPECT_EQ(http_get(p2, "/status").status, 200);
+	// A port that cannot be had (d1's upstream holds it): logged, the
+	// gateway runs on without status, and the next reload, with the same
+	// status.listen, tries again: d1, removed, gives the port up first.
+	int busy = g.listen_port("d1", LINK_KIND_UPSTREAM);
+	ASSERT_GT(busy, 0);
+	reload(loopback(busy), devices);
+	EXPECT_EQ(tcp_connect(p3, 500), -1);
+	EXPECT_EQ(count_lines(g.log(), "running without status"), 1u)
+	    << g.log();
+	reload(loopback(busy), "devices = ();\n");
+	EXPECT_EQ(http_get(busy, "/status").status, 200);
+	g.stop();
+	close(d);
 }
 
 TEST(Status, FleetMetricsFollowTheReloads)
 {
-	int sport = free_port(), dport = free_port();
-	auto conf = [&](int uport) {
-		return preamble_with_status(loopback(sport)) + "devices = (\n" +
+	// The devices dial a port of ours that refuses; d1 listens on uport
+	// (0: any), d2, when there, on any port.
+	int dport, d = tcp_bound(&dport);
+	ASSERT_NE(d, -1);
+	auto conf = [&](int uport, bool with_d2) {
+		return preamble_with_status(loopback(0)) + "devices = (\n" +
 		    device_conf("d1", connect_ep(dport), listen_ep(uport)) +
-		    ");\n";
+		    (with_d2 ? ",\n" + device_conf("d2", connect_ep(dport),
+		    listen_ep(0)) : "") + ");\n";
 	};
 	const std::string ok = "gatewayd_config_last_reload_successful";
 	const std::string when =
 	    "gatewayd_config_last_reload_success_timestamp_seconds";
 	double before = (double)time(nullptr);
-	int uport = free_port();
-	InProcessGateway g(conf(uport));
+	InProcessGateway g(conf(0, true));
 	ASSERT_TRUE(g.ok());
 	double after = (double)time(nullptr) + 1;
+	int sport = logged_port(g, "status: serving");
+	ASSERT_GT(sport, 0) << g.log();
 
 	std::string m = http_get(sport, "/metrics").body;
 	EXPECT_EQ(metric(m, "gatewayd_build_info{version=\"" GATEWAYD_VERSION
@@ -817,7 +863,7 @@ TEST(Status, FleetMetricsFollowTheReloads)
 	};
 	// A good reload, a little later.
 	std::this_thread::sleep_for(std::chrono::milliseconds(20));
-	ASSERT_EQ(reload(conf(uport)), 0);
+	ASSERT_EQ(reload(conf(0, true)), 0);
 	m = http_get(sport, "/metrics").body;
 	EXPECT_EQ(metric(m, ok), 1);
 	double good = metric(m, when);
@@ -830,33 +876,38 @@ TEST(Status, FleetMetricsFollowTheReloads)
 	EXPECT_EQ(metric(m, ok), 0);
 	EXPECT_EQ(metric(m, when), good);
 
-	// A device that cannot start: its new listen port is taken.
-	int busy_port, busy = tcp_listen(&busy_port);
-	ASSERT_NE(busy, -1);
-	EXPECT_EQ(reload(conf(busy_port)), -1);
+	// A device that cannot start: its new listen port is taken (d2 has
+	// it).
+	int busy_port = g.listen_port("d2", LINK_KIND_UPSTREAM);
+	ASSERT_GT(busy_port, 0);
+	EXPECT_EQ(reload(conf(busy_port, true)), -1);
 	m = http_get(sport, "/metrics").body;
 	EXPECT_EQ(metric(m, ok), 0);
 	EXPECT_EQ(metric(m, when), good);
 
-	// Fixed: it starts, and the reload took.
-	close(busy);
+	// Fixed: d2, removed, gives the port up first; d1, the same text,
+	// is tried again and starts, and the reload took.
 	std::this_thread::sleep_for(std::chrono::milliseconds(20));
-	ASSERT_EQ(reload(conf(busy_port)), 0);
+	ASSERT_EQ(reload(conf(busy_port, false)), 0);
 	m = http_get(sport, "/metrics").body;
 	EXPECT_EQ(metric(m, ok), 1);
 	EXPECT_GT(metric(m, when), good);
 	EXPECT_EQ(metric(m, "process_start_time_seconds"), start);
+	EXPECT_EQ(g.listen_port("d1", LINK_KIND_UPSTREAM), busy_port);
+	g.stop();
+	close(d);
 }
 
 // The daemon told to reload a bad file says so in its metrics, and the
 // shipped alert rule fires on what it says; a good file clears it.
 TEST(Status, RejectedFileFiresTheReloadAlert)
 {
-	int sport = free_port();
-	std::string good = preamble_with_status(loopback(sport)) +
+	std::string good = preamble_with_status(loopback(0)) +
 	    "devices = ();\n";
 	const std::string ok = "gatewayd_config_last_reload_successful";
 	GatewayProcess p(good);
+	int sport = logged_port(p, "status: serving");
+	ASSERT_GT(sport, 0) << p.log();
 	std::string m;
 	ASSERT_TRUE(eventually([&] {
 		m = http_get(sport, "/metrics").body;
@@ -903,10 +954,13 @@ TEST(Status, RemovedDeviceStaysInTheGatewayTotals)
 	}, 5000)) << m;
 	double detections = metric(m, "gatewayd_detection_seconds_count");
 
+	// status.listen as it was (port 0): the server stays where it is.
+	int d2port, d2 = tcp_bound(&d2port);
+	ASSERT_NE(d2, -1);
 	TestDir dir;
 	std::string p = dir.write("new.conf", preamble_with_status(
-	    loopback(r.sport)) + "devices = (\n" + device_conf("d2",
-	    connect_ep(free_port()), listen_ep(free_port())) + ");\n");
+	    loopback(0)) + "devices = (\n" + device_conf("d2",
+	    connect_ep(d2port), listen_ep(0)) + ");\n");
 	struct cfg *cfg = nullptr;
 	ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
 	ASSERT_EQ(gw_reload(r.g->gw(), cfg), 0);
@@ -916,16 +970,21 @@ TEST(Status, RemovedDeviceStaysInTheGatewayTotals)
 	    0) << m;
 	EXPECT_EQ(metric(m, reset), 1) << m;
 	EXPECT_EQ(metric(m, "gatewayd_detection_seconds_count"), detections);
+	r.g->stop();
+	close(d2);
 }
 
 // A reload turns the per-link detail on and off.
 TEST(Status, ReloadTogglesPerLinkDetail)
 {
-	int sport = free_port(), dport = free_port(), uport = free_port();
+	int dport, d = tcp_bound(&dport);
+	ASSERT_NE(d, -1);
 	std::string devices = "devices = (\n" + device_conf("d1",
-	    connect_ep(dport), listen_ep(uport)) + ");\n";
-	InProcessGateway g(preamble_with_status(loopback(sport)) + devices);
+	    connect_ep(dport), listen_ep(0)) + ");\n";
+	InProcessGateway g(preamble_with_status(loopback(0)) + devices);
 	ASSERT_TRUE(g.ok());
+	int sport = logged_port(g, "status: serving");
+	ASSERT_GT(sport, 0) << g.log();
 	const std::string per_link = "gatewayd_link_failures_total" +
 	    labels("d1", "device") + ",reason=\"peer_reset\"}";
 	const std::string total = "gatewayd_link_failures_total" +
@@ -934,7 +993,7 @@ TEST(Status, ReloadTogglesPerLinkDetail)
 	TestDir dir;
 	auto reload = [&](bool detail) {
 		std::string p = dir.write("new.conf", preamble_with_status(
-		    loopback(sport), detail) + devices);
+		    loopback(0), detail) + devices);
 		struct cfg *cfg = nullptr;
 		ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
 		ASSERT_EQ(gw_reload(g.gw(), cfg), 0);
@@ -953,4 +1012,6 @@ TEST(Status, ReloadTogglesPerLinkDetail)
 	EXPECT_EQ(metric(m, total), 0);
 	EXPECT_EQ(metric(m, per_link), -1);
 	EXPECT_EQ(metric(m, "gatewayd_detection_seconds_count"), 0);
+	g.stop();
+	close(d);
 }

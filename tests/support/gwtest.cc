@@ -19,17 +19,6 @@
 
 #include "cfg.h"
 
-int
-free_port()
-{
-	int port = -1;
-	int fd = tcp_listen(&port);
-
-	if (fd != -1)
-		close(fd);
-	return port;
-}
-
 TestDir::TestDir()
 {
 	char tmpl[] = "/tmp/gwtest.XXXXXX";
@@ -80,7 +69,15 @@ InProcessGateway::InProcessGateway(const std::string &text)
 	std::string p = dir_.write("gw.conf", text);
 	struct cfg *cfg = nullptr;
 	char err[512];
+	int fd = open(dir_.path("gw.log").c_str(),
+	    O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 
+	if (fd != -1) {
+		saved_stderr_ = fcntl(2, F_DUPFD_CLOEXEC, 3);
+		if (saved_stderr_ != -1)
+			dup2(fd, 2);
+		close(fd);
+	}
 	if (cfg_load(p.c_str(), &cfg, stderr) == -1)
 		return;
 	gw_ = gw_start(cfg, err, sizeof(err));
@@ -99,6 +96,24 @@ InProcessGateway::stop()
 	if (gw_ != nullptr)
 		gw_stop(gw_);
 	gw_ = nullptr;
+	if (saved_stderr_ != -1) {
+		dup2(saved_stderr_, 2);
+		close(saved_stderr_);
+		saved_stderr_ = -1;
+		std::string l = log();
+		if (write(2, l.data(), l.size()) < 0)
+			return;	// nowhere to say so
+	}
+}
+
+std::string
+InProcessGateway::log() const
+{
+	std::ifstream in(dir_.path("gw.log"));
+	std::stringstream ss;
+
+	ss << in.rdbuf();
+	return ss.str();
 }
 
 GatewayProcess::GatewayProcess(const std::string &text)
@@ -218,4 +233,41 @@ count_lines(const std::string &log, const std::string &what)
 		if (line.find(what) != std::string::npos)
 			n++;
 	return n;
+}
+
+int
+logged_port(const std::function<std::string()> &log, const std::string &what,
+    unsigned nth)
+{
+	int port = -1;
+
+	eventually([&] {
+		std::istringstream in(log());
+		std::string line;
+		unsigned seen = 0;
+		while (std::getline(in, line)) {
+			size_t at = line.find(what), on, colon;
+			if (at == std::string::npos ||
+			    (on = line.find(" on ", at)) == std::string::npos ||
+			    (colon = line.rfind(':')) == std::string::npos ||
+			    colon < on || ++seen < nth)
+				continue;
+			port = atoi(line.c_str() + colon + 1);
+			return port > 0;
+		}
+		return false;
+	}, 5000);
+	return port;
+}
+
+int
+logged_port(const GatewayProcess &g, const std::string &what, unsigned nth)
+{
+	return logged_port([&] { return g.log(); }, what, nth);
+}
+
+int
+logged_port(const InProcessGateway &g, const std::string &what, unsigned nth)
+{
+	return logged_port([&] { return g.log(); }, what, nth);
 }

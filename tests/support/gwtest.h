@@ -4,13 +4,10 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 
 #include "gateway.h"
-
-// A free TCP port on 127.0.0.1 (bound and released: tests that listen
-// through the gateway need a port number in the config text).
-int	free_port();
 
 // How many lines of log contain what.
 unsigned count_lines(const std::string &log, const std::string &what);
@@ -31,11 +28,16 @@ private:
 std::string test_preamble(const std::string &defaults_extra = "");
 
 // Loads text as a config and starts a gateway; stops it on destruction.
+// While it runs, this process's stderr (fd 2), where the gateway logs,
+// goes to a file that log() reads: the ports it bound are read from there
+// as from a process's log. stop() puts stderr back and copies the file to
+// it, so that a failing test still shows the gateway's log.
 class InProcessGateway {
 public:
 	explicit InProcessGateway(const std::string &config_text);
 	~InProcessGateway();
 	bool ok() const { return gw_ != nullptr; }
+	std::string log() const;
 	struct gateway *gw() { return gw_; }
 	// What the status server would show of that link of that device:
 	// whether it is up, and the port it listens on (-1: no such link or
@@ -46,6 +48,7 @@ public:
 private:
 	TestDir dir_;
 	struct gateway *gw_ = nullptr;
+	int saved_stderr_ = -1;
 };
 
 // gatewayd as a child process: started with -c on the given config text,
@@ -67,5 +70,17 @@ private:
 	TestDir dir_;
 	pid_t pid_ = -1;
 };
+
+// The port in the nth line (1: the first) of log() that contains what and
+// then " on [http://]HOST:PORT", as gatewayd logs the addresses it bound
+// ("d1/upstream: listening on 127.0.0.1:41234", "status: serving ... on
+// http://127.0.0.1:41235"), waiting for that line up to 5 s; -1 when it
+// does not come.
+int	logged_port(const std::function<std::string()> &log,
+	    const std::string &what, unsigned nth = 1);
+int	logged_port(const GatewayProcess &g, const std::string &what,
+	    unsigned nth = 1);
+int	logged_port(const InProcessGateway &g, const std::string &what,
+	    unsigned nth = 1);
 
 #endif

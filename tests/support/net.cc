@@ -52,8 +52,9 @@ fill_sockaddr(const char *host, int port, struct sockaddr_storage *ss,
 	return false;
 }
 
-int
-tcp_listen(int *port, const char *host)
+// A socket bound to host:0, SO_REUSEADDR when reuse; *port gets its port.
+static int
+bind_any(int *port, const char *host, bool reuse)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -64,8 +65,9 @@ tcp_listen(int *port, const char *host)
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1 || listen(fd, 16) == -1) {
+	if (reuse)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -78,7 +80,28 @@ tcp_listen(int *port, const char *host)
 }
 
 int
-tcp_listen_on(int port)
+tcp_listen(int *port, const char *host)
+{
+	int fd = bind_any(port, host, true);
+
+	if (fd != -1 && listen(fd, 16) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+tcp_bound(int *port, const char *host)
+{
+	// No SO_REUSEADDR: Linux lets sockets that all set it share a port
+	// while none of them listens, and the port must stay ours.
+	return bind_any(port, host, false);
+}
+
+// A socket bound to 127.0.0.1:port, SO_REUSEPORT when shared.
+static int
+bind_loopback(int port, bool shared)
 {
 	struct sockaddr_in sin;
 	int one = 1;
@@ -91,11 +114,47 @@ tcp_listen_on(int port)
 	sin.sin_port = htons(port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(fd, 16) == -1) {
+	if ((shared && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1) ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+int
+tcp_listen_on(int port, bool held)
+{
+	int fd = bind_loopback(port, held);
+
+	if (fd != -1 && listen(fd, 16) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+tcp_listen_held(int *port, int *hold)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd = bind_loopback(0, true);
+
+	*hold = -1;
+	if (fd == -1)
+		return -1;
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1 ||
+	    (*hold = bind_loopback(ntohs(sin.sin_port), true)) == -1 ||
+	    listen(fd, 16) == -1) {
+		if (*hold != -1)
+			close(*hold);
+		*hold = -1;
+		close(fd);
+		return -1;
+	}
+	*port = ntohs(sin.sin_port);
 	return fd;
 }
 

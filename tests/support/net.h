@@ -11,8 +11,21 @@
 // A listening socket on host:0 (127.0.0.1 unless said); *port gets the port.
 int	tcp_listen(int *port, const char *host = "127.0.0.1");
 
-// A listening socket on 127.0.0.1:port (a device coming back on its port).
-int	tcp_listen_on(int port);
+// A device that goes away and comes back on its port: a listening socket
+// on 127.0.0.1:0 (*port gets the port), and in *hold a socket bound to the
+// same port (SO_REUSEPORT) that does not listen. While hold is open the
+// port stays ours: with the listening socket closed, connects are refused,
+// and tcp_listen_on(port, true) listens on it again.
+int	tcp_listen_held(int *port, int *hold);
+
+// A socket bound to host:0 (127.0.0.1 unless said) that does not listen:
+// *port gets a port that stays taken while it is open, where connects are
+// refused (until listen() on it makes it a listening socket).
+int	tcp_bound(int *port, const char *host = "127.0.0.1");
+
+// A listening socket on 127.0.0.1:port (a device coming back on its port);
+// held: beside the hold of tcp_listen_held().
+int	tcp_listen_on(int port, bool held = false);
 
 // Accept one client within timeout_ms; -1 on timeout or error.
 int	tcp_accept(int lfd, int timeout_ms);
