@@ -112,17 +112,25 @@ wait_for() {
 	fail "not within $secs s: $what"
 }
 
-# A TCP port nothing listens on, below the ephemeral range.
-pick_port() {
-	local p i
-	for i in $(seq 50); do
-		p=$((20000 + RANDOM % 10000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	fail "no free port"
+# The port of the last line of the log that reads "... TEXT ADDR:PORT",
+# among the lines of the gatewayd that started last; fails when there is
+# none yet.
+logged_port() {
+	awk -v text="$1" '
+	    / starting with / { port = "" }
+	    index($0, text) {
+		a = substr($0, index($0, text) + length(text))
+		if (a ~ /:[0-9]+$/) { sub(/.*:/, "", a); port = a }
+	    }
+	    END { if (port == "") exit 1; print port }' "$gwlog" 2>/dev/null
+}
+
+# The upstream and status ports the running gatewayd bound (port 0 in the
+# config: a port picked by the system is nobody else's, whereas a port
+# found free here could be taken before gatewayd binds it).
+read_ports() {
+	uport=$(logged_port " press1/upstream: listening on ") &&
+	    sport=$(logged_port " status: serving /metrics and /status on http://")
 }
 
 # One line through the gateway to the echoing device and back.
@@ -160,16 +168,13 @@ log_has() {
 devsim_pid=$!
 wait_for 10 "devsim ready" test -s "$tmp/devport"
 dport=$(tr -dc '0-9' <"$tmp/devport")
-uport=$(pick_port)
-sport=$(pick_port)
-while [ "$sport" = "$uport" ]; do
-	sport=$(pick_port)
-done
+uport=
+sport=
 
 cat >"$conf" <<EOF
 version = 1;
 log = { level = "info"; };
-status = { listen = "127.0.0.1:$sport"; };
+status = { listen = "127.0.0.1:0"; };
 watchdog = { period_ms = 100; };
 defaults = {
   io_timeout_ms = 200;
@@ -179,7 +184,7 @@ defaults = {
 devices = (
   { name = "press1";
     device = { connect = "127.0.0.1:$dport"; };
-    upstream = { listen = "127.0.0.1:$uport"; };
+    upstream = { listen = "127.0.0.1:0"; };
   }
 );
 EOF
@@ -234,10 +239,11 @@ wait_for 20 "gatewayd RUNNING" state_is RUNNING
 pid1=$(gw_pid)
 is_gatewayd "$pid1" || fail "supervisorctl pid gave $pid1, not a gatewayd"
 gw_pids+=("$pid1")
+wait_for 10 "listening ports logged" read_ports
 wait_for 10 "relaying through gatewayd" relay_ok
 curl -fsS "http://127.0.0.1:$sport/status?format=text" | grep -q "press1	device	up" ||
     fail "status does not show press1/device up"
-log "RUNNING as $pid1, relaying"
+log "RUNNING as $pid1, relaying (upstream port $uport, status port $sport)"
 
 # ---- kill -9: restarted, relaying again ----
 kill -9 "$pid1"
@@ -246,8 +252,9 @@ pid2=$(gw_pid)
 gw_pids+=("$pid2")
 log_has "$suplog" "exited: gatewayd (terminated by SIGKILL; not expected)" ||
     fail "supervisord did not see an unexpected exit"
+wait_for 10 "listening ports logged after the restart" read_ports
 wait_for 10 "relaying after the restart" relay_ok
-log "killed $pid1 -9: restarted as $pid2, relaying"
+log "killed $pid1 -9: restarted as $pid2, relaying (upstream port $uport)"
 
 # ---- SIGHUP: reloaded, the device's connection kept ----
 accepts=$(grep -c "accepted from" "$tmp/devsim.log" || true)
@@ -291,8 +298,9 @@ cp "$tmp/good.conf" "$conf"
 supctl start gatewayd >/dev/null
 wait_for 20 "RUNNING again" state_is RUNNING
 gw_pids+=("$(gw_pid)")
+wait_for 10 "listening ports logged again" read_ports
 wait_for 10 "relaying again" relay_ok
-log "fixed config: RUNNING and relaying again"
+log "fixed config: RUNNING and relaying again (upstream port $uport)"
 
 # ---- supervisord's shutdown stops gatewayd cleanly too ----
 stops=$(grep -c "stopped: gatewayd (exit status 0)" "$suplog" || true)
