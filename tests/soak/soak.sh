@@ -88,6 +88,10 @@ cleanup() {
 	for k in "${!pid[@]}"; do
 		stop_pid "$k"
 	done
+	if [ $rc -ne 0 ] && [ -s "$tmp/curl.log" ]; then
+		say "--- what the failed scrapes said:"
+		tail -n 10 "$tmp/curl.log"
+	fi
 	if [ $rc -ne 0 ] && [ -f "$tmp/gw.log" ]; then
 		say "--- the end of gatewayd's log:"
 		tail -n 30 "$tmp/gw.log"
