@@ -20,6 +20,7 @@
  * error text, which libmicrohttpd reports through its logger.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netdb.h>
 
 #include <errno.h>
@@ -53,6 +54,7 @@
 struct status_conn {
 	bool			 used;
 	int			 fd;
+	ino_t			 ino;		/* of fd's socket, at the start */
 	int64_t			 since_ms;	/* start, or last request done */
 	bool			 shut;		/* shut down, MHD closing it */
 };
@@ -230,10 +232,17 @@ status_handle(void *cls, struct MHD_Connection *c, const char *url,
 static void
 status_shut(struct status_conn *sc)
 {
-	if (!sc->shut) {
+	struct stat	st;
+
+	if (sc->shut)
+		return;
+	sc->shut = true;
+	/* Never another socket that took the number over, should MHD ever
+	   close one without telling. */
+	if (fstat(sc->fd, &st) == 0 && st.st_ino == sc->ino)
 		shutdown(sc->fd, SHUT_RDWR);
-		sc->shut = true;
-	}
+	else
+		sc->used = false;
 }
 
 /* A connection starts (track it; evict the oldest when over the maximum)
@@ -245,6 +254,7 @@ status_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	struct status			*st = cls;
 	struct status_conn		*sc, *oldest = NULL;
 	const union MHD_ConnectionInfo	*ci;
+	struct stat			 sb;
 	int				 i, n = 0;
 
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -274,6 +284,8 @@ status_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	}
 	*sc = (struct status_conn){ .used = true, .fd = ci->connect_fd,
 	    .since_ms = clock_ms() };
+	if (fstat(sc->fd, &sb) == 0)
+		sc->ino = sb.st_ino;
 	*socket_context = sc;
 	if (n >= STATUS_CONN_MAX && oldest != NULL)
 		status_shut(oldest);
