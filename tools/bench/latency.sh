@@ -196,8 +196,10 @@ run_one() {
 	local relay=$1 links=$2 k=$3 lport dport target interval perport=()
 	local res="" note="" line
 	SEQ=$(( SEQ + 1 ))
-	# Ports: LINKS for gatewayd's devices, one for the device.
-	lport=$(( 20000 + (SEQ % 40) * 1000 ))
+	# Ports: LINKS for gatewayd's devices, one for the device; below
+	# the ephemeral range (32768..60999), where a port may still be held
+	# by a connection of the run before.
+	lport=$(( 10000 + (SEQ % 22) * 1000 ))
 	dport=$(( lport + 999 ))
 	RD=$W/$relay/$links/$k
 	mkdir -p "$RD"
