@@ -16,7 +16,7 @@ pkgs=(build-essential cmake pkg-config libconfig-dev libmicrohttpd-dev
       dpkg-dev debhelper fakeroot lintian debootstrap systemd
       clang libclang-rt-14-dev binutils)
 if [ "${1:-}" = bench ]; then
-	pkgs+=(socat haproxy nginx-light libnginx-mod-stream)
+	pkgs+=(socat haproxy nginx-light libnginx-mod-stream strace)
 fi
 
 missing=()

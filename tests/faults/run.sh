@@ -22,6 +22,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/quiet.sh"
 # shellcheck source=tests/faults/field.sh
 . "$here/field.sh"
+# shellcheck source=tests/faults/scale.sh
+. "$here/scale.sh"
 
 GF_CASES=(
 	bidir.idle-drop bidir.send-drop bidir.full-drop bidir.fin bidir.rst
@@ -33,6 +35,7 @@ GF_CASES=(
 	upstream.rst upstream.stop-reading
 	quiet.idle-60s quiet.blip-bidir quiet.blip-split quiet.blip-upstream
 	field.literal-loopback-only field.stop-silent-peers-and-dns
+	scale.pull-50-of-500
 )
 
 if [ "${1:-}" = --list ]; then

@@ -1,34 +1,54 @@
 #!/usr/bin/env bash
-# throughput.sh -- one-way bulk throughput through gatewayd, socat and
-# HAProxy (with splice) on loopback, next to a direct connection.
+# throughput.sh -- bulk throughput through gatewayd (splice and copy),
+# socat and HAProxy (splicing) on loopback, next to a direct connection:
+# one way, or both directions at once on one connection.
 #
-#   sudo tools/bench/throughput.sh [-n RUNS] [-b BYTES] [-r RELAYS] [-o DIR]
-#                                  [-B BUILD_DIR]
+#   sudo tools/bench/throughput.sh [-m oneway|duplex] [-n RUNS] [-b BYTES]
+#                                  [-r RELAYS] [-s] [-o DIR] [-B BUILD_DIR]
 #
 # Everything runs on the loopback interface of one network namespace that
 # the script creates (so no port of the machine is touched) and deletes at
-# the end, also on failure or Ctrl-C. "bulk send" (built from bulk.c next
-# to this file) sends BYTES (default 1 GiB) from one constant buffer, so that
-# the sender costs next to nothing, through the relay to "bulk recv", which
-# times the bytes from the first to the last. Every process is ended by its
-# PID (or the group it leads).
+# the end, also on failure or Ctrl-C. "bulk" (built from bulk.c next to
+# this file) sends BYTES (default 2 GiB) from one constant buffer, so that
+# the sender costs next to nothing, through the relay, and the receiver
+# times the bytes from the first to the last. In duplex mode each end sends
+# BYTES and receives BYTES on the same connection at once, and the figure
+# is both directions together: 2 x BYTES over the time from the first byte
+# received at either end to the last. The runs are interleaved (run 1 of
+# every relay, then run 2, ..., each round in a rotated order), so that
+# other work on the machine weighs on every relay alike; medians count.
+# Every process is ended by its PID (or the group it leads).
 
 set -uo pipefail
 export LC_ALL=C
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+MODE=oneway
 RUNS=5
-BYTES=1073741824
-RELAYS="direct,gatewayd,socat,haproxy"
+BYTES=2147483648
+RELAYS="direct,gatewayd,gatewayd-copy,socat,haproxy"
+SPLICE_CHECK=0
 OUT=""
 BUILD="$ROOT/build-bench"
 
 usage() {
 	cat <<'EOF'
-usage: throughput.sh [-n RUNS] [-b BYTES] [-r RELAYS] [-o DIR] [-B BUILD_DIR]
-  -n RUNS       runs per relay; the median counts (default 5)
-  -b BYTES      bytes sent one way per run (default 1073741824, 1 GiB)
-  -r RELAYS     comma list of direct,gatewayd,socat,haproxy (default: all)
+usage: throughput.sh [-m oneway|duplex] [-n RUNS] [-b BYTES] [-r RELAYS] [-s]
+                     [-o DIR] [-B BUILD_DIR]
+  -m MODE       oneway: BYTES from host to device (default); duplex: BYTES
+                each way at once on one connection
+  -n RUNS       runs per relay, interleaved; the median counts (default 5)
+  -b BYTES      bytes per direction per run (default 2147483648, 2 GiB)
+  -r RELAYS     comma list of direct,gatewayd,gatewayd-copy,socat,haproxy,
+                haproxy-auto (default: all but haproxy-auto)
+                gatewayd       relay = "splice" (the default)
+                gatewayd-copy  relay = "copy"
+                socat          -b 65536
+                haproxy        option splice-request, option splice-response
+                haproxy-auto   option splice-auto
+  -s            first check which relays really splice: a 256 MiB run of
+                each relay under strace -c -f, its splice, recv and send
+                calls counted (needs strace)
   -o DIR        keep every log and the raw results in DIR
   -B BUILD_DIR  where to build gatewayd (default build-bench)
 Needs root, iproute2, a C compiler, cmake, socat and haproxy
@@ -37,21 +57,27 @@ EOF
 	exit 64
 }
 
-while getopts "n:b:r:o:B:h" opt; do
+while getopts "m:n:b:r:so:B:h" opt; do
 	case $opt in
+	m) MODE=$OPTARG ;;
 	n) RUNS=$OPTARG ;;
 	b) BYTES=$OPTARG ;;
 	r) RELAYS=$OPTARG ;;
+	s) SPLICE_CHECK=1 ;;
 	o) OUT=$OPTARG ;;
 	B) BUILD=$OPTARG ;;
 	*) usage ;;
 	esac
 done
+case $MODE in oneway|duplex) ;; *) usage ;; esac
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] && [ "$RUNS" -le 100 ] || usage
 [[ $BYTES =~ ^[1-9][0-9]*$ ]] || usage
 IFS=, read -r -a RELAY_LIST <<<"$RELAYS"
 for r in "${RELAY_LIST[@]}"; do
-	case $r in direct|gatewayd|socat|haproxy) ;; *) usage ;; esac
+	case $r in
+	direct|gatewayd|gatewayd-copy|socat|haproxy|haproxy-auto) ;;
+	*) usage ;;
+	esac
 done
 
 die() {
@@ -77,10 +103,15 @@ for t in ip ss cc cmake awk setsid; do
 	command -v "$t" >/dev/null || die "$t not found (tools/setup.sh bench)"
 done
 for r in "${RELAY_LIST[@]}"; do
-	case $r in socat|haproxy)
-		command -v "$r" >/dev/null || die "$r not found (tools/setup.sh bench)" ;;
+	case $r in
+	socat) command -v socat >/dev/null ||
+		die "socat not found (tools/setup.sh bench)" ;;
+	haproxy*) command -v haproxy >/dev/null ||
+		die "haproxy not found (tools/setup.sh bench)" ;;
 	esac
 done
+[ "$SPLICE_CHECK" -eq 0 ] || command -v strace >/dev/null ||
+	die "strace not found (-s needs it; tools/setup.sh bench)"
 
 if [ -n "$OUT" ]; then
 	mkdir -p "$OUT" || die "cannot create $OUT"
@@ -96,56 +127,66 @@ log "building gatewayd"
 	>"$W/build.log" 2>&1 || die "build failed, see $W/build.log"
 GATEWAYD=$BUILD/gatewayd
 BULK=$W/bulk
-cc -std=c11 -O2 -Wall -Wextra -o "$BULK" "$ROOT/tools/bench/bulk.c" ||
+cc -std=c11 -O2 -Wall -Wextra -pthread -o "$BULK" "$ROOT/tools/bench/bulk.c" ||
 	die "cannot compile bulk.c"
 
 ip netns add "$NS" || die "cannot create namespace $NS"
 NSS+=("$NS")
 ip -n "$NS" link set lo up || die "cannot bring up lo in $NS"
 
-
-sink_line() {
-	awk -v e="$1" '$2 == e { print; exit }' "$RD/sink.out" 2>/dev/null
+# A line "<ms> EVENT ..." of an end's output.
+end_line() {	# NAME EVENT
+	awk -v e="$2" '$2 == e { print; exit }' "$RD/$1.out" 2>/dev/null
 }
 
-has_sink_line() {
-	[ -n "$(sink_line "$1")" ]
+has_end_line() {	# NAME EVENT
+	[ -n "$(end_line "$1" "$2")" ]
 }
 
-# start_relay RELAY LPORT DPORT
+# start_relay RELAY LPORT DPORT [WRAPPER...]: listen on LPORT, relay to
+# DPORT, the relay's command run under WRAPPER (strace) if given.
 start_relay() {
-	local relay=$1 lport=$2 dport=$3 cfg
+	local relay=$1 lport=$2 dport=$3 cfg mode=splice opt
+	shift 3
 	case $relay in
-	gatewayd)
-		# The defaults (buffer_bytes 65536 per direction).
+	gatewayd|gatewayd-copy)
+		# The defaults (buffer_bytes 65536 per direction), but for
+		# the relay key.
+		[ "$relay" = gatewayd-copy ] && mode=copy
 		cfg=$RD/gatewayd.conf
 		cat >"$cfg" <<EOF
 version = 1;
 status = { listen = ""; };
 devices = (
   { name = "bench";
+    relay = "$mode";
     device = { connect = "127.0.0.1:$dport"; };
     upstream = { listen = "127.0.0.1:$lport"; };
   }
 );
 EOF
-		spawn relay "$NS" "$GATEWAYD" -c "$cfg"
+		spawn relay "$NS" "$@" "$GATEWAYD" -c "$cfg"
 		;;
 	socat)
 		# The same 64 KiB buffer as gatewayd (socat's default is 8 KiB).
-		spawn relay "$NS" socat -b 65536 \
+		spawn relay "$NS" "$@" socat -b 65536 \
 			"TCP-LISTEN:$lport,bind=127.0.0.1,reuseaddr" \
 			"TCP:127.0.0.1:$dport"
 		;;
-	haproxy)
+	haproxy|haproxy-auto)
+		# splice-auto leaves the choice to HAProxy's guess that a
+		# stream is fast; splice-request and splice-response make it
+		# splice both ways always (see -s for what each really does).
+		opt="option splice-request
+  option splice-response"
+		[ "$relay" = haproxy-auto ] && opt="option splice-auto"
 		cfg=$RD/haproxy.cfg
 		cat >"$cfg" <<EOF
 global
   maxconn 64
 defaults
   mode tcp
-  option splice-request
-  option splice-response
+  $opt
   timeout connect 5s
   timeout client 1h
   timeout server 1h
@@ -153,7 +194,7 @@ listen bench
   bind 127.0.0.1:$lport
   server sink 127.0.0.1:$dport
 EOF
-		spawn relay "$NS" haproxy -db -f "$cfg"
+		spawn relay "$NS" "$@" haproxy -db -f "$cfg"
 		;;
 	esac
 }
@@ -162,99 +203,210 @@ SEQ=0
 RESULTS=$W/results.tsv
 : >"$RESULTS"
 
-# run_one RELAY K: prints the rate in bytes/s into RESULTS, or "error".
-run_one() {
-	local relay=$1 k=$2 lport dport target res="" note="" i first done
+# transfer RELAY BYTES [WRAPPER...]: one transfer through RELAY in $RD;
+# sets RES (bytes/s, or "error") and NOTE.
+transfer() {
+	local relay=$1 bytes=$2 lport dport target i first done got
+	local recv_cmd=recv send_cmd=send ends=sink
+	shift 2
+	RES=""
+	NOTE=""
 	SEQ=$(( SEQ + 1 ))
 	lport=$(( 21000 + SEQ ))
 	dport=$(( 31000 + SEQ ))
-	RD=$W/$relay/$k
-	mkdir -p "$RD"
-	spawn sink "$NS" "$BULK" recv "127.0.0.1:$dport" "$BYTES"
-	wait_for has_sink_line listening || { res=error; note="sink did not start"; }
+	if [ "$MODE" = duplex ]; then
+		recv_cmd=duplex-recv
+		send_cmd=duplex-send
+		ends="sink source"
+	fi
+	spawn sink "$NS" "$BULK" "$recv_cmd" "127.0.0.1:$dport" "$bytes"
+	wait_for has_end_line sink listening ||
+		{ RES=error; NOTE="sink did not start"; }
 	target=127.0.0.1:$dport
-	if [ -z "$res" ] && [ "$relay" != direct ]; then
-		start_relay "$relay" "$lport" "$dport"
+	if [ -z "$RES" ] && [ "$relay" != direct ]; then
+		start_relay "$relay" "$lport" "$dport" "$@"
 		target=127.0.0.1:$lport
-		wait_for listening "$NS" "$lport" || { res=error; note="$relay did not listen"; }
+		wait_for listening "$NS" "$lport" ||
+			{ RES=error; NOTE="$relay did not listen"; }
 		# gatewayd closes a host at once while its device link is down.
-		if [ -z "$res" ] && [ "$relay" = gatewayd ]; then
-			wait_for has_sink_line accepted ||
-				{ res=error; note="gatewayd did not reach the sink"; }
+		if [ -z "$RES" ] && [[ $relay == gatewayd* ]]; then
+			wait_for has_end_line sink accepted ||
+				{ RES=error; NOTE="gatewayd did not reach the sink"; }
 		fi
 	fi
-	if [ -z "$res" ]; then
-		spawn source "$NS" "$BULK" send "$target" "$BYTES"
-		# Bounded: 120 s at most, whatever the rate.
-		for (( i = 0; i < 1200; i++ )); do
-			has_sink_line done && break
+	if [ -z "$RES" ]; then
+		spawn source "$NS" "$BULK" "$send_cmd" "$target" "$bytes"
+		# Bounded: 300 s at most, whatever the rate.
+		for (( i = 0; i < 3000; i++ )); do
+			has_end_line sink done &&
+			    { [ "$MODE" = oneway ] || has_end_line source done; } &&
+			    break
 			sleep 0.1
 		done
-		first=$(sink_line first)
-		done=$(sink_line done)
-		if [ -z "$done" ]; then
-			res=error; note="not done within 120 s"
-		elif [ "$(awk '{ print $3 }' <<<"$done")" -lt "$BYTES" ]; then
-			res=error; note="only $(awk '{ print $3 }' <<<"$done") bytes arrived"
-		else
-			res=$(awk -v f="$first" -v d="$done" 'BEGIN {
-				split(f, a, " "); split(d, b, " ");
-				printf "%.0f", (b[3] - a[3]) / ((b[1] - a[1]) / 1000) }')
+		for e in $ends; do
+			[ -n "$RES" ] && break
+			done=$(end_line "$e" done)
+			got=$(awk '{ print $3 }' <<<"$done")
+			if [ -z "$done" ]; then
+				RES=error; NOTE="$e not done within 300 s"
+			elif [ "$got" -lt "$bytes" ]; then
+				RES=error; NOTE="only $got bytes reached the $e"
+			fi
+		done
+		if [ -z "$RES" ]; then
+			# From the first byte received at either end to the
+			# last: every byte of every direction in that span.
+			first=$(for e in $ends; do end_line "$e" first; done)
+			done=$(for e in $ends; do end_line "$e" done; done)
+			RES=$(awk -v f="$first" -v d="$done" -v n="$ends" 'BEGIN {
+				k = split(f, a, "\n"); split(d, b, "\n")
+				for (i = 1; i <= k; i++) {
+					split(a[i], x, " "); split(b[i], y, " ")
+					if (i == 1 || x[1] < t0) t0 = x[1]
+					if (i == 1 || y[1] > t1) t1 = y[1]
+					bytes += y[3] - (k == 1 ? x[3] : 0)
+				}
+				printf "%.0f", bytes / ((t1 - t0) / 1000) }')
 		fi
 	fi
 	stop source
 	stop relay
 	stop sink
+}
+
+# run_one RELAY K: one measured run, its rate appended to RESULTS.
+run_one() {
+	local relay=$1 k=$2
+	RD=$W/$relay/$k
+	mkdir -p "$RD"
+	transfer "$relay" "$BYTES"
 	RD=$W
-	printf '%s\t%s\t%s\t%s\n' "$relay" "$k" "$res" "${note:--}" >>"$RESULTS"
-	if [ "$res" = error ]; then
-		log "$(printf '%-9s run %d/%d: error: %s' "$relay" "$k" "$RUNS" "$note")"
+	printf '%s\t%s\t%s\t%s\n' "$relay" "$k" "$RES" "${NOTE:--}" >>"$RESULTS"
+	if [ "$RES" = error ]; then
+		log "$(printf '%-13s run %d/%d: error: %s' "$relay" "$k" "$RUNS" "$NOTE")"
 	else
-		log "$(printf '%-9s run %d/%d: %s MB/s' "$relay" "$k" "$RUNS" \
-			"$(awk -v r="$res" 'BEGIN { printf "%.0f", r / 1e6 }')")"
+		log "$(printf '%-13s run %d/%d: %s MB/s' "$relay" "$k" "$RUNS" \
+			"$(awk -v r="$RES" 'BEGIN { printf "%.0f", r / 1e6 }')")"
 	fi
 }
 
-log "namespace $NS; $RUNS runs of $BYTES bytes through ${RELAYS//,/ }"
-for (( k = 1; k <= RUNS; k++ )); do
+# splice_check RELAY: a 256 MiB run under strace -c -f; prints the counts
+# of splice, recv and send calls of the relay (all its threads).
+SPLICE_REPORT=$W/splice.txt
+: >"$SPLICE_REPORT"
+splice_check() {
+	local relay=$1 st calls
+	RD=$W/splice/$relay
+	mkdir -p "$RD"
+	st=$RD/strace.txt
+	transfer "$relay" 268435456 strace -f -c -o "$st" \
+		-e trace=splice,read,write,recvfrom,sendto,recvmsg,sendmsg
+	RD=$W
+	# The summary is written when the traced relay exits.
+	wait_for test -s "$st"
+	calls=$(awk '$NF ~ /^(splice|read|write|recvfrom|sendto|recvmsg|sendmsg)$/ {
+		n[$NF] = $4 }
+		END {
+		printf "splice %d, recv %d, send %d, read %d, write %d",
+		    n["splice"], n["recvfrom"] + n["recvmsg"],
+		    n["sendto"] + n["sendmsg"], n["read"], n["write"] }' "$st")
+	if [ "$RES" = error ]; then
+		calls="$calls (the run failed: $NOTE)"
+	fi
+	printf '%-13s %s\n' "$relay" "$calls" | tee -a "$SPLICE_REPORT"
+}
+
+if [ "$SPLICE_CHECK" -eq 1 ]; then
+	log "which relays splice: 268435456 bytes each under strace -c -f"
 	for r in "${RELAY_LIST[@]}"; do
-		run_one "$r" "$k"
+		[ "$r" = direct ] && continue
+		splice_check "$r"
+	done
+fi
+
+log "namespace $NS; $MODE; $RUNS runs of $BYTES bytes per direction through ${RELAYS//,/ }"
+n_rel=${#RELAY_LIST[@]}
+for (( k = 1; k <= RUNS; k++ )); do
+	for (( j = 0; j < n_rel; j++ )); do
+		run_one "${RELAY_LIST[$(( (j + k - 1) % n_rel ))]}" "$k"
 	done
 done
 
+if [ "$MODE" = oneway ]; then
+	title="One-way throughput on loopback, $BYTES bytes"
+else
+	title="Both directions at once on loopback, $BYTES bytes each way (MB/s of both together)"
+fi
 {
 	echo
-	echo "One-way throughput on loopback, $BYTES bytes, median of $RUNS runs"
+	echo "$title, median of $RUNS interleaved runs"
 	echo
 	awk -F'\t' -v order="$RELAYS" '
-	$3 != "error" { v[$1, n[$1]++] = $3 }
+	function median(arr, c,    a, b, t, tmp) {
+		for (a = 0; a < c; a++) tmp[a] = arr[a]
+		for (a = 1; a < c; a++)
+			for (b = a; b > 0 && tmp[b-1] > tmp[b]; b--) {
+				t = tmp[b]; tmp[b] = tmp[b-1]; tmp[b-1] = t }
+		lo = tmp[0]; hi = tmp[c-1]
+		if (c == 0) return 0
+		return c % 2 ? tmp[int(c/2)] : (tmp[c/2-1] + tmp[c/2]) / 2
+	}
+	$3 != "error" { rate[$1, $2] = $3; runs[$2] = 1 }
 	END {
 		m = split(order, rel, ",")
 		for (i = 1; i <= m; i++) {
-			r = rel[i]; c = n[r]
-			for (a = 1; a < c; a++)
-				for (b = a; b > 0 && v[r, b-1] > v[r, b]; b--) {
-					t = v[r, b]; v[r, b] = v[r, b-1]; v[r, b-1] = t }
-			if (c == 0) med[r] = 0
-			else if (c % 2) med[r] = v[r, int(c/2)]
-			else med[r] = (v[r, c/2-1] + v[r, c/2]) / 2
+			r = rel[i]; c = 0
+			delete v
+			for (k in runs) if ((r, k) in rate) v[c++] = rate[r, k]
+			med[r] = median(v, c); mn[r] = lo; mx[r] = hi; cnt[r] = c
 		}
-		printf "%-10s %8s %13s %11s %12s\n", "relay", "MB/s", "(min..max)",
-		    "vs direct", "vs gatewayd"
+		printf "%-14s %7s %13s %10s %12s %10s\n", "relay", "MB/s",
+		    "(min..max)", "vs direct", "vs haproxy", "vs socat"
 		for (i = 1; i <= m; i++) {
 			r = rel[i]
-			if (med[r] == 0) { printf "%-10s %8s\n", r, "failed"; continue }
-			printf "%-10s %8.0f %13s %11s %12s\n", r, med[r] / 1e6,
-			    sprintf("(%.0f..%.0f)", v[r, 0] / 1e6, v[r, c-1] / 1e6),
+			if (cnt[r] == 0) { printf "%-14s %7s\n", r, "failed"; continue }
+			printf "%-14s %7.0f %13s %10s %12s %10s\n", r, med[r] / 1e6,
+			    sprintf("(%.0f..%.0f)", mn[r] / 1e6, mx[r] / 1e6),
 			    med["direct"] ? sprintf("%.2f", med[r] / med["direct"]) : "-",
-			    med["gatewayd"] ? sprintf("%.2f", med[r] / med["gatewayd"]) : "-"
+			    med["haproxy"] ? sprintf("%.2f", med[r] / med["haproxy"]) : "-",
+			    med["socat"] ? sprintf("%.2f", med[r] / med["socat"]) : "-"
+		}
+		# The same ratios taken within each round (the runs next to
+		# each other in time), then the median: less exposed to a
+		# load that came and went.
+		printed = 0
+		for (i = 1; i <= m; i++) {
+			g = rel[i]
+			if (g !~ /^gatewayd/) continue
+			split("haproxy socat", peers, " ")
+			for (p = 1; p <= 2; p++) {
+				q = peers[p]; c = 0
+				delete v
+				for (k in runs)
+					if ((g, k) in rate && (q, k) in rate)
+						v[c++] = rate[g, k] / rate[q, k]
+				if (c == 0) continue
+				if (!printed++) {
+					print ""
+					print "ratios within each round (median, min..max):"
+				}
+				x = median(v, c)
+				printf "  %-13s / %-8s %5.2f  (%.2f..%.2f)\n", g, q, x, lo, hi
+			}
 		}
 	}' "$RESULTS"
 	awk -F'\t' '$3 == "error" { printf "%s run %s failed: %s\n", $1, $2, $4 }' \
 		"$RESULTS"
+	if [ -s "$SPLICE_REPORT" ]; then
+		echo
+		echo "system calls of a 268435456-byte run under strace -c -f:"
+		sed 's/^/  /' "$SPLICE_REPORT"
+	fi
 	echo
 	echo "machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
+	echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the end"
 	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "relays:  gatewayd $("$GATEWAYD" -V 2>&1 | awk '{ print $NF; exit }'), $(socat -V 2>/dev/null | awk '/socat version/ { print "socat " $3; exit }'), HAProxy $(haproxy -v 2>/dev/null | awk '{ print $3; exit }')"
 } | tee "$W/report.txt"
 [ -n "$OUT" ] && echo && echo "logs and raw results: $W"
 exit 0
