@@ -232,7 +232,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		}
 		log_link(LOG_LVL_INFO, device_cfg(old[i])->name, NULL, NULL,
 		    "reload: %s: %s", device_cfg(old[i])->name, nc ?
-		    "addresses or buffer_bytes changed: restarting" :
+		    "addresses, buffer_bytes or relay changed: restarting" :
 		    "removed: stopping");
 		pthread_mutex_lock(&gw->mu);
 		gw_retire(gw, old[i]);
