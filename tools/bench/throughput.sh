@@ -4,7 +4,8 @@
 # one way, or both directions at once on one connection.
 #
 #   sudo tools/bench/throughput.sh [-m oneway|duplex] [-n RUNS] [-b BYTES]
-#                                  [-r RELAYS] [-s] [-o DIR] [-B BUILD_DIR]
+#                                  [-p BUF] [-r RELAYS] [-s] [-o DIR]
+#                                  [-B BUILD_DIR]
 #
 # Everything runs on the loopback interface of one network namespace that
 # the script creates (so no port of the machine is touched) and deletes at
@@ -28,22 +29,26 @@ RUNS=5
 BYTES=2147483648
 RELAYS="direct,gatewayd,gatewayd-copy,socat,haproxy"
 SPLICE_CHECK=0
+BUF=65536
 OUT=""
 BUILD="$ROOT/build-bench"
 
 usage() {
 	cat <<'EOF'
-usage: throughput.sh [-m oneway|duplex] [-n RUNS] [-b BYTES] [-r RELAYS] [-s]
-                     [-o DIR] [-B BUILD_DIR]
+usage: throughput.sh [-m oneway|duplex] [-n RUNS] [-b BYTES] [-p BUF]
+                     [-r RELAYS] [-s] [-o DIR] [-B BUILD_DIR]
   -m MODE       oneway: BYTES from host to device (default); duplex: BYTES
                 each way at once on one connection
   -n RUNS       runs per relay, interleaved; the median counts (default 5)
   -b BYTES      bytes per direction per run (default 2147483648, 2 GiB)
+  -p BUF        every relay's buffer per direction, in bytes (default
+                65536): gatewayd buffer_bytes (its pipe and its buffer),
+                socat -b, HAProxy tune.pipesize and tune.bufsize
   -r RELAYS     comma list of direct,gatewayd,gatewayd-copy,socat,haproxy,
                 haproxy-auto (default: all but haproxy-auto)
                 gatewayd       relay = "splice" (the default)
                 gatewayd-copy  relay = "copy"
-                socat          -b 65536
+                socat          -b BUF
                 haproxy        option splice-request, option splice-response
                 haproxy-auto   option splice-auto
   -s            first check which relays really splice: a 256 MiB run of
@@ -57,11 +62,12 @@ EOF
 	exit 64
 }
 
-while getopts "m:n:b:r:so:B:h" opt; do
+while getopts "m:n:b:p:r:so:B:h" opt; do
 	case $opt in
 	m) MODE=$OPTARG ;;
 	n) RUNS=$OPTARG ;;
 	b) BYTES=$OPTARG ;;
+	p) BUF=$OPTARG ;;
 	r) RELAYS=$OPTARG ;;
 	s) SPLICE_CHECK=1 ;;
 	o) OUT=$OPTARG ;;
@@ -72,6 +78,8 @@ done
 case $MODE in oneway|duplex) ;; *) usage ;; esac
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] && [ "$RUNS" -le 100 ] || usage
 [[ $BYTES =~ ^[1-9][0-9]*$ ]] || usage
+[[ $BUF =~ ^[1-9][0-9]*$ ]] && [ "$BUF" -ge 4096 ] && [ "$BUF" -le 16777216 ] ||
+	usage
 IFS=, read -r -a RELAY_LIST <<<"$RELAYS"
 for r in "${RELAY_LIST[@]}"; do
 	case $r in
@@ -146,12 +154,12 @@ has_end_line() {	# NAME EVENT
 # start_relay RELAY LPORT DPORT [WRAPPER...]: listen on LPORT, relay to
 # DPORT, the relay's command run under WRAPPER (strace) if given.
 start_relay() {
-	local relay=$1 lport=$2 dport=$3 cfg mode=splice opt
+	local relay=$1 lport=$2 dport=$3 cfg mode=splice opt hatune
 	shift 3
 	case $relay in
 	gatewayd|gatewayd-copy)
 		# The defaults (buffer_bytes 65536 per direction), but for
-		# the relay key.
+		# the relay key and -p.
 		[ "$relay" = gatewayd-copy ] && mode=copy
 		cfg=$RD/gatewayd.conf
 		cat >"$cfg" <<EOF
@@ -160,6 +168,7 @@ status = { listen = ""; };
 devices = (
   { name = "bench";
     relay = "$mode";
+    buffer_bytes = $BUF;
     device = { connect = "127.0.0.1:$dport"; };
     upstream = { listen = "127.0.0.1:$lport"; };
   }
@@ -168,8 +177,8 @@ EOF
 		spawn relay "$NS" "$@" "$GATEWAYD" -c "$cfg"
 		;;
 	socat)
-		# The same 64 KiB buffer as gatewayd (socat's default is 8 KiB).
-		spawn relay "$NS" "$@" socat -b 65536 \
+		# The same buffer as gatewayd (socat's default is 8 KiB).
+		spawn relay "$NS" "$@" socat -b "$BUF" \
 			"TCP-LISTEN:$lport,bind=127.0.0.1,reuseaddr" \
 			"TCP:127.0.0.1:$dport"
 		;;
@@ -180,10 +189,16 @@ EOF
 		opt="option splice-request
   option splice-response"
 		[ "$relay" = haproxy-auto ] && opt="option splice-auto"
+		# Its defaults are the same 64 KiB pipe and a 16 KiB buffer.
+		hatune=""
+		[ "$BUF" -ne 65536 ] &&
+			hatune="  tune.pipesize $BUF
+  tune.bufsize $BUF"
 		cfg=$RD/haproxy.cfg
 		cat >"$cfg" <<EOF
 global
   maxconn 64
+$hatune
 defaults
   mode tcp
   $opt
@@ -340,6 +355,7 @@ fi
 {
 	echo
 	echo "$title, median of $RUNS interleaved runs"
+	[ "$BUF" -ne 65536 ] && echo "every relay with a buffer of $BUF bytes per direction"
 	echo
 	awk -F'\t' -v order="$RELAYS" '
 	function median(arr, c,    a, b, t, tmp) {
