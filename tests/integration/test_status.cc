@@ -23,7 +23,7 @@ namespace {
 
 const char *const kReasons[] = { "peer_closed", "peer_reset",
 	"keepalive_timeout", "ack_timeout", "zero_window_stall", "rx_silence",
-	"socket_error" };
+	"socket_error", "operator" };
 
 // The test preamble with the status server on listen ("HOST:PORT"), with
 // per-link detail in /metrics or without.
