@@ -55,6 +55,8 @@ static int	cfg_get_enum(struct cfg_ctx *, config_setting_t *,
 static int	cfg_get_bool(struct cfg_ctx *, config_setting_t *, int *);
 static int	cfg_get_addr(struct cfg_ctx *, config_setting_t *, bool, bool,
 		    char *, size_t, struct addr_hostport *);
+static int	cfg_get_path(struct cfg_ctx *, config_setting_t *, char *,
+		    size_t);
 static void	cfg_parse_keys(struct cfg_ctx *, config_setting_t *,
 		    enum cfg_keyscope, void *);
 static bool	cfg_parse_policy(struct cfg_ctx *, config_setting_t *,
@@ -388,6 +390,33 @@ cfg_get_addr(struct cfg_ctx *ctx, config_setting_t *s, bool empty_ok,
 	return (0);
 }
 
+/* The path of a Unix socket: absolute, short enough for sun_path; ""
+   (off) is fine. */
+static int
+cfg_get_path(struct cfg_ctx *ctx, config_setting_t *s, char *path,
+    size_t len)
+{
+	char		 q[CFG_QUOTE_MAX];
+	const char	*str, *why = NULL;
+
+	if ((str = config_setting_get_string(s)) == NULL) {
+		cfg_wrong_type(ctx, s, "string PATH");
+		return (-1);
+	}
+	if (*str != '\0' && *str != '/')
+		why = "not absolute";
+	else if (strlen(str) >= len)
+		why = "too long for a Unix socket";
+	if (why != NULL) {
+		cfg_err(ctx, s, "bad path: %s (got %s, want an absolute PATH of "
+		    "at most %zu bytes, or \"\")", why, cfg_quote(str, q,
+		    sizeof(q)), len - 1);
+		return (-1);
+	}
+	memcpy(path, str, strlen(str) + 1);
+	return (0);
+}
+
 /* Store every integer, enum and boolean key of scope that g holds into
    base. */
 static void
@@ -402,7 +431,8 @@ cfg_parse_keys(struct cfg_ctx *ctx, config_setting_t *g,
 
 	keys = cfg_keydocs(&n);
 	for (k = keys; k < keys + n; k++) {
-		if (k->scope != scope || k->kind == CFG_KEY_ADDR)
+		if (k->scope != scope || k->kind == CFG_KEY_ADDR ||
+		    k->kind == CFG_KEY_PATH)
 			continue;
 		if ((s = config_setting_lookup(g, k->path)) == NULL) {
 			if (k->required)
@@ -656,6 +686,9 @@ cfg_parse(struct cfg_ctx *ctx, config_setting_t *root, struct cfg *c)
 	    cfg_get_addr(ctx, s, true, true, c->status_listen,
 	    sizeof(c->status_listen), &c->status_hp) == -1)
 		c->status_listen[0] = '\0';
+	if ((s = config_setting_lookup(root, "control.socket")) != NULL)
+		(void)cfg_get_path(ctx, s, c->control_socket,
+		    sizeof(c->control_socket));
 
 	if ((s = config_setting_get_member(root, "defaults")) != NULL) {
 		if (!config_setting_is_group(s)) {

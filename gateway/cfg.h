@@ -14,6 +14,7 @@ extern "C" {
 
 #define CFG_NAME_MAX	65	/* device name: [A-Za-z0-9_.-]{1,64} + NUL */
 #define CFG_ADDR_MAX	(ADDR_HOST_MAX + 16)
+#define CFG_SOCKET_MAX	108	/* a Unix socket's path: sun_path, NUL included */
 
 enum cfg_log_level { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR };
 enum cfg_log_target { CFG_LOG_STDERR, CFG_LOG_SYSLOG, CFG_LOG_JOURNAL };
@@ -69,6 +70,7 @@ struct cfg {
 	char			 status_listen[CFG_ADDR_MAX];	/* "" = off */
 	struct addr_hostport	 status_hp;
 	int			 status_per_link_detail;	/* 0 or 1 */
+	char			 control_socket[CFG_SOCKET_MAX]; /* "" = off */
 	int			 watchdog_period_ms;
 	struct cfg_policy	 defaults;
 	struct cfg_device	*devices;

@@ -64,6 +64,11 @@ static const struct cfg_keydoc cfg_keys[] = {
 	  .off = TOPF(status_per_link_detail),
 	  .help = "per-link failure reasons and detection histograms in "
 	  "/metrics, for small sites" },
+	{ .path = "control.socket", .scope = CFG_SCOPE_TOP,
+	  .kind = CFG_KEY_PATH, .defstr = "/run/gatewayd/control.sock",
+	  .unit = "",
+	  .help = "Unix socket of gwctl's commands, mode 0660; \"\" turns it "
+	  "off" },
 	INT(TOP, "watchdog.period_ms", 10, 60000, 100, "ms",
 	    TOPF(watchdog_period_ms),
 	    "how often the watchdog checks every socket"),
@@ -195,6 +200,9 @@ cfg_keydoc_range(const struct cfg_keydoc *k, char *buf, size_t len)
 	case CFG_KEY_BOOL:
 		snprintf(buf, len, "true or false");
 		break;
+	case CFG_KEY_PATH:
+		snprintf(buf, len, "PATH or \"\"");
+		break;
 	}
 	return (buf);
 }
@@ -222,7 +230,8 @@ cfg_defaults(struct cfg *c)
 
 	memset(c, 0, sizeof(*c));
 	for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
-		if (k->kind == CFG_KEY_ADDR || k->required)
+		if (k->kind == CFG_KEY_ADDR || k->kind == CFG_KEY_PATH ||
+		    k->required)
 			continue;
 		if (k->scope == CFG_SCOPE_TOP)
 			*cfg_keydoc_field(c, k) = (int)k->def;
@@ -233,6 +242,9 @@ cfg_defaults(struct cfg *c)
 	snprintf(c->status_listen, sizeof(c->status_listen), "%s", k->defstr);
 	if (k->defstr[0] != '\0')
 		(void)addr_parse_hostport(k->defstr, &c->status_hp, &why);
+	k = cfg_keydoc_find("control.socket");
+	snprintf(c->control_socket, sizeof(c->control_socket), "%s",
+	    k->defstr);
 }
 
 void

@@ -20,7 +20,8 @@ enum cfg_keyscope {
 	CFG_SCOPE_POLICY,	/* in "defaults" and in each device */
 	CFG_SCOPE_ENDPOINT	/* in a link group: "on_new_client" */
 };
-enum cfg_keykind { CFG_KEY_INT, CFG_KEY_ENUM, CFG_KEY_ADDR, CFG_KEY_BOOL };
+enum cfg_keykind { CFG_KEY_INT, CFG_KEY_ENUM, CFG_KEY_ADDR, CFG_KEY_BOOL,
+	CFG_KEY_PATH };
 
 struct cfg_keydoc {
 	const char		*path;	/* in its scope: "keepalive.idle_s" */
@@ -33,7 +34,7 @@ struct cfg_keydoc {
 	long long		 def;	/* INT: value; ENUM: index in choices;
 					   BOOL: 0 false, 1 true */
 	const char *const	*choices;	/* ENUM: NULL-terminated */
-	const char		*defstr;	/* ADDR: default ("" = off) */
+	const char		*defstr;	/* ADDR, PATH: default ("" = off) */
 	const char		*unit;	/* "ms", "s", "bytes", ... or "" */
 	const char		*help;	/* one line */
 	size_t			 off;	/* INT, ENUM, BOOL: offset of the int
@@ -53,8 +54,8 @@ const struct cfg_keydoc *cfg_keydoc_find(const char *path);
 int	*cfg_keydoc_field(void *base, const struct cfg_keydoc *k);
 
 /* The accepted values as the docs and messages print them: "1..7200",
-   "1", "close or hold", "HOST:PORT or \"\"", "true or false". Returns
-   buf. */
+   "1", "close or hold", "HOST:PORT or \"\"", "true or false", "PATH or
+   \"\"". Returns buf. */
 char	*cfg_keydoc_range(const struct cfg_keydoc *, char *buf, size_t len);
 
 /* The names a group of scope holds below prefix (NULL: at the top),

@@ -55,6 +55,7 @@ test_preamble(const std::string &defaults_extra)
 	return "version = 1;\n"
 	    "log = { level = \"info\"; };\n"
 	    "status = { listen = \"\"; };\n"
+	    "control = { socket = \"\"; };\n"
 	    "watchdog = { period_ms = 50; };\n"
 	    "defaults = {\n"
 	    "  io_timeout_ms = 100;\n"

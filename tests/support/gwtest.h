@@ -23,8 +23,9 @@ private:
 	std::string dir_;
 };
 
-// The preamble of a test config: quiet logging, no status server, short
-// timeouts; devices go after it ("devices = ( ... );").
+// The preamble of a test config: quiet logging, no status server, no
+// control socket, short timeouts; devices go after it ("devices = ( ...
+// );").
 std::string test_preamble(const std::string &defaults_extra = "");
 
 // Loads text as a config and starts a gateway; stops it on destruction.
