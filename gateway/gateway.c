@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,8 @@ struct gateway {
 static void	gw_collect(void *, struct metrics *);
 static void	gw_log_target(const struct cfg *);
 static void	gw_reload_outcome(struct gateway *, bool);
+static void	gw_report(struct gw_reload_report *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 static void	gw_retire(struct gateway *, struct device *);
 static bool	status_changes(const struct gateway *, const struct cfg *);
 static long	endpoint_fds(const struct cfg_endpoint *);
@@ -187,8 +190,23 @@ status_changes(const struct gateway *gw, const struct cfg *cfg)
 	    (gw->status == NULL && cfg->status_listen[0] != '\0'));
 }
 
+/* One line of a reload's report, when there is one. */
+static void
+gw_report(struct gw_reload_report *rep, const char *fmt, ...)
+{
+	char	line[512];
+	va_list	ap;
+
+	if (rep == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	strbuf_printf(&rep->lines, "%s\n", line);
+}
+
 int
-gw_reload(struct gateway *gw, struct cfg *cfg)
+gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 {
 	struct device		**old, **devs, **stopping, *dev;
 	const struct cfg_device	 *nc;
@@ -218,14 +236,18 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	   in place. */
 	for (i = 0; i < n_old; i++) {
 		nc = find_cfg(cfg, device_cfg(old[i])->name);
-		if (nc != NULL && cfg_device_equal(nc, device_cfg(old[i])))
+		if (nc != NULL && cfg_device_equal(nc, device_cfg(old[i]))) {
+			gw_report(rep, "%s: kept", nc->name);
 			continue;
+		}
 		if (nc != NULL && cfg_device_policy_only(device_cfg(old[i]),
 		    nc)) {
 			log_link(LOG_LVL_INFO, nc->name, NULL, NULL,
 			    "reload: %s: policy changed (keepalive, timeouts, "
 			    "backoff, hold): applied to its live links",
 			    nc->name);
+			gw_report(rep, "%s: kept, with the new policy applied to "
+			    "its live links", nc->name);
 			device_set_policy(old[i], &nc->pol);
 			updated++;
 			continue;
@@ -234,6 +256,12 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		    "reload: %s: %s", device_cfg(old[i])->name, nc ?
 		    "addresses, buffer_bytes or relay changed: restarting" :
 		    "removed: stopping");
+		if (nc == NULL) {
+			gw_report(rep, "%s: removed: stopped",
+			    device_cfg(old[i])->name);
+			if (rep != NULL)
+				rep->removed++;
+		}
 		pthread_mutex_lock(&gw->mu);
 		gw_retire(gw, old[i]);
 		stopping[n_stop++] = old[i];
@@ -262,13 +290,25 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 		    sizeof(derr))) == NULL) {
 			log_link(LOG_LVL_WARN, nc->name, NULL, NULL,
 			    "reload: %s: cannot start: %s", nc->name, derr);
+			gw_report(rep, "%s: cannot start: %s", nc->name, derr);
+			if (rep != NULL)
+				rep->failed++;
 			rc = -1;
 			continue;
 		}
 		devs[n++] = dev;
-		if (find_cfg(gw->cfg, nc->name) == NULL)
+		if (find_cfg(gw->cfg, nc->name) == NULL) {
 			log_link(LOG_LVL_INFO, nc->name, NULL, NULL,
 			    "reload: %s: added: starting", nc->name);
+			gw_report(rep, "%s: added: started", nc->name);
+			if (rep != NULL)
+				rep->added++;
+		} else {
+			gw_report(rep, "%s: restarted: addresses, buffer_bytes "
+			    "or relay changed", nc->name);
+			if (rep != NULL)
+				rep->restarted++;
+		}
 		started++;
 	}
 	pthread_mutex_lock(&gw->mu);
@@ -299,6 +339,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	    (gw->status = status_start(&cfg->status_hp, gw_collect, gw, derr,
 	    sizeof(derr))) == NULL) {
 		log_warnx("reload: %s; running without status", derr);
+		gw_report(rep, "%s; running without status", derr);
 		rc = -1;
 	}
 	/* Kept devices hold their own copies: the old config can go. */
@@ -307,6 +348,10 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	log_info("reload: %d device%s kept (%d with new timeouts), %d stopped, "
 	    "%d started", kept, kept == 1 ? "" : "s", updated, n_stop,
 	    started);
+	if (rep != NULL) {
+		rep->kept = kept;
+		rep->updated = updated;
+	}
 	gw_reload_outcome(gw, rc == 0);
 	return (rc);
 }
@@ -371,6 +416,32 @@ gw_stop(struct gateway *gw)
 	free(gw);
 	log_info("terminating");
 	(void)log_set_target(LOG_TO_STDERR, NULL);
+}
+
+int
+gw_disconnect(struct gateway *gw, const char *device, enum link_kind kind,
+    const char *detail, unsigned *had, unsigned *done)
+{
+	struct device	*dev;
+	struct link	*l;
+	int		 k;
+
+	*had = *done = 0;
+	pthread_mutex_lock(&gw->mu);
+	if ((dev = find_device(gw->devs, gw->n_devs, device)) == NULL) {
+		pthread_mutex_unlock(&gw->mu);
+		return (-1);
+	}
+	for (k = 0; k < LINK_KIND_COUNT; k++) {
+		if ((l = device_link(dev, k)) == NULL)
+			continue;
+		*had |= 1u << k;
+		if ((kind == LINK_KIND_COUNT || kind == (enum link_kind)k) &&
+		    link_fail(l, 0, WD_OPERATOR, 0, "%s", detail))
+			*done |= 1u << k;
+	}
+	pthread_mutex_unlock(&gw->mu);
+	return (0);
 }
 
 void

@@ -788,7 +788,7 @@ TEST(Status, ReloadMovesOrStopsTheServer)
 		    preamble_with_status(listen) + devs);
 		struct cfg *cfg = nullptr;
 		ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
-		gw_reload(g.gw(), cfg);
+		gw_reload(g.gw(), cfg, nullptr);
 	};
 	// Moved to another address (127.0.0.2 is loopback too), port 0.
 	reload("127.0.0.2:0", devices);
@@ -859,7 +859,7 @@ TEST(Status, FleetMetricsFollowTheReloads)
 		struct cfg *cfg = nullptr;
 		if (cfg_load(p.c_str(), &cfg, stderr) == -1)
 			return -2;
-		return gw_reload(g.gw(), cfg);
+		return gw_reload(g.gw(), cfg, nullptr);
 	};
 	// A good reload, a little later.
 	std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -963,7 +963,7 @@ TEST(Status, RemovedDeviceStaysInTheGatewayTotals)
 	    connect_ep(d2port), listen_ep(0)) + ");\n");
 	struct cfg *cfg = nullptr;
 	ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
-	ASSERT_EQ(gw_reload(r.g->gw(), cfg), 0);
+	ASSERT_EQ(gw_reload(r.g->gw(), cfg, nullptr), 0);
 	m = http_get(r.sport, "/metrics").body;
 	EXPECT_EQ(m.find("device=\"d1\""), std::string::npos) << m;
 	EXPECT_EQ(metric(m, "gatewayd_link_up" + labels("d2", "device") + "}"),
@@ -996,7 +996,7 @@ TEST(Status, ReloadTogglesPerLinkDetail)
 		    loopback(0), detail) + devices);
 		struct cfg *cfg = nullptr;
 		ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
-		ASSERT_EQ(gw_reload(g.gw(), cfg), 0);
+		ASSERT_EQ(gw_reload(g.gw(), cfg, nullptr), 0);
 	};
 	std::string m = http_get(sport, "/metrics").body;
 	EXPECT_EQ(metric(m, total), 0);
