@@ -134,7 +134,7 @@ static const char *const cfg_rule_blip[] = {
 	"keepalive.count", "keepalive.interval_s", NULL };
 
 static int	 cfg_key_int(const void *, const struct cfg_keydoc *);
-static const char *cfg_secs(int64_t, char *, size_t);
+static const char *cfg_secs(int64_t, bool, char *, size_t);
 static void	 cfg_print_link(FILE *, const struct cfg_device *, const char *,
 		    enum wd_role, int);
 static int	 cfg_issue(struct cfg_issue *, int, int, bool,
@@ -520,15 +520,19 @@ cfg_device_policy_only(const struct cfg_device *a, const struct cfg_device *b)
 	    cfg_policy_equal(&a->pol, &b->pol, true));
 }
 
-/* "5.1 s" (tenths), or "-" for a budget the role has not. */
+/* "5.1 s" (tenths), or "-" for a budget the role has not. A worst case
+   is rounded up (a budget of 5050 ms is "5.1 s"), what is survived down. */
 static const char *
-cfg_secs(int64_t ms, char *buf, size_t len)
+cfg_secs(int64_t ms, bool up, char *buf, size_t len)
 {
-	if (ms < 0)
+	if (ms < 0) {
 		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%lld.%lld s", (long long)(ms / 1000),
-		    (long long)(ms % 1000 / 100));
+		return (buf);
+	}
+	if (up)
+		ms = (ms + 99) / 100 * 100;
+	snprintf(buf, len, "%lld.%lld s", (long long)(ms / 1000),
+	    (long long)(ms % 1000 / 100));
 	return (buf);
 }
 
@@ -544,18 +548,28 @@ cfg_print_link(FILE *fp, const struct cfg_device *d, const char *kind,
 	wd_budgets(&wp, role, period_ms, &b);
 	fprintf(fp, "%s/%s: idle peer %s, data in flight %s, stalled peer %s, "
 	    "FIN/RST %s%s%s; survives a silent blip of %s\n", d->name, kind,
-	    cfg_secs(b.idle_ms, t[0], sizeof(t[0])),
-	    cfg_secs(b.in_flight_ms, t[1], sizeof(t[1])),
-	    cfg_secs(b.stall_ms, t[2], sizeof(t[2])),
-	    cfg_secs(b.close_ms, t[3], sizeof(t[3])),
+	    cfg_secs(b.idle_ms, true, t[0], sizeof(t[0])),
+	    cfg_secs(b.in_flight_ms, true, t[1], sizeof(t[1])),
+	    cfg_secs(b.stall_ms, true, t[2], sizeof(t[2])),
+	    cfg_secs(b.close_ms, true, t[3], sizeof(t[3])),
 	    b.rx_silence_ms >= 0 ? ", no byte received " : "",
-	    b.rx_silence_ms >= 0 ? cfg_secs(b.rx_silence_ms, t[4],
-	    sizeof(t[4])) : "", cfg_secs(b.blip_ms > 0 ? b.blip_ms : 0, t[5],
-	    sizeof(t[5])));
+	    b.rx_silence_ms >= 0 ? cfg_secs(b.rx_silence_ms, true, t[4],
+	    sizeof(t[4])) : "", cfg_secs(b.blip_ms > 0 ? b.blip_ms : 0, false,
+	    t[5], sizeof(t[5])));
 	if (b.idle_ms > CFG_BUDGET_WARN_MS)
 		fprintf(fp, "warning: %s/%s: a silent idle peer goes unnoticed "
 		    "for up to %s (more than %d s)\n", d->name, kind,
-		    cfg_secs(b.idle_ms, t[0], sizeof(t[0])),
+		    cfg_secs(b.idle_ms, true, t[0], sizeof(t[0])),
+		    CFG_BUDGET_WARN_MS / 1000);
+	if (b.in_flight_ms > CFG_BUDGET_WARN_MS)
+		fprintf(fp, "warning: %s/%s: a silent peer with data in flight "
+		    "goes unnoticed for up to %s (more than %d s)\n", d->name,
+		    kind, cfg_secs(b.in_flight_ms, true, t[1], sizeof(t[1])),
+		    CFG_BUDGET_WARN_MS / 1000);
+	if (b.stall_ms > CFG_BUDGET_WARN_MS)
+		fprintf(fp, "warning: %s/%s: a peer that stopped reading goes "
+		    "unnoticed for up to %s (more than %d s)\n", d->name, kind,
+		    cfg_secs(b.stall_ms, true, t[2], sizeof(t[2])),
 		    CFG_BUDGET_WARN_MS / 1000);
 	if (b.blip_ms <= 0)
 		fprintf(fp, "warning: %s/%s: survives no silent blip at all: "

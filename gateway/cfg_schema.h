@@ -107,8 +107,10 @@ int	cfg_keepalive_budget_ms(const struct cfg_policy *);
    worst case from a peer's last sign of life to the verdict: a silent
    idle peer, data in flight, a stalled peer, FIN/RST (and no byte received
    with rx_silence_ms) -- and the longest silent blip it survives, as the
-   watchdog's arithmetic (wd_budgets()) has them; a warning line for a
-   budget over CFG_BUDGET_WARN_MS or a link that survives no blip. */
+   watchdog's arithmetic (wd_budgets()) has them; a warning line for each
+   budget over CFG_BUDGET_WARN_MS (idle peer, data in flight, stalled
+   peer; rx_silence_ms is the operator's own choice) or a link that
+   survives no blip. */
 #define CFG_BUDGET_WARN_MS	60000
 void	cfg_print_budgets(const struct cfg *, FILE *);
 
