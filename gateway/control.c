@@ -11,9 +11,15 @@
  * calls ops->reload_wake(); the main thread takes it
  * (control_reload_take()), reloads, and leaves the outcome under mu
  * (control_reload_done()), writing the wake pipe; the thread then sends
- * it to the client that asked, if it is still there. mu protects that
- * hand-over and the stop flag, nothing else: everything else is the
- * thread's. control_stop() sets the flag, writes the pipe and joins.
+ * it to the client that asked, if it is still there. A trace subscribes
+ * to the device's tap (tap.c): the relay threads copy into its buffer and
+ * never wait; this thread takes from it, when its eventfd says there is
+ * something, only as fast as the client reads (at most CONTROL_TRACE_OUT
+ * bytes formatted and not yet sent), so that a client that stops reading
+ * makes the tap drop, and count, what it cannot hold -- the trace says
+ * where and how much. mu protects the reload hand-over and the stop flag,
+ * nothing else: everything else is the thread's. control_stop() sets the
+ * flag, writes the pipe and joins; the traces are unsubscribed after.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,6 +38,7 @@
 #include "clock.h"
 #include "control.h"
 #include "log.h"
+#include "tap.h"
 
 #define CONTROL_LINE_MAX	512	/* one command line */
 #define CONTROL_DEADLINE_MS	5000	/* to send a command, to take a reply */
@@ -40,12 +47,16 @@
 #define CONTROL_ARGS_MAX	4
 #define CONTROL_BACKLOG		16
 #define CONTROL_NO_DEADLINE	INT64_MAX
-#define CONTROL_COMMANDS	"status, reload or disconnect"
+#define CONTROL_COMMANDS	"status, reload, disconnect or trace"
+#define CONTROL_TRACE_BUF	(256 * 1024)	/* a trace's buffer in the tap */
+#define CONTROL_TRACE_OUT	(64 * 1024)	/* formatted, not yet sent */
+#define CONTROL_TRACE_LINE	(3 * TAP_PIECE_MAX + 128)
 
 enum cl_state {
 	CL_FREE,
 	CL_COMMAND,		/* reading the command line */
 	CL_RELOAD,		/* waiting for the main thread's reload */
+	CL_TRACE,		/* streaming a device's traffic */
 	CL_REPLY		/* sending the reply, then closing */
 };
 
@@ -62,6 +73,12 @@ struct ctl_client {
 	size_t		 inlen;
 	struct strbuf	 out;
 	size_t		 sent;		/* of out.len */
+	/* A trace. */
+	struct tap_sub	*sub;
+	char		*piece;		/* TAP_PIECE_MAX, for tap_take() */
+	char		 dev[CFG_NAME_MAX];
+	uint64_t	 limit;		/* bytes to show; 0: no limit */
+	uint64_t	 shown;
 };
 
 enum rl_state { RL_IDLE, RL_ASKED, RL_RUNNING, RL_DONE };
@@ -99,6 +116,10 @@ static void	cl_status(struct control *, struct ctl_client *, int, char **);
 static void	cl_reload(struct control *, struct ctl_client *, int, char **);
 static void	cl_disconnect(struct control *, struct ctl_client *, int,
 		    char **);
+static void	cl_trace(struct control *, struct ctl_client *, int, char **);
+static void	cl_trace_line(struct ctl_client *, enum tap_dir, int64_t,
+		    const unsigned char *, size_t);
+static void	cl_trace_pump(struct ctl_client *);
 static void	cl_read(struct control *, struct ctl_client *);
 static void	cl_write(struct ctl_client *);
 static int	cl_split(char *, char **);
@@ -348,6 +369,16 @@ cl_close(struct ctl_client *cl)
 {
 	if (cl->state == CL_FREE)
 		return;
+	if (cl->sub != NULL) {
+		log_info("uid %u (pid %d): trace of %s ended: %llu bytes shown, "
+		    "%llu dropped", (unsigned)cl->uid, (int)cl->pid, cl->dev,
+		    (unsigned long long)cl->shown,
+		    (unsigned long long)tap_dropped(cl->sub));
+		tap_unsubscribe(cl->sub);
+		cl->sub = NULL;
+	}
+	free(cl->piece);
+	cl->piece = NULL;
 	close(cl->fd);
 	strbuf_free(&cl->out);
 	cl->state = CL_FREE;
@@ -556,6 +587,114 @@ cl_disconnect(struct control *ctl, struct ctl_client *cl, int argc,
 		    n == 1 ? "s" : "");
 }
 
+/* One line of a trace: time, direction, count, hex, printable ASCII. */
+static void
+cl_trace_line(struct ctl_client *cl, enum tap_dir dir, int64_t wall_ms,
+    const unsigned char *p, size_t n)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			 line[CONTROL_TRACE_LINE], ts[CLOCK_UTC_MAX];
+	size_t			 i, at;
+
+	at = (size_t)snprintf(line, sizeof(line), "| %s %s %zu ",
+	    clock_format_utc(wall_ms, ts, sizeof(ts)), tap_dir_str(dir), n);
+	for (i = 0; i < n; i++) {
+		line[at++] = hex[p[i] >> 4];
+		line[at++] = hex[p[i] & 0xf];
+	}
+	line[at++] = ' ';
+	line[at++] = '|';
+	for (i = 0; i < n; i++)
+		line[at++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '.';
+	line[at++] = '|';
+	line[at++] = '\n';
+	strbuf_add(&cl->out, line, at);
+}
+
+/* Format what the tap holds for a trace, while the client keeps up. */
+static void
+cl_trace_pump(struct ctl_client *cl)
+{
+	enum tap_dir	 dir = TAP_DEV_TO_UP;
+	char		 ts[CLOCK_UTC_MAX];
+	int64_t		 wall_ms;
+	size_t		 n;
+
+	while (cl->state == CL_TRACE && cl->out.len - cl->sent <
+	    CONTROL_TRACE_OUT) {
+		switch (tap_take(cl->sub, &dir, &wall_ms, cl->piece, &n)) {
+		case TAP_EMPTY:
+			return;
+		case TAP_ENDED:
+			cl_reply(cl, CONTROL_WARNING, "trace of %s ended: the "
+			    "device stopped (%llu bytes shown, %llu dropped)",
+			    cl->dev, (unsigned long long)cl->shown,
+			    (unsigned long long)tap_dropped(cl->sub));
+			return;
+		case TAP_GAP:
+			strbuf_printf(&cl->out, "| %s dropped %zu bytes: the "
+			    "trace could not keep up\n", clock_format_utc(
+			    wall_ms, ts, sizeof(ts)), n);
+			break;
+		case TAP_DATA:
+			if (cl->limit > 0 && n > cl->limit - cl->shown)
+				n = (size_t)(cl->limit - cl->shown);
+			cl_trace_line(cl, dir, wall_ms,
+			    (const unsigned char *)cl->piece, n);
+			cl->shown += n;
+			if (cl->limit > 0 && cl->shown >= cl->limit)
+				cl_reply(cl, CONTROL_OK, "trace of %s ended "
+				    "after %llu bytes, the limit (%llu "
+				    "dropped)", cl->dev,
+				    (unsigned long long)cl->shown,
+				    (unsigned long long)tap_dropped(cl->sub));
+			break;
+		}
+	}
+}
+
+static void
+cl_trace(struct control *ctl, struct ctl_client *cl, int argc, char **argv)
+{
+	struct tap	*tap;
+	char		*end;
+
+	if (argc < 2 || argc > 3) {
+		cl_reply(cl, CONTROL_UNKNOWN, "usage: trace DEVICE [BYTES]");
+		return;
+	}
+	cl_printable(argv[1], cl->dev, sizeof(cl->dev));
+	if (argc == 3) {
+		errno = 0;
+		cl->limit = strtoull(argv[2], &end, 10);
+		if (errno != 0 || *end != '\0' || cl->limit == 0 ||
+		    argv[2][0] == '-') {
+			cl_reply(cl, CONTROL_UNKNOWN, "trace: BYTES must be a "
+			    "positive number");
+			return;
+		}
+	}
+	if ((tap = ctl->ops->tap(ctl->ctx, argv[1])) == NULL) {
+		cl_reply(cl, CONTROL_UNKNOWN, "no such device: %s", cl->dev);
+		return;
+	}
+	if ((cl->piece = malloc(TAP_PIECE_MAX)) == NULL ||
+	    (cl->sub = tap_subscribe(tap, CONTROL_TRACE_BUF)) == NULL) {
+		cl_reply(cl, CONTROL_UNKNOWN, "cannot trace %s: %s", cl->dev,
+		    errno == EBUSY ? "too many watch it already" :
+		    errno == ESHUTDOWN ? "it is stopping" : strerror(errno));
+		tap_unref(tap);
+		return;
+	}
+	tap_unref(tap);
+	log_info("uid %u (pid %d): trace of %s", (unsigned)cl->uid,
+	    (int)cl->pid, cl->dev);
+	strbuf_printf(&cl->out, "| tracing %s: dev>up is what the device sent, "
+	    "up>dev what the host sent\n", cl->dev);
+	cl->state = CL_TRACE;
+	cl->deadline_ms = CONTROL_NO_DEADLINE;
+}
+
 /* A whole command line arrived: act on it. */
 static void
 cl_dispatch(struct control *ctl, struct ctl_client *cl)
@@ -575,6 +714,8 @@ cl_dispatch(struct control *ctl, struct ctl_client *cl)
 		cl_reload(ctl, cl, argc, argv);
 	else if (strcmp(argv[0], "disconnect") == 0)
 		cl_disconnect(ctl, cl, argc, argv);
+	else if (strcmp(argv[0], "trace") == 0)
+		cl_trace(ctl, cl, argc, argv);
 	else
 		cl_reply(cl, CONTROL_UNKNOWN, "unknown command %s (want "
 		    CONTROL_COMMANDS ")", cl_printable(argv[0], word,
@@ -592,7 +733,11 @@ cl_read(struct control *ctl, struct ctl_client *cl)
 	if (cl->state != CL_COMMAND) {
 		while ((n = read(cl->fd, drain, sizeof(drain))) > 0)
 			;
-		if (n == 0)
+		/* A trace ends when its reader leaves, traffic or not: it
+		   holds one of the tap's few places. */
+		if (n == 0 && cl->state == CL_TRACE)
+			cl_close(cl);
+		else if (n == 0)
 			cl->rd_eof = true;
 		else if (errno != EAGAIN && errno != EINTR)
 			cl_close(cl);
@@ -649,6 +794,10 @@ cl_write(struct ctl_client *cl)
 	}
 	if (cl->state == CL_REPLY)
 		cl_close(cl);
+	else {
+		/* All sent: the buffer starts over. */
+		cl->out.len = cl->sent = 0;
+	}
 }
 
 /* Take every client waiting; one over the maximum is told so. */
@@ -697,11 +846,11 @@ static void *
 control_main(void *arg)
 {
 	struct control		*ctl = arg;
-	struct pollfd		 pfd[2 + CONTROL_CLIENTS_MAX];
+	struct pollfd		 pfd[2 + 2 * CONTROL_CLIENTS_MAX];
 	struct ctl_client	*cl;
 	int64_t			 now, next;
 	char			 drain[64];
-	int			 i, n, timeout, slot[CONTROL_CLIENTS_MAX];
+	int			 i, n, timeout, slot[2 * CONTROL_CLIENTS_MAX];
 	bool			 stop;
 
 	log_set_tag("control");
@@ -726,6 +875,12 @@ control_main(void *arg)
 			pfd[n].revents = 0;
 			slot[n - 2] = i;
 			n++;
+			if (cl->state != CL_TRACE)
+				continue;
+			pfd[n] = (struct pollfd){ .fd = tap_fd(cl->sub),
+			    .events = POLLIN };
+			slot[n - 2] = i;
+			n++;
 		}
 		timeout = (int)(next - now);
 		if (poll(pfd, (nfds_t)n, timeout) == -1 && errno != EINTR)
@@ -742,7 +897,17 @@ control_main(void *arg)
 		}
 		for (i = 2; i < n; i++) {
 			cl = &ctl->cl[slot[i - 2]];
-			if (cl->state == CL_FREE || cl->fd != pfd[i].fd)
+			if (cl->state == CL_FREE)
+				continue;
+			if (cl->state == CL_TRACE && pfd[i].fd ==
+			    tap_fd(cl->sub)) {
+				if (pfd[i].revents != 0) {
+					tap_wake(cl->sub);
+					cl_trace_pump(cl);
+				}
+				continue;
+			}
+			if (cl->fd != pfd[i].fd)
 				continue;
 			if (pfd[i].revents & POLLIN)
 				cl_read(ctl, cl);
@@ -754,6 +919,9 @@ control_main(void *arg)
 			else if (cl->state != CL_FREE &&
 			    (pfd[i].revents & (POLLERR | POLLHUP)))
 				cl_close(cl);
+			/* Room again: take more from the tap. */
+			if (cl->state == CL_TRACE)
+				cl_trace_pump(cl);
 		}
 		if (pfd[1].revents & POLLIN)
 			control_accept(ctl);

@@ -7,7 +7,8 @@
    trace), then one last line that begins with OK:, WARNING:, CRITICAL:
    or UNKNOWN: (the outcome, as a monitoring plugin says it), and closes
    the connection. The commands: status, reload, disconnect DEVICE
-   [LINK]. */
+   [LINK], trace DEVICE [BYTES] (a line per chunk of traffic until the
+   client leaves, the device stops or BYTES were shown). */
 #ifndef GW_CONTROL_H
 #define GW_CONTROL_H
 
@@ -18,6 +19,7 @@
 
 #include "link.h"
 #include "strbuf.h"
+#include "tap.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,6 +54,9 @@ struct control_ops {
 		    const char *detail, unsigned *had, unsigned *done);
 	/* Tell the main thread that a reload waits (control_reload_take()). */
 	void	(*reload_wake)(void *ctx);
+	/* A reference (tap_unref() it) to the tap of device, or NULL when
+	   there is no such device. */
+	struct tap *(*tap)(void *ctx, const char *device);
 };
 
 struct control;

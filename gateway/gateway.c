@@ -444,6 +444,22 @@ gw_disconnect(struct gateway *gw, const char *device, enum link_kind kind,
 	return (0);
 }
 
+struct tap *
+gw_tap(struct gateway *gw, const char *device)
+{
+	struct device	*dev;
+	struct tap	*tap = NULL;
+
+	/* Under mu: a device in the table is not stopped meanwhile. */
+	pthread_mutex_lock(&gw->mu);
+	if ((dev = find_device(gw->devs, gw->n_devs, device)) != NULL) {
+		tap = device_tap(dev);
+		tap_ref(tap);
+	}
+	pthread_mutex_unlock(&gw->mu);
+	return (tap);
+}
+
 void
 gw_foreach_link(struct gateway *gw,
     void (*fn)(void *, const char *, struct link *), void *arg)

@@ -72,6 +72,10 @@ int		 gw_disconnect(struct gateway *, const char *device,
 		    enum link_kind kind, const char *detail, unsigned *had,
 		    unsigned *done);
 
+/* A reference to the tap of the device named device (tap_unref() it), or
+   NULL when there is no such device. */
+struct tap	*gw_tap(struct gateway *, const char *device);
+
 /* The watchdog, for the main thread's guard (wd_is_stuck()). */
 struct watchdog	*gw_watchdog(struct gateway *);
 

@@ -34,11 +34,13 @@ static int	ctl_status(void *, bool, struct strbuf *);
 static int	ctl_disconnect(void *, const char *, enum link_kind,
 		    const char *, unsigned *, unsigned *);
 static void	ctl_reload_wake(void *);
+static struct tap *ctl_tap(void *, const char *);
 
 static const struct control_ops ctl_ops = {
 	.status = ctl_status,
 	.disconnect = ctl_disconnect,
 	.reload_wake = ctl_reload_wake,
+	.tap = ctl_tap,
 };
 
 static const struct option longopts[] = {
@@ -125,10 +127,9 @@ ctl_status(void *arg, bool verbose, struct strbuf *out)
 	struct metrics	 m;
 	int		 rc;
 
-	(void)verbose;
 	metrics_init(&m);
 	gw_snapshot(mc->gw, &m);
-	rc = m.failed ? -1 : metrics_render_text(&m, out);
+	rc = m.failed ? -1 : metrics_render_text(&m, verbose, out);
 	metrics_free(&m);
 	return (rc);
 }
@@ -140,6 +141,14 @@ ctl_disconnect(void *arg, const char *device, enum link_kind kind,
 	struct main_ctx	*mc = arg;
 
 	return (gw_disconnect(mc->gw, device, kind, detail, had, done));
+}
+
+static struct tap *
+ctl_tap(void *arg, const char *device)
+{
+	struct main_ctx	*mc = arg;
+
+	return (gw_tap(mc->gw, device));
 }
 
 /* On the control server's thread: this thread waits for signals, so a

@@ -290,9 +290,9 @@ TEST(Control, BadCommandsAreOneLineErrors)
 
 	// What another client than gwctl may send.
 	EXPECT_EQ(unix_request(sock, "frobnicate\n"), "UNKNOWN: unknown command "
-	    "frobnicate (want status, reload or disconnect)\n");
+	    "frobnicate (want status, reload, disconnect or trace)\n");
 	EXPECT_EQ(unix_request(sock, "\n"), "UNKNOWN: no command (want status, "
-	    "reload or disconnect)\n");
+	    "reload, disconnect or trace)\n");
 	EXPECT_EQ(unix_request(sock, "status -x\n"), "UNKNOWN: usage: status "
 	    "[-v]\n");
 	EXPECT_EQ(unix_request(sock, "disconnect\n"), "UNKNOWN: usage: "

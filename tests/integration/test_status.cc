@@ -600,7 +600,8 @@ TEST(Status, JsonShowsStatePeerAndLastReason)
 	for (const std::string &l : { d, u })
 		EXPECT_NE(l.find("\"budget_idle_ms\":5050,\"budget_in_flight_ms\":"
 		    "5050,\"budget_stall_ms\":5050,\"blip_tolerance_ms\":2000,"
-		    "\"last_detection_ms\":null}"), std::string::npos) << l;
+		    "\"last_detection_ms\":null,\"last_words\":null}"),
+		    std::string::npos) << l;
 
 	// Make the device link fail and stay down: no listener to redial.
 	close(r.dl);
@@ -621,6 +622,10 @@ TEST(Status, JsonShowsStatePeerAndLastReason)
 	EXPECT_NE(d.find("\"last_failure\":\"20"), std::string::npos) << d;
 	EXPECT_EQ(d.find("\"last_detail\":null"), std::string::npos) << d;
 	EXPECT_NE(d.find("\"failures\":1,"), std::string::npos) << d;
+	// Its last words: what the device said ("defg") and was told ("abc").
+	EXPECT_NE(d.find(",\"last_words\":{\"received\":\"64656667\","
+	    "\"received_skipped\":0,\"sent\":\"616263\",\"sent_skipped\":0}"),
+	    std::string::npos) << d;
 	// The upstream was closed on purpose: down, but no failure.
 	EXPECT_NE(u.find("\"last_reason\":null"), std::string::npos) << u;
 }

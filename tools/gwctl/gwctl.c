@@ -1,9 +1,10 @@
 /* gwctl.c -- the links of a running gatewayd as a table, a health check,
-   and the commands of its control socket: reload, disconnect.
+   and the commands of its control socket: reload, disconnect, trace.
  *
  *   gwctl [-v] [-s HOST:PORT | -S PATH] [status]
  *   gwctl [-S PATH] reload
  *   gwctl [-S PATH] disconnect DEVICE [LINK]
+ *   gwctl [-S PATH] [-n BYTES] trace DEVICE
  *
  * The status comes from the status server (GET /status?format=text), or
  * from the control socket with -S. Exit codes follow the monitoring-plugin
@@ -34,6 +35,8 @@
 static volatile sig_atomic_t	interrupted;
 
 static void		usage(FILE *);
+static void		on_interrupt(int);
+static int		catch_interrupt(void);
 static int		exit_of(const char *);
 static bool		is_word(const char *);
 static enum gwctl_exit	command(const char *, const char *, int, bool,
@@ -49,9 +52,35 @@ usage(FILE *fp)
 	    "usage: gwctl [-v] [-s HOST:PORT | -S PATH] [status]\n"
 	    "       gwctl [-S PATH] reload\n"
 	    "       gwctl [-S PATH] disconnect DEVICE [LINK]\n"
+	    "       gwctl [-S PATH] [-n BYTES] trace DEVICE\n"
 	    "       gwctl -h\n"
 	    "  -s HOST:PORT  the status server (default " DEFAULT_SERVER ")\n"
-	    "  -S PATH       the control socket (default " DEFAULT_SOCKET ")\n");
+	    "  -S PATH       the control socket (default " DEFAULT_SOCKET ")\n"
+	    "  -v            with status: each failed link's last words\n"
+	    "  -n BYTES      with trace: stop after showing BYTES bytes\n");
+}
+
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Ctrl-C (or a SIGTERM) ends a trace cleanly: poll() returns EINTR and
+   the loop sees the flag. No SA_RESTART, so that the wait is cut short. */
+static int
+catch_interrupt(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1)
+		return (-1);
+	return (0);
 }
 
 /* The exit code a last line ("OK: ...") says, or -1 when it is none. */
@@ -265,12 +294,27 @@ int
 main(int argc, char *argv[])
 {
 	const char		*server = NULL, *sock = NULL, *cmd = "status";
-	char			 line[256];
+	const char		*limit = NULL;
+	char			 line[256], *end;
 	bool			 verbose = false;
 	int			 ch, nargs;
 
-	while ((ch = getopt(argc, argv, "s:S:h")) != -1) {
+	while ((ch = getopt(argc, argv, "n:s:S:vh")) != -1) {
 		switch (ch) {
+		case 'n':
+			errno = 0;
+			if (optarg[0] < '0' || optarg[0] > '9' ||
+			    strtoull(optarg, &end, 10) == 0 || errno != 0 ||
+			    *end != '\0') {
+				printf("UNKNOWN: -n wants a positive number of "
+				    "bytes, not %s\n", optarg);
+				return (GWCTL_UNKNOWN);
+			}
+			limit = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
 		case 's':
 			server = optarg;
 			break;
@@ -297,9 +341,16 @@ main(int argc, char *argv[])
 		return (GWCTL_UNKNOWN);
 	}
 	nargs = strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0 ? 0 :
-	    strcmp(cmd, "disconnect") == 0 ? 2 : -1;
+	    strcmp(cmd, "disconnect") == 0 ? 2 :
+	    strcmp(cmd, "trace") == 0 ? 1 : -1;
 	if (nargs == -1 || argc > nargs || (nargs > 0 && argc < 1)) {
 		usage(stderr);
+		return (GWCTL_UNKNOWN);
+	}
+	if ((limit != NULL && strcmp(cmd, "trace") != 0) ||
+	    (verbose && strcmp(cmd, "status") != 0)) {
+		printf("UNKNOWN: %s goes with %s only\n", limit != NULL ? "-n" :
+		    "-v", limit != NULL ? "trace" : "status");
 		return (GWCTL_UNKNOWN);
 	}
 	if (strcmp(cmd, "status") == 0)
@@ -321,6 +372,15 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(cmd, "reload") == 0)
 		return (say(sock, "reload\n", RELOAD_MS, true));
+	if (strcmp(cmd, "trace") == 0) {
+		if (catch_interrupt() == -1) {
+			printf("UNKNOWN: sigaction: %s\n", strerror(errno));
+			return (GWCTL_UNKNOWN);
+		}
+		snprintf(line, sizeof(line), "trace %s%s%s\n", argv[0],
+		    limit != NULL ? " " : "", limit != NULL ? limit : "");
+		return (say(sock, line, NO_TIMEOUT, true));
+	}
 	snprintf(line, sizeof(line), "disconnect %s%s%s\n", argv[0],
 	    argc == 2 ? " " : "", argc == 2 ? argv[1] : "");
 	return (say(sock, line, COMMAND_MS, true));

@@ -27,9 +27,10 @@ int	conn_send_all(int fd, const char *buf, size_t len, int timeout_ms);
 
 /* Print the status rows (the tab-separated lines of GET
    /status?format=text: DEVICE LINK STATE PEER SINCE LAST-REASON BYTES-IN
-   BYTES-OUT; verbose rows have three fields more: LAST-DETAIL
-   LAST-WORDS-IN LAST-WORDS-OUT, in hex) to out: a one-line summary, the
-   table and, when verbose, the last words of every link that failed.
+   BYTES-OUT; verbose rows have five fields more: LAST-DETAIL and the last
+   words, RECEIVED (hex) SKIPPED SENT (hex) SKIPPED) to out: a one-line
+   summary, the table and, when verbose, the last words of every link
+   that failed.
    Returns the exit code the rows call for (OK: every link up; WARNING:
    some upstream link down, or no link at all; CRITICAL: some device
    link down), or GWCTL_UNKNOWN, printing nothing, when the rows are not

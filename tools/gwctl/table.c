@@ -7,7 +7,7 @@
 #include "gwctl.h"
 
 #define NCOL		8	/* DEVICE .. BYTES-OUT */
-#define NCOL_VERBOSE	11	/* .. LAST-DETAIL LAST-WORDS-IN LAST-WORDS-OUT */
+#define NCOL_VERBOSE	13	/* .. LAST-DETAIL, RECEIVED SKIPPED SENT SKIPPED */
 #define NAMES_MAX	10	/* links the summary names */
 
 static const char *const heads[NCOL] = {
@@ -20,7 +20,8 @@ struct row {
 };
 
 static int	split_rows(char *, int, struct row **, size_t *);
-static void	print_words(FILE *, const char *, const char *);
+static void	print_words(FILE *, const char *, const char *,
+		    const char *);
 
 /* Cut text into rows of exactly ncol tab-separated fields; empty lines
    are skipped. Returns 0, or -1 when a line has another count (or out of
@@ -59,25 +60,29 @@ split_rows(char *text, int ncol, struct row **rows, size_t *n)
 	return (0);
 }
 
-/* One side of a link's last words: hex, then the printable ASCII. */
+/* One side of a link's last words: hex, then the printable ASCII, and
+   the bytes that passed zero-copy after them, unseen. */
 static void
-print_words(FILE *out, const char *what, const char *hex)
+print_words(FILE *out, const char *what, const char *hex, const char *skipped)
 {
 	size_t	i, len = strlen(hex);
 	int	b;
 
 	fprintf(out, "  last %s:", what);
-	if (strcmp(hex, "-") == 0 || len == 0) {
-		fprintf(out, " nothing\n");
-		return;
+	if (strcmp(hex, "-") == 0 || len == 0)
+		fprintf(out, " nothing");
+	else {
+		fprintf(out, " %s  |", hex);
+		for (i = 0; i + 1 < len; i += 2) {
+			if (sscanf(hex + i, "%2x", &b) != 1)
+				break;
+			fputc(b >= 0x20 && b < 0x7f ? b : '.', out);
+		}
+		fprintf(out, "|");
 	}
-	fprintf(out, " %s  |", hex);
-	for (i = 0; i + 1 < len; i += 2) {
-		if (sscanf(hex + i, "%2x", &b) != 1)
-			break;
-		fputc(b >= 0x20 && b < 0x7f ? b : '.', out);
-	}
-	fprintf(out, "|\n");
+	if (strcmp(skipped, "0") != 0)
+		fprintf(out, ", then %s bytes unseen (zero copy)", skipped);
+	fputc('\n', out);
 }
 
 enum gwctl_exit
@@ -147,8 +152,8 @@ table_print(const char *text, bool verbose, FILE *out)
 			continue;
 		fprintf(out, "\n%s/%s: last failure %s (%s)\n", rows[r].f[0],
 		    rows[r].f[1], rows[r].f[5], rows[r].f[8]);
-		print_words(out, "received", rows[r].f[9]);
-		print_words(out, "sent", rows[r].f[10]);
+		print_words(out, "received", rows[r].f[9], rows[r].f[10]);
+		print_words(out, "sent", rows[r].f[11], rows[r].f[12]);
 	}
 	free(rows);
 	free(copy);
