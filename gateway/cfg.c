@@ -69,6 +69,8 @@ static void	cfg_parse_group(struct cfg_ctx *, config_setting_t *,
 		    struct cfg_endpoint *);
 static void	cfg_parse_link(struct cfg_ctx *, config_setting_t *,
 		    struct cfg_device *);
+static void	cfg_parse_monitor(struct cfg_ctx *, config_setting_t *,
+		    struct cfg_endpoint *);
 static bool	cfg_parse_device(struct cfg_ctx *, config_setting_t *,
 		    const struct cfg *, struct cfg_device *);
 static void	cfg_rules(struct cfg_ctx *, config_setting_t *,
@@ -554,6 +556,37 @@ cfg_parse_group(struct cfg_ctx *ctx, config_setting_t *g,
 	cfg_parse_endpoint(ctx, g, ep, "connect or listen");
 }
 
+/* The optional "monitor" group: where monitor clients connect (listen)
+   and who may (allow). */
+static void
+cfg_parse_monitor(struct cfg_ctx *ctx, config_setting_t *g,
+    struct cfg_endpoint *ep)
+{
+	config_setting_t	*m;
+	const char		*name;
+	int			 i, n;
+
+	if (!config_setting_is_group(g)) {
+		cfg_wrong_type(ctx, g, "group");
+		return;
+	}
+	/* Not a link: no connect, and any number of clients. */
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(g, (unsigned)i);
+		name = config_setting_name(m);
+		if (strcmp(name, "listen") != 0 && strcmp(name, "allow") != 0)
+			cfg_err(ctx, m, "unknown setting (want one of listen, "
+			    "allow)");
+	}
+	if (config_setting_get_member(g, "listen") == NULL) {
+		cfg_err_key(ctx, g, "listen", "missing (want the address "
+		    "monitor clients connect to)");
+		return;
+	}
+	cfg_parse_endpoint(ctx, g, ep, "listen");
+}
+
 /* The "device" group: one link, or rx and tx. */
 static void
 cfg_parse_link(struct cfg_ctx *ctx, config_setting_t *g,
@@ -596,7 +629,7 @@ cfg_parse_device(struct cfg_ctx *ctx, config_setting_t *e,
     const struct cfg *c, struct cfg_device *dev)
 {
 	static const char *const dev_keys[] = {
-		"name", "device", "upstream", NULL };
+		"name", "device", "upstream", "monitor", NULL };
 	config_setting_t	*s;
 	char			 q[CFG_QUOTE_MAX];
 	const char		*str;
@@ -636,6 +669,9 @@ cfg_parse_device(struct cfg_ctx *ctx, config_setting_t *e,
 		    "connect or listen)");
 	else
 		cfg_parse_group(ctx, s, &dev->upstream);
+
+	if ((s = config_setting_get_member(e, "monitor")) != NULL)
+		cfg_parse_monitor(ctx, s, &dev->monitor);
 	return (ok);
 }
 
@@ -834,8 +870,9 @@ cfg_device_copy(struct cfg_device *dst, const struct cfg_device *src)
 {
 	*dst = *src;
 	dst->device.allow = dst->rx.allow = dst->tx.allow = NULL;
-	dst->upstream.allow = NULL;
+	dst->upstream.allow = dst->monitor.allow = NULL;
 	if (cfg_endpoint_copy(&dst->device, &src->device) == -1 ||
+	    cfg_endpoint_copy(&dst->monitor, &src->monitor) == -1 ||
 	    cfg_endpoint_copy(&dst->rx, &src->rx) == -1 ||
 	    cfg_endpoint_copy(&dst->tx, &src->tx) == -1 ||
 	    cfg_endpoint_copy(&dst->upstream, &src->upstream) == -1) {
@@ -852,5 +889,7 @@ cfg_device_free(struct cfg_device *d)
 	free(d->rx.allow);
 	free(d->tx.allow);
 	free(d->upstream.allow);
+	free(d->monitor.allow);
 	d->device.allow = d->rx.allow = d->tx.allow = d->upstream.allow = NULL;
+	d->monitor.allow = NULL;
 }

@@ -21,6 +21,7 @@ static const char *const cfg_target_names[] = {
 	"stderr", "syslog", "journal", NULL };
 static const char *const cfg_down_names[] = { "close", "hold", NULL };
 static const char *const cfg_relay_names[] = { "splice", "copy", NULL };
+static const char *const cfg_monitor_names[] = { "raw", "tagged", NULL };
 static const char *const cfg_new_client_names[] = {
 	"replace", "reject", NULL };
 
@@ -43,6 +44,7 @@ _Static_assert(sizeof(enum cfg_log_target) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_device_down) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_new_client) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_relay) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_monitor_format) == sizeof(int), "enum size");
 
 /* The one place where defaults, bounds, units and help are written. Keys
    of one group ("keepalive.*") stay adjacent: cfg_keydoc_names() relies
@@ -118,6 +120,12 @@ static const struct cfg_keydoc cfg_keys[] = {
 	  .off = POLF(relay),
 	  .help = "how bytes move: splice (zero copy, through a pipe) or "
 	  "copy (through the buffer)" },
+	{ .path = "monitor_format", .scope = CFG_SCOPE_POLICY,
+	  .kind = CFG_KEY_ENUM, .restarts = true, .min = 0,
+	  .max = NCHOICES(cfg_monitor_names) - 1, .def = CFG_MONITOR_RAW,
+	  .choices = cfg_monitor_names, .unit = "", .off = POLF(monitor_format),
+	  .help = "what monitor clients get: the raw bytes of both directions, "
+	  "or each chunk tagged with its time, direction and length" },
 	ENUM(ENDPOINT, "on_new_client", cfg_new_client_names,
 	    CFG_NEW_CLIENT_REPLACE, EPF(on_new_client),
 	    "listen only: a further client replaces the current one, or is "
@@ -363,15 +371,19 @@ cfg_policy_check(const struct cfg_policy *p, struct cfg_issue *iv, int max)
 	return (n);
 }
 
-/* Listen slot k of c: 0 is status.listen, 1 + 4 * i + r is role r of
-   device i. Fills the address, its text, its path and line (0: none) and
+/* The listen addresses a device may have: device, rx, tx, upstream and
+   monitor. */
+#define CFG_LISTEN_SLOTS	5
+
+/* Listen slot k of c: 0 is status.listen, 1 + CFG_LISTEN_SLOTS * i + r is
+   role r of device i. Fills the address, its text, its path and line (0: none) and
    returns true when the slot holds a valid listen address. */
 static bool
 cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
     const char **text, char *path, size_t len, int *line)
 {
-	static const char *const	 role[4] = {
-		"device", "device.rx", "device.tx", "upstream" };
+	static const char *const	 role[CFG_LISTEN_SLOTS] = {
+		"device", "device.rx", "device.tx", "upstream", "monitor" };
 	const struct cfg_device		*d;
 	const struct cfg_endpoint	*ep;
 
@@ -382,8 +394,8 @@ cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
 		snprintf(path, len, "status.listen");
 		return (c->status_listen[0] != '\0');
 	}
-	d = &c->devices[(k - 1) / 4];
-	switch ((k - 1) % 4) {
+	d = &c->devices[(k - 1) / CFG_LISTEN_SLOTS];
+	switch ((k - 1) % CFG_LISTEN_SLOTS) {
 	case 0:
 		ep = d->split ? NULL : &d->device;
 		break;
@@ -393,8 +405,11 @@ cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
 	case 2:
 		ep = d->split ? &d->tx : NULL;
 		break;
-	default:
+	case 3:
 		ep = &d->upstream;
+		break;
+	default:
+		ep = &d->monitor;
 		break;
 	}
 	if (ep == NULL || ep->mode != CFG_LINK_LISTEN || ep->text[0] == '\0')
@@ -402,8 +417,8 @@ cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
 	*hp = &ep->hp;
 	*text = ep->text;
 	*line = ep->line;
-	snprintf(path, len, "devices.[%d].%s.listen", (k - 1) / 4,
-	    role[(k - 1) % 4]);
+	snprintf(path, len, "devices.[%d].%s.listen", (k - 1) / CFG_LISTEN_SLOTS,
+	    role[(k - 1) % CFG_LISTEN_SLOTS]);
 	return (true);
 }
 
@@ -433,7 +448,7 @@ cfg_check_devices(const struct cfg *c,
 		fn(arg, &is);
 		n++;
 	}
-	for (j = 1; j < 1 + 4 * c->n_devices; j++) {
+	for (j = 1; j < 1 + CFG_LISTEN_SLOTS * c->n_devices; j++) {
 		if (!cfg_listen_slot(c, j, &hb, &tb, is.path, sizeof(is.path),
 		    &lb))
 			continue;
@@ -498,7 +513,8 @@ static bool
 cfg_device_links_equal(const struct cfg_device *a, const struct cfg_device *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->split != b->split ||
-	    !cfg_endpoint_equal(&a->upstream, &b->upstream))
+	    !cfg_endpoint_equal(&a->upstream, &b->upstream) ||
+	    !cfg_endpoint_equal(&a->monitor, &b->monitor))
 		return (false);
 	if (a->split)
 		return (cfg_endpoint_equal(&a->rx, &b->rx) &&

@@ -22,6 +22,7 @@
 #include "journal.h"
 #include "log.h"
 #include "metrics.h"
+#include "monitor.h"
 #include "status.h"
 #include "watchdog.h"
 
@@ -33,6 +34,8 @@ struct gateway {
 	struct device		**devs;		/* protected by mu */
 	int			 n_devs;
 	struct status		*status;	/* NULL: off */
+	struct monitor		*mon;		/* NULL: no device has one yet;
+						   set under mu */
 	int64_t			 start_wall_ms;
 	bool			 reload_ok;	/* protected by mu */
 	int64_t			 reload_ok_wall_ms; /* protected by mu */
@@ -49,6 +52,9 @@ static void	gw_report(struct gw_reload_report *, const char *, ...)
 static void	gw_retire(struct gateway *, struct device *);
 static bool	status_changes(const struct gateway *, const struct cfg *);
 static long	endpoint_fds(const struct cfg_endpoint *);
+static struct device *gw_device_start(struct gateway *,
+		    const struct cfg_device *, char *, size_t);
+static void	gw_device_stop_begin(struct gateway *, struct device *);
 
 static enum log_level
 level_of(enum cfg_log_level l)
@@ -127,7 +133,7 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 	for (i = 0; i < cfg->n_devices; i++) {
 		char	derr[256];
 
-		gw->devs[i] = device_start(&cfg->devices[i], gw->acc, gw->wd, derr,
+		gw->devs[i] = gw_device_start(gw, &cfg->devices[i], derr,
 		    sizeof(derr));
 		if (gw->devs[i] == NULL) {
 			snprintf(err, errlen, "%s: %s", cfg->devices[i].name,
@@ -147,6 +153,46 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 out_stop:
 	gw_stop(gw);
 	return (NULL);
+}
+
+/* Start a device and its monitor port, if it has one. */
+static struct device *
+gw_device_start(struct gateway *gw, const struct cfg_device *dc, char *err,
+    size_t errlen)
+{
+	struct device	*dev;
+	struct monitor	*mon;
+
+	if ((dev = device_start(dc, gw->acc, gw->wd, err, errlen)) == NULL)
+		return (NULL);
+	if (dc->monitor.mode != CFG_LINK_LISTEN)
+		return (dev);
+	/* The monitor's thread starts with the first device that has one
+	   (under mu: the status server's collect reads gw->mon). */
+	if (gw->mon == NULL && (mon = monitor_start()) != NULL) {
+		pthread_mutex_lock(&gw->mu);
+		gw->mon = mon;
+		pthread_mutex_unlock(&gw->mu);
+	}
+	if (gw->mon == NULL)
+		snprintf(err, errlen, "cannot start the monitor: %s",
+		    strerror(errno));
+	else if (monitor_open(gw->mon, dc->name, &dc->monitor,
+	    dc->pol.monitor_format, device_tap(dev), err, errlen) == 0)
+		return (dev);
+	device_stop_begin(dev);
+	device_stop_finish(dev);
+	return (NULL);
+}
+
+/* Close a device's monitor port and its clients, then tell the device
+   to stop (device_stop_finish() waits for it). */
+static void
+gw_device_stop_begin(struct gateway *gw, struct device *dev)
+{
+	if (gw->mon != NULL)
+		monitor_close(gw->mon, device_cfg(dev)->name);
+	device_stop_begin(dev);
 }
 
 static struct device *
@@ -274,7 +320,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 	}
 	/* Tell every device, then wait for them: together, not in turn. */
 	for (i = 0; i < n_stop; i++)
-		device_stop_begin(stopping[i]);
+		gw_device_stop_begin(gw, stopping[i]);
 	for (i = 0; i < n_stop; i++)
 		device_stop_finish(stopping[i]);
 	free(stopping);
@@ -286,8 +332,8 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 			kept++;
 			continue;
 		}
-		if ((dev = device_start(nc, gw->acc, gw->wd, derr,
-		    sizeof(derr))) == NULL) {
+		if ((dev = gw_device_start(gw, nc, derr, sizeof(derr))) ==
+		    NULL) {
 			log_link(LOG_LVL_WARN, nc->name, NULL, NULL,
 			    "reload: %s: cannot start: %s", nc->name, derr);
 			gw_report(rep, "%s: cannot start: %s", nc->name, derr);
@@ -405,10 +451,11 @@ gw_stop(struct gateway *gw)
 	   there are and whatever they are doing. */
 	acceptor_halt(gw->acc);
 	for (i = 0; i < gw->n_devs; i++)
-		device_stop_begin(gw->devs[i]);
+		gw_device_stop_begin(gw, gw->devs[i]);
 	for (i = gw->n_devs - 1; i >= 0; i--)
 		device_stop_finish(gw->devs[i]);
 	free(gw->devs);
+	monitor_stop(gw->mon);
 	wd_stop(gw->wd);
 	acceptor_free(gw->acc);
 	cfg_free(gw->cfg);
@@ -495,17 +542,38 @@ gw_fds_needed(const struct cfg *cfg)
 		else
 			n += endpoint_fds(&d->device);
 		n += endpoint_fds(&d->upstream);
+		/* The port, and each client's socket and tap eventfd; the
+		   monitor thread's own eventfd. */
+		if (d->monitor.mode == CFG_LINK_LISTEN)
+			n += 1 + 2 * CFG_MONITOR_CLIENTS + 1;
 		if (d->pol.relay == CFG_RELAY_SPLICE)
 			n += 4;		/* a pipe each way */
 	}
 	return (n);
 }
 
+struct collect {
+	struct gateway	*gw;
+	struct metrics	*m;
+};
+
 static void
 collect_link(void *arg, const char *device, struct link *l)
 {
+	struct collect		*c = arg;
+	struct metrics_link	*ml;
+	size_t			 n = c->m->n_links;
+
 	/* A failure marks the copy failed; the status server checks it. */
-	(void)metrics_add_link(arg, device, l);
+	if (metrics_add_link(c->m, device, l) == -1)
+		return;
+	ml = &c->m->links[n];
+	/* A device's links come one after the other: its first carries
+	   the device's monitor. */
+	if (c->gw->mon != NULL && (n == 0 || strcmp(c->m->links[n - 1].device,
+	    device) != 0))
+		ml->has_monitor = monitor_info(c->gw->mon, device,
+		    &ml->monitor);
 }
 
 void
@@ -528,7 +596,7 @@ gw_snapshot(struct gateway *gw, struct metrics *m)
 		m->reload_ok_wall_ms = gw->reload_ok_wall_ms;
 		pthread_mutex_unlock(&gw->mu);
 		m->period_ms = wd_period(gw->wd);
-		gw_foreach_link(gw, collect_link, m);
+		gw_foreach_link(gw, collect_link, &(struct collect){ gw, m });
 		pthread_mutex_lock(&gw->mu);
 		again = gen != gw->retired_gen;
 		pthread_mutex_unlock(&gw->mu);

@@ -537,6 +537,21 @@ json_link(struct strbuf *sb, const struct metrics_link *ml)
 	strbuf_puts(sb, "}");
 }
 
+/* ,"monitor":{...} of a device with a monitor port, null without. */
+static void
+json_monitor(struct strbuf *sb, const struct metrics_link *ml)
+{
+	strbuf_puts(sb, ",\"monitor\":");
+	if (!ml->has_monitor) {
+		strbuf_puts(sb, "null");
+		return;
+	}
+	strbuf_puts(sb, "{\"listen\":");
+	json_string(sb, ml->monitor.listen);
+	strbuf_printf(sb, ",\"clients\":%u,\"missed_bytes\":%" PRIu64 "}",
+	    ml->monitor.clients, ml->monitor.missed);
+}
+
 int
 metrics_render_json(const struct metrics *m, const char *version,
     struct strbuf *sb)
@@ -553,6 +568,7 @@ metrics_render_json(const struct metrics *m, const char *version,
 		if (i == 0 || strcmp(ml->device, m->links[i - 1].device) != 0) {
 			strbuf_puts(sb, i == 0 ? "{\"name\":" : "]},{\"name\":");
 			json_string(sb, ml->device);
+			json_monitor(sb, ml);
 			strbuf_puts(sb, ",\"links\":[");
 		} else
 			strbuf_puts(sb, ",");

@@ -10,6 +10,7 @@
 #include "cfg.h"
 #include "hist.h"
 #include "link.h"
+#include "monitor.h"
 #include "reason.h"
 #include "strbuf.h"
 
@@ -22,6 +23,9 @@ struct metrics_link {
 	char			device[CFG_NAME_MAX];
 	struct link_snap	snap;
 	struct wd_budgets	budgets;
+	/* The device's monitor port; on the device's first link. */
+	bool			has_monitor;
+	struct monitor_info	monitor;
 };
 
 /* Counts of the whole gateway that /metrics shows summed over links: the

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,12 +88,14 @@ TEST_P(LastWords, ATelegramExchangeBeforeTheFailure)
 	close_reset(r.dev);
 	r.dev = -1;
 
+	// The reset is found by recv() or by the watchdog, which word it
+	// differently.
 	std::string out = r.verbose_status();
-	EXPECT_NE(out.find("\np1/device: last failure peer_reset (recv: "
-	    "Connection reset by peer)\n"
-	    "  last received: 024f4b20343203  |.OK 42.|\n"
-	    "  last sent: 0252454144204431303003  |.READ D100.|\n"),
-	    std::string::npos) << out;
+	EXPECT_TRUE(std::regex_search(out, std::regex("\np1/device: last "
+	    "failure peer_reset \\([^\n]+\\)\n"
+	    "  last received: 024f4b20343203  \\|\\.OK 42\\.\\|\n"
+	    "  last sent: 0252454144204431303003  \\|\\.READ D100\\.\\|\n")))
+	    << out;
 }
 
 // More than 64 bytes in small pieces: the last 64 of them, in order.

@@ -581,7 +581,8 @@ TEST(Status, JsonShowsStatePeerAndLastReason)
 	EXPECT_EQ(h.header("Content-Type"), "application/json");
 	EXPECT_TRUE(JsonChecker(h.body).valid()) << h.body;
 	EXPECT_EQ(h.body.rfind("{\"version\":\"" GATEWAYD_VERSION
-	    "\",\"devices\":[{\"name\":\"d1\",\"links\":[", 0), 0u) << h.body;
+	    "\",\"devices\":[{\"name\":\"d1\",\"monitor\":null,"
+	    "\"links\":[", 0), 0u) << h.body;
 	std::string d = json_link(h.body, "d1", "device");
 	EXPECT_NE(d.find("\"state\":\"up\""), std::string::npos) << d;
 	EXPECT_NE(d.find("\"peer\":\"" + loopback(r.dport) + "\""),

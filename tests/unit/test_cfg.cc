@@ -143,7 +143,8 @@ PrintTo(const BadCase &b, std::ostream *os)
 
 const std::string WANT_POLICY = "keepalive, user_timeout_ms, "
     "stall_timeout_ms, rx_silence_ms, io_timeout_ms, connect_timeout_ms, "
-    "backoff, buffer_bytes, on_device_down, hold_max_ms, relay";
+    "backoff, buffer_bytes, on_device_down, hold_max_ms, relay, "
+    "monitor_format";
 const std::string WANT_EP = "on_new_client, connect, listen, allow";
 const std::string USER_TIMEOUT = "shorter than the keepalive budget "
     "(idle_s + interval_s * count) * 1000, one lost probe would drop a "
@@ -328,9 +329,30 @@ bad_cases()
 	  D0 + "backoff.min: unknown setting (want one of min_ms, max_ms)\n" },
 	{ "device_unknown", V + devs("recv_timout_ms = 5; "),
 	  D0 + "recv_timout_ms: unknown setting (want one of " + WANT_POLICY +
-	  ", name, device, upstream)\n" },
+	  ", name, device, upstream, monitor)\n" },
 	{ "device_hold_type", V + devs("on_device_down = 1; "),
 	  D0 + "on_device_down: wrong type (got integer, want string)\n" },
+	// A monitor port.
+	{ "monitor_no_listen", V + devs("monitor = { allow = "
+	  "[\"127.0.0.0/8\"]; }; "), D0 + "monitor.listen: missing (want the "
+	  "address monitor clients connect to)\n" },
+	{ "monitor_connect", V + devs("monitor = { connect = \"127.0.0.1:9\"; "
+	  "}; "), D0 + "monitor.connect: unknown setting (want one of "
+	  "listen, allow)\n" + D0 + "monitor.listen: missing (want the address "
+	  "monitor clients connect to)\n" },
+	{ "monitor_on_new_client", V + devs("monitor = { listen = "
+	  "\"127.0.0.1:9\"; on_new_client = \"reject\"; }; "), D0 +
+	  "monitor.on_new_client: unknown setting (want one of listen, "
+	  "allow)\n" },
+	{ "monitor_not_group", V + devs("monitor = \"127.0.0.1:9\"; "),
+	  D0 + "monitor: wrong type (got string, want group)\n" },
+	{ "monitor_same_port", V + devs("monitor = { listen = "
+	  "\"127.0.0.1:2\"; }; "), D0 + "monitor.listen: duplicate listen "
+	  "address (got \"127.0.0.1:2\", already used by "
+	  "devices.[0].upstream.listen \"127.0.0.1:2\" at line 2)\n" },
+	{ "monitor_format_value", V + devs("monitor_format = \"hex\"; "),
+	  D0 + "monitor_format: unknown value (got \"hex\", want raw or "
+	  "tagged)\n" },
 	// Endpoints.
 	{ "upstream_unknown", V + devs_raw(DV + "upstream = { listen = "
 	  "\"127.0.0.1:2\"; alow = [\"10.0.0.0/8\"]; };"), D0 + "upstream.alow: "
@@ -590,7 +612,7 @@ TEST_F(CfgTest, ReportsEveryErrorOfAFile)
 	    "F:11: devices.[0].upstream.connect: bad address: missing port "
 	    "(got \"mes.local\", want HOST:PORT)\n"
 	    "F:12: devices.[0].colour: unknown setting (want one of " +
-	    WANT_POLICY + ", name, device, upstream)\n"
+	    WANT_POLICY + ", name, device, upstream, monitor)\n"
 	    "F:13: devices.[0].buffer_bytes: wrong type (got float, want "
 	    "integer)\n"
 	    "F:17: devices.[1].upstream.listen: duplicate listen address (got "
@@ -949,6 +971,22 @@ TEST_F(CfgTest, ControlSocketLoads)
 	ASSERT_EQ(load(V + "control = { socket = \"" + longest + "\"; };\n" +
 	    devs()), 0) << out;
 	EXPECT_EQ(c->control_socket, longest);
+}
+
+// A monitor port: its address and allow list, and the format.
+TEST_F(CfgTest, MonitorLoads)
+{
+	ASSERT_EQ(load(V + devs("monitor = { listen = \"127.0.0.1:0\"; allow "
+	    "= [\"10.0.0.0/8\", \"::1/128\"]; }; monitor_format = \"tagged\"; ")),
+	    0) << out;
+	const struct cfg_device *d = &c->devices[0];
+	EXPECT_EQ(d->monitor.mode, CFG_LINK_LISTEN);
+	EXPECT_STREQ(d->monitor.text, "127.0.0.1:0");
+	EXPECT_EQ(d->monitor.n_allow, 2);
+	EXPECT_EQ(d->pol.monitor_format, CFG_MONITOR_TAGGED);
+	ASSERT_EQ(load(V + devs()), 0) << out;
+	EXPECT_EQ(c->devices[0].monitor.mode, CFG_LINK_NONE);
+	EXPECT_EQ(c->devices[0].pol.monitor_format, CFG_MONITOR_RAW);
 }
 
 // Groups merge key by key: defaults, then the device's own keys.

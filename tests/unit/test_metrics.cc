@@ -410,6 +410,10 @@ TEST(Metrics, JsonGroupsLinksByDeviceWithNullsForNever)
 	memcpy(a.snap.last_words_in.b, "ok\x01", 3);
 	a.snap.last_words_in.len = 3;
 	a.snap.last_words_out.skipped = 65536;
+	a.has_monitor = true;
+	snprintf(a.monitor.listen, sizeof(a.monitor.listen), "127.0.0.1:16000");
+	a.monitor.clients = 2;
+	a.monitor.missed = 1234;
 	a.budgets = { 5100, 5100, 5100, 100, -1, 2000 };
 	c.add("d1", LINK_KIND_UPSTREAM);
 	struct metrics_link &rx = c.add("s2", LINK_KIND_RX);
@@ -424,7 +428,8 @@ TEST(Metrics, JsonGroupsLinksByDeviceWithNullsForNever)
 	    "\"budget_stall_ms\":null,\"blip_tolerance_ms\":0,"
 	    "\"last_detection_ms\":null,\"last_words\":null}";
 	EXPECT_EQ(j, "{\"version\":\"1.2.3\",\"devices\":["
-	    "{\"name\":\"d1\",\"links\":["
+	    "{\"name\":\"d1\",\"monitor\":{\"listen\":\"127.0.0.1:16000\","
+	    "\"clients\":2,\"missed_bytes\":1234},\"links\":["
 	    "{\"link\":\"device\",\"state\":\"up\",\"peer\":\"127.0.0.1:5001\","
 	    "\"listen\":\"[::1]:15001\",\"since\":\"2026-11-22T10:00:00.123Z\","
 	    "\"last_reason\":\"keepalive_timeout\","
@@ -437,7 +442,7 @@ TEST(Metrics, JsonGroupsLinksByDeviceWithNullsForNever)
 	    "\"last_words\":{\"received\":\"6f6b01\",\"received_skipped\":0,"
 	    "\"sent\":\"\",\"sent_skipped\":65536}},"
 	    "{\"link\":\"upstream\",\"state\":\"down\"," + never + "]},"
-	    "{\"name\":\"s2\",\"links\":["
+	    "{\"name\":\"s2\",\"monitor\":null,\"links\":["
 	    "{\"link\":\"rx\",\"state\":\"connecting\"," + never + ","
 	    "{\"link\":\"tx\",\"state\":\"down\"," + never + "]}]}\n");
 }
