@@ -300,7 +300,8 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 		}
 		log_link(LOG_LVL_INFO, device_cfg(old[i])->name, NULL, NULL,
 		    "reload: %s: %s", device_cfg(old[i])->name, nc ?
-		    "addresses, buffer_bytes or relay changed: restarting" :
+		    "addresses, buffer_bytes, relay or monitor changed: "
+		    "restarting" :
 		    "removed: stopping");
 		if (nc == NULL) {
 			gw_report(rep, "%s: removed: stopped",
@@ -350,8 +351,8 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 			if (rep != NULL)
 				rep->added++;
 		} else {
-			gw_report(rep, "%s: restarted: addresses, buffer_bytes "
-			    "or relay changed", nc->name);
+			gw_report(rep, "%s: restarted: addresses, buffer_bytes, "
+			    "relay or monitor changed", nc->name);
 			if (rep != NULL)
 				rep->restarted++;
 		}
