@@ -5,7 +5,6 @@
 
 #include <unistd.h>
 
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -91,10 +90,10 @@ TEST_P(LastWords, ATelegramExchangeBeforeTheFailure)
 	// The reset is found by recv() or by the watchdog, which word it
 	// differently.
 	std::string out = r.verbose_status();
-	EXPECT_TRUE(std::regex_search(out, std::regex("\np1/device: last "
-	    "failure peer_reset \\([^\n]+\\)\n"
+	EXPECT_TRUE(re_search(out, "\np1/device: last failure peer_reset "
+	    "\\([^\n]+\\)\n"
 	    "  last received: 024f4b20343203  \\|\\.OK 42\\.\\|\n"
-	    "  last sent: 0252454144204431303003  \\|\\.READ D100\\.\\|\n")))
+	    "  last sent: 0252454144204431303003  \\|\\.READ D100\\.\\|\n"))
 	    << out;
 }
 

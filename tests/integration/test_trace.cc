@@ -11,7 +11,6 @@
 
 #include <chrono>
 #include <memory>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,13 +49,11 @@ config(const std::string &sock, int dport, const std::string &relay)
 pid_t
 trace_pid(const GatewayProcess &g)
 {
-	std::smatch m;
-	std::string log = g.log();
-	static const std::regex re("\\(pid ([0-9]+)\\): trace of d1\n");
+	std::vector<std::string> m;
 
-	if (!std::regex_search(log, m, re))
+	if (!re_search(g.log(), "\\(pid ([0-9]+)\\): trace of d1\n", &m))
 		return -1;
-	return (pid_t)std::stol(m[1]);
+	return (pid_t)std::stol(m[0]);
 }
 
 // A gateway with d1 up: *dev the device's end, *up a host's.
@@ -121,13 +118,13 @@ TEST_P(Trace, BothDirectionsUntilTheLimit)
 	t.join();
 	ASSERT_TRUE(attached) << r.g->log();
 	EXPECT_EQ(rc, 0) << out;
-	const std::regex want(
+	const std::string want(
 	    "tracing d1: dev>up is what the device sent, up>dev what the host "
 	    "sent\n"
 	    "20[0-9-]{8}T[0-9:.]{12}Z dev>up 5 68656c6c6f \\|hello\\|\n"
 	    "20[0-9-]{8}T[0-9:.]{12}Z up>dev 6 776f726c6401 \\|world\\.\\|\n"
 	    "OK: trace of d1 ended after 11 bytes, the limit \\(0 dropped\\)\n");
-	EXPECT_TRUE(std::regex_match(out, want)) << out;
+	EXPECT_TRUE(re_match(out, want)) << out;
 	// Relaying goes on after the trace, on whichever path.
 	EXPECT_TRUE(roundtrip(r.dev, r.up, "after"));
 	EXPECT_TRUE(eventually([&] {
@@ -209,13 +206,13 @@ TEST_P(Trace, AStoppedReaderNeverSlowsTheRelay)
 		if (text.size() > (64u << 20))
 			break;
 	}
-	EXPECT_TRUE(std::regex_search(text, std::regex("\n\\| 20[0-9-]{8}T"
-	    "[0-9:.]{12}Z dropped [0-9]+ bytes: the trace could not keep "
-	    "up\n"))) << text.substr(0, 400);
+	EXPECT_TRUE(re_search(text, "\n\\| 20[0-9-]{8}T[0-9:.]{12}Z dropped "
+	    "[0-9]+ bytes: the trace could not keep up\n")) <<
+	    text.substr(0, 400);
 	close(c);
 	EXPECT_TRUE(eventually([&] {
-		return std::regex_search(r.g->log(), std::regex("trace of d1 "
-		    "ended: [0-9]+ bytes shown, [1-9][0-9]* dropped")); },
+		return re_search(r.g->log(), "trace of d1 ended: [0-9]+ bytes "
+		    "shown, [1-9][0-9]* dropped"); },
 	    5000)) << r.g->log();
 }
 
