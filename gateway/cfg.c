@@ -55,6 +55,8 @@ static int	cfg_get_enum(struct cfg_ctx *, config_setting_t *,
 static int	cfg_get_bool(struct cfg_ctx *, config_setting_t *, int *);
 static int	cfg_get_addr(struct cfg_ctx *, config_setting_t *, bool, bool,
 		    char *, size_t, struct addr_hostport *);
+static int	cfg_get_path(struct cfg_ctx *, config_setting_t *, char *,
+		    size_t);
 static void	cfg_parse_keys(struct cfg_ctx *, config_setting_t *,
 		    enum cfg_keyscope, void *);
 static bool	cfg_parse_policy(struct cfg_ctx *, config_setting_t *,
@@ -67,6 +69,8 @@ static void	cfg_parse_group(struct cfg_ctx *, config_setting_t *,
 		    struct cfg_endpoint *);
 static void	cfg_parse_link(struct cfg_ctx *, config_setting_t *,
 		    struct cfg_device *);
+static void	cfg_parse_monitor(struct cfg_ctx *, config_setting_t *,
+		    struct cfg_endpoint *);
 static bool	cfg_parse_device(struct cfg_ctx *, config_setting_t *,
 		    const struct cfg *, struct cfg_device *);
 static void	cfg_rules(struct cfg_ctx *, config_setting_t *,
@@ -388,6 +392,33 @@ cfg_get_addr(struct cfg_ctx *ctx, config_setting_t *s, bool empty_ok,
 	return (0);
 }
 
+/* The path of a Unix socket: absolute, short enough for sun_path; ""
+   (off) is fine. */
+static int
+cfg_get_path(struct cfg_ctx *ctx, config_setting_t *s, char *path,
+    size_t len)
+{
+	char		 q[CFG_QUOTE_MAX];
+	const char	*str, *why = NULL;
+
+	if ((str = config_setting_get_string(s)) == NULL) {
+		cfg_wrong_type(ctx, s, "string PATH");
+		return (-1);
+	}
+	if (*str != '\0' && *str != '/')
+		why = "not absolute";
+	else if (strlen(str) >= len)
+		why = "too long for a Unix socket";
+	if (why != NULL) {
+		cfg_err(ctx, s, "bad path: %s (got %s, want an absolute PATH of "
+		    "at most %zu bytes, or \"\")", why, cfg_quote(str, q,
+		    sizeof(q)), len - 1);
+		return (-1);
+	}
+	memcpy(path, str, strlen(str) + 1);
+	return (0);
+}
+
 /* Store every integer, enum and boolean key of scope that g holds into
    base. */
 static void
@@ -402,7 +433,8 @@ cfg_parse_keys(struct cfg_ctx *ctx, config_setting_t *g,
 
 	keys = cfg_keydocs(&n);
 	for (k = keys; k < keys + n; k++) {
-		if (k->scope != scope || k->kind == CFG_KEY_ADDR)
+		if (k->scope != scope || k->kind == CFG_KEY_ADDR ||
+		    k->kind == CFG_KEY_PATH)
 			continue;
 		if ((s = config_setting_lookup(g, k->path)) == NULL) {
 			if (k->required)
@@ -524,6 +556,37 @@ cfg_parse_group(struct cfg_ctx *ctx, config_setting_t *g,
 	cfg_parse_endpoint(ctx, g, ep, "connect or listen");
 }
 
+/* The optional "monitor" group: where monitor clients connect (listen)
+   and who may (allow). */
+static void
+cfg_parse_monitor(struct cfg_ctx *ctx, config_setting_t *g,
+    struct cfg_endpoint *ep)
+{
+	config_setting_t	*m;
+	const char		*name;
+	int			 i, n;
+
+	if (!config_setting_is_group(g)) {
+		cfg_wrong_type(ctx, g, "group");
+		return;
+	}
+	/* Not a link: no connect, and any number of clients. */
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(g, (unsigned)i);
+		name = config_setting_name(m);
+		if (strcmp(name, "listen") != 0 && strcmp(name, "allow") != 0)
+			cfg_err(ctx, m, "unknown setting (want one of listen, "
+			    "allow)");
+	}
+	if (config_setting_get_member(g, "listen") == NULL) {
+		cfg_err_key(ctx, g, "listen", "missing (want the address "
+		    "monitor clients connect to)");
+		return;
+	}
+	cfg_parse_endpoint(ctx, g, ep, "listen");
+}
+
 /* The "device" group: one link, or rx and tx. */
 static void
 cfg_parse_link(struct cfg_ctx *ctx, config_setting_t *g,
@@ -566,7 +629,7 @@ cfg_parse_device(struct cfg_ctx *ctx, config_setting_t *e,
     const struct cfg *c, struct cfg_device *dev)
 {
 	static const char *const dev_keys[] = {
-		"name", "device", "upstream", NULL };
+		"name", "device", "upstream", "monitor", NULL };
 	config_setting_t	*s;
 	char			 q[CFG_QUOTE_MAX];
 	const char		*str;
@@ -606,6 +669,9 @@ cfg_parse_device(struct cfg_ctx *ctx, config_setting_t *e,
 		    "connect or listen)");
 	else
 		cfg_parse_group(ctx, s, &dev->upstream);
+
+	if ((s = config_setting_get_member(e, "monitor")) != NULL)
+		cfg_parse_monitor(ctx, s, &dev->monitor);
 	return (ok);
 }
 
@@ -656,6 +722,9 @@ cfg_parse(struct cfg_ctx *ctx, config_setting_t *root, struct cfg *c)
 	    cfg_get_addr(ctx, s, true, true, c->status_listen,
 	    sizeof(c->status_listen), &c->status_hp) == -1)
 		c->status_listen[0] = '\0';
+	if ((s = config_setting_lookup(root, "control.socket")) != NULL)
+		(void)cfg_get_path(ctx, s, c->control_socket,
+		    sizeof(c->control_socket));
 
 	if ((s = config_setting_get_member(root, "defaults")) != NULL) {
 		if (!config_setting_is_group(s)) {
@@ -801,8 +870,9 @@ cfg_device_copy(struct cfg_device *dst, const struct cfg_device *src)
 {
 	*dst = *src;
 	dst->device.allow = dst->rx.allow = dst->tx.allow = NULL;
-	dst->upstream.allow = NULL;
+	dst->upstream.allow = dst->monitor.allow = NULL;
 	if (cfg_endpoint_copy(&dst->device, &src->device) == -1 ||
+	    cfg_endpoint_copy(&dst->monitor, &src->monitor) == -1 ||
 	    cfg_endpoint_copy(&dst->rx, &src->rx) == -1 ||
 	    cfg_endpoint_copy(&dst->tx, &src->tx) == -1 ||
 	    cfg_endpoint_copy(&dst->upstream, &src->upstream) == -1) {
@@ -819,5 +889,7 @@ cfg_device_free(struct cfg_device *d)
 	free(d->rx.allow);
 	free(d->tx.allow);
 	free(d->upstream.allow);
+	free(d->monitor.allow);
 	d->device.allow = d->rx.allow = d->tx.allow = d->upstream.allow = NULL;
+	d->monitor.allow = NULL;
 }

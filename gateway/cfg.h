@@ -14,6 +14,8 @@ extern "C" {
 
 #define CFG_NAME_MAX	65	/* device name: [A-Za-z0-9_.-]{1,64} + NUL */
 #define CFG_ADDR_MAX	(ADDR_HOST_MAX + 16)
+#define CFG_SOCKET_MAX	108	/* a Unix socket's path: sun_path, NUL included */
+#define CFG_MONITOR_CLIENTS	4	/* monitor clients of a device at once */
 
 enum cfg_log_level { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR };
 enum cfg_log_target { CFG_LOG_STDERR, CFG_LOG_SYSLOG, CFG_LOG_JOURNAL };
@@ -21,6 +23,7 @@ enum cfg_link_mode { CFG_LINK_NONE, CFG_LINK_CONNECT, CFG_LINK_LISTEN };
 enum cfg_new_client { CFG_NEW_CLIENT_REPLACE, CFG_NEW_CLIENT_REJECT };
 enum cfg_device_down { CFG_DOWN_CLOSE, CFG_DOWN_HOLD };
 enum cfg_relay { CFG_RELAY_SPLICE, CFG_RELAY_COPY };
+enum cfg_monitor_format { CFG_MONITOR_RAW, CFG_MONITOR_TAGGED };
 
 /* One link end: dial out (connect) or accept one peer at a time (listen). */
 struct cfg_endpoint {
@@ -49,6 +52,7 @@ struct cfg_policy {
 	enum cfg_device_down	on_device_down;
 	int			hold_max_ms;
 	enum cfg_relay		relay;
+	enum cfg_monitor_format	monitor_format;
 };
 
 struct cfg_device {
@@ -58,6 +62,7 @@ struct cfg_device {
 	struct cfg_endpoint	rx;		/* when split: gateway only reads */
 	struct cfg_endpoint	tx;		/* when split: gateway only writes */
 	struct cfg_endpoint	upstream;
+	struct cfg_endpoint	monitor;	/* listen, or mode NONE: none */
 	struct cfg_policy	pol;
 	int			line;
 };
@@ -69,6 +74,7 @@ struct cfg {
 	char			 status_listen[CFG_ADDR_MAX];	/* "" = off */
 	struct addr_hostport	 status_hp;
 	int			 status_per_link_detail;	/* 0 or 1 */
+	char			 control_socket[CFG_SOCKET_MAX]; /* "" = off */
 	int			 watchdog_period_ms;
 	struct cfg_policy	 defaults;
 	struct cfg_device	*devices;

@@ -21,6 +21,7 @@ static const char *const cfg_target_names[] = {
 	"stderr", "syslog", "journal", NULL };
 static const char *const cfg_down_names[] = { "close", "hold", NULL };
 static const char *const cfg_relay_names[] = { "splice", "copy", NULL };
+static const char *const cfg_monitor_names[] = { "raw", "tagged", NULL };
 static const char *const cfg_new_client_names[] = {
 	"replace", "reject", NULL };
 
@@ -43,6 +44,7 @@ _Static_assert(sizeof(enum cfg_log_target) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_device_down) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_new_client) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_relay) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_monitor_format) == sizeof(int), "enum size");
 
 /* The one place where defaults, bounds, units and help are written. Keys
    of one group ("keepalive.*") stay adjacent: cfg_keydoc_names() relies
@@ -64,6 +66,11 @@ static const struct cfg_keydoc cfg_keys[] = {
 	  .off = TOPF(status_per_link_detail),
 	  .help = "per-link failure reasons and detection histograms in "
 	  "/metrics, for small sites" },
+	{ .path = "control.socket", .scope = CFG_SCOPE_TOP,
+	  .kind = CFG_KEY_PATH, .defstr = "/run/gatewayd/control.sock",
+	  .unit = "",
+	  .help = "Unix socket of gwctl's commands, mode 0660; \"\" turns it "
+	  "off" },
 	INT(TOP, "watchdog.period_ms", 10, 60000, 100, "ms",
 	    TOPF(watchdog_period_ms),
 	    "how often the watchdog checks every socket"),
@@ -113,6 +120,12 @@ static const struct cfg_keydoc cfg_keys[] = {
 	  .off = POLF(relay),
 	  .help = "how bytes move: splice (zero copy, through a pipe) or "
 	  "copy (through the buffer)" },
+	{ .path = "monitor_format", .scope = CFG_SCOPE_POLICY,
+	  .kind = CFG_KEY_ENUM, .restarts = true, .min = 0,
+	  .max = NCHOICES(cfg_monitor_names) - 1, .def = CFG_MONITOR_RAW,
+	  .choices = cfg_monitor_names, .unit = "", .off = POLF(monitor_format),
+	  .help = "what monitor clients get: the raw bytes of both directions, "
+	  "or each chunk tagged with its time, direction and length" },
 	ENUM(ENDPOINT, "on_new_client", cfg_new_client_names,
 	    CFG_NEW_CLIENT_REPLACE, EPF(on_new_client),
 	    "listen only: a further client replaces the current one, or is "
@@ -129,7 +142,7 @@ static const char *const cfg_rule_blip[] = {
 	"keepalive.count", "keepalive.interval_s", NULL };
 
 static int	 cfg_key_int(const void *, const struct cfg_keydoc *);
-static const char *cfg_secs(int64_t, char *, size_t);
+static const char *cfg_secs(int64_t, bool, char *, size_t);
 static void	 cfg_print_link(FILE *, const struct cfg_device *, const char *,
 		    enum wd_role, int);
 static int	 cfg_issue(struct cfg_issue *, int, int, bool,
@@ -195,6 +208,9 @@ cfg_keydoc_range(const struct cfg_keydoc *k, char *buf, size_t len)
 	case CFG_KEY_BOOL:
 		snprintf(buf, len, "true or false");
 		break;
+	case CFG_KEY_PATH:
+		snprintf(buf, len, "PATH or \"\"");
+		break;
 	}
 	return (buf);
 }
@@ -222,7 +238,8 @@ cfg_defaults(struct cfg *c)
 
 	memset(c, 0, sizeof(*c));
 	for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
-		if (k->kind == CFG_KEY_ADDR || k->required)
+		if (k->kind == CFG_KEY_ADDR || k->kind == CFG_KEY_PATH ||
+		    k->required)
 			continue;
 		if (k->scope == CFG_SCOPE_TOP)
 			*cfg_keydoc_field(c, k) = (int)k->def;
@@ -233,6 +250,9 @@ cfg_defaults(struct cfg *c)
 	snprintf(c->status_listen, sizeof(c->status_listen), "%s", k->defstr);
 	if (k->defstr[0] != '\0')
 		(void)addr_parse_hostport(k->defstr, &c->status_hp, &why);
+	k = cfg_keydoc_find("control.socket");
+	snprintf(c->control_socket, sizeof(c->control_socket), "%s",
+	    k->defstr);
 }
 
 void
@@ -351,15 +371,19 @@ cfg_policy_check(const struct cfg_policy *p, struct cfg_issue *iv, int max)
 	return (n);
 }
 
-/* Listen slot k of c: 0 is status.listen, 1 + 4 * i + r is role r of
-   device i. Fills the address, its text, its path and line (0: none) and
+/* The listen addresses a device may have: device, rx, tx, upstream and
+   monitor. */
+#define CFG_LISTEN_SLOTS	5
+
+/* Listen slot k of c: 0 is status.listen, 1 + CFG_LISTEN_SLOTS * i + r is
+   role r of device i. Fills the address, its text, its path and line (0: none) and
    returns true when the slot holds a valid listen address. */
 static bool
 cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
     const char **text, char *path, size_t len, int *line)
 {
-	static const char *const	 role[4] = {
-		"device", "device.rx", "device.tx", "upstream" };
+	static const char *const	 role[CFG_LISTEN_SLOTS] = {
+		"device", "device.rx", "device.tx", "upstream", "monitor" };
 	const struct cfg_device		*d;
 	const struct cfg_endpoint	*ep;
 
@@ -370,8 +394,8 @@ cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
 		snprintf(path, len, "status.listen");
 		return (c->status_listen[0] != '\0');
 	}
-	d = &c->devices[(k - 1) / 4];
-	switch ((k - 1) % 4) {
+	d = &c->devices[(k - 1) / CFG_LISTEN_SLOTS];
+	switch ((k - 1) % CFG_LISTEN_SLOTS) {
 	case 0:
 		ep = d->split ? NULL : &d->device;
 		break;
@@ -381,8 +405,11 @@ cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
 	case 2:
 		ep = d->split ? &d->tx : NULL;
 		break;
-	default:
+	case 3:
 		ep = &d->upstream;
+		break;
+	default:
+		ep = &d->monitor;
 		break;
 	}
 	if (ep == NULL || ep->mode != CFG_LINK_LISTEN || ep->text[0] == '\0')
@@ -390,8 +417,8 @@ cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
 	*hp = &ep->hp;
 	*text = ep->text;
 	*line = ep->line;
-	snprintf(path, len, "devices.[%d].%s.listen", (k - 1) / 4,
-	    role[(k - 1) % 4]);
+	snprintf(path, len, "devices.[%d].%s.listen", (k - 1) / CFG_LISTEN_SLOTS,
+	    role[(k - 1) % CFG_LISTEN_SLOTS]);
 	return (true);
 }
 
@@ -421,7 +448,7 @@ cfg_check_devices(const struct cfg *c,
 		fn(arg, &is);
 		n++;
 	}
-	for (j = 1; j < 1 + 4 * c->n_devices; j++) {
+	for (j = 1; j < 1 + CFG_LISTEN_SLOTS * c->n_devices; j++) {
 		if (!cfg_listen_slot(c, j, &hb, &tb, is.path, sizeof(is.path),
 		    &lb))
 			continue;
@@ -486,7 +513,8 @@ static bool
 cfg_device_links_equal(const struct cfg_device *a, const struct cfg_device *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->split != b->split ||
-	    !cfg_endpoint_equal(&a->upstream, &b->upstream))
+	    !cfg_endpoint_equal(&a->upstream, &b->upstream) ||
+	    !cfg_endpoint_equal(&a->monitor, &b->monitor))
 		return (false);
 	if (a->split)
 		return (cfg_endpoint_equal(&a->rx, &b->rx) &&
@@ -508,15 +536,19 @@ cfg_device_policy_only(const struct cfg_device *a, const struct cfg_device *b)
 	    cfg_policy_equal(&a->pol, &b->pol, true));
 }
 
-/* "5.1 s" (tenths), or "-" for a budget the role has not. */
+/* "5.1 s" (tenths), or "-" for a budget the role has not. A worst case
+   is rounded up (a budget of 5050 ms is "5.1 s"), what is survived down. */
 static const char *
-cfg_secs(int64_t ms, char *buf, size_t len)
+cfg_secs(int64_t ms, bool up, char *buf, size_t len)
 {
-	if (ms < 0)
+	if (ms < 0) {
 		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%lld.%lld s", (long long)(ms / 1000),
-		    (long long)(ms % 1000 / 100));
+		return (buf);
+	}
+	if (up)
+		ms = (ms + 99) / 100 * 100;
+	snprintf(buf, len, "%lld.%lld s", (long long)(ms / 1000),
+	    (long long)(ms % 1000 / 100));
 	return (buf);
 }
 
@@ -532,18 +564,28 @@ cfg_print_link(FILE *fp, const struct cfg_device *d, const char *kind,
 	wd_budgets(&wp, role, period_ms, &b);
 	fprintf(fp, "%s/%s: idle peer %s, data in flight %s, stalled peer %s, "
 	    "FIN/RST %s%s%s; survives a silent blip of %s\n", d->name, kind,
-	    cfg_secs(b.idle_ms, t[0], sizeof(t[0])),
-	    cfg_secs(b.in_flight_ms, t[1], sizeof(t[1])),
-	    cfg_secs(b.stall_ms, t[2], sizeof(t[2])),
-	    cfg_secs(b.close_ms, t[3], sizeof(t[3])),
+	    cfg_secs(b.idle_ms, true, t[0], sizeof(t[0])),
+	    cfg_secs(b.in_flight_ms, true, t[1], sizeof(t[1])),
+	    cfg_secs(b.stall_ms, true, t[2], sizeof(t[2])),
+	    cfg_secs(b.close_ms, true, t[3], sizeof(t[3])),
 	    b.rx_silence_ms >= 0 ? ", no byte received " : "",
-	    b.rx_silence_ms >= 0 ? cfg_secs(b.rx_silence_ms, t[4],
-	    sizeof(t[4])) : "", cfg_secs(b.blip_ms > 0 ? b.blip_ms : 0, t[5],
-	    sizeof(t[5])));
+	    b.rx_silence_ms >= 0 ? cfg_secs(b.rx_silence_ms, true, t[4],
+	    sizeof(t[4])) : "", cfg_secs(b.blip_ms > 0 ? b.blip_ms : 0, false,
+	    t[5], sizeof(t[5])));
 	if (b.idle_ms > CFG_BUDGET_WARN_MS)
 		fprintf(fp, "warning: %s/%s: a silent idle peer goes unnoticed "
 		    "for up to %s (more than %d s)\n", d->name, kind,
-		    cfg_secs(b.idle_ms, t[0], sizeof(t[0])),
+		    cfg_secs(b.idle_ms, true, t[0], sizeof(t[0])),
+		    CFG_BUDGET_WARN_MS / 1000);
+	if (b.in_flight_ms > CFG_BUDGET_WARN_MS)
+		fprintf(fp, "warning: %s/%s: a silent peer with data in flight "
+		    "goes unnoticed for up to %s (more than %d s)\n", d->name,
+		    kind, cfg_secs(b.in_flight_ms, true, t[1], sizeof(t[1])),
+		    CFG_BUDGET_WARN_MS / 1000);
+	if (b.stall_ms > CFG_BUDGET_WARN_MS)
+		fprintf(fp, "warning: %s/%s: a peer that stopped reading goes "
+		    "unnoticed for up to %s (more than %d s)\n", d->name, kind,
+		    cfg_secs(b.stall_ms, true, t[2], sizeof(t[2])),
 		    CFG_BUDGET_WARN_MS / 1000);
 	if (b.blip_ms <= 0)
 		fprintf(fp, "warning: %s/%s: survives no silent blip at all: "

@@ -20,7 +20,8 @@ enum cfg_keyscope {
 	CFG_SCOPE_POLICY,	/* in "defaults" and in each device */
 	CFG_SCOPE_ENDPOINT	/* in a link group: "on_new_client" */
 };
-enum cfg_keykind { CFG_KEY_INT, CFG_KEY_ENUM, CFG_KEY_ADDR, CFG_KEY_BOOL };
+enum cfg_keykind { CFG_KEY_INT, CFG_KEY_ENUM, CFG_KEY_ADDR, CFG_KEY_BOOL,
+	CFG_KEY_PATH };
 
 struct cfg_keydoc {
 	const char		*path;	/* in its scope: "keepalive.idle_s" */
@@ -33,7 +34,7 @@ struct cfg_keydoc {
 	long long		 def;	/* INT: value; ENUM: index in choices;
 					   BOOL: 0 false, 1 true */
 	const char *const	*choices;	/* ENUM: NULL-terminated */
-	const char		*defstr;	/* ADDR: default ("" = off) */
+	const char		*defstr;	/* ADDR, PATH: default ("" = off) */
 	const char		*unit;	/* "ms", "s", "bytes", ... or "" */
 	const char		*help;	/* one line */
 	size_t			 off;	/* INT, ENUM, BOOL: offset of the int
@@ -53,8 +54,8 @@ const struct cfg_keydoc *cfg_keydoc_find(const char *path);
 int	*cfg_keydoc_field(void *base, const struct cfg_keydoc *k);
 
 /* The accepted values as the docs and messages print them: "1..7200",
-   "1", "close or hold", "HOST:PORT or \"\"", "true or false". Returns
-   buf. */
+   "1", "close or hold", "HOST:PORT or \"\"", "true or false", "PATH or
+   \"\"". Returns buf. */
 char	*cfg_keydoc_range(const struct cfg_keydoc *, char *buf, size_t len);
 
 /* The names a group of scope holds below prefix (NULL: at the top),
@@ -106,8 +107,10 @@ int	cfg_keepalive_budget_ms(const struct cfg_policy *);
    worst case from a peer's last sign of life to the verdict: a silent
    idle peer, data in flight, a stalled peer, FIN/RST (and no byte received
    with rx_silence_ms) -- and the longest silent blip it survives, as the
-   watchdog's arithmetic (wd_budgets()) has them; a warning line for a
-   budget over CFG_BUDGET_WARN_MS or a link that survives no blip. */
+   watchdog's arithmetic (wd_budgets()) has them; a warning line for each
+   budget over CFG_BUDGET_WARN_MS (idle peer, data in flight, stalled
+   peer; rx_silence_ms is the operator's own choice) or a link that
+   survives no blip. */
 #define CFG_BUDGET_WARN_MS	60000
 void	cfg_print_budgets(const struct cfg *, FILE *);
 

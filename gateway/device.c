@@ -84,6 +84,7 @@ struct device {
 	struct link		*in;		/* device or rx */
 	struct link		*out;		/* device or tx */
 	struct link		*up;
+	struct tap		*tap;		/* a copy of both directions */
 	struct side		 reader;
 	struct side		 writer;
 };
@@ -424,10 +425,13 @@ device_start(const struct cfg_device *dc, struct acceptor *acc,
 		dev->in = dev->out = use_link(dev, LINK_KIND_DEVICE,
 		    &dev->cfg.device);
 	dev->up = use_link(dev, LINK_KIND_UPSTREAM, &dev->cfg.upstream);
-	if (dev->in == NULL || dev->out == NULL || dev->up == NULL) {
+	if (dev->in == NULL || dev->out == NULL || dev->up == NULL ||
+	    (dev->tap = tap_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out_stop;
 	}
+	link_set_tap(dev->in, dev->tap, TAP_DEV_TO_UP);
+	link_set_tap(dev->up, dev->tap, TAP_UP_TO_DEV);
 
 	dev->reader = (struct side){ .dev = dev, .role = "reader",
 	    .pol = dev->cfg.pol, .src = dev->in, .dst = dev->up };
@@ -516,6 +520,9 @@ device_stop_finish(struct device *dev)
 		link_close(dev->links[k], true);
 		link_free(dev->links[k]);
 	}
+	/* Whoever watches learns that the device is gone, and lets go. */
+	tap_close(dev->tap);
+	tap_unref(dev->tap);
 	pump_free(&dev->reader.pump);
 	pump_free(&dev->writer.pump);
 	if (dev->wake_fd != -1)
@@ -566,4 +573,10 @@ struct link *
 device_link(struct device *dev, enum link_kind kind)
 {
 	return (dev->links[kind]);
+}
+
+struct tap *
+device_tap(struct device *dev)
+{
+	return (dev->tap);
 }

@@ -48,6 +48,10 @@ bool		 device_splices(const struct device *);
 /* The link of that kind, or NULL when the device has none. */
 struct link	*device_link(struct device *, enum link_kind);
 
+/* The copy of the device's traffic, both directions (tap_ref() it to keep
+   it past the device). */
+struct tap	*device_tap(struct device *);
+
 #ifdef __cplusplus
 }
 #endif

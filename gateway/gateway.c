@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "journal.h"
 #include "log.h"
 #include "metrics.h"
+#include "monitor.h"
 #include "status.h"
 #include "watchdog.h"
 
@@ -32,6 +34,8 @@ struct gateway {
 	struct device		**devs;		/* protected by mu */
 	int			 n_devs;
 	struct status		*status;	/* NULL: off */
+	struct monitor		*mon;		/* NULL: no device has one yet;
+						   set under mu */
 	int64_t			 start_wall_ms;
 	bool			 reload_ok;	/* protected by mu */
 	int64_t			 reload_ok_wall_ms; /* protected by mu */
@@ -43,9 +47,14 @@ struct gateway {
 static void	gw_collect(void *, struct metrics *);
 static void	gw_log_target(const struct cfg *);
 static void	gw_reload_outcome(struct gateway *, bool);
+static void	gw_report(struct gw_reload_report *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 static void	gw_retire(struct gateway *, struct device *);
 static bool	status_changes(const struct gateway *, const struct cfg *);
 static long	endpoint_fds(const struct cfg_endpoint *);
+static struct device *gw_device_start(struct gateway *,
+		    const struct cfg_device *, char *, size_t);
+static void	gw_device_stop_begin(struct gateway *, struct device *);
 
 static enum log_level
 level_of(enum cfg_log_level l)
@@ -124,7 +133,7 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 	for (i = 0; i < cfg->n_devices; i++) {
 		char	derr[256];
 
-		gw->devs[i] = device_start(&cfg->devices[i], gw->acc, gw->wd, derr,
+		gw->devs[i] = gw_device_start(gw, &cfg->devices[i], derr,
 		    sizeof(derr));
 		if (gw->devs[i] == NULL) {
 			snprintf(err, errlen, "%s: %s", cfg->devices[i].name,
@@ -144,6 +153,46 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 out_stop:
 	gw_stop(gw);
 	return (NULL);
+}
+
+/* Start a device and its monitor port, if it has one. */
+static struct device *
+gw_device_start(struct gateway *gw, const struct cfg_device *dc, char *err,
+    size_t errlen)
+{
+	struct device	*dev;
+	struct monitor	*mon;
+
+	if ((dev = device_start(dc, gw->acc, gw->wd, err, errlen)) == NULL)
+		return (NULL);
+	if (dc->monitor.mode != CFG_LINK_LISTEN)
+		return (dev);
+	/* The monitor's thread starts with the first device that has one
+	   (under mu: the status server's collect reads gw->mon). */
+	if (gw->mon == NULL && (mon = monitor_start()) != NULL) {
+		pthread_mutex_lock(&gw->mu);
+		gw->mon = mon;
+		pthread_mutex_unlock(&gw->mu);
+	}
+	if (gw->mon == NULL)
+		snprintf(err, errlen, "cannot start the monitor: %s",
+		    strerror(errno));
+	else if (monitor_open(gw->mon, dc->name, &dc->monitor,
+	    dc->pol.monitor_format, device_tap(dev), err, errlen) == 0)
+		return (dev);
+	device_stop_begin(dev);
+	device_stop_finish(dev);
+	return (NULL);
+}
+
+/* Close a device's monitor port and its clients, then tell the device
+   to stop (device_stop_finish() waits for it). */
+static void
+gw_device_stop_begin(struct gateway *gw, struct device *dev)
+{
+	if (gw->mon != NULL)
+		monitor_close(gw->mon, device_cfg(dev)->name);
+	device_stop_begin(dev);
 }
 
 static struct device *
@@ -187,8 +236,23 @@ status_changes(const struct gateway *gw, const struct cfg *cfg)
 	    (gw->status == NULL && cfg->status_listen[0] != '\0'));
 }
 
+/* One line of a reload's report, when there is one. */
+static void
+gw_report(struct gw_reload_report *rep, const char *fmt, ...)
+{
+	char	line[512];
+	va_list	ap;
+
+	if (rep == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	strbuf_printf(&rep->lines, "%s\n", line);
+}
+
 int
-gw_reload(struct gateway *gw, struct cfg *cfg)
+gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 {
 	struct device		**old, **devs, **stopping, *dev;
 	const struct cfg_device	 *nc;
@@ -218,22 +282,33 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	   in place. */
 	for (i = 0; i < n_old; i++) {
 		nc = find_cfg(cfg, device_cfg(old[i])->name);
-		if (nc != NULL && cfg_device_equal(nc, device_cfg(old[i])))
+		if (nc != NULL && cfg_device_equal(nc, device_cfg(old[i]))) {
+			gw_report(rep, "%s: kept", nc->name);
 			continue;
+		}
 		if (nc != NULL && cfg_device_policy_only(device_cfg(old[i]),
 		    nc)) {
 			log_link(LOG_LVL_INFO, nc->name, NULL, NULL,
 			    "reload: %s: policy changed (keepalive, timeouts, "
 			    "backoff, hold): applied to its live links",
 			    nc->name);
+			gw_report(rep, "%s: kept, with the new policy applied to "
+			    "its live links", nc->name);
 			device_set_policy(old[i], &nc->pol);
 			updated++;
 			continue;
 		}
 		log_link(LOG_LVL_INFO, device_cfg(old[i])->name, NULL, NULL,
 		    "reload: %s: %s", device_cfg(old[i])->name, nc ?
-		    "addresses, buffer_bytes or relay changed: restarting" :
+		    "addresses, buffer_bytes, relay or monitor changed: "
+		    "restarting" :
 		    "removed: stopping");
+		if (nc == NULL) {
+			gw_report(rep, "%s: removed: stopped",
+			    device_cfg(old[i])->name);
+			if (rep != NULL)
+				rep->removed++;
+		}
 		pthread_mutex_lock(&gw->mu);
 		gw_retire(gw, old[i]);
 		stopping[n_stop++] = old[i];
@@ -246,7 +321,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	}
 	/* Tell every device, then wait for them: together, not in turn. */
 	for (i = 0; i < n_stop; i++)
-		device_stop_begin(stopping[i]);
+		gw_device_stop_begin(gw, stopping[i]);
 	for (i = 0; i < n_stop; i++)
 		device_stop_finish(stopping[i]);
 	free(stopping);
@@ -258,17 +333,29 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 			kept++;
 			continue;
 		}
-		if ((dev = device_start(nc, gw->acc, gw->wd, derr,
-		    sizeof(derr))) == NULL) {
+		if ((dev = gw_device_start(gw, nc, derr, sizeof(derr))) ==
+		    NULL) {
 			log_link(LOG_LVL_WARN, nc->name, NULL, NULL,
 			    "reload: %s: cannot start: %s", nc->name, derr);
+			gw_report(rep, "%s: cannot start: %s", nc->name, derr);
+			if (rep != NULL)
+				rep->failed++;
 			rc = -1;
 			continue;
 		}
 		devs[n++] = dev;
-		if (find_cfg(gw->cfg, nc->name) == NULL)
+		if (find_cfg(gw->cfg, nc->name) == NULL) {
 			log_link(LOG_LVL_INFO, nc->name, NULL, NULL,
 			    "reload: %s: added: starting", nc->name);
+			gw_report(rep, "%s: added: started", nc->name);
+			if (rep != NULL)
+				rep->added++;
+		} else {
+			gw_report(rep, "%s: restarted: addresses, buffer_bytes, "
+			    "relay or monitor changed", nc->name);
+			if (rep != NULL)
+				rep->restarted++;
+		}
 		started++;
 	}
 	pthread_mutex_lock(&gw->mu);
@@ -299,6 +386,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	    (gw->status = status_start(&cfg->status_hp, gw_collect, gw, derr,
 	    sizeof(derr))) == NULL) {
 		log_warnx("reload: %s; running without status", derr);
+		gw_report(rep, "%s; running without status", derr);
 		rc = -1;
 	}
 	/* Kept devices hold their own copies: the old config can go. */
@@ -307,6 +395,10 @@ gw_reload(struct gateway *gw, struct cfg *cfg)
 	log_info("reload: %d device%s kept (%d with new timeouts), %d stopped, "
 	    "%d started", kept, kept == 1 ? "" : "s", updated, n_stop,
 	    started);
+	if (rep != NULL) {
+		rep->kept = kept;
+		rep->updated = updated;
+	}
 	gw_reload_outcome(gw, rc == 0);
 	return (rc);
 }
@@ -360,10 +452,11 @@ gw_stop(struct gateway *gw)
 	   there are and whatever they are doing. */
 	acceptor_halt(gw->acc);
 	for (i = 0; i < gw->n_devs; i++)
-		device_stop_begin(gw->devs[i]);
+		gw_device_stop_begin(gw, gw->devs[i]);
 	for (i = gw->n_devs - 1; i >= 0; i--)
 		device_stop_finish(gw->devs[i]);
 	free(gw->devs);
+	monitor_stop(gw->mon);
 	wd_stop(gw->wd);
 	acceptor_free(gw->acc);
 	cfg_free(gw->cfg);
@@ -371,6 +464,48 @@ gw_stop(struct gateway *gw)
 	free(gw);
 	log_info("terminating");
 	(void)log_set_target(LOG_TO_STDERR, NULL);
+}
+
+int
+gw_disconnect(struct gateway *gw, const char *device, enum link_kind kind,
+    const char *detail, unsigned *had, unsigned *done)
+{
+	struct device	*dev;
+	struct link	*l;
+	int		 k;
+
+	*had = *done = 0;
+	pthread_mutex_lock(&gw->mu);
+	if ((dev = find_device(gw->devs, gw->n_devs, device)) == NULL) {
+		pthread_mutex_unlock(&gw->mu);
+		return (-1);
+	}
+	for (k = 0; k < LINK_KIND_COUNT; k++) {
+		if ((l = device_link(dev, k)) == NULL)
+			continue;
+		*had |= 1u << k;
+		if ((kind == LINK_KIND_COUNT || kind == (enum link_kind)k) &&
+		    link_fail(l, 0, WD_OPERATOR, 0, "%s", detail))
+			*done |= 1u << k;
+	}
+	pthread_mutex_unlock(&gw->mu);
+	return (0);
+}
+
+struct tap *
+gw_tap(struct gateway *gw, const char *device)
+{
+	struct device	*dev;
+	struct tap	*tap = NULL;
+
+	/* Under mu: a device in the table is not stopped meanwhile. */
+	pthread_mutex_lock(&gw->mu);
+	if ((dev = find_device(gw->devs, gw->n_devs, device)) != NULL) {
+		tap = device_tap(dev);
+		tap_ref(tap);
+	}
+	pthread_mutex_unlock(&gw->mu);
+	return (tap);
 }
 
 void
@@ -408,17 +543,38 @@ gw_fds_needed(const struct cfg *cfg)
 		else
 			n += endpoint_fds(&d->device);
 		n += endpoint_fds(&d->upstream);
+		/* The port, and each client's socket and tap eventfd; the
+		   monitor thread's own eventfd. */
+		if (d->monitor.mode == CFG_LINK_LISTEN)
+			n += 1 + 2 * CFG_MONITOR_CLIENTS + 1;
 		if (d->pol.relay == CFG_RELAY_SPLICE)
 			n += 4;		/* a pipe each way */
 	}
 	return (n);
 }
 
+struct collect {
+	struct gateway	*gw;
+	struct metrics	*m;
+};
+
 static void
 collect_link(void *arg, const char *device, struct link *l)
 {
+	struct collect		*c = arg;
+	struct metrics_link	*ml;
+	size_t			 n = c->m->n_links;
+
 	/* A failure marks the copy failed; the status server checks it. */
-	(void)metrics_add_link(arg, device, l);
+	if (metrics_add_link(c->m, device, l) == -1)
+		return;
+	ml = &c->m->links[n];
+	/* A device's links come one after the other: its first carries
+	   the device's monitor. */
+	if (c->gw->mon != NULL && (n == 0 || strcmp(c->m->links[n - 1].device,
+	    device) != 0))
+		ml->has_monitor = monitor_info(c->gw->mon, device,
+		    &ml->monitor);
 }
 
 void
@@ -441,7 +597,7 @@ gw_snapshot(struct gateway *gw, struct metrics *m)
 		m->reload_ok_wall_ms = gw->reload_ok_wall_ms;
 		pthread_mutex_unlock(&gw->mu);
 		m->period_ms = wd_period(gw->wd);
-		gw_foreach_link(gw, collect_link, m);
+		gw_foreach_link(gw, collect_link, &(struct collect){ gw, m });
 		pthread_mutex_lock(&gw->mu);
 		again = gen != gw->retired_gen;
 		pthread_mutex_unlock(&gw->mu);

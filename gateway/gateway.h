@@ -8,6 +8,7 @@
 #include "cfg.h"
 #include "link.h"
 #include "metrics.h"
+#include "strbuf.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,13 +25,28 @@ struct gateway	*gw_start(struct cfg *cfg, char *err, size_t errlen);
    eventfds and pipes, and the status server's connections. */
 long		 gw_fds_needed(const struct cfg *cfg);
 
+/* What a reload did, for whoever asked for it: a line per device
+   ("press1: kept", "press2: restarted: ...", "press3: cannot start:
+   ..."), and the counts. */
+struct gw_reload_report {
+	struct strbuf	lines;
+	int		kept;		/* with new timeouts included */
+	int		updated;	/* kept, with new timeouts */
+	int		restarted;
+	int		added;
+	int		removed;
+	int		failed;		/* could not start */
+};
+
 /* Apply a new, already validated config (which the gateway then owns):
    devices whose settings did not change keep running untouched, changed
-   ones restart, added ones start, removed ones stop. Logs what changed.
+   ones restart, added ones start, removed ones stop. Logs what changed,
+   and tells it in report too (NULL: not; strbuf_init() its lines first).
    Returns 0, or -1 when some device (or the status server) could not
    start (logged; the others run). The outcome is the reload's in the
    metrics (gatewayd_config_last_reload_successful). */
-int		 gw_reload(struct gateway *, struct cfg *cfg);
+int		 gw_reload(struct gateway *, struct cfg *cfg,
+		    struct gw_reload_report *report);
 
 /* A reload whose file was rejected (not valid, or too many descriptors):
    the running configuration stays, and the metrics say the last reload
@@ -46,6 +62,19 @@ void		 gw_stop(struct gateway *);
 void		 gw_foreach_link(struct gateway *,
 		    void (*fn)(void *arg, const char *device, struct link *),
 		    void *arg);
+
+/* Shut down kind (LINK_KIND_COUNT: every link) of the device named
+   device for reason operator, with detail (who asked) in the log and the
+   status: its owner closes it and reconnects as after any failure.
+   Returns 0 with the kinds the device has in *had and those this call
+   shut down in *done (bit 1 << kind), or -1 when there is no such device. */
+int		 gw_disconnect(struct gateway *, const char *device,
+		    enum link_kind kind, const char *detail, unsigned *had,
+		    unsigned *done);
+
+/* A reference to the tap of the device named device (tap_unref() it), or
+   NULL when there is no such device. */
+struct tap	*gw_tap(struct gateway *, const char *device);
 
 /* The watchdog, for the main thread's guard (wd_is_stuck()). */
 struct watchdog	*gw_watchdog(struct gateway *);

@@ -39,6 +39,13 @@ struct link {
 	const struct cfg_policy	*pol;		/* contents under *mu (reload) */
 	struct link_sync	*sync;		/* the device's */
 	pthread_mutex_t		*mu;		/* &sync->mu */
+	struct tap		*tap;		/* set before the threads start */
+	enum tap_dir		 tap_dir;
+	/* The last bytes of this connection, in and out: each written by
+	   the relay thread of its direction inside link_acquire/release, so
+	   that the owner's close, which waits for those, copies them whole. */
+	struct words		 words_in;
+	struct words		 words_out;
 
 	/* Protected by *mu. */
 	int			 fd;		/* -1 when down */
@@ -64,6 +71,8 @@ struct link {
 	enum wd_reason		 last_reason;
 	char			 last_detail[LINK_DETAIL_MAX];
 	int64_t			 last_failure_wall_ms;
+	struct words_snap	 last_words_in;	/* at the last failure */
+	struct words_snap	 last_words_out;
 
 	int64_t			 up_ms;		/* monotonic, when attached */
 
@@ -198,6 +207,8 @@ link_new(const char *device, enum link_kind kind,
 	l->flap_log.window_ms = 60000;
 	l->peer_log.window_ms = LINK_PEER_LOG_MS;
 	atomic_init(&l->last_detect_ms, -1);
+	words_init(&l->words_in);
+	words_init(&l->words_out);
 	return (l);
 }
 
@@ -208,6 +219,8 @@ link_free(struct link *l)
 		return;
 	if (l->pending_fd != -1)
 		close(l->pending_fd);
+	words_destroy(&l->words_in);
+	words_destroy(&l->words_out);
 	free(l);
 }
 
@@ -234,6 +247,9 @@ link_set_listening(struct link *l, const char *addr)
 void
 link_attach(struct link *l, int fd, const char *peer)
 {
+	/* The last words are a connection's own. */
+	words_clear(&l->words_in);
+	words_clear(&l->words_out);
 	pthread_mutex_lock(l->mu);
 	l->fd = fd;
 	l->gen++;
@@ -482,6 +498,8 @@ link_close(struct link *l, bool close_anyway)
 		l->last_reason = reason;
 		l->last_failure_wall_ms = l->since_wall_ms;
 		snprintf(l->last_detail, sizeof(l->last_detail), "%s", detail);
+		words_copy(&l->words_in, &l->last_words_in);
+		words_copy(&l->words_out, &l->last_words_out);
 	}
 	link_sync_changed(l->sync);
 	pthread_mutex_unlock(l->mu);
@@ -644,6 +662,9 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 	if ((fd = link_acquire(l, &gen)) == -1)
 		return (LINK_CLOSED);
 	rc = io_call(l, fd, op, buf, pipe_fd, len, &err, &reason);
+	/* Spliced bytes are the pump's to show (link_saw()/link_unseen()). */
+	if (rc > 0 && op == IO_RECV)
+		link_saw(l, buf, (size_t)rc);
 	link_release(l);
 	if (rc > 0) {
 		*n = (size_t)rc;
@@ -684,6 +705,10 @@ link_out(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 		atomic_store(&l->send_since_ms, now_ms);
 	atomic_store(&l->send_pending, (uint32_t)len);
 	rc = io_call(l, fd, op, buf, pipe_fd, len, &err, &reason);
+	if (rc > 0 && op == IO_SEND)
+		words_add(&l->words_out, buf, (size_t)rc);
+	else if (rc > 0)
+		words_skip(&l->words_out, (size_t)rc);
 	link_release(l);
 	if (rc > 0) {
 		*n = (size_t)rc;
@@ -733,6 +758,33 @@ link_splice_out(struct link *l, int pipe_r, size_t len, size_t *n,
 }
 
 void
+link_set_tap(struct link *l, struct tap *tap, enum tap_dir dir)
+{
+	l->tap = tap;
+	l->tap_dir = dir;
+}
+
+bool
+link_tapped(const struct link *l)
+{
+	return (tap_active(l->tap));
+}
+
+void
+link_saw(struct link *l, const void *buf, size_t n)
+{
+	words_add(&l->words_in, buf, n);
+	/* Nobody watching: one atomic load. */
+	tap_feed(l->tap, l->tap_dir, buf, n);
+}
+
+void
+link_unseen(struct link *l, size_t n)
+{
+	words_skip(&l->words_in, n);
+}
+
+void
 link_count_discarded(struct link *l, size_t n)
 {
 	atomic_fetch_add(&l->stat_held_discarded, (uint64_t)n);
@@ -768,6 +820,8 @@ link_snapshot(struct link *l, struct link_snap *s)
 	s->last_reason = l->last_reason;
 	snprintf(s->last_detail, sizeof(s->last_detail), "%s", l->last_detail);
 	s->last_failure_wall_ms = l->last_failure_wall_ms;
+	s->last_words_in = l->last_words_in;
+	s->last_words_out = l->last_words_out;
 	pthread_mutex_unlock(l->mu);
 	s->connects = atomic_load(&l->stat_connects);
 	for (r = 0; r < WD_REASON_COUNT; r++)

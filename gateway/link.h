@@ -20,7 +20,9 @@
 #include "hist.h"
 #include "log.h"
 #include "reason.h"
+#include "tap.h"
 #include "watchdog.h"
+#include "words.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,6 +68,8 @@ struct link_snap {
 	enum wd_reason		last_reason;		/* NONE: never failed */
 	char			last_detail[LINK_DETAIL_MAX];
 	int64_t			last_failure_wall_ms;	/* 0: never */
+	struct words_snap	last_words_in;	/* at the last failure */
+	struct words_snap	last_words_out;
 	uint64_t		connects;
 	uint64_t		failures[WD_REASON_COUNT];
 	uint64_t		bytes_in;	/* received from the peer */
@@ -175,6 +179,21 @@ enum link_io link_splice_in(struct link *, int pipe_w, size_t len,
 	    size_t *n, int64_t now_ms);
 enum link_io link_splice_out(struct link *, int pipe_r, size_t len,
 	    size_t *n, int64_t now_ms);
+
+/* Before the device's threads start: the bytes link_read() receives on l
+   go to tap too, as direction dir (what the device sent on a device or rx
+   link, what the host sent on an upstream link). */
+void	link_set_tap(struct link *, struct tap *tap, enum tap_dir dir);
+
+/* True when someone watches l's bytes: the zero-copy path, which never
+   sees them, gives way to link_read() meanwhile. One atomic load. */
+bool	link_tapped(const struct link *);
+
+/* The zero-copy path's account of what it received on l: n bytes it took
+   out of its pipe to look at (for the tap and the last words, as
+   link_read() does itself), or n bytes that went by unseen. */
+void	link_saw(struct link *, const void *buf, size_t n);
+void	link_unseen(struct link *, size_t n);
 
 /* Count n bytes received on l that were never relayed (discarded). */
 void	link_count_discarded(struct link *, size_t n);

@@ -15,10 +15,33 @@
 #include "cfg.h"
 #include "cfg_schema.h"
 #include "clock.h"
+#include "control.h"
 #include "gateway.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
+#include "strbuf.h"
 #include "watchdog.h"
+
+/* What the control server's commands reach: the gateway, and this thread
+   for a reload. */
+struct main_ctx {
+	struct gateway	*gw;
+	pthread_t	 main_tid;
+};
+
+static int	ctl_status(void *, bool, struct strbuf *);
+static int	ctl_disconnect(void *, const char *, enum link_kind,
+		    const char *, unsigned *, unsigned *);
+static void	ctl_reload_wake(void *);
+static struct tap *ctl_tap(void *, const char *);
+
+static const struct control_ops ctl_ops = {
+	.status = ctl_status,
+	.disconnect = ctl_disconnect,
+	.reload_wake = ctl_reload_wake,
+	.tap = ctl_tap,
+};
 
 static const struct option longopts[] = {
 	{ "config",	required_argument,	NULL,	'c' },
@@ -71,15 +94,73 @@ check_watchdog_fit(struct notify *nt, int period_ms)
 		    "WatchdogSec=", period_ms, (long long)wd_ms);
 }
 
-/* Load path, printing every error (and warning) on stderr. */
+/* Load path, printing every error (and warning) on stderr, and into
+   msgs too when it is not NULL. */
 static struct cfg *
-load(const char *path)
+load(const char *path, struct strbuf *msgs)
 {
 	struct cfg	*cfg;
+	FILE		*fp;
+	char		*text = NULL;
+	size_t		 len = 0;
+	int		 rc;
 
-	if (cfg_load(path, &cfg, stderr) == -1)
-		return (NULL);
-	return (cfg);
+	if (msgs == NULL || (fp = open_memstream(&text, &len)) == NULL) {
+		if (cfg_load(path, &cfg, stderr) == -1)
+			return (NULL);
+		return (cfg);
+	}
+	rc = cfg_load(path, &cfg, fp);
+	if (fclose(fp) == 0 && text != NULL) {
+		fputs(text, stderr);
+		strbuf_add(msgs, text, len);
+	}
+	free(text);
+	return (rc == -1 ? NULL : cfg);
+}
+
+/* The status, as GET /status?format=text has it. */
+static int
+ctl_status(void *arg, bool verbose, struct strbuf *out)
+{
+	struct main_ctx	*mc = arg;
+	struct metrics	 m;
+	int		 rc;
+
+	metrics_init(&m);
+	gw_snapshot(mc->gw, &m);
+	rc = m.failed ? -1 : metrics_render_text(&m, verbose, out);
+	metrics_free(&m);
+	return (rc);
+}
+
+static int
+ctl_disconnect(void *arg, const char *device, enum link_kind kind,
+    const char *detail, unsigned *had, unsigned *done)
+{
+	struct main_ctx	*mc = arg;
+
+	return (gw_disconnect(mc->gw, device, kind, detail, had, done));
+}
+
+static struct tap *
+ctl_tap(void *arg, const char *device)
+{
+	struct main_ctx	*mc = arg;
+
+	return (gw_tap(mc->gw, device));
+}
+
+/* On the control server's thread: this thread waits for signals, so a
+   signal wakes it; it then takes the reload (control_reload_take()). */
+static void
+ctl_reload_wake(void *arg)
+{
+	struct main_ctx	*mc = arg;
+
+	if ((errno = pthread_kill(mc->main_tid, SIGUSR1)) != 0)
+		log_warnx("control: cannot wake the main thread for a reload: "
+		    "%s", strerror(errno));
 }
 
 /* The watchdog watched: a stuck sweep leaves dead links unnoticed, so
@@ -128,23 +209,30 @@ fit_nofile(const struct cfg *cfg, char *err, size_t errlen)
 }
 
 /* Reload path; the manager sees RELOADING=1, then READY=1 whatever the
-   outcome, since the gateway runs on either way. */
-static void
-reload(struct gateway *gw, const char *path, struct notify *nt)
+   outcome, since the gateway runs on either way. What it did goes to
+   rep's lines (the file's errors too) and summary; returns CONTROL_OK,
+   or CONTROL_WARNING when the file was rejected or a device could not
+   start. ctl_path is the control socket in use, which a reload does not
+   move. */
+static enum control_code
+reload(struct gateway *gw, const char *path, struct notify *nt,
+    const char *ctl_path, struct gw_reload_report *rep, char *summary,
+    size_t summarylen)
 {
 	struct cfg	*cfg;
 	char		 err[256];
 	int		 n;
 
 	told(notify_reloading(nt, path), "RELOADING=1");
-	log_info("SIGHUP: reloading %s", path);
-	if ((cfg = load(path)) == NULL) {
+	if ((cfg = load(path, &rep->lines)) == NULL) {
 		gw_reload_rejected(gw);
 		log_warnx("reload: %s is not valid; running configuration kept",
 		    path);
 		told(notify_send(nt, "READY=1\nSTATUS=reload failed: %s is "
 		    "not valid; running configuration kept", path), "READY=1");
-		return;
+		snprintf(summary, summarylen, "reload rejected: %s is not "
+		    "valid; running configuration kept", path);
+		return (CONTROL_WARNING);
 	}
 	if (fit_nofile(cfg, err, sizeof(err)) == -1) {
 		gw_reload_rejected(gw);
@@ -152,32 +240,74 @@ reload(struct gateway *gw, const char *path, struct notify *nt)
 		    err);
 		told(notify_send(nt, "READY=1\nSTATUS=reload failed: %s %s",
 		    path, err), "READY=1");
+		snprintf(summary, summarylen, "reload rejected: %s %s; "
+		    "running configuration kept", path, err);
 		cfg_free(cfg);
-		return;
+		return (CONTROL_WARNING);
 	}
+	if (strcmp(cfg->control_socket, ctl_path) != 0)
+		log_warnx("reload: control.socket \"%s\" -> \"%s\": takes "
+		    "effect at the next start", ctl_path, cfg->control_socket);
 	n = cfg->n_devices;
-	if (gw_reload(gw, cfg) == -1)
+	if (gw_reload(gw, cfg, rep) == -1) {
 		told(notify_send(nt, "READY=1\nSTATUS=reloaded; some devices "
 		    "could not start (see the log)"), "READY=1");
-	else
+		snprintf(summary, summarylen, "reloaded %s, but %d device%s "
+		    "could not start (see above)", path, rep->failed,
+		    rep->failed == 1 ? "" : "s");
+	} else {
 		told(notify_send(nt, "READY=1\nSTATUS=relaying for %d "
 		    "device%s", n, n == 1 ? "" : "s"), "READY=1");
+		snprintf(summary, summarylen, "reloaded %s: %d kept (%d with "
+		    "a new policy), %d restarted, %d added, %d removed", path,
+		    rep->kept, rep->updated, rep->restarted, rep->added,
+		    rep->removed);
+	}
 	check_watchdog_fit(nt, wd_period(gw_watchdog(gw)));
+	return (rep->failed > 0 ? CONTROL_WARNING : CONTROL_OK);
+}
+
+/* A reload asked for on the control socket, if one waits: run it and
+   hand the outcome back. */
+static void
+serve_reload(struct gateway *gw, const char *path, struct notify *nt,
+    struct control *ctl, const char *ctl_path)
+{
+	struct gw_reload_report	 rep;
+	enum control_code	 code;
+	char			 summary[512];
+	uid_t			 uid;
+	pid_t			 pid;
+
+	if (ctl == NULL || !control_reload_take(ctl, &uid, &pid))
+		return;
+	log_info("control: reloading %s for uid %u (pid %d)", path,
+	    (unsigned)uid, (int)pid);
+	memset(&rep, 0, sizeof(rep));
+	strbuf_init(&rep.lines);
+	code = reload(gw, path, nt, ctl_path, &rep, summary, sizeof(summary));
+	control_reload_done(ctl, code, rep.lines.failed ? "" : rep.lines.buf !=
+	    NULL ? rep.lines.buf : "", summary);
+	strbuf_free(&rep.lines);
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct gateway	*gw;
-	struct cfg	*cfg;
-	struct notify	*nt;
-	const char	*path = NULL;
-	struct timespec	 tick;
-	sigset_t	 set;
-	char		 err[512];
-	bool		 check = false;
-	int64_t		 tick_ms, wd_ms;
-	int		 ch, sig, n;
+	struct gateway		*gw;
+	struct cfg		*cfg;
+	struct notify		*nt;
+	struct control		*ctl = NULL;
+	struct main_ctx		 mc;
+	struct gw_reload_report	 rep;
+	const char		*path = NULL;
+	struct timespec		 tick;
+	sigset_t		 set;
+	char			 err[512], summary[512];
+	char			 ctl_path[CFG_SOCKET_MAX];
+	bool			 check = false;
+	int64_t			 tick_ms, wd_ms;
+	int			 ch, sig, n;
 
 	while ((ch = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -202,7 +332,7 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return (EX_USAGE);
 	}
-	if ((cfg = load(path)) == NULL)
+	if ((cfg = load(path, NULL)) == NULL)
 		return (EX_CONFIG);
 	if (fit_nofile(cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s: %s\n", path, err);
@@ -217,13 +347,15 @@ main(int argc, char *argv[])
 	}
 
 	/* Before any thread exists: every thread inherits the mask, so only
-	   this one receives TERM/INT/HUP, in sigtimedwait(). A write to a
-	   dead peer must never kill the process. */
+	   this one receives TERM/INT/HUP, in sigtimedwait(); USR1 is how the
+	   control server wakes it for a reload. A write to a dead peer must
+	   never kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	if ((errno = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
 		fatal("pthread_sigmask: %s", strerror(errno));
 
@@ -234,11 +366,20 @@ main(int argc, char *argv[])
 
 	log_info("gatewayd %s starting with %s", GATEWAYD_VERSION, path);
 	n = cfg->n_devices;
+	snprintf(ctl_path, sizeof(ctl_path), "%s", cfg->control_socket);
 	if ((gw = gw_start(cfg, err, sizeof(err))) == NULL) {
 		log_error("cannot start: %s", err);
 		notify_close(nt);
 		return (EX_SOFTWARE);
 	}
+	/* An operator's convenience, not the relay: without it the gateway
+	   runs on (its directory may not exist outside systemd). */
+	mc.gw = gw;
+	mc.main_tid = pthread_self();
+	if (ctl_path[0] != '\0' && (ctl = control_start(ctl_path, &ctl_ops,
+	    &mc, err, sizeof(err))) == NULL)
+		log_warnx("control.socket: %s; running without the control "
+		    "socket", err);
 	told(notify_send(nt, "READY=1\nSTATUS=relaying for %d device%s", n,
 	    n == 1 ? "" : "s"), "READY=1");
 	check_watchdog_fit(nt, wd_period(gw_watchdog(gw)));
@@ -257,10 +398,17 @@ main(int argc, char *argv[])
 		guard(gw_watchdog(gw));
 		told(notify_watchdog(nt, wd_sweeps(gw_watchdog(gw)), clock_ms()),
 		    "WATCHDOG=1");
-		if (sig == -1)
+		/* Every tick, not only on USR1: a wake-up cannot be lost. */
+		serve_reload(gw, path, nt, ctl, ctl_path);
+		if (sig == -1 || sig == SIGUSR1)
 			continue;
 		if (sig == SIGHUP) {
-			reload(gw, path, nt);
+			log_info("SIGHUP: reloading %s", path);
+			memset(&rep, 0, sizeof(rep));
+			strbuf_init(&rep.lines);
+			(void)reload(gw, path, nt, ctl_path, &rep, summary,
+			    sizeof(summary));
+			strbuf_free(&rep.lines);
 			continue;
 		}
 		log_info("%s: stopping", strsignal(sig));
@@ -268,6 +416,7 @@ main(int argc, char *argv[])
 	}
 	told(notify_send(nt, "STOPPING=1\nSTATUS=stopping on %s",
 	    strsignal(sig)), "STOPPING=1");
+	control_stop(ctl);
 	gw_stop(gw);
 	notify_close(nt);
 	return (EX_OK);

@@ -454,6 +454,39 @@ json_ms(struct strbuf *sb, const char *name, int64_t ms)
 		strbuf_printf(sb, ",\"%s\":%lld", name, (long long)ms);
 }
 
+/* The bytes of w in lower-case hex. */
+static void
+hex_words(struct strbuf *sb, const struct words_snap *w)
+{
+	static const char	hex[] = "0123456789abcdef";
+	char			out[2 * WORDS_MAX];
+	size_t			i;
+
+	for (i = 0; i < w->len; i++) {
+		out[2 * i] = hex[w->b[i] >> 4];
+		out[2 * i + 1] = hex[w->b[i] & 0xf];
+	}
+	strbuf_add(sb, out, 2 * w->len);
+}
+
+/* ,"last_words":{...} of a link that failed, null before. */
+static void
+json_words(struct strbuf *sb, const struct link_snap *s)
+{
+	strbuf_puts(sb, ",\"last_words\":");
+	if (s->last_reason == WD_REASON_NONE) {
+		strbuf_puts(sb, "null");
+		return;
+	}
+	strbuf_puts(sb, "{\"received\":\"");
+	hex_words(sb, &s->last_words_in);
+	strbuf_printf(sb, "\",\"received_skipped\":%" PRIu64 ",\"sent\":\"",
+	    s->last_words_in.skipped);
+	hex_words(sb, &s->last_words_out);
+	strbuf_printf(sb, "\",\"sent_skipped\":%" PRIu64 "}",
+	    s->last_words_out.skipped);
+}
+
 static void
 json_link(struct strbuf *sb, const struct metrics_link *ml)
 {
@@ -500,7 +533,23 @@ json_link(struct strbuf *sb, const struct metrics_link *ml)
 	strbuf_printf(sb, ",\"blip_tolerance_ms\":%lld",
 	    (long long)(ml->budgets.blip_ms > 0 ? ml->budgets.blip_ms : 0));
 	json_ms(sb, "last_detection_ms", ml->snap.last_detection_ms);
+	json_words(sb, s);
 	strbuf_puts(sb, "}");
+}
+
+/* ,"monitor":{...} of a device with a monitor port, null without. */
+static void
+json_monitor(struct strbuf *sb, const struct metrics_link *ml)
+{
+	strbuf_puts(sb, ",\"monitor\":");
+	if (!ml->has_monitor) {
+		strbuf_puts(sb, "null");
+		return;
+	}
+	strbuf_puts(sb, "{\"listen\":");
+	json_string(sb, ml->monitor.listen);
+	strbuf_printf(sb, ",\"clients\":%u,\"missed_bytes\":%" PRIu64 "}",
+	    ml->monitor.clients, ml->monitor.missed);
 }
 
 int
@@ -519,6 +568,7 @@ metrics_render_json(const struct metrics *m, const char *version,
 		if (i == 0 || strcmp(ml->device, m->links[i - 1].device) != 0) {
 			strbuf_puts(sb, i == 0 ? "{\"name\":" : "]},{\"name\":");
 			json_string(sb, ml->device);
+			json_monitor(sb, ml);
 			strbuf_puts(sb, ",\"links\":[");
 		} else
 			strbuf_puts(sb, ",");
@@ -547,8 +597,30 @@ text_field(struct strbuf *sb, const char *s, bool last)
 	strbuf_add(sb, last ? "\n" : "\t", 1);
 }
 
+/* The verbose fields: detail, and each side's last words (hex) and the
+   bytes skipped after them. */
+static void
+text_words(struct strbuf *sb, const struct link_snap *s)
+{
+	bool	failed = s->last_reason != WD_REASON_NONE;
+
+	text_field(sb, failed ? s->last_detail : "", false);
+	if (!failed) {
+		strbuf_puts(sb, "-\t0\t-\t0\n");
+		return;
+	}
+	if (s->last_words_in.len == 0)
+		strbuf_puts(sb, "-");
+	hex_words(sb, &s->last_words_in);
+	strbuf_printf(sb, "\t%" PRIu64 "\t", s->last_words_in.skipped);
+	if (s->last_words_out.len == 0)
+		strbuf_puts(sb, "-");
+	hex_words(sb, &s->last_words_out);
+	strbuf_printf(sb, "\t%" PRIu64 "\n", s->last_words_out.skipped);
+}
+
 int
-metrics_render_text(const struct metrics *m, struct strbuf *sb)
+metrics_render_text(const struct metrics *m, bool verbose, struct strbuf *sb)
 {
 	const struct metrics_link	*ml;
 	char				 ts[32], num[24];
@@ -567,7 +639,9 @@ metrics_render_text(const struct metrics *m, struct strbuf *sb)
 		snprintf(num, sizeof(num), "%" PRIu64, ml->snap.bytes_in);
 		text_field(sb, num, false);
 		snprintf(num, sizeof(num), "%" PRIu64, ml->snap.bytes_out);
-		text_field(sb, num, true);
+		text_field(sb, num, !verbose);
+		if (verbose)
+			text_words(sb, &ml->snap);
 	}
 	if (sb->failed) {
 		errno = ENOMEM;

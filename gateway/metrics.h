@@ -10,6 +10,7 @@
 #include "cfg.h"
 #include "hist.h"
 #include "link.h"
+#include "monitor.h"
 #include "reason.h"
 #include "strbuf.h"
 
@@ -22,6 +23,9 @@ struct metrics_link {
 	char			device[CFG_NAME_MAX];
 	struct link_snap	snap;
 	struct wd_budgets	budgets;
+	/* The device's monitor port; on the device's first link. */
+	bool			has_monitor;
+	struct monitor_info	monitor;
 };
 
 /* Counts of the whole gateway that /metrics shows summed over links: the
@@ -81,8 +85,12 @@ int	metrics_render_json(const struct metrics *, const char *version,
 
 /* Render m as one line per link, fields separated by tabs: DEVICE LINK
    STATE PEER SINCE LAST-REASON BYTES-IN BYTES-OUT, "-" for an empty field,
-   tabs and line breaks inside a field replaced by spaces. Returns 0, or -1. */
-int	metrics_render_text(const struct metrics *, struct strbuf *);
+   tabs and line breaks inside a field replaced by spaces; verbose adds
+   LAST-DETAIL and the last words at the last failure: RECEIVED (hex)
+   RECEIVED-SKIPPED SENT (hex) SENT-SKIPPED, the skipped counts being the
+   bytes that passed zero-copy, unseen, after those. Returns 0, or -1. */
+int	metrics_render_text(const struct metrics *, bool verbose,
+	    struct strbuf *);
 
 #ifdef __cplusplus
 }

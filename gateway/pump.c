@@ -10,6 +10,13 @@
  * into the buffer, and the pump copies until they are gone. A pipe cuts
  * what it takes into pages, which a trickle of small messages could use up
  * long before buffer_bytes: holding in the buffer keeps the bound exact.
+ *
+ * Zero copy pays for bulk, not for a press's telegrams, and a link's last
+ * words and a trace need to see the bytes. So a chunk under PUMP_SEEN_MAX
+ * that came through the pipe is read out of it into the buffer (seen), and
+ * the next fills copy until a read brings a bulk chunk again; while a trace
+ * watches, every fill copies. Bulk chunks pass unseen, and the link counts
+ * them after the last words it has (link_unseen()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -125,14 +132,25 @@ pump_fill(struct pump *p, struct link *src, bool dst_up, int64_t now_ms)
 
 	if (p->len == p->cap)
 		return (LINK_TIMEOUT);
-	if (p->pipe[0] != -1 && p->len == 0 && dst_up) {
+	if (p->pipe[0] != -1 && p->len == 0 && dst_up && !p->small &&
+	    !link_tapped(src)) {
 		io = link_splice_in(src, p->pipe[1], p->cap, &n, now_ms);
-		if (io == LINK_OK) {
-			p->len = n;
-			p->in_pipe = true;
-			pump_mark(p, n, now_ms);
+		if (io != LINK_OK)
+			return (io);
+		p->len = n;
+		p->in_pipe = true;
+		pump_mark(p, n, now_ms);
+		/* A small chunk, or a trace that began while the splice
+		   waited: out of the pipe, to be seen. */
+		p->small = n < PUMP_SEEN_MAX;
+		if (!p->small && !link_tapped(src)) {
+			link_unseen(src, n);
+			return (LINK_OK);
 		}
-		return (io);
+		if (!pump_unsplice(p))
+			return (LINK_TIMEOUT);
+		link_saw(src, p->buf, n);
+		return (LINK_OK);
 	}
 	if (p->in_pipe && !pump_unsplice(p))
 		return (LINK_TIMEOUT);
@@ -145,6 +163,7 @@ pump_fill(struct pump *p, struct link *src, bool dst_up, int64_t now_ms)
 	if (io == LINK_OK) {
 		p->len += n;
 		pump_mark(p, n, now_ms);
+		p->small = n < PUMP_SEEN_MAX;
 	}
 	return (io);
 }

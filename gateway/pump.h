@@ -13,6 +13,9 @@ extern "C" {
 #endif
 
 #define PUMP_MARKS	32
+/* A chunk under a page is a telegram, not bulk: copying it costs less
+   than a page of zero copy saves, and it is shown (last words, trace). */
+#define PUMP_SEEN_MAX	4096
 
 /* A bounded FIFO of bytes on their way from src to dst, with the arrival
    time of its bytes (in up to PUMP_MARKS runs; when they run out, new
@@ -34,6 +37,7 @@ struct pump {
 	uint64_t	 in_total;	/* stream offsets */
 	uint64_t	 out_total;
 	bool		 held;		/* waited for a destination that was down */
+	bool		 small;		/* the last chunk was: copy the next */
 };
 
 /* Allocate cap bytes, and with splice a pipe of cap bytes for the

@@ -149,7 +149,7 @@ status_render(struct status *st, enum route_page page, char **body,
 		rc = metrics_render_json(&m, GATEWAYD_VERSION, &sb);
 		break;
 	default:
-		rc = metrics_render_text(&m, &sb);
+		rc = metrics_render_text(&m, false, &sb);
 		break;
 	}
 	metrics_free(&m);

@@ -12,6 +12,7 @@ static const char *const reason_names[WD_REASON_COUNT] = {
 	[WD_ZERO_WINDOW_STALL] = "zero_window_stall",
 	[WD_RX_SILENCE] = "rx_silence",
 	[WD_SOCKET_ERROR] = "socket_error",
+	[WD_OPERATOR] = "operator",
 };
 
 const char *

@@ -15,6 +15,8 @@ enum wd_reason {
 	WD_ZERO_WINDOW_STALL,		/* peer alive but not reading */
 	WD_RX_SILENCE,			/* nothing received for rx_silence_ms */
 	WD_SOCKET_ERROR,		/* any other error */
+	WD_OPERATOR,			/* a person asked (gwctl disconnect);
+					   never a verdict of the watchdog */
 	WD_REASON_COUNT
 };
 

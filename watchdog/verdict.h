@@ -85,7 +85,8 @@ enum wd_reason	 wd_timeout_reason(const struct wd_sample *s);
    reason r: (idle_s + interval_s * count) * 1000 for keepalive_timeout,
    user_timeout_ms for ack_timeout, stall_timeout_ms for zero_window_stall,
    rx_silence_ms for rx_silence (-1 when off), 0 for peer_closed, peer_reset
-   and socket_error, which are seen at once; -1 for WD_REASON_NONE. The
+   and socket_error, which are seen at once; -1 for WD_REASON_NONE and
+   operator, which no timer gives. The
    verdict follows within this budget plus one watchdog period. */
 int64_t		 wd_budget_ms(const struct wd_policy *p, enum wd_reason r);
 

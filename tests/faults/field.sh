@@ -25,6 +25,7 @@ case_field_literal_loopback_only() {
 version = 1;
 log = { level = "info"; };
 status = { listen = ""; };
+control = { socket = ""; };
 defaults = { io_timeout_ms = 200; connect_timeout_ms = 1000;
              backoff = { min_ms = 100; max_ms = 500; }; };
 devices = (
@@ -55,6 +56,7 @@ case_field_stop_silent_peers_and_dns() {
 version = 1;
 log = { level = "info"; };
 status = { listen = ""; };
+control = { socket = ""; };
 defaults = { io_timeout_ms = 500; connect_timeout_ms = 60000; };
 devices = (
 EOF

@@ -36,6 +36,7 @@ scale_config() {
 version = 1;
 log = { level = "info"; };
 status = { listen = ""; };
+control = { socket = ""; };
 watchdog = { period_ms = $GF_PERIOD_MS; };
 defaults = {
   keepalive = { idle_s = $GF_IDLE_S; interval_s = $GF_INTERVAL_S; count = $GF_COUNT; };

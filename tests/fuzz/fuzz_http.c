@@ -98,7 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		strbuf_init(&sb);
 		if ((i == 0 ? metrics_render_prometheus(&m, "0", &sb) :
 		    i == 1 ? metrics_render_json(&m, "0", &sb) :
-		    metrics_render_text(&m, &sb)) == -1)
+		    metrics_render_text(&m, false, &sb)) == -1)
 			abort();
 		if ((body = strbuf_take(&sb, &len)) == NULL)
 			abort();

@@ -175,6 +175,7 @@ cat >"$conf" <<EOF
 version = 1;
 log = { level = "info"; };
 status = { listen = "127.0.0.1:0"; };
+control = { socket = ""; };
 watchdog = { period_ms = 100; };
 defaults = {
   io_timeout_ms = 200;

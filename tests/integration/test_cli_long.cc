@@ -90,7 +90,10 @@ TEST(CliLong, CheckShowsBudgetsPerLinkAndWarns)
 	    "{ name = \"slow\"; device = { connect = \"127.0.0.1:1\"; };\n"
 	    "  upstream = { listen = \"127.0.0.1:0\"; };\n"
 	    "  keepalive = { idle_s = 60; interval_s = 5; count = 1; };\n"
-	    "  user_timeout_ms = 70000; }\n);\n");
+	    "  user_timeout_ms = 70000; },\n"
+	    "{ name = \"deaf\"; device = { connect = \"127.0.0.1:1\"; };\n"
+	    "  upstream = { listen = \"127.0.0.1:0\"; };\n"
+	    "  stall_timeout_ms = 90000; }\n);\n");
 
 	EXPECT_EQ(gatewayd({ "-t", "-c", conf }, &out), 0) << out;
 	for (const char *line : {
@@ -106,6 +109,20 @@ TEST(CliLong, CheckShowsBudgetsPerLinkAndWarns)
 	    "warning: slow/device: a silent idle peer goes unnoticed for up to "
 	    "65.2 s (more than 60 s)\n",
 	    "warning: slow/device: survives no silent blip at all: one lost "
-	    "keepalive probe drops the link\n" })
+	    "keepalive probe drops the link\n",
+	    "warning: slow/device: a silent peer with data in flight goes "
+	    "unnoticed for up to 70.2 s (more than 60 s)\n",
+	    "deaf/device: idle peer 5.2 s, data in flight 5.2 s, stalled peer "
+	    "90.2 s, FIN/RST 0.2 s; survives a silent blip of 2.0 s\n",
+	    "warning: deaf/device: a peer that stopped reading goes unnoticed "
+	    "for up to 90.2 s (more than 60 s)\n" })
 		EXPECT_NE(out.find(line), std::string::npos) << line << out;
+	// Nothing else is warned about: the rx link's 3.2 s of rx_silence_ms
+	// was asked for, and every other budget is under a minute. (slow's
+	// and deaf's upstreams share their device's policy: 3 and 1 more.)
+	size_t warnings = 0;
+	for (size_t at = 0; (at = out.find("\nwarning: ", at)) !=
+	    std::string::npos; at++)
+		warnings++;
+	EXPECT_EQ(warnings, 8u) << out;
 }

@@ -46,6 +46,7 @@ preamble(const std::string &status_listen, const std::string &defaults)
 	return "version = 1;\n"
 	    "log = { level = \"info\"; };\n"
 	    "status = { listen = \"" + status_listen + "\"; };\n"
+	    "control = { socket = \"\"; };\n"
 	    "watchdog = { period_ms = 50; };\n"
 	    "defaults = {\n" + defaults + "};\n";
 }

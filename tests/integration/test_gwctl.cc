@@ -1,5 +1,6 @@
-// tools/gwctl against a live in-process gateway on loopback: the summary,
-// the table and the monitoring-plugin exit codes. Every wait is bounded.
+// gwctl against a live in-process gateway's status server on loopback: the
+// summary, the table and the monitoring-plugin exit codes. Every wait is
+// bounded. (The control socket's commands: test_control.cc.)
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
@@ -17,7 +18,7 @@
 
 namespace {
 
-const std::string kGwctl = GW_SOURCE_DIR "/tools/gwctl";
+const std::string kGwctl = GW_GWCTL;
 
 std::string
 loopback(int port)
@@ -49,7 +50,7 @@ config(int d1port, int d2port)
 int
 gwctl(const std::vector<std::string> &args, std::string *out)
 {
-	std::vector<std::string> argv = { "/bin/sh", kGwctl };
+	std::vector<std::string> argv = { kGwctl };
 	argv.insert(argv.end(), args.begin(), args.end());
 	return run_command(argv, out, 15000);
 }
@@ -85,11 +86,6 @@ row(const std::string &out, const std::string &dev, const std::string &link)
 
 TEST(Gwctl, TableAndHealthExitCodes)
 {
-	if (find_in_path("curl").empty()) {
-		if (getenv("CI") != nullptr)
-			FAIL() << "curl not found (tools/setup.sh installs it)";
-		GTEST_SKIP() << "curl not found: gwctl needs it";
-	}
 	int d1port, d1 = tcp_listen(&d1port);
 	// scanner2's device: a port of ours, refusing until it listens.
 	int d2port, d2 = tcp_bound(&d2port);
@@ -193,11 +189,6 @@ TEST(Gwctl, TableAndHealthExitCodes)
 // No device at all: nothing is relayed, worth a WARNING.
 TEST(Gwctl, NoDeviceIsAWarning)
 {
-	if (find_in_path("curl").empty()) {
-		if (getenv("CI") != nullptr)
-			FAIL() << "curl not found (tools/setup.sh installs it)";
-		GTEST_SKIP() << "curl not found: gwctl needs it";
-	}
 	std::string text = config(1, 2);
 	ASSERT_FALSE(text.empty());
 	text = text.substr(0, text.find("devices = ("));
@@ -213,11 +204,6 @@ TEST(Gwctl, NoDeviceIsAWarning)
 
 TEST(Gwctl, CannotFetchAndBadUsageAreUnknown)
 {
-	if (find_in_path("curl").empty()) {
-		if (getenv("CI") != nullptr)
-			FAIL() << "curl not found (tools/setup.sh installs it)";
-		GTEST_SKIP() << "curl not found: gwctl needs it";
-	}
 	// A port of ours that refuses connections.
 	int port, fd = tcp_bound(&port);
 	ASSERT_NE(fd, -1);
@@ -236,11 +222,6 @@ TEST(Gwctl, CannotFetchAndBadUsageAreUnknown)
 // Something else answers on the port: UNKNOWN, not a verdict on links.
 TEST(Gwctl, NotAGatewayIsUnknown)
 {
-	if (find_in_path("curl").empty()) {
-		if (getenv("CI") != nullptr)
-			FAIL() << "curl not found (tools/setup.sh installs it)";
-		GTEST_SKIP() << "curl not found: gwctl needs it";
-	}
 	int port, lfd = tcp_listen(&port);
 	ASSERT_NE(lfd, -1);
 	std::thread server([lfd] {

@@ -585,7 +585,7 @@ TEST(Log, ReloadChangesTheTarget)
 			struct cfg *cfg = nullptr;
 			if (cfg_load(p.c_str(), &cfg, nullptr) == -1)
 				return false;
-			return gw_reload(g.gw(), cfg) == 0;
+			return gw_reload(g.gw(), cfg, nullptr) == 0;
 		};
 		if (!reload("syslog"))
 			return "the reload to syslog failed";

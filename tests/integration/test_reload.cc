@@ -105,7 +105,7 @@ TEST(Reload, UnchangedDeviceKeepsItsConnectionAndNewTimeoutsApplyInPlace)
 	    dev_conf("tuned", p2, 0, "    user_timeout_ms = 9000;\n") + ",\n" +
 	    dev_conf("new", p3, 0) + ");\n");
 	ASSERT_NE(cfg, nullptr);
-	EXPECT_EQ(gw_reload(g.gw(), cfg), 0);
+	EXPECT_EQ(gw_reload(g.gw(), cfg, nullptr), 0);
 
 	// The same TCP connections, bytes flowing across the reload.
 	EXPECT_TRUE(roundtrip(h1, d1, "after\n"));
@@ -147,7 +147,7 @@ TEST(Reload, ChangedAddressRestartsAndRemovedDeviceStops)
 	struct cfg *cfg = load(dir, test_preamble() + "devices = (\n" +
 	    dev_conf("moved", pnew, u1) + ");\n");
 	ASSERT_NE(cfg, nullptr);
-	EXPECT_EQ(gw_reload(g.gw(), cfg), 0);
+	EXPECT_EQ(gw_reload(g.gw(), cfg, nullptr), 0);
 	// "moved" now dials its new address; its old connection is closed.
 	int dn = tcp_accept(lnew, 5000);
 	EXPECT_NE(dn, -1) << "moved device not restarted on its new address";

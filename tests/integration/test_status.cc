@@ -23,7 +23,7 @@ namespace {
 
 const char *const kReasons[] = { "peer_closed", "peer_reset",
 	"keepalive_timeout", "ack_timeout", "zero_window_stall", "rx_silence",
-	"socket_error" };
+	"socket_error", "operator" };
 
 // The test preamble with the status server on listen ("HOST:PORT"), with
 // per-link detail in /metrics or without.
@@ -581,7 +581,8 @@ TEST(Status, JsonShowsStatePeerAndLastReason)
 	EXPECT_EQ(h.header("Content-Type"), "application/json");
 	EXPECT_TRUE(JsonChecker(h.body).valid()) << h.body;
 	EXPECT_EQ(h.body.rfind("{\"version\":\"" GATEWAYD_VERSION
-	    "\",\"devices\":[{\"name\":\"d1\",\"links\":[", 0), 0u) << h.body;
+	    "\",\"devices\":[{\"name\":\"d1\",\"monitor\":null,"
+	    "\"links\":[", 0), 0u) << h.body;
 	std::string d = json_link(h.body, "d1", "device");
 	EXPECT_NE(d.find("\"state\":\"up\""), std::string::npos) << d;
 	EXPECT_NE(d.find("\"peer\":\"" + loopback(r.dport) + "\""),
@@ -600,7 +601,8 @@ TEST(Status, JsonShowsStatePeerAndLastReason)
 	for (const std::string &l : { d, u })
 		EXPECT_NE(l.find("\"budget_idle_ms\":5050,\"budget_in_flight_ms\":"
 		    "5050,\"budget_stall_ms\":5050,\"blip_tolerance_ms\":2000,"
-		    "\"last_detection_ms\":null}"), std::string::npos) << l;
+		    "\"last_detection_ms\":null,\"last_words\":null}"),
+		    std::string::npos) << l;
 
 	// Make the device link fail and stay down: no listener to redial.
 	close(r.dl);
@@ -621,6 +623,10 @@ TEST(Status, JsonShowsStatePeerAndLastReason)
 	EXPECT_NE(d.find("\"last_failure\":\"20"), std::string::npos) << d;
 	EXPECT_EQ(d.find("\"last_detail\":null"), std::string::npos) << d;
 	EXPECT_NE(d.find("\"failures\":1,"), std::string::npos) << d;
+	// Its last words: what the device said ("defg") and was told ("abc").
+	EXPECT_NE(d.find(",\"last_words\":{\"received\":\"64656667\","
+	    "\"received_skipped\":0,\"sent\":\"616263\",\"sent_skipped\":0}"),
+	    std::string::npos) << d;
 	// The upstream was closed on purpose: down, but no failure.
 	EXPECT_NE(u.find("\"last_reason\":null"), std::string::npos) << u;
 }
@@ -788,7 +794,7 @@ TEST(Status, ReloadMovesOrStopsTheServer)
 		    preamble_with_status(listen) + devs);
 		struct cfg *cfg = nullptr;
 		ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
-		gw_reload(g.gw(), cfg);
+		gw_reload(g.gw(), cfg, nullptr);
 	};
 	// Moved to another address (127.0.0.2 is loopback too), port 0.
 	reload("127.0.0.2:0", devices);
@@ -859,7 +865,7 @@ TEST(Status, FleetMetricsFollowTheReloads)
 		struct cfg *cfg = nullptr;
 		if (cfg_load(p.c_str(), &cfg, stderr) == -1)
 			return -2;
-		return gw_reload(g.gw(), cfg);
+		return gw_reload(g.gw(), cfg, nullptr);
 	};
 	// A good reload, a little later.
 	std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -963,7 +969,7 @@ TEST(Status, RemovedDeviceStaysInTheGatewayTotals)
 	    connect_ep(d2port), listen_ep(0)) + ");\n");
 	struct cfg *cfg = nullptr;
 	ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
-	ASSERT_EQ(gw_reload(r.g->gw(), cfg), 0);
+	ASSERT_EQ(gw_reload(r.g->gw(), cfg, nullptr), 0);
 	m = http_get(r.sport, "/metrics").body;
 	EXPECT_EQ(m.find("device=\"d1\""), std::string::npos) << m;
 	EXPECT_EQ(metric(m, "gatewayd_link_up" + labels("d2", "device") + "}"),
@@ -996,7 +1002,7 @@ TEST(Status, ReloadTogglesPerLinkDetail)
 		    loopback(0), detail) + devices);
 		struct cfg *cfg = nullptr;
 		ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
-		ASSERT_EQ(gw_reload(g.gw(), cfg), 0);
+		ASSERT_EQ(gw_reload(g.gw(), cfg, nullptr), 0);
 	};
 	std::string m = http_get(sport, "/metrics").body;
 	EXPECT_EQ(metric(m, total), 0);

@@ -138,6 +138,7 @@ cat >"$tmp/gw.conf" <<EOF
 version = 1;
 log = { level = "info"; };
 status = { listen = "127.0.0.1:$status_port"; };
+control = { socket = ""; };
 watchdog = { period_ms = 50; };
 defaults = {
   io_timeout_ms = 100;

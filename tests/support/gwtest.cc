@@ -1,11 +1,14 @@
 // gwtest.cc -- run a gateway in-process (or as a process) from config text.
 #include "gwtest.h"
 
+#include <gtest/gtest.h>
+
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <regex.h>
 
 #include <chrono>
 #include <cstdio>
@@ -55,6 +58,7 @@ test_preamble(const std::string &defaults_extra)
 	return "version = 1;\n"
 	    "log = { level = \"info\"; };\n"
 	    "status = { listen = \"\"; };\n"
+	    "control = { socket = \"\"; };\n"
 	    "watchdog = { period_ms = 50; };\n"
 	    "defaults = {\n"
 	    "  io_timeout_ms = 100;\n"
@@ -270,4 +274,34 @@ int
 logged_port(const InProcessGateway &g, const std::string &what, unsigned nth)
 {
 	return logged_port([&] { return g.log(); }, what, nth);
+}
+
+bool
+re_search(const std::string &s, const std::string &ere,
+    std::vector<std::string> *groups)
+{
+	regex_t re;
+	regmatch_t m[10];
+
+	int rc = regcomp(&re, ere.c_str(), REG_EXTENDED);
+	EXPECT_EQ(rc, 0) << "bad pattern: " << ere;
+	if (rc != 0)
+		return false;
+	m[0].rm_so = 0;
+	m[0].rm_eo = (regoff_t)s.size();
+	bool found = regexec(&re, s.data(), 10, m, REG_STARTEND) == 0;
+	if (found && groups != nullptr) {
+		groups->clear();
+		for (size_t i = 1; i <= re.re_nsub && i < 10; i++)
+			groups->push_back(m[i].rm_so == -1 ? "" : s.substr(
+			    (size_t)m[i].rm_so, (size_t)(m[i].rm_eo - m[i].rm_so)));
+	}
+	regfree(&re);
+	return found;
+}
+
+bool
+re_match(const std::string &s, const std::string &ere)
+{
+	return re_search(s, "^(" + ere + ")$");
 }

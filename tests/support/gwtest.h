@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "gateway.h"
 
@@ -23,8 +24,9 @@ private:
 	std::string dir_;
 };
 
-// The preamble of a test config: quiet logging, no status server, short
-// timeouts; devices go after it ("devices = ( ... );").
+// The preamble of a test config: quiet logging, no status server, no
+// control socket, short timeouts; devices go after it ("devices = ( ...
+// );").
 std::string test_preamble(const std::string &defaults_extra = "");
 
 // Loads text as a config and starts a gateway; stops it on destruction.
@@ -82,5 +84,13 @@ int	logged_port(const GatewayProcess &g, const std::string &what,
 	    unsigned nth = 1);
 int	logged_port(const InProcessGateway &g, const std::string &what,
 	    unsigned nth = 1);
+
+// A POSIX extended regular expression found in s (which may hold NUL
+// bytes); groups, when given, receives the parenthesised parts. A pattern
+// that does not compile fails the calling test.
+bool	re_search(const std::string &s, const std::string &ere,
+	    std::vector<std::string> *groups = nullptr);
+// The whole of s matches ere.
+bool	re_match(const std::string &s, const std::string &ere);
 
 #endif

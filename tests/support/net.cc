@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -335,4 +336,56 @@ fnv1a(const uint8_t *buf, size_t n, uint64_t h)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+int
+unix_connect(const std::string &path)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (path.size() >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+std::string
+unix_request(const std::string &path, const std::string &line, int timeout_ms,
+    bool end)
+{
+	int64_t deadline = clock_ms() + timeout_ms;
+	std::string out;
+	char buf[4096];
+	int fd = unix_connect(path);
+
+	if (fd == -1)
+		return "";
+	if (!write_all(fd, line.data(), line.size(), timeout_ms)) {
+		close(fd);
+		return "";
+	}
+	if (end)
+		shutdown(fd, SHUT_WR);
+	while (wait_fd(fd, POLLIN, deadline)) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n > 0)
+			out.append(buf, (size_t)n);
+		else if (n == 0 || errno != EINTR)
+			break;
+	}
+	close(fd);
+	return out;
 }

@@ -54,6 +54,15 @@ bool	stays_quiet(int fd, int ms);
 // Poll cond every 10 ms until it holds or timeout_ms passes.
 bool	eventually(const std::function<bool()> &cond, int timeout_ms);
 
+// Connect to the Unix stream socket at path; -1 (errno) on failure.
+int	unix_connect(const std::string &path);
+
+// Send line on the control socket at path (then shut the sending side
+// down when end) and read the answer to its end (the daemon closes)
+// within timeout_ms; "" when it cannot connect.
+std::string unix_request(const std::string &path, const std::string &line,
+	    int timeout_ms = 5000, bool end = false);
+
 // Close with SO_LINGER {1,0}: the peer gets an RST.
 void	close_reset(int fd);
 

@@ -143,7 +143,8 @@ PrintTo(const BadCase &b, std::ostream *os)
 
 const std::string WANT_POLICY = "keepalive, user_timeout_ms, "
     "stall_timeout_ms, rx_silence_ms, io_timeout_ms, connect_timeout_ms, "
-    "backoff, buffer_bytes, on_device_down, hold_max_ms, relay";
+    "backoff, buffer_bytes, on_device_down, hold_max_ms, relay, "
+    "monitor_format";
 const std::string WANT_EP = "on_new_client, connect, listen, allow";
 const std::string USER_TIMEOUT = "shorter than the keepalive budget "
     "(idle_s + interval_s * count) * 1000, one lost probe would drop a "
@@ -167,7 +168,7 @@ bad_cases()
 	  "F:1: version: wrong type (got string, want integer)\n" },
 	{ "unknown_top", V + "verbose = true;\n" + devs(),
 	  "F:2: verbose: unknown setting (want one of version, log, status, "
-	  "watchdog, defaults, devices)\n" },
+	  "control, watchdog, defaults, devices)\n" },
 	{ "log_level_value", V + "log = { level = \"trace\"; };\n" + devs(),
 	  "F:2: log.level: unknown value (got \"trace\", want debug, info, "
 	  "warn or error)\n" },
@@ -193,6 +194,18 @@ bad_cases()
 	{ "status_unknown", V + "status = { detail = true; };\n" + devs(),
 	  "F:2: status.detail: unknown setting (want one of listen, "
 	  "per_link_detail)\n" },
+	{ "control_relative", V + "control = { socket = \"gw.sock\"; };\n" +
+	  devs(), "F:2: control.socket: bad path: not absolute (got "
+	  "\"gw.sock\", want an absolute PATH of at most 107 bytes, or "
+	  "\"\")\n" },
+	{ "control_too_long", V + "control = { socket = \"/" +
+	  std::string(107, 'x') + "\"; };\n" + devs(), "F:2: control.socket: "
+	  "bad path: too long for a Unix socket (got \"/" + std::string(86, 'x') +
+	  "...\", want an absolute PATH of at most 107 bytes, or \"\")\n" },
+	{ "control_type", V + "control = { socket = true; };\n" + devs(),
+	  "F:2: control.socket: wrong type (got boolean, want string PATH)\n" },
+	{ "control_unknown", V + "control = { path = \"/x\"; };\n" + devs(),
+	  "F:2: control.path: unknown setting (want one of socket)\n" },
 	{ "watchdog_low", V + "watchdog = { period_ms = 5; };\n" + devs(),
 	  "F:2: watchdog.period_ms: out of range (got 5, want 10..60000)\n" },
 	{ "watchdog_high", V + "watchdog = { period_ms = 60001; };\n" + devs(),
@@ -316,9 +329,30 @@ bad_cases()
 	  D0 + "backoff.min: unknown setting (want one of min_ms, max_ms)\n" },
 	{ "device_unknown", V + devs("recv_timout_ms = 5; "),
 	  D0 + "recv_timout_ms: unknown setting (want one of " + WANT_POLICY +
-	  ", name, device, upstream)\n" },
+	  ", name, device, upstream, monitor)\n" },
 	{ "device_hold_type", V + devs("on_device_down = 1; "),
 	  D0 + "on_device_down: wrong type (got integer, want string)\n" },
+	// A monitor port.
+	{ "monitor_no_listen", V + devs("monitor = { allow = "
+	  "[\"127.0.0.0/8\"]; }; "), D0 + "monitor.listen: missing (want the "
+	  "address monitor clients connect to)\n" },
+	{ "monitor_connect", V + devs("monitor = { connect = \"127.0.0.1:9\"; "
+	  "}; "), D0 + "monitor.connect: unknown setting (want one of "
+	  "listen, allow)\n" + D0 + "monitor.listen: missing (want the address "
+	  "monitor clients connect to)\n" },
+	{ "monitor_on_new_client", V + devs("monitor = { listen = "
+	  "\"127.0.0.1:9\"; on_new_client = \"reject\"; }; "), D0 +
+	  "monitor.on_new_client: unknown setting (want one of listen, "
+	  "allow)\n" },
+	{ "monitor_not_group", V + devs("monitor = \"127.0.0.1:9\"; "),
+	  D0 + "monitor: wrong type (got string, want group)\n" },
+	{ "monitor_same_port", V + devs("monitor = { listen = "
+	  "\"127.0.0.1:2\"; }; "), D0 + "monitor.listen: duplicate listen "
+	  "address (got \"127.0.0.1:2\", already used by "
+	  "devices.[0].upstream.listen \"127.0.0.1:2\" at line 2)\n" },
+	{ "monitor_format_value", V + devs("monitor_format = \"hex\"; "),
+	  D0 + "monitor_format: unknown value (got \"hex\", want raw or "
+	  "tagged)\n" },
 	// Endpoints.
 	{ "upstream_unknown", V + devs_raw(DV + "upstream = { listen = "
 	  "\"127.0.0.1:2\"; alow = [\"10.0.0.0/8\"]; };"), D0 + "upstream.alow: "
@@ -578,7 +612,7 @@ TEST_F(CfgTest, ReportsEveryErrorOfAFile)
 	    "F:11: devices.[0].upstream.connect: bad address: missing port "
 	    "(got \"mes.local\", want HOST:PORT)\n"
 	    "F:12: devices.[0].colour: unknown setting (want one of " +
-	    WANT_POLICY + ", name, device, upstream)\n"
+	    WANT_POLICY + ", name, device, upstream, monitor)\n"
 	    "F:13: devices.[0].buffer_bytes: wrong type (got float, want "
 	    "integer)\n"
 	    "F:17: devices.[1].upstream.listen: duplicate listen address (got "
@@ -897,6 +931,9 @@ TEST_F(CfgTest, DefaultsComeFromTheTable)
 	    cfg_keydoc_find("status.per_link_detail")->def);
 	EXPECT_STREQ(c->status_listen, cfg_keydoc_find("status.listen")->defstr);
 	EXPECT_STREQ(c->status_hp.port, "9780");
+	EXPECT_STREQ(c->control_socket,
+	    cfg_keydoc_find("control.socket")->defstr);
+	EXPECT_STREQ(c->control_socket, "/run/gatewayd/control.sock");
 	d = &c->devices[0];
 	EXPECT_EQ(d->pol.on_device_down,
 	    cfg_keydoc_find("on_device_down")->def);
@@ -918,6 +955,38 @@ TEST_F(CfgTest, LogTargetAndPerLinkDetailLoad)
 	    "status = { per_link_detail = false; };\n" + devs()), 0) << out;
 	EXPECT_EQ(c->log_target, CFG_LOG_SYSLOG);
 	EXPECT_EQ(c->status_per_link_detail, 0);
+}
+
+// The control socket: any absolute path that fits sun_path, or off.
+TEST_F(CfgTest, ControlSocketLoads)
+{
+	const std::string longest = "/" + std::string(106, 'x');
+
+	ASSERT_EQ(load(V + "control = { socket = \"/tmp/gw.sock\"; };\n" +
+	    devs()), 0) << out;
+	EXPECT_STREQ(c->control_socket, "/tmp/gw.sock");
+	ASSERT_EQ(load(V + "control = { socket = \"\"; };\n" + devs()), 0)
+	    << out;
+	EXPECT_STREQ(c->control_socket, "");
+	ASSERT_EQ(load(V + "control = { socket = \"" + longest + "\"; };\n" +
+	    devs()), 0) << out;
+	EXPECT_EQ(c->control_socket, longest);
+}
+
+// A monitor port: its address and allow list, and the format.
+TEST_F(CfgTest, MonitorLoads)
+{
+	ASSERT_EQ(load(V + devs("monitor = { listen = \"127.0.0.1:0\"; allow "
+	    "= [\"10.0.0.0/8\", \"::1/128\"]; }; monitor_format = \"tagged\"; ")),
+	    0) << out;
+	const struct cfg_device *d = &c->devices[0];
+	EXPECT_EQ(d->monitor.mode, CFG_LINK_LISTEN);
+	EXPECT_STREQ(d->monitor.text, "127.0.0.1:0");
+	EXPECT_EQ(d->monitor.n_allow, 2);
+	EXPECT_EQ(d->pol.monitor_format, CFG_MONITOR_TAGGED);
+	ASSERT_EQ(load(V + devs()), 0) << out;
+	EXPECT_EQ(c->devices[0].monitor.mode, CFG_LINK_NONE);
+	EXPECT_EQ(c->devices[0].pol.monitor_format, CFG_MONITOR_RAW);
 }
 
 // Groups merge key by key: defaults, then the device's own keys.
@@ -1100,6 +1169,12 @@ TEST(CfgKeys, TableIsSound)
 		case CFG_KEY_ADDR:
 			ASSERT_NE(k->defstr, nullptr);
 			break;
+		case CFG_KEY_PATH:
+			ASSERT_NE(k->defstr, nullptr);
+			EXPECT_TRUE(k->defstr[0] == '\0' || k->defstr[0] == '/')
+			    << p;
+			EXPECT_LT(strlen(k->defstr), (size_t)CFG_SOCKET_MAX) << p;
+			break;
 		case CFG_KEY_BOOL:
 			EXPECT_EQ(k->min, 0) << p;
 			EXPECT_EQ(k->max, 1) << p;
@@ -1118,7 +1193,7 @@ TEST(CfgKeys, TableIsSound)
 	EXPECT_EQ(cfg_keydoc_find("no.such.key"), nullptr);
 	// The schema the contract fixes.
 	for (const char *p : { "version", "log.level", "log.target",
-	    "status.listen", "status.per_link_detail",
+	    "status.listen", "status.per_link_detail", "control.socket",
 	    "watchdog.period_ms", "keepalive.idle_s", "keepalive.interval_s",
 	    "keepalive.count", "user_timeout_ms", "stall_timeout_ms",
 	    "rx_silence_ms", "io_timeout_ms", "connect_timeout_ms",
@@ -1155,12 +1230,14 @@ TEST(CfgKeys, RangeText)
 	    sizeof(buf)), "HOST:PORT or \"\"");
 	EXPECT_STREQ(cfg_keydoc_range(cfg_keydoc_find("status.per_link_detail"),
 	    buf, sizeof(buf)), "true or false");
+	EXPECT_STREQ(cfg_keydoc_range(cfg_keydoc_find("control.socket"), buf,
+	    sizeof(buf)), "PATH or \"\"");
 	EXPECT_STREQ(cfg_keydoc_range(cfg_keydoc_find("log.level"), buf, 9),
 	    "debug, i");
 	EXPECT_STREQ(cfg_keydoc_names(CFG_SCOPE_POLICY, "backoff", buf,
 	    sizeof(buf)), "min_ms, max_ms");
 	EXPECT_STREQ(cfg_keydoc_names(CFG_SCOPE_TOP, nullptr, buf, sizeof(buf)),
-	    "version, log, status, watchdog");
+	    "version, log, status, control, watchdog");
 	EXPECT_STREQ(cfg_keydoc_names(CFG_SCOPE_POLICY, "nothing", buf,
 	    sizeof(buf)), "");
 }
@@ -1287,6 +1364,8 @@ kind_name(enum cfg_keykind k)
 		return "address";
 	case CFG_KEY_BOOL:
 		return "boolean";
+	case CFG_KEY_PATH:
+		return "path";
 	}
 	return "unknown";
 }
@@ -1322,6 +1401,7 @@ TEST(CfgDocs, ReadmeReferenceMatchesTheTable)
 			def = std::string("`") + k->choices[k->def] + "`";
 			break;
 		case CFG_KEY_ADDR:
+		case CFG_KEY_PATH:
 			def = std::string("`\"") + k->defstr + "\"`";
 			break;
 		case CFG_KEY_BOOL:

@@ -60,6 +60,7 @@ entry(const struct cfg_keydoc *k)
 		def = k->choices[k->def];
 		break;
 	case CFG_KEY_ADDR:
+	case CFG_KEY_PATH:
 		def = std::string("\"") + k->defstr + "\"";
 		break;
 	case CFG_KEY_BOOL:

@@ -60,12 +60,12 @@ public:
 		return s;
 	}
 	std::string
-	text()
+	text(bool verbose = false)
 	{
 		struct strbuf sb;
 		size_t len;
 		strbuf_init(&sb);
-		EXPECT_EQ(metrics_render_text(&m_, &sb), 0);
+		EXPECT_EQ(metrics_render_text(&m_, verbose, &sb), 0);
 		char *p = strbuf_take(&sb, &len);
 		std::string s(p, len);
 		free(p);
@@ -279,7 +279,7 @@ TEST(Metrics, PrometheusAtMostSixSeriesPerLink)
 
 // The page a gateway of 2,000 links (1,000 devices, each a device and an
 // upstream link) serves: 6 series per link, and about 0.8 MiB, against
-// 27 series per link and 4.1 MiB with per_link_detail (as every gateway
+// 28 series per link and 4.3 MiB with per_link_detail (as every gateway
 // served before the default went per gateway).
 TEST(Metrics, PrometheusSizeForAGatewayOf2000Links)
 {
@@ -309,10 +309,10 @@ TEST(Metrics, PrometheusSizeForAGatewayOf2000Links)
 		printf("2000 links%s: %zu bytes, %zu series\n", detail ?
 		    ", per_link_detail" : "", bytes[detail], series[detail]);
 	}
-	// 6 per link, and 42 for the gateway: 4 fleet, 7 reasons, 15 of the
+	// 6 per link, and 43 for the gateway: 4 fleet, 8 reasons, 15 of the
 	// detection histogram, 16 of the watchdog.
-	EXPECT_EQ(series[0], 2000u * 6 + 42);
-	EXPECT_EQ(series[1], 2000u * 27 + 27);
+	EXPECT_EQ(series[0], 2000u * 6 + 43);
+	EXPECT_EQ(series[1], 2000u * 28 + 28);
 	EXPECT_LT(bytes[0], (size_t)1 << 20);
 	EXPECT_LT(bytes[0] * 4, bytes[1]);
 }
@@ -407,6 +407,13 @@ TEST(Metrics, JsonGroupsLinksByDeviceWithNullsForNever)
 	a.snap.last_failure_wall_ms = 1795341601000;
 	snprintf(a.snap.last_detail, sizeof(a.snap.last_detail), "3 probes");
 	a.snap.last_detection_ms = 5180;
+	memcpy(a.snap.last_words_in.b, "ok\x01", 3);
+	a.snap.last_words_in.len = 3;
+	a.snap.last_words_out.skipped = 65536;
+	a.has_monitor = true;
+	snprintf(a.monitor.listen, sizeof(a.monitor.listen), "127.0.0.1:16000");
+	a.monitor.clients = 2;
+	a.monitor.missed = 1234;
 	a.budgets = { 5100, 5100, 5100, 100, -1, 2000 };
 	c.add("d1", LINK_KIND_UPSTREAM);
 	struct metrics_link &rx = c.add("s2", LINK_KIND_RX);
@@ -419,9 +426,10 @@ TEST(Metrics, JsonGroupsLinksByDeviceWithNullsForNever)
 	    "\"unacked_bytes_at_failure\":0,\"held_bytes_discarded\":0,"
 	    "\"budget_idle_ms\":null,\"budget_in_flight_ms\":null,"
 	    "\"budget_stall_ms\":null,\"blip_tolerance_ms\":0,"
-	    "\"last_detection_ms\":null}";
+	    "\"last_detection_ms\":null,\"last_words\":null}";
 	EXPECT_EQ(j, "{\"version\":\"1.2.3\",\"devices\":["
-	    "{\"name\":\"d1\",\"links\":["
+	    "{\"name\":\"d1\",\"monitor\":{\"listen\":\"127.0.0.1:16000\","
+	    "\"clients\":2,\"missed_bytes\":1234},\"links\":["
 	    "{\"link\":\"device\",\"state\":\"up\",\"peer\":\"127.0.0.1:5001\","
 	    "\"listen\":\"[::1]:15001\",\"since\":\"2026-11-22T10:00:00.123Z\","
 	    "\"last_reason\":\"keepalive_timeout\","
@@ -430,9 +438,11 @@ TEST(Metrics, JsonGroupsLinksByDeviceWithNullsForNever)
 	    "\"bytes_in\":10,\"bytes_out\":20,\"unacked_bytes_at_failure\":30,"
 	    "\"held_bytes_discarded\":40,\"budget_idle_ms\":5100,"
 	    "\"budget_in_flight_ms\":5100,\"budget_stall_ms\":5100,"
-	    "\"blip_tolerance_ms\":2000,\"last_detection_ms\":5180},"
+	    "\"blip_tolerance_ms\":2000,\"last_detection_ms\":5180,"
+	    "\"last_words\":{\"received\":\"6f6b01\",\"received_skipped\":0,"
+	    "\"sent\":\"\",\"sent_skipped\":65536}},"
 	    "{\"link\":\"upstream\",\"state\":\"down\"," + never + "]},"
-	    "{\"name\":\"s2\",\"links\":["
+	    "{\"name\":\"s2\",\"monitor\":null,\"links\":["
 	    "{\"link\":\"rx\",\"state\":\"connecting\"," + never + ","
 	    "{\"link\":\"tx\",\"state\":\"down\"," + never + "]}]}\n");
 }
@@ -471,4 +481,23 @@ TEST(Metrics, TextOneLinePerLinkWithDashesForEmpty)
 	    "\t0\t0\n");
 	Copy empty;
 	EXPECT_EQ(empty.text(), "");
+}
+
+// Verbose: the last failure's detail and last words, hex, and the bytes
+// skipped after them; dashes and zeros for a link that never failed.
+TEST(Metrics, TextVerboseAddsDetailAndLastWords)
+{
+	Copy c;
+	struct metrics_link &a = c.add("d1", LINK_KIND_DEVICE);
+	a.snap.last_reason = WD_KEEPALIVE_TIMEOUT;
+	snprintf(a.snap.last_detail, sizeof(a.snap.last_detail), "3 probes");
+	memcpy(a.snap.last_words_in.b, "\x02OK\x03", 4);
+	a.snap.last_words_in.len = 4;
+	a.snap.last_words_out.skipped = 9;
+	c.add("d1", LINK_KIND_UPSTREAM);
+	EXPECT_EQ(c.text(true),
+	    "d1\tdevice\tdown\t-\t2026-11-22T10:00:00.123Z\tkeepalive_timeout"
+	    "\t0\t0\t3 probes\t024f4b03\t0\t-\t9\n"
+	    "d1\tupstream\tdown\t-\t2026-11-22T10:00:00.123Z\t-\t0\t0\t-\t-"
+	    "\t0\t-\t0\n");
 }

@@ -226,6 +226,7 @@ start_relay() {
 		cfg=$RD/gatewayd.conf
 		cat >"$cfg" <<EOF
 version = 1;
+control = { socket = ""; };
 devices = (
   { name = "bench";
     device = { connect = "$DEV_IP:$dport"; };

@@ -146,6 +146,7 @@ start_relay() {
 			cat <<EOF
 version = 1;
 status = { listen = ""; };
+control = { socket = ""; };
 defaults = { relay = "$mode"; };
 devices = (
 EOF

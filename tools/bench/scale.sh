@@ -218,6 +218,7 @@ write_config() {	# N FILE
 version = 1;
 log = { level = "info"; };
 status = { listen = "$STATUS"; };
+control = { socket = ""; };
 watchdog = { period_ms = $PERIOD_MS; };
 defaults = {
   keepalive = { idle_s = $IDLE_KA_S; interval_s = $INTVL_S; count = $COUNT; };

@@ -165,6 +165,7 @@ start_relay() {
 		cat >"$cfg" <<EOF
 version = 1;
 status = { listen = ""; };
+control = { socket = ""; };
 devices = (
   { name = "bench";
     relay = "$mode";

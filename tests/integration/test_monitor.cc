@@ -1,0 +1,250 @@
+// The monitor tap against gatewayd as a process: a copy of both directions
+// for up to 4 clients, raw or tagged; what they send is discarded; a fifth
+// client and one outside allow are closed; a client that stops reading is
+// dropped from, counted, and never slows the relay. Both relay paths.
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gwtest.h"
+#include "http.h"
+#include "net.h"
+
+namespace {
+
+// Device p1 dialling a listener of ours, its upstream and monitor on port
+// 0, the status server on port 0.
+struct Rig {
+	int dl = -1, dev = -1, up = -1, mport = -1, sport = -1;
+	std::unique_ptr<GatewayProcess> g;
+
+	Rig(const std::string &relay, const std::string &format,
+	    const std::string &allow = "127.0.0.0/8")
+	{
+		int dport;
+		dl = tcp_listen(&dport);
+		std::string p = test_preamble();
+		const std::string st = "status = { listen = \"\"; };";
+		p.replace(p.find(st), st.size(),
+		    "status = { listen = \"127.0.0.1:0\"; };");
+		g.reset(new GatewayProcess(p + "devices = (\n  { name = \"p1\"; "
+		    "relay = \"" + relay + "\"; monitor_format = \"" + format +
+		    "\"; device = { connect = \"127.0.0.1:" +
+		    std::to_string(dport) + "\"; }; upstream = { listen = "
+		    "\"127.0.0.1:0\"; }; monitor = { listen = \"127.0.0.1:0\"; "
+		    "allow = [\"" + allow + "\"]; }; }\n);\n"));
+		dev = tcp_accept(dl, 5000);
+		mport = logged_port(*g, "p1/monitor: listening");
+		sport = logged_port(*g, "status: serving");
+		int uport = logged_port(*g, "p1/upstream: listening");
+		if (uport <= 0 || !eventually([&] { return g->log_contains(
+		    "p1/device up: "); }, 5000))
+			return;
+		up = tcp_connect(uport, 5000);
+		eventually([&] { return g->log_contains("p1/upstream up: "); },
+		    5000);
+	}
+	~Rig()
+	{
+		for (int fd : { dl, dev, up })
+			if (fd != -1)
+				close(fd);
+	}
+	bool ready() const
+	{
+		return dev != -1 && up != -1 && mport > 0 && sport > 0;
+	}
+	// A monitor client, once the gateway counts it (n of 4).
+	int
+	watch(int n)
+	{
+		int fd = tcp_connect(mport, 5000);
+		if (fd != -1 && !eventually([&] { return g->log_contains(
+		    "watching (" + std::to_string(n) + " of 4)"); }, 5000)) {
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
+};
+
+// Read from fd until want bytes came or timeout_ms passed.
+std::string
+read_some(int fd, size_t want, int timeout_ms)
+{
+	std::string got(want, '\0');
+	if (!read_exact(fd, &got[0], want, timeout_ms))
+		return "";
+	return got;
+}
+
+class Monitor : public ::testing::TestWithParam<const char *> {};
+
+}  // namespace
+
+// Raw: each client receives both directions, in the order they passed.
+TEST_P(Monitor, RawCopiesBothDirectionsToEveryClient)
+{
+	Rig r(GetParam(), "raw");
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	int m1 = r.watch(1), m2 = r.watch(2);
+	ASSERT_NE(m1, -1);
+	ASSERT_NE(m2, -1);
+	ASSERT_TRUE(roundtrip(r.up, r.dev, "READ D100\r\n"));
+	ASSERT_TRUE(roundtrip(r.dev, r.up, "D100=42\r\n"));
+	for (int m : { m1, m2 })
+		EXPECT_EQ(read_some(m, 20, 5000), "READ D100\r\nD100=42\r\n");
+	// Nothing more than that.
+	EXPECT_TRUE(stays_quiet(m1, 200));
+	close(m1);
+	close(m2);
+	EXPECT_TRUE(eventually([&] { return r.g->log_contains("p1/monitor: "
+	    "client 127.0.0.1:"); }, 5000));
+	EXPECT_TRUE(eventually([&] { return r.g->log_contains("left (it closed "
+	    "the connection): 20 bytes sent, 0 missed"); }, 5000)) << r.g->log();
+}
+
+// Tagged: a header line per chunk, then exactly its bytes.
+TEST_P(Monitor, TaggedFramesEachChunkWithTimeAndDirection)
+{
+	Rig r(GetParam(), "tagged");
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	int m = r.watch(1);
+	ASSERT_NE(m, -1);
+	ASSERT_TRUE(roundtrip(r.up, r.dev, "ask"));
+	ASSERT_TRUE(roundtrip(r.dev, r.up, std::string("a\nb\0c", 5)));
+	const std::string head = "20[0-9-]{8}T[0-9:.]{12}Z ";
+	std::string got;
+	char buf[512];
+	eventually([&] {
+		ssize_t n = recv(m, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0)
+			got.append(buf, (size_t)n);
+		return got.size() >= 76;	// two headers of 34, 3 + 5 bytes
+	}, 5000);
+	ASSERT_EQ(got.size(), 76u) << got;
+	EXPECT_EQ(got.substr(71), std::string("a\nb\0c", 5));
+	got[74] = '0';
+	EXPECT_TRUE(re_match(got, head + "up>dev 3\nask" + head + "dev>up "
+	    "5\na\nb0c")) << got;
+	close(m);
+}
+
+// What a monitor sends is discarded: neither peer sees it.
+TEST_P(Monitor, WhatAClientSendsIsDiscarded)
+{
+	Rig r(GetParam(), "raw");
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	int m = r.watch(1);
+	ASSERT_NE(m, -1);
+	ASSERT_TRUE(write_all(m, "STOP\r\n", 6, 1000));
+	EXPECT_TRUE(stays_quiet(r.dev, 300));
+	EXPECT_TRUE(stays_quiet(r.up, 100));
+	ASSERT_TRUE(roundtrip(r.dev, r.up, "still"));
+	EXPECT_EQ(read_some(m, 5, 5000), "still");
+	close(m);
+}
+
+// A client that stops reading: 32 MiB still cross the relay in full; the
+// bytes it missed are counted in /status and in the log when it leaves.
+TEST_P(Monitor, AStoppedClientNeverSlowsTheRelay)
+{
+	Rig r(GetParam(), "raw");
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	int m = r.watch(1);
+	ASSERT_NE(m, -1);
+	const size_t total = 32u << 20;
+	std::vector<uint8_t> in(total), got(total);
+	fill_random(in.data(), total, 11);
+	bool sent = false;
+	std::thread w([&] { sent = write_all(r.dev, in.data(), total, 20000); });
+	bool read = read_exact(r.up, got.data(), total, 20000);
+	w.join();
+	EXPECT_TRUE(sent);
+	ASSERT_TRUE(read);
+	EXPECT_EQ(fnv1a(got.data(), total), fnv1a(in.data(), total));
+
+	std::vector<std::string> mt;
+	std::string body = http_get(r.sport, "/status").body;
+	ASSERT_TRUE(re_search(body, "\"monitor\":\\{\"listen\":\"127\\.0\\.0\\.1:"
+	    "[0-9]+\",\"clients\":1,\"missed_bytes\":([0-9]+)\\}", &mt)) << body;
+	uint64_t missed = std::stoull(mt[0]);
+	EXPECT_GT(missed, 0u);
+	EXPECT_LT(missed, (uint64_t)total);
+	// Closed with unread bytes: a reset, which the log names.
+	close(m);
+	EXPECT_TRUE(eventually([&] { return re_search(r.g->log(), "p1/monitor: "
+	    "client 127\\.0\\.0\\.1:[0-9]+ left \\([^)]+\\): [0-9]+ bytes "
+	    "sent, [1-9][0-9]* missed"); }, 5000)) << r.g->log();
+	// Once it is gone, the relay is back on its own path and whole.
+	ASSERT_TRUE(roundtrip(r.dev, r.up, "after"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Relay, Monitor, ::testing::Values("copy", "splice"));
+
+// Four clients at most: a fifth is closed at once, and said so.
+TEST(MonitorLimits, AFifthClientIsClosed)
+{
+	Rig r("splice", "raw");
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	std::vector<int> m;
+	for (int i = 1; i <= 4; i++) {
+		m.push_back(r.watch(i));
+		ASSERT_NE(m.back(), -1) << i;
+	}
+	int fifth = tcp_connect(r.mport, 5000);
+	ASSERT_NE(fifth, -1);
+	EXPECT_TRUE(wait_closed(fifth, 5000));
+	close(fifth);
+	EXPECT_TRUE(eventually([&] { return r.g->log_contains("refused: 4 "
+	    "clients watch already"); }, 5000)) << r.g->log();
+	// The four still see the traffic.
+	ASSERT_TRUE(roundtrip(r.dev, r.up, "four"));
+	for (int fd : m) {
+		EXPECT_EQ(read_some(fd, 4, 5000), "four");
+		close(fd);
+	}
+}
+
+// A client outside allow is closed without a byte.
+TEST(MonitorLimits, AllowIsEnforced)
+{
+	Rig r("splice", "raw", "10.0.0.0/8");
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	int m = tcp_connect(r.mport, 5000);
+	ASSERT_NE(m, -1);
+	EXPECT_TRUE(wait_closed(m, 5000));
+	close(m);
+	EXPECT_TRUE(eventually([&] { return r.g->log_contains("p1/monitor: "
+	    "client 127.0.0.1:"); }, 5000));
+	EXPECT_TRUE(r.g->log_contains("refused: not in allow")) << r.g->log();
+}
+
+// A reload that removes the device closes its monitor clients and frees
+// the port.
+TEST(MonitorLimits, RemovedDeviceClosesItsClients)
+{
+	Rig r("copy", "raw");
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	int m = r.watch(1);
+	ASSERT_NE(m, -1);
+	r.g->rewrite_config(test_preamble() + "devices = ();\n");
+	kill(r.g->pid(), SIGHUP);
+	EXPECT_TRUE(wait_closed(m, 5000));
+	close(m);
+	EXPECT_TRUE(eventually([&] { return r.g->log_contains("left (the "
+	    "device stopped)"); }, 5000)) << r.g->log();
+	// The port is closed right after its clients.
+	int again = -1;
+	EXPECT_TRUE(eventually([&] {
+		return (again = tcp_listen_on(r.mport)) != -1; }, 2000))
+	    << "the monitor port is still taken";
+	if (again != -1)
+		close(again);
+}

@@ -1,0 +1,265 @@
+// gwctl trace against gatewayd as a process: both directions, one line per
+// chunk, the byte limit, Ctrl-C, and a reader that stops reading, which the
+// relay never waits for. Both relay paths: a trace makes the zero-copy path
+// give way to the copy path while it lasts. Every wait is bounded.
+#include <gtest/gtest.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gwtest.h"
+#include "http.h"
+#include "net.h"
+
+namespace {
+
+const std::string kGwctl = GW_GWCTL;
+
+std::string
+preamble(const std::string &sock)
+{
+	std::string p = test_preamble();
+	const std::string ctl = "control = { socket = \"\"; };";
+
+	p.replace(p.find(ctl), ctl.size(),
+	    "control = { socket = \"" + sock + "\"; };");
+	return p;
+}
+
+// Device d1 dialling 127.0.0.1:dport, its upstream on port 0.
+std::string
+config(const std::string &sock, int dport, const std::string &relay)
+{
+	return preamble(sock) + "devices = (\n  { name = \"d1\"; relay = \"" +
+	    relay + "\"; device = { connect = \"127.0.0.1:" +
+	    std::to_string(dport) + "\"; }; upstream = { listen = "
+	    "\"127.0.0.1:0\"; }; }\n);\n";
+}
+
+// The pid of the trace client the daemon logged ("uid U (pid P): trace of
+// d1"), or -1.
+pid_t
+trace_pid(const GatewayProcess &g)
+{
+	std::vector<std::string> m;
+
+	if (!re_search(g.log(), "\\(pid ([0-9]+)\\): trace of d1\n", &m))
+		return -1;
+	return (pid_t)std::stol(m[0]);
+}
+
+// A gateway with d1 up: *dev the device's end, *up a host's.
+struct Rig {
+	TestDir dir;
+	std::string sock = dir.path("ctl.sock");
+	int dl = -1, dev = -1, up = -1;
+	std::unique_ptr<GatewayProcess> g;
+
+	explicit Rig(const std::string &relay)
+	{
+		int dport;
+		dl = tcp_listen(&dport);
+		g.reset(new GatewayProcess(config(sock, dport, relay)));
+		dev = tcp_accept(dl, 5000);
+		int uport = logged_port(*g, "d1/upstream: listening");
+		// A host's bytes before the device link is up would close
+		// the host (on_device_down = close): wait for both ups.
+		if (uport <= 0 || !eventually([&] { return g->log_contains(
+		    "d1/device up: "); }, 5000))
+			return;
+		up = tcp_connect(uport, 5000);
+		eventually([&] { return g->log_contains("d1/upstream up: "); },
+		    5000);
+	}
+	~Rig()
+	{
+		for (int fd : { dl, dev, up })
+			if (fd != -1)
+				close(fd);
+	}
+	bool ready() const
+	{
+		return dev != -1 && up != -1 && roundtrip(up, dev, "x") &&
+		    roundtrip(dev, up, "y");
+	}
+};
+
+class Trace : public ::testing::TestWithParam<const char *> {};
+
+}  // namespace
+
+// Both directions, in order, one line each: time, direction, count, hex,
+// ASCII; -n ends it after that many bytes, exit 0.
+TEST_P(Trace, BothDirectionsUntilTheLimit)
+{
+	Rig r(GetParam());
+	ASSERT_TRUE(r.ready()) << r.g->log();
+
+	std::string out;
+	int rc = -1;
+	std::thread t([&] {
+		rc = run_command({ kGwctl, "-S", r.sock, "-n", "11", "trace",
+		    "d1" }, &out, 20000);
+	});
+	bool attached = eventually([&] {
+		return r.g->log_contains("): trace of d1\n"); }, 5000);
+	if (attached) {
+		EXPECT_TRUE(roundtrip(r.dev, r.up, "hello"));
+		EXPECT_TRUE(roundtrip(r.up, r.dev, "world\x01\n"));
+	}
+	t.join();
+	ASSERT_TRUE(attached) << r.g->log();
+	EXPECT_EQ(rc, 0) << out;
+	const std::string want(
+	    "tracing d1: dev>up is what the device sent, up>dev what the host "
+	    "sent\n"
+	    "20[0-9-]{8}T[0-9:.]{12}Z dev>up 5 68656c6c6f \\|hello\\|\n"
+	    "20[0-9-]{8}T[0-9:.]{12}Z up>dev 6 776f726c6401 \\|world\\.\\|\n"
+	    "OK: trace of d1 ended after 11 bytes, the limit \\(0 dropped\\)\n");
+	EXPECT_TRUE(re_match(out, want)) << out;
+	// Relaying goes on after the trace, on whichever path.
+	EXPECT_TRUE(roundtrip(r.dev, r.up, "after"));
+	EXPECT_TRUE(eventually([&] {
+		return r.g->log_contains("trace of d1 ended: 11 bytes shown, "
+		    "0 dropped"); }, 5000)) << r.g->log();
+}
+
+// Ctrl-C ends gwctl at once, exit 0, and the daemon lets the trace go.
+TEST_P(Trace, CtrlCEndsIt)
+{
+	Rig r(GetParam());
+	ASSERT_TRUE(r.ready()) << r.g->log();
+
+	std::string out;
+	int rc = -1;
+	std::thread t([&] {
+		rc = run_command({ kGwctl, "-S", r.sock, "trace", "d1" }, &out,
+		    20000);
+	});
+	pid_t pid = -1;
+	bool attached = eventually([&] {
+		return (pid = trace_pid(*r.g)) > 0; }, 5000);
+	if (attached) {
+		EXPECT_TRUE(roundtrip(r.dev, r.up, "ping"));
+		// The line is out before the interrupt.
+		EXPECT_TRUE(eventually([&] {
+			return r.g->log_contains("): trace of d1\n"); }, 100));
+		usleep(200 * 1000);
+		kill(pid, SIGINT);
+	}
+	t.join();
+	ASSERT_TRUE(attached) << r.g->log();
+	EXPECT_EQ(rc, 0) << out;
+	EXPECT_NE(out.find(" dev>up 4 70696e67 |ping|\n"), std::string::npos)
+	    << out;
+	EXPECT_TRUE(eventually([&] {
+		return r.g->log_contains("trace of d1 ended: 4 bytes shown"); },
+	    5000)) << r.g->log();
+}
+
+// A trace reader that stops reading: 32 MiB still cross the relay in
+// full, the trace drops what it cannot hold and says so when read again.
+TEST_P(Trace, AStoppedReaderNeverSlowsTheRelay)
+{
+	Rig r(GetParam());
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	int c = unix_connect(r.sock);
+	ASSERT_NE(c, -1);
+	ASSERT_TRUE(write_all(c, "trace d1\n", 9, 1000));
+	ASSERT_TRUE(eventually([&] {
+		return r.g->log_contains("): trace of d1\n"); }, 5000))
+	    << r.g->log();
+
+	const size_t total = 32u << 20;
+	std::vector<uint8_t> in(total), got(total);
+	fill_random(in.data(), total, 7);
+	bool sent = false;
+	std::thread w([&] { sent = write_all(r.dev, in.data(), total, 20000); });
+	bool read = read_exact(r.up, got.data(), total, 20000);
+	w.join();
+	EXPECT_TRUE(sent);
+	ASSERT_TRUE(read);
+	EXPECT_EQ(fnv1a(got.data(), total), fnv1a(in.data(), total));
+
+	// Now read the trace: somewhere it says how much it dropped.
+	std::string text;
+	char buf[65536];
+	auto deadline = std::chrono::steady_clock::now() +
+	    std::chrono::seconds(10);
+	while (text.find("dropped") == std::string::npos &&
+	    std::chrono::steady_clock::now() < deadline) {
+		struct pollfd p = { c, POLLIN, 0 };
+		if (poll(&p, 1, 500) <= 0)
+			continue;
+		ssize_t n = recv(c, buf, sizeof(buf), 0);
+		if (n <= 0)
+			break;
+		text.append(buf, (size_t)n);
+		if (text.size() > (64u << 20))
+			break;
+	}
+	EXPECT_TRUE(re_search(text, "\n\\| 20[0-9-]{8}T[0-9:.]{12}Z dropped "
+	    "[0-9]+ bytes: the trace could not keep up\n")) <<
+	    text.substr(0, 400);
+	close(c);
+	EXPECT_TRUE(eventually([&] {
+		return re_search(r.g->log(), "trace of d1 ended: [0-9]+ bytes "
+		    "shown, [1-9][0-9]* dropped"); },
+	    5000)) << r.g->log();
+}
+
+// The device stops: the trace says so and ends with WARNING.
+TEST_P(Trace, EndsWhenTheDeviceGoes)
+{
+	Rig r(GetParam());
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	std::string out;
+	int rc = -1;
+	std::thread t([&] {
+		rc = run_command({ kGwctl, "-S", r.sock, "trace", "d1" }, &out,
+		    20000);
+	});
+	bool attached = eventually([&] {
+		return r.g->log_contains("): trace of d1\n"); }, 5000);
+	if (attached) {
+		// A reload without d1 stops it.
+		r.g->rewrite_config(preamble(r.sock) + "devices = ();\n");
+		kill(r.g->pid(), SIGHUP);
+	}
+	t.join();
+	ASSERT_TRUE(attached) << r.g->log();
+	EXPECT_EQ(rc, 1) << out;
+	EXPECT_NE(out.find("WARNING: trace of d1 ended: the device stopped (0 "
+	    "bytes shown, 0 dropped)\n"), std::string::npos) << out;
+}
+
+// Errors: an unknown device, a bad limit; one line, non-zero.
+TEST(TraceErrors, UnknownDeviceAndBadLimit)
+{
+	Rig r("copy");
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	std::string out;
+	EXPECT_EQ(run_command({ kGwctl, "-S", r.sock, "trace", "nope" }, &out,
+	    5000), 3);
+	EXPECT_EQ(out, "UNKNOWN: no such device: nope\n");
+	EXPECT_EQ(run_command({ kGwctl, "-S", r.sock, "-n", "0", "trace",
+	    "d1" }, &out, 5000), 3);
+	EXPECT_EQ(out, "UNKNOWN: -n wants a positive number of bytes, not 0\n");
+	EXPECT_EQ(run_command({ kGwctl, "-S", r.sock, "-n", "5", "status" },
+	    &out, 5000), 3);
+	EXPECT_EQ(out, "UNKNOWN: -n goes with trace only\n");
+	EXPECT_EQ(unix_request(r.sock, "trace d1 -4\n"), "UNKNOWN: trace: BYTES "
+	    "must be a positive number\n");
+	EXPECT_EQ(unix_request(r.sock, "trace\n"), "UNKNOWN: usage: trace "
+	    "DEVICE [BYTES]\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Relay, Trace, ::testing::Values("copy", "splice"));
