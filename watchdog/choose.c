@@ -24,7 +24,10 @@ wd_choose(struct wd_chooser *c, bool can_dump)
 }
 
 /* Smoothed over about four sweeps: one sweep kept off the CPU must not
-   decide alone. */
+   decide alone. A trial is not smoothed into a cost measured many sweeps
+   ago, under other conditions (thousands of links still connecting): if
+   it was lucky, the sweeps that follow it measure that way again and
+   switch back within a few. */
 void
 wd_chooser_record(struct wd_chooser *c, enum wd_way w, int64_t sweep_ns,
     int links_up)
@@ -36,5 +39,9 @@ wd_chooser_record(struct wd_chooser *c, enum wd_way w, int64_t sweep_ns,
 	per = sweep_ns / links_up;
 	if (per < 1)
 		per = 1;
-	c->cost_ns[w] = c->cost_ns[w] == 0 ? per : (c->cost_ns[w] * 3 + per) / 4;
+	if (c->cost_ns[w] == 0 || w != c->last)
+		c->cost_ns[w] = per;
+	else
+		c->cost_ns[w] = (c->cost_ns[w] * 3 + per) / 4;
+	c->last = w;
 }

@@ -32,6 +32,7 @@ struct wd_chooser {
 	/* Sweep time per link up, smoothed; 0: not measured yet. */
 	int64_t		cost_ns[WD_WAY_COUNT];
 	unsigned	since_trial;
+	enum wd_way	last;		/* of the last sweep recorded */
 };
 
 /* The way for the next sweep: probe when no dump can be had (can_dump
@@ -40,7 +41,10 @@ struct wd_chooser {
 enum wd_way	wd_choose(struct wd_chooser *, bool can_dump);
 
 /* A sweep that went way w took sweep_ns with links_up links up. A sweep
-   with no link up measures nothing. */
+   with no link up measures nothing. A way taken again is smoothed over
+   about four sweeps; a way taken after the other (a trial, or a switch)
+   takes the new cost as it is, since its old one may be long out of
+   date. */
 void		wd_chooser_record(struct wd_chooser *, enum wd_way w,
 		    int64_t sweep_ns, int links_up);
 

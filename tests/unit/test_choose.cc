@@ -85,6 +85,18 @@ TEST(Choose, FollowsTheCosts)
 	EXPECT_GE(r.ways[WD_WAY_DUMP], 2 * WD_TRIAL_SWEEPS - 3);
 }
 
+// A way measured long ago, under a load that has passed (a start-up),
+// wins back at its next trial.
+TEST(Choose, AStaleCostIsReplacedAtTheTrial)
+{
+	struct wd_chooser c = {};
+
+	run(&c, 2, 3000, 50000);	// the dump measured at start-up
+	Ways r = run(&c, WD_TRIAL_SWEEPS + 10, 3000, 1000);
+	EXPECT_EQ(wd_choose(&c, true), WD_WAY_DUMP);
+	EXPECT_GE(r.ways[WD_WAY_DUMP], 5);
+}
+
 // One sweep kept off the CPU does not decide alone.
 TEST(Choose, OneSlowSweepIsSmoothed)
 {
