@@ -29,7 +29,7 @@ enum wd_way {
 
 /* Plain values, the watchdog thread's alone; all zero to start. */
 struct wd_chooser {
-	/* Sweep time per link up, smoothed; 0: not measured yet. */
+	/* Sweep CPU time per link up, smoothed; 0: not measured yet. */
 	int64_t		cost_ns[WD_WAY_COUNT];
 	unsigned	since_trial;
 	enum wd_way	last;		/* of the last sweep recorded */
@@ -40,7 +40,7 @@ struct wd_chooser {
    other every WD_TRIAL_SWEEPS sweeps. */
 enum wd_way	wd_choose(struct wd_chooser *, bool can_dump);
 
-/* A sweep that went way w took sweep_ns with links_up links up. A sweep
+/* A sweep that went way w took sweep_ns of CPU with links_up links up. A sweep
    with no link up measures nothing. A way taken again is smoothed over
    about four sweeps; a way taken after the other (a trial, or a switch)
    takes the new cost as it is, since its old one may be long out of

@@ -137,7 +137,7 @@ wd_main(void *arg)
 {
 	struct watchdog	*wd = arg;
 	struct timespec	 ts;
-	int64_t		 start_us, next, now;
+	int64_t		 start_us, start_cpu_ns, next, now;
 	int		 i, up;
 	bool		 dumped;
 	enum wd_way	 way;
@@ -153,6 +153,7 @@ wd_main(void *arg)
 			continue;
 		}
 		start_us = clock_us();
+		start_cpu_ns = clock_thread_ns();
 		atomic_store(&wd->sweep_start_ms, now);
 		/* A failed dump costs this sweep its speed, not a verdict:
 		   every link is probed by itself then. A family new since
@@ -165,8 +166,10 @@ wd_main(void *arg)
 		up = 0;
 		for (i = 0; i < wd->n && !wd->stop; i++)
 			up += sweep_one(wd, &wd->ents[i], dumped, now);
+		/* CPU time, not wall time: a sweep preempted by thousands of
+		   relay threads must not make its way look dear. */
 		wd_chooser_record(&wd->chooser, way,
-		    (clock_us() - start_us) * 1000, up);
+		    clock_thread_ns() - start_cpu_ns, up);
 		atomic_store(&wd->sweep_start_ms, 0);
 		atomic_fetch_add(&wd->sweeps, 1);
 		hist_add_us(&wd->sweep_hist, clock_us() - start_us);
