@@ -18,10 +18,6 @@ extern "C" {
 int64_t	clock_ms(void);
 int64_t	clock_us(void);
 
-/* The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID) in
-   nanoseconds: what its work cost, whatever else ran meanwhile. */
-int64_t	clock_thread_ns(void);
-
 /* CLOCK_REALTIME in milliseconds since the epoch. */
 int64_t	clock_wall_ms(void);
 

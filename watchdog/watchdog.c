@@ -7,13 +7,12 @@
  * The thread sleeps on wd->cv (CLOCK_MONOTONIC) between sweeps; wd_stop()
  * sets wd->stop and signals it, so stopping is immediate.
  *
- * A sweep either probes each link by itself (probe.h), or starts with one
- * sock_diag dump of every established TCP socket (diag.h) and takes each
- * link's sample from it, found by the socket's inode; a link the dump does
- * not show established (closed by its peer, aborted, just connected), and
- * every link when the dump fails, is probed by itself then too. Which way
- * goes by what each has cost per link here lately (choose.h). The dump,
- * the chooser and the inodes are the thread's alone.
+ * A sweep starts with one sock_diag dump of every established TCP socket
+ * (diag.h) and takes each link's sample from it, found by the socket's
+ * inode; a link the dump does not show established (closed by its peer,
+ * aborted, just connected), and every link when the dump fails, is probed
+ * by itself as before (probe.h). The dump and the inodes are the thread's
+ * alone.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,7 +25,6 @@
 #include <string.h>
 
 
-#include "choose.h"
 #include "clock.h"
 #include "diag.h"
 #include "watchdog.h"
@@ -61,7 +59,6 @@ struct watchdog {
 	   which the next dump asks for. */
 	struct wd_diag		*diag;
 	unsigned		 families;
-	struct wd_chooser	 chooser;
 };
 
 /* Learn the inode and family of e's socket fd, generation gen, once per
@@ -95,9 +92,8 @@ entry_learn(struct wd_entry *e, int fd, uint64_t gen)
 /* Sample, judge and apply one link. With dumped, its sample comes from the
    dump taken at dump_ms when the dump has it, else from its own probe,
    judged at the time just before it (the clock is read only then: a
-   sweep of thousands of links reads it for the few it probes). Returns
-   whether the link was up. */
-static bool
+   sweep of thousands of links reads it for the few it probes). */
+static void
 sweep_one(struct watchdog *wd, struct wd_entry *e, bool dumped,
     int64_t dump_ms)
 {
@@ -112,7 +108,7 @@ sweep_one(struct watchdog *wd, struct wd_entry *e, bool dumped,
 
 	memset(&ls, 0, sizeof(ls));
 	if ((fd = e->ops->get(e->ctx, &gen, &ls, &pol, &role)) == -1)
-		return (false);
+		return;
 	entry_learn(e, fd, gen);
 	wd->families |= e->family;
 	/* The sample's ages count back from the dump: judged at the dump's
@@ -126,10 +122,9 @@ sweep_one(struct watchdog *wd, struct wd_entry *e, bool dumped,
 	}
 	e->ops->put(e->ctx);
 	if (rc == -1)
-		return (true);
+		return;
 	wd_judge(&s, role, &pol, &ls, now, &v);
 	e->ops->apply(e->ctx, gen, &s, &v, now);
-	return (true);
 }
 
 static void *
@@ -137,10 +132,9 @@ wd_main(void *arg)
 {
 	struct watchdog	*wd = arg;
 	struct timespec	 ts;
-	int64_t		 start_us, start_cpu_ns, next, now;
-	int		 i, up;
+	int64_t		 start_us, next, now;
+	int		 i;
 	bool		 dumped;
-	enum wd_way	 way;
 
 	pthread_mutex_lock(&wd->mu);
 	next = clock_ms();
@@ -153,23 +147,15 @@ wd_main(void *arg)
 			continue;
 		}
 		start_us = clock_us();
-		start_cpu_ns = clock_thread_ns();
 		atomic_store(&wd->sweep_start_ms, now);
 		/* A failed dump costs this sweep its speed, not a verdict:
 		   every link is probed by itself then. A family new since
 		   the last sweep is probed by itself once. */
-		way = wd_choose(&wd->chooser, wd->families != 0 &&
-		    wd->diag != NULL);
-		dumped = way == WD_WAY_DUMP &&
+		dumped = wd->families != 0 && wd->diag != NULL &&
 		    wd_diag_dump(wd->diag, wd->families) == 0;
 		wd->families = 0;
-		up = 0;
 		for (i = 0; i < wd->n && !wd->stop; i++)
-			up += sweep_one(wd, &wd->ents[i], dumped, now);
-		/* CPU time, not wall time: a sweep preempted by thousands of
-		   relay threads must not make its way look dear. */
-		wd_chooser_record(&wd->chooser, way,
-		    clock_thread_ns() - start_cpu_ns, up);
+			sweep_one(wd, &wd->ents[i], dumped, now);
 		atomic_store(&wd->sweep_start_ms, 0);
 		atomic_fetch_add(&wd->sweeps, 1);
 		hist_add_us(&wd->sweep_hist, clock_us() - start_us);
