@@ -63,8 +63,9 @@ struct watchdog {
 	_Atomic uint64_t	 sweeps;
 	struct hist		 sweep_hist;
 	/* The thread's alone: the dump (NULL when it could not be
-	   allocated), and the families of the links up in the last sweep,
-	   which the next dump asks for. */
+	   allocated), and the number and families of the links up in the
+	   last sweep, which decide whether the next sweep dumps and which
+	   families it asks for. */
 	struct wd_diag		*diag;
 	unsigned		 families;
 	int			 links_up;
