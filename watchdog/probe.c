@@ -56,29 +56,58 @@ _Static_assert((int)WD_TCP_CLOSE_WAIT == (int)TCP_CLOSE_WAIT, "tcp_states.h");
 _Static_assert((int)WD_TCP_CLOSING == (int)TCP_CLOSING, "tcp_states.h");
 
 int
+wd_sample_from_info(const void *info, size_t len, struct wd_sample *s,
+    bool *notsent_known)
+{
+	struct probe_tcp_info	ti;
+
+	/* Every Linux since 2.6 fills this much. */
+	if (!TI_FILLED(len, last_ack_recv)) {
+		errno = ENOPROTOOPT;
+		return (-1);
+	}
+	memset(&ti, 0, sizeof(ti));
+	memcpy(&ti, info, len < sizeof(ti) ? len : sizeof(ti));
+	s->state = ti.state < WD_TCP_STATE_COUNT ?
+	    (enum wd_tcp_state)ti.state : WD_TCP_UNKNOWN;
+	s->probes = ti.probes;
+	s->retransmits = ti.retransmits;
+	s->backoff = ti.backoff;
+	s->unacked = ti.unacked;
+	s->last_data_sent_ms = ti.last_data_sent;
+	s->last_data_recv_ms = ti.last_data_recv;
+	s->last_ack_recv_ms = ti.last_ack_recv;
+	s->snd_wnd_known = TI_FILLED(len, snd_wnd);
+	s->snd_wnd = s->snd_wnd_known ? ti.snd_wnd : 0;
+	*notsent_known = TI_FILLED(len, notsent_bytes);
+	s->notsent_bytes = ti.notsent_bytes;
+	return (0);
+}
+
+int
 wd_probe(int fd, struct wd_sample *s)
 {
 	struct probe_tcp_info	ti;
+	struct wd_sample	t;
 	socklen_t		ilen, elen;
 	int			outq, notsent, inq, err;
+	bool			notsent_known;
 
 	memset(&ti, 0, sizeof(ti));
 	ilen = sizeof(ti);
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &ilen) == -1)
 		return (-1);
-	/* Every Linux since 2.6 fills this much. */
-	if (!TI_FILLED(ilen, last_ack_recv)) {
-		errno = ENOPROTOOPT;
+	memset(&t, 0, sizeof(t));
+	if (wd_sample_from_info(&ti, ilen, &t, &notsent_known) == -1)
 		return (-1);
-	}
 	/* SIOCOUTQ counts write_seq - snd_una and SIOCOUTQNSD write_seq -
 	   snd_nxt: both keep their values after an abort purged the queue,
 	   so a dead socket still shows what was in flight. An established
 	   socket with no segment in flight and nothing unsent (tcpi_unacked
 	   and tcpi_notsent_bytes, which is write_seq - snd_nxt too) has both
 	   at 0: the common case, a quiet link, costs three calls, not five. */
-	if (ti.state == TCP_ESTABLISHED && ti.unacked == 0 &&
-	    TI_FILLED(ilen, notsent_bytes) && ti.notsent_bytes == 0)
+	if (t.state == WD_TCP_ESTABLISHED && t.unacked == 0 &&
+	    notsent_known && t.notsent_bytes == 0)
 		outq = notsent = 0;
 	else if (ioctl(fd, SIOCOUTQ, &outq) == -1 ||
 	    ioctl(fd, SIOCOUTQNSD, &notsent) == -1)
@@ -90,21 +119,10 @@ wd_probe(int fd, struct wd_sample *s)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
 		return (-1);
 
-	memset(s, 0, sizeof(*s));
-	s->so_error = err;
-	s->state = ti.state < WD_TCP_STATE_COUNT ?
-	    (enum wd_tcp_state)ti.state : WD_TCP_UNKNOWN;
-	s->probes = ti.probes;
-	s->retransmits = ti.retransmits;
-	s->backoff = ti.backoff;
-	s->unacked = ti.unacked;
-	s->last_data_sent_ms = ti.last_data_sent;
-	s->last_data_recv_ms = ti.last_data_recv;
-	s->last_ack_recv_ms = ti.last_ack_recv;
-	s->snd_wnd_known = TI_FILLED(ilen, snd_wnd);
-	s->snd_wnd = ti.snd_wnd;
-	s->outq_bytes = outq > 0 ? (uint32_t)outq : 0;
-	s->notsent_bytes = notsent > 0 ? (uint32_t)notsent : 0;
-	s->inq_bytes = inq > 0 ? (uint32_t)inq : 0;
+	t.so_error = err;
+	t.outq_bytes = outq > 0 ? (uint32_t)outq : 0;
+	t.notsent_bytes = notsent > 0 ? (uint32_t)notsent : 0;
+	t.inq_bytes = inq > 0 ? (uint32_t)inq : 0;
+	*s = t;
 	return (0);
 }

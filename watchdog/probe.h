@@ -3,6 +3,7 @@
 #define WD_PROBE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -67,6 +68,17 @@ struct wd_sample {
    errno (EBADF, ENOTSOCK, EOPNOTSUPP: not TCP, EINVAL: a listening socket)
    and *s untouched; a failed call has not consumed SO_ERROR. */
 int		 wd_probe(int fd, struct wd_sample *s);
+
+/* Fill the struct tcp_info part of *s (state, probes, retransmits, backoff,
+   unacked, the three ages, the window, notsent_bytes) from the kernel's
+   struct tcp_info of len bytes, as TCP_INFO or a sock_diag INET_DIAG_INFO
+   attribute hands it over; the rest of *s is left alone. A field counts
+   only where it lies wholly inside len: *notsent_known tells whether
+   tcpi_notsent_bytes did (Linux 4.6), snd_wnd_known whether tcpi_snd_wnd
+   did. Returns 0, or -1 with errno ENOPROTOOPT when len does not reach
+   tcpi_last_ack_recv. */
+int		 wd_sample_from_info(const void *info, size_t len,
+		    struct wd_sample *s, bool *notsent_known);
 
 #ifdef __cplusplus
 }

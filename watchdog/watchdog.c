@@ -6,7 +6,17 @@
  * (taken inside the target ops); nothing takes them the other way round.
  * The thread sleeps on wd->cv (CLOCK_MONOTONIC) between sweeps; wd_stop()
  * sets wd->stop and signals it, so stopping is immediate.
+ *
+ * With WD_DUMP_MIN_LINKS links up, a sweep starts with one sock_diag dump
+ * of every established TCP socket (diag.h) and takes each link's sample
+ * from it, found by the socket's inode; a link the dump does not show
+ * established (closed by its peer, aborted, just connected), and every
+ * link when the dump fails, is probed by itself as with fewer links
+ * (probe.h). The dump, the counts and the inodes are the thread's alone.
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,11 +26,26 @@
 
 
 #include "clock.h"
+#include "diag.h"
 #include "watchdog.h"
+
+/* A dump walks the kernel's whole table of TCP sockets (every namespace's,
+   every state's) before it fills in ours, a fixed cost that probing each
+   link does not have. Measured on a 2-core machine with the default
+   table (262,144 buckets) and a few thousand other sockets: at 500 links
+   probing each was cheaper, at 1,000 the two were even, at 2,000 the
+   dump took a fifth off the sweep. */
+#define WD_DUMP_MIN_LINKS	1000
 
 struct wd_entry {
 	const struct wd_target_ops	*ops;
 	void				*ctx;
+	/* Generation ino_gen's socket: its inode, to find it in a dump (0
+	   when not known yet), and its family (WD_DIAG_INET*), to know which
+	   families to dump. */
+	uint64_t			 ino_gen;
+	uint64_t			 ino;
+	unsigned			 family;
 };
 
 struct watchdog {
@@ -37,10 +62,51 @@ struct watchdog {
 	_Atomic int64_t		 sweep_start_ms;	/* 0 between sweeps */
 	_Atomic uint64_t	 sweeps;
 	struct hist		 sweep_hist;
+	/* The thread's alone: the dump (NULL when it could not be
+	   allocated), and the number and families of the links up in the
+	   last sweep, which decide whether the next sweep dumps and which
+	   families it asks for. */
+	struct wd_diag		*diag;
+	unsigned		 families;
+	int			 links_up;
 };
 
+/* Learn the inode and family of e's socket fd, generation gen, once per
+   connection: an fstat() and a getsockname(), not two calls per sweep. On
+   failure the inode stays 0, the link is probed by itself, and the next
+   sweep tries again. */
 static void
-sweep_one(const struct wd_entry *e, int64_t now)
+entry_learn(struct wd_entry *e, int fd, uint64_t gen)
+{
+	struct sockaddr_storage	ss;
+	struct stat		st;
+	socklen_t		len = sizeof(ss);
+
+	if (e->ino_gen == gen && e->ino != 0)
+		return;
+	e->ino_gen = gen;
+	e->ino = 0;
+	e->family = 0;
+	if (fstat(fd, &st) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return;
+	if (ss.ss_family == AF_INET)
+		e->family = WD_DIAG_INET;
+	else if (ss.ss_family == AF_INET6)
+		e->family = WD_DIAG_INET6;
+	else
+		return;
+	e->ino = (uint64_t)st.st_ino;
+}
+
+/* Sample, judge and apply one link. With dumped, its sample comes from the
+   dump taken at dump_ms when the dump has it, else from its own probe,
+   judged at the time just before it (the clock is read only then: a
+   sweep of thousands of links reads it for the few it probes). Returns
+   whether the link was up. */
+static bool
+sweep_one(struct watchdog *wd, struct wd_entry *e, bool dumped,
+    int64_t dump_ms)
 {
 	struct wd_link_state	ls;
 	struct wd_policy	pol;
@@ -48,17 +114,29 @@ sweep_one(const struct wd_entry *e, int64_t now)
 	struct wd_verdict	v;
 	enum wd_role		role;
 	uint64_t		gen;
+	int64_t			now;
 	int			fd, rc;
 
 	memset(&ls, 0, sizeof(ls));
 	if ((fd = e->ops->get(e->ctx, &gen, &ls, &pol, &role)) == -1)
-		return;
-	rc = wd_probe(fd, &s);
+		return (false);
+	entry_learn(e, fd, gen);
+	wd->families |= e->family;
+	/* The sample's ages count back from the dump: judged at the dump's
+	   time they are never taken for older than they are. */
+	if (dumped && e->ino != 0 && wd_diag_lookup(wd->diag, e->ino, &s)) {
+		rc = 0;
+		now = dump_ms;
+	} else {
+		now = clock_ms();
+		rc = wd_probe(fd, &s);
+	}
 	e->ops->put(e->ctx);
 	if (rc == -1)
-		return;
+		return (true);
 	wd_judge(&s, role, &pol, &ls, now, &v);
 	e->ops->apply(e->ctx, gen, &s, &v, now);
+	return (true);
 }
 
 static void *
@@ -68,6 +146,7 @@ wd_main(void *arg)
 	struct timespec	 ts;
 	int64_t		 start_us, next, now;
 	int		 i;
+	bool		 dumped;
 
 	pthread_mutex_lock(&wd->mu);
 	next = clock_ms();
@@ -81,8 +160,17 @@ wd_main(void *arg)
 		}
 		start_us = clock_us();
 		atomic_store(&wd->sweep_start_ms, now);
+		/* A failed dump costs this sweep its speed, not a verdict:
+		   every link is probed by itself then. A family new since
+		   the last sweep is probed by itself once. */
+		dumped = wd->links_up >= WD_DUMP_MIN_LINKS &&
+		    wd->families != 0 && wd->diag != NULL &&
+		    wd_diag_dump(wd->diag, wd->families) == 0;
+		wd->families = 0;
+		wd->links_up = 0;
 		for (i = 0; i < wd->n && !wd->stop; i++)
-			sweep_one(&wd->ents[i], clock_ms());
+			wd->links_up += sweep_one(wd, &wd->ents[i], dumped,
+			    now);
 		atomic_store(&wd->sweep_start_ms, 0);
 		atomic_fetch_add(&wd->sweeps, 1);
 		hist_add_us(&wd->sweep_hist, clock_us() - start_us);
@@ -101,6 +189,8 @@ wd_start(int period_ms)
 
 	if ((wd = calloc(1, sizeof(*wd))) == NULL)
 		return (NULL);
+	/* Without a table every sweep probes each link: slower, as sure. */
+	wd->diag = wd_diag_new();
 	atomic_init(&wd->period_ms, period_ms);
 	pthread_mutex_init(&wd->mu, NULL);
 	pthread_condattr_init(&ca);
@@ -110,6 +200,7 @@ wd_start(int period_ms)
 	if ((err = pthread_create(&wd->tid, NULL, wd_main, wd)) != 0) {
 		pthread_cond_destroy(&wd->cv);
 		pthread_mutex_destroy(&wd->mu);
+		wd_diag_free(wd->diag);
 		free(wd);
 		errno = err;
 		return (NULL);
@@ -129,6 +220,7 @@ wd_stop(struct watchdog *wd)
 	pthread_join(wd->tid, NULL);
 	pthread_cond_destroy(&wd->cv);
 	pthread_mutex_destroy(&wd->mu);
+	wd_diag_free(wd->diag);
 	free(wd->ents);
 	free(wd);
 }
@@ -151,6 +243,7 @@ wd_add(struct watchdog *wd, const struct wd_target_ops *ops, void *ctx)
 		wd->ents = ents;
 		wd->cap = cap;
 	}
+	memset(&wd->ents[wd->n], 0, sizeof(wd->ents[0]));
 	wd->ents[wd->n].ops = ops;
 	wd->ents[wd->n].ctx = ctx;
 	wd->n++;
