@@ -50,7 +50,6 @@
 #define CONTROL_COMMANDS	"status, reload, disconnect or trace"
 #define CONTROL_TRACE_BUF	(256 * 1024)	/* a trace's buffer in the tap */
 #define CONTROL_TRACE_OUT	(64 * 1024)	/* formatted, not yet sent */
-#define CONTROL_TRACE_LINE	(3 * TAP_PIECE_MAX + 128)
 
 enum cl_state {
 	CL_FREE,
@@ -592,23 +591,17 @@ static void
 cl_trace_line(struct ctl_client *cl, enum tap_dir dir, int64_t wall_ms,
     const unsigned char *p, size_t n)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	char			 line[CONTROL_TRACE_LINE], ts[CLOCK_UTC_MAX];
-	size_t			 i, at;
+	char	ascii[TAP_PIECE_MAX + 2], ts[CLOCK_UTC_MAX];
+	size_t	i;
 
-	at = (size_t)snprintf(line, sizeof(line), "| %s %s %zu ",
-	    clock_format_utc(wall_ms, ts, sizeof(ts)), tap_dir_str(dir), n);
-	for (i = 0; i < n; i++) {
-		line[at++] = hex[p[i] >> 4];
-		line[at++] = hex[p[i] & 0xf];
-	}
-	line[at++] = ' ';
-	line[at++] = '|';
+	strbuf_printf(&cl->out, "| %s %s %zu ", clock_format_utc(wall_ms, ts,
+	    sizeof(ts)), tap_dir_str(dir), n);
+	strbuf_hex(&cl->out, p, n);
 	for (i = 0; i < n; i++)
-		line[at++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '.';
-	line[at++] = '|';
-	line[at++] = '\n';
-	strbuf_add(&cl->out, line, at);
+		ascii[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '.';
+	memcpy(ascii + n, "|\n", 2);
+	strbuf_puts(&cl->out, " |");
+	strbuf_add(&cl->out, ascii, n + 2);
 }
 
 /* Format what the tap holds for a trace, while the client keeps up. */

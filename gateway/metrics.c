@@ -454,21 +454,6 @@ json_ms(struct strbuf *sb, const char *name, int64_t ms)
 		strbuf_printf(sb, ",\"%s\":%lld", name, (long long)ms);
 }
 
-/* The bytes of w in lower-case hex. */
-static void
-hex_words(struct strbuf *sb, const struct words_snap *w)
-{
-	static const char	hex[] = "0123456789abcdef";
-	char			out[2 * WORDS_MAX];
-	size_t			i;
-
-	for (i = 0; i < w->len; i++) {
-		out[2 * i] = hex[w->b[i] >> 4];
-		out[2 * i + 1] = hex[w->b[i] & 0xf];
-	}
-	strbuf_add(sb, out, 2 * w->len);
-}
-
 /* ,"last_words":{...} of a link that failed, null before. */
 static void
 json_words(struct strbuf *sb, const struct link_snap *s)
@@ -479,10 +464,10 @@ json_words(struct strbuf *sb, const struct link_snap *s)
 		return;
 	}
 	strbuf_puts(sb, "{\"received\":\"");
-	hex_words(sb, &s->last_words_in);
+	strbuf_hex(sb, s->last_words_in.b, s->last_words_in.len);
 	strbuf_printf(sb, "\",\"received_skipped\":%" PRIu64 ",\"sent\":\"",
 	    s->last_words_in.skipped);
-	hex_words(sb, &s->last_words_out);
+	strbuf_hex(sb, s->last_words_out.b, s->last_words_out.len);
 	strbuf_printf(sb, "\",\"sent_skipped\":%" PRIu64 "}",
 	    s->last_words_out.skipped);
 }
@@ -611,11 +596,11 @@ text_words(struct strbuf *sb, const struct link_snap *s)
 	}
 	if (s->last_words_in.len == 0)
 		strbuf_puts(sb, "-");
-	hex_words(sb, &s->last_words_in);
+	strbuf_hex(sb, s->last_words_in.b, s->last_words_in.len);
 	strbuf_printf(sb, "\t%" PRIu64 "\t", s->last_words_in.skipped);
 	if (s->last_words_out.len == 0)
 		strbuf_puts(sb, "-");
-	hex_words(sb, &s->last_words_out);
+	strbuf_hex(sb, s->last_words_out.b, s->last_words_out.len);
 	strbuf_printf(sb, "\t%" PRIu64 "\n", s->last_words_out.skipped);
 }
 

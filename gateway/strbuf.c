@@ -60,6 +60,23 @@ strbuf_add(struct strbuf *sb, const char *s, size_t len)
 }
 
 int
+strbuf_hex(struct strbuf *sb, const void *p, size_t len)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	const unsigned char	*b = p;
+	size_t			 i;
+
+	if (strbuf_grow(sb, 2 * len) == -1)
+		return (-1);
+	for (i = 0; i < len; i++) {
+		sb->buf[sb->len++] = digits[b[i] >> 4];
+		sb->buf[sb->len++] = digits[b[i] & 0xf];
+	}
+	sb->buf[sb->len] = '\0';
+	return (0);
+}
+
+int
 strbuf_puts(struct strbuf *sb, const char *s)
 {
 	return (strbuf_add(sb, s, strlen(s)));

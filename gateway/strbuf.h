@@ -29,6 +29,10 @@ int	strbuf_puts(struct strbuf *, const char *s);
 int	strbuf_printf(struct strbuf *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* Append the len bytes at p in lower-case hex, two digits each. Return
+   0, or -1 with errno ENOMEM. */
+int	strbuf_hex(struct strbuf *, const void *p, size_t len);
+
 /* Hand the text over to the caller (free() it), set *len to its length,
    and leave the buffer empty. An empty text is a 1-byte "" allocation.
    NULL with errno ENOMEM when the buffer failed (it is freed). */

@@ -26,15 +26,7 @@ const std::string kGwctl = GW_GWCTL;
 std::string
 preamble(const std::string &sock)
 {
-	std::string p = test_preamble();
-	const std::string st = "status = { listen = \"\"; };";
-	const std::string ctl = "control = { socket = \"\"; };";
-
-	p.replace(p.find(st), st.size(),
-	    "status = { listen = \"127.0.0.1:0\"; };");
-	p.replace(p.find(ctl), ctl.size(),
-	    "control = { socket = \"" + sock + "\"; };");
-	return p;
+	return test_preamble_with(sock, true);
 }
 
 // A device that dials 127.0.0.1:dport, its upstream listening on port 0.

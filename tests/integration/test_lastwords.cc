@@ -20,38 +20,13 @@ const std::string kGwctl = GW_GWCTL;
 struct Rig {
 	TestDir dir;
 	std::string sock = dir.path("ctl.sock");
-	int dl = -1, dev = -1, up = -1;
-	std::unique_ptr<GatewayProcess> g;
+	DeviceProcess d;
+	int &dev = d.dev, &up = d.up;
+	std::unique_ptr<GatewayProcess> &g = d.g;
 
 	explicit Rig(const std::string &relay)
-	{
-		int dport;
-		dl = tcp_listen(&dport);
-		std::string p = test_preamble();
-		const std::string ctl = "control = { socket = \"\"; };";
-		p.replace(p.find(ctl), ctl.size(), "control = { socket = \"" +
-		    sock + "\"; };");
-		g.reset(new GatewayProcess(p + "devices = (\n  { name = \"p1\"; "
-		    "relay = \"" + relay + "\"; device = { connect = "
-		    "\"127.0.0.1:" + std::to_string(dport) + "\"; }; upstream = "
-		    "{ listen = \"127.0.0.1:0\"; }; }\n);\n"));
-		dev = tcp_accept(dl, 5000);
-		int uport = logged_port(*g, "p1/upstream: listening");
-		// A host's bytes before the device link is up would close
-		// the host (on_device_down = close): wait for both ups.
-		if (uport <= 0 || !eventually([&] { return g->log_contains(
-		    "p1/device up: "); }, 5000))
-			return;
-		up = tcp_connect(uport, 5000);
-		eventually([&] { return g->log_contains("p1/upstream up: "); },
-		    5000);
-	}
-	~Rig()
-	{
-		for (int fd : { dl, dev, up })
-			if (fd != -1)
-				close(fd);
-	}
+	    : d(test_preamble_with(sock, false), "p1", "relay = \"" + relay +
+	    "\";") {}
 	bool ready() const
 	{
 		return dev != -1 && up != -1;

@@ -21,41 +21,17 @@ namespace {
 // Device p1 dialling a listener of ours, its upstream and monitor on port
 // 0, the status server on port 0.
 struct Rig {
-	int dl = -1, dev = -1, up = -1, mport = -1, sport = -1;
-	std::unique_ptr<GatewayProcess> g;
+	DeviceProcess d;
+	int &dev = d.dev, &up = d.up;
+	std::unique_ptr<GatewayProcess> &g = d.g;
+	int mport = logged_port(*g, "p1/monitor: listening");
+	int sport = logged_port(*g, "status: serving");
 
 	Rig(const std::string &relay, const std::string &format,
 	    const std::string &allow = "127.0.0.0/8")
-	{
-		int dport;
-		dl = tcp_listen(&dport);
-		std::string p = test_preamble();
-		const std::string st = "status = { listen = \"\"; };";
-		p.replace(p.find(st), st.size(),
-		    "status = { listen = \"127.0.0.1:0\"; };");
-		g.reset(new GatewayProcess(p + "devices = (\n  { name = \"p1\"; "
-		    "relay = \"" + relay + "\"; monitor_format = \"" + format +
-		    "\"; device = { connect = \"127.0.0.1:" +
-		    std::to_string(dport) + "\"; }; upstream = { listen = "
-		    "\"127.0.0.1:0\"; }; monitor = { listen = \"127.0.0.1:0\"; "
-		    "allow = [\"" + allow + "\"]; }; }\n);\n"));
-		dev = tcp_accept(dl, 5000);
-		mport = logged_port(*g, "p1/monitor: listening");
-		sport = logged_port(*g, "status: serving");
-		int uport = logged_port(*g, "p1/upstream: listening");
-		if (uport <= 0 || !eventually([&] { return g->log_contains(
-		    "p1/device up: "); }, 5000))
-			return;
-		up = tcp_connect(uport, 5000);
-		eventually([&] { return g->log_contains("p1/upstream up: "); },
-		    5000);
-	}
-	~Rig()
-	{
-		for (int fd : { dl, dev, up })
-			if (fd != -1)
-				close(fd);
-	}
+	    : d(test_preamble_with("", true), "p1", "relay = \"" + relay +
+	    "\"; monitor_format = \"" + format + "\"; monitor = { listen = "
+	    "\"127.0.0.1:0\"; allow = [\"" + allow + "\"]; };") {}
 	bool ready() const
 	{
 		return dev != -1 && up != -1 && mport > 0 && sport > 0;

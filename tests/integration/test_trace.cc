@@ -23,27 +23,6 @@ namespace {
 
 const std::string kGwctl = GW_GWCTL;
 
-std::string
-preamble(const std::string &sock)
-{
-	std::string p = test_preamble();
-	const std::string ctl = "control = { socket = \"\"; };";
-
-	p.replace(p.find(ctl), ctl.size(),
-	    "control = { socket = \"" + sock + "\"; };");
-	return p;
-}
-
-// Device d1 dialling 127.0.0.1:dport, its upstream on port 0.
-std::string
-config(const std::string &sock, int dport, const std::string &relay)
-{
-	return preamble(sock) + "devices = (\n  { name = \"d1\"; relay = \"" +
-	    relay + "\"; device = { connect = \"127.0.0.1:" +
-	    std::to_string(dport) + "\"; }; upstream = { listen = "
-	    "\"127.0.0.1:0\"; }; }\n);\n";
-}
-
 // The pid of the trace client the daemon logged ("uid U (pid P): trace of
 // d1"), or -1.
 pid_t
@@ -56,35 +35,18 @@ trace_pid(const GatewayProcess &g)
 	return (pid_t)std::stol(m[0]);
 }
 
-// A gateway with d1 up: *dev the device's end, *up a host's.
+// A gateway with a control socket and d1 up: dev the device's end, up a
+// host's.
 struct Rig {
 	TestDir dir;
 	std::string sock = dir.path("ctl.sock");
-	int dl = -1, dev = -1, up = -1;
-	std::unique_ptr<GatewayProcess> g;
+	DeviceProcess d;
+	int &dev = d.dev, &up = d.up;
+	std::unique_ptr<GatewayProcess> &g = d.g;
 
 	explicit Rig(const std::string &relay)
-	{
-		int dport;
-		dl = tcp_listen(&dport);
-		g.reset(new GatewayProcess(config(sock, dport, relay)));
-		dev = tcp_accept(dl, 5000);
-		int uport = logged_port(*g, "d1/upstream: listening");
-		// A host's bytes before the device link is up would close
-		// the host (on_device_down = close): wait for both ups.
-		if (uport <= 0 || !eventually([&] { return g->log_contains(
-		    "d1/device up: "); }, 5000))
-			return;
-		up = tcp_connect(uport, 5000);
-		eventually([&] { return g->log_contains("d1/upstream up: "); },
-		    5000);
-	}
-	~Rig()
-	{
-		for (int fd : { dl, dev, up })
-			if (fd != -1)
-				close(fd);
-	}
+	    : d(test_preamble_with(sock, false), "d1", "relay = \"" + relay +
+	    "\";") {}
 	bool ready() const
 	{
 		return dev != -1 && up != -1 && roundtrip(up, dev, "x") &&
@@ -231,7 +193,8 @@ TEST_P(Trace, EndsWhenTheDeviceGoes)
 		return r.g->log_contains("): trace of d1\n"); }, 5000);
 	if (attached) {
 		// A reload without d1 stops it.
-		r.g->rewrite_config(preamble(r.sock) + "devices = ();\n");
+		r.g->rewrite_config(test_preamble_with(r.sock, false) +
+		    "devices = ();\n");
 		kill(r.g->pid(), SIGHUP);
 	}
 	t.join();

@@ -68,6 +68,51 @@ test_preamble(const std::string &defaults_extra)
 	    "};\n";
 }
 
+std::string
+test_preamble_with(const std::string &sock, bool status)
+{
+	std::string p = test_preamble();
+	const std::string st = "status = { listen = \"\"; };";
+	const std::string ctl = "control = { socket = \"\"; };";
+
+	if (status)
+		p.replace(p.find(st), st.size(),
+		    "status = { listen = \"127.0.0.1:0\"; };");
+	p.replace(p.find(ctl), ctl.size(), "control = { socket = \"" + sock +
+	    "\"; };");
+	return p;
+}
+
+DeviceProcess::DeviceProcess(const std::string &preamble, const std::string &name,
+    const std::string &extra)
+{
+	int dport;
+
+	dl_ = tcp_listen(&dport);
+	g.reset(new GatewayProcess(preamble + "devices = (\n  { name = \"" +
+	    name + "\"; " + extra + " device = { connect = \"127.0.0.1:" +
+	    std::to_string(dport) + "\"; }; upstream = { listen = "
+	    "\"127.0.0.1:0\"; }; }\n);\n"));
+	dev = tcp_accept(dl_, 5000);
+	int uport = logged_port(*g, name + "/upstream: listening");
+	if (dev == -1 || uport <= 0 || !eventually([&] {
+	    return g->log_contains(name + "/device up: "); }, 5000))
+		return;
+	up = tcp_connect(uport, 5000);
+	if (up != -1 && !eventually([&] { return g->log_contains(name +
+	    "/upstream up: "); }, 5000)) {
+		close(up);
+		up = -1;
+	}
+}
+
+DeviceProcess::~DeviceProcess()
+{
+	for (int fd : { dl_, dev, up })
+		if (fd != -1)
+			close(fd);
+}
+
 InProcessGateway::InProcessGateway(const std::string &text)
 {
 	std::string p = dir_.write("gw.conf", text);

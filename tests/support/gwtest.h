@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,27 @@ int	logged_port(const GatewayProcess &g, const std::string &what,
 	    unsigned nth = 1);
 int	logged_port(const InProcessGateway &g, const std::string &what,
 	    unsigned nth = 1);
+
+// test_preamble() with the control socket at sock ("": none) and, when
+// status, the status server on 127.0.0.1:0.
+std::string test_preamble_with(const std::string &sock, bool status);
+
+// A gatewayd process relaying one device, name, that dials a listener of
+// the test, its upstream listening on 127.0.0.1:0, with extra settings in
+// the device's group. Once both links are up (a host's bytes before the
+// device link would close the host: on_device_down = close), dev is the
+// device's end of the device link and up a host's end of the upstream
+// link; -1 when they did not come up within 5 s.
+class DeviceProcess {
+public:
+	DeviceProcess(const std::string &preamble, const std::string &name,
+	    const std::string &extra = "");
+	~DeviceProcess();
+	int dev = -1, up = -1;
+	std::unique_ptr<GatewayProcess> g;
+private:
+	int dl_ = -1;
+};
 
 // A POSIX extended regular expression found in s (which may hold NUL
 // bytes); groups, when given, receives the parenthesised parts. A pattern

@@ -72,3 +72,24 @@ TEST(Strbuf, FailedBufferAppendsNothingAndTakesNull)
 	EXPECT_EQ(strbuf_take(&sb, &len), nullptr);
 	EXPECT_EQ(sb.buf, nullptr);
 }
+
+TEST(Strbuf, HexTwoLowerCaseDigitsPerByte)
+{
+	struct strbuf sb;
+	const unsigned char bytes[] = { 0x00, 0x0f, 0x7f, 0xa5, 0xff };
+	std::string big(5000, '\x3c');
+
+	strbuf_init(&sb);
+	ASSERT_EQ(strbuf_puts(&sb, "x="), 0);
+	ASSERT_EQ(strbuf_hex(&sb, bytes, sizeof(bytes)), 0);
+	ASSERT_EQ(strbuf_hex(&sb, bytes, 0), 0);
+	EXPECT_STREQ(sb.buf, "x=000f7fa5ff");
+	// Past the first allocation: grows, and stays terminated.
+	ASSERT_EQ(strbuf_hex(&sb, big.data(), big.size()), 0);
+	EXPECT_EQ(sb.len, 12u + 10000u);
+	std::string want;
+	for (int i = 0; i < 5000; i++)
+		want += "3c";
+	EXPECT_EQ(std::string(sb.buf + 12), want);
+	strbuf_free(&sb);
+}
