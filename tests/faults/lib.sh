@@ -332,12 +332,10 @@ gf_expect() {	# NAME TEXT TIMEOUT_MS
 
 # ---- gatewayd ----
 
-# gf_config DEVICES...: write the config for the named devices (bidi,
-# split) with the test policy.
-gf_config() {
-	local d
-	{
-		cat <<EOF
+# gf_preamble CONNECT_MS BACKOFF_MAX_MS: print a config's top and defaults
+# with the test policy, up to "devices = (".
+gf_preamble() {
+	cat <<EOF
 version = 1;
 log = { level = "info"; };
 status = { listen = ""; };
@@ -348,11 +346,19 @@ defaults = {
   user_timeout_ms = $GF_USER_TIMEOUT_MS;
   stall_timeout_ms = $GF_STALL_TIMEOUT_MS;
   io_timeout_ms = 200;
-  connect_timeout_ms = 1000;
-  backoff = { min_ms = 100; max_ms = 500; };
+  connect_timeout_ms = $1;
+  backoff = { min_ms = 100; max_ms = $2; };
 };
 devices = (
 EOF
+}
+
+# gf_config DEVICES...: write the config for the named devices (bidi,
+# split) with the test policy.
+gf_config() {
+	local d
+	{
+		gf_preamble 1000 500
 		local sep=""
 		for d in "$@"; do
 			printf '%s' "$sep"

@@ -32,22 +32,7 @@ scale_pulled() {	# K: is device K one of the pulled?
 scale_config() {
 	local k
 	{
-		cat <<EOF
-version = 1;
-log = { level = "info"; };
-status = { listen = ""; };
-control = { socket = ""; };
-watchdog = { period_ms = $GF_PERIOD_MS; };
-defaults = {
-  keepalive = { idle_s = $GF_IDLE_S; interval_s = $GF_INTERVAL_S; count = $GF_COUNT; };
-  user_timeout_ms = $GF_USER_TIMEOUT_MS;
-  stall_timeout_ms = $GF_STALL_TIMEOUT_MS;
-  io_timeout_ms = 200;
-  connect_timeout_ms = $SCALE_CONNECT_MS;
-  backoff = { min_ms = 100; max_ms = $SCALE_BACKOFF_MAX_MS; };
-};
-devices = (
-EOF
+		gf_preamble "$SCALE_CONNECT_MS" "$SCALE_BACKOFF_MAX_MS"
 		for (( k = 0; k < SCALE_N; k++ )); do
 			[ "$k" -gt 0 ] && echo ","
 			printf '  { name = "s%d"; device = { connect = "%s:%d"; };\n' \
