@@ -14,6 +14,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -602,6 +604,17 @@ reason_for_errno(struct link *l, int fd, int err)
 	return (have ? wd_timeout_reason(&s) : WD_KEEPALIVE_TIMEOUT);
 }
 
+/* True when fd's connection is gone without a FIN received: TCP_CLOSE. */
+static bool
+socket_torn_down(int fd)
+{
+	struct tcp_info	ti;
+	socklen_t	len = sizeof(ti);
+
+	return (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    ti.tcpi_state == TCP_CLOSE);
+}
+
 /* The syscalls that move bytes on a link's socket. */
 enum io_op {
 	IO_RECV,		/* socket -> buffer */
@@ -643,6 +656,17 @@ io_call(struct link *l, int fd, enum io_op op, void *buf, int pipe_fd,
 	} while (rc == -1 && errno == EINTR);
 	*err = errno;
 	*reason = WD_REASON_NONE;
+	/* splice() from a socket that an error tore down returns 0, as at a
+	   FIN, once another caller (the other thread's send, the watchdog's
+	   SO_ERROR) has taken the error; recv() says ENOTCONN there. A FIN
+	   leaves the socket in CLOSE_WAIT, never in CLOSE: name this one as
+	   a bare timeout is named, from the socket's last state. */
+	if (rc == 0 && op == IO_SPLICE_IN && socket_torn_down(fd)) {
+		rc = -1;
+		*err = ENOTCONN;
+		*reason = reason_for_errno(l, fd, ETIMEDOUT);
+		return (rc);
+	}
 	if (rc == -1 && *err != EAGAIN && *err != EWOULDBLOCK)
 		*reason = reason_for_errno(l, fd, *err);
 	return (rc);

@@ -5,9 +5,11 @@
 
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <errno.h>
+#include <fcntl.h>
 
 #include "clock.h"
 #include "link.h"
@@ -193,6 +195,55 @@ TEST(LinkIo, TimeoutReasonFromTheWatchdogsLastSample)
 	    WD_SOCKET_ERROR);
 	link_free(l);
 	link_sync_destroy(&sync);
+}
+
+// A TCP connection an error tore down, whose error another caller took
+// (the watchdog's SO_ERROR): splice() from it returns 0 as at a FIN, but
+// no FIN came, and the link must not say peer_closed.
+TEST(LinkIo, SpliceFromATornDownSocketIsNotPeerClosed)
+{
+	struct sockaddr_in sa = {};
+	socklen_t salen = sizeof(sa);
+	struct link_sync sync;
+	struct cfg_endpoint ep = {};
+	struct cfg_policy pol = {};
+	struct linger lg = { 1, 0 };
+	int lfd, cfd, afd, err, pfd[2];
+	socklen_t len = sizeof(err);
+	size_t n;
+
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_NE(lfd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ASSERT_EQ(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ASSERT_EQ(listen(lfd, 1), 0);
+	ASSERT_EQ(getsockname(lfd, (struct sockaddr *)&sa, &salen), 0);
+	ASSERT_NE(cfd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ASSERT_EQ(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ASSERT_NE(afd = accept(lfd, nullptr, nullptr), -1);
+	ASSERT_EQ(pipe2(pfd, O_NONBLOCK), 0);
+	// The peer resets; the error is taken before the splice.
+	ASSERT_EQ(setsockopt(afd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	close(afd);
+	usleep(50 * 1000);
+	ASSERT_EQ(getsockopt(cfd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	EXPECT_EQ(err, ECONNRESET);
+
+	link_sync_init(&sync);
+	struct link *l = link_new("dev", LINK_KIND_DEVICE, &ep, &pol, &sync);
+	ASSERT_NE(l, nullptr);
+	link_attach(l, cfd, "peer");
+	EXPECT_EQ(link_splice_in(l, pfd[1], 4096, &n, clock_ms()), LINK_CLOSED);
+	EXPECT_GE(link_close(l, false), 0);
+	struct link_snap snap;
+	link_snapshot(l, &snap);
+	EXPECT_NE(snap.last_reason, WD_PEER_CLOSED);
+	EXPECT_NE(snap.last_reason, WD_REASON_NONE);
+	link_free(l);
+	link_sync_destroy(&sync);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(lfd);
 }
 
 }  // namespace
