@@ -379,7 +379,7 @@ static int
 side_start(struct side *s, pthread_attr_t *attr)
 {
 	const struct cfg_policy	*pol = &s->dev->cfg.pol;
-	char			 why[128];
+	char			 why[256];
 
 	if (pump_init(&s->pump, (size_t)pol->buffer_bytes,
 	    pol->relay == CFG_RELAY_SPLICE, why, sizeof(why)) == -1)

@@ -101,7 +101,7 @@ struct gateway *
 gw_start(struct cfg *cfg, char *err, size_t errlen)
 {
 	struct gateway	*gw;
-	int		 i, spliced;
+	int		 i, spliced, refused;
 
 	if ((gw = calloc(1, sizeof(*gw))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -145,10 +145,18 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 	if (cfg->status_listen[0] != '\0' && (gw->status = status_start(
 	    &cfg->status_hp, gw_collect, gw, err, errlen)) == NULL)
 		goto out_stop;
-	for (i = spliced = 0; i < gw->n_devs; i++)
-		spliced += device_splices(gw->devs[i]);
+	for (i = spliced = refused = 0; i < gw->n_devs; i++) {
+		if (device_splices(gw->devs[i]))
+			spliced++;
+		else if (cfg->devices[i].pol.relay == CFG_RELAY_SPLICE)
+			refused++;
+	}
 	log_info("started %d device%s, %d relaying with zero copy (splice)",
 	    gw->n_devs, gw->n_devs == 1 ? "" : "s", spliced);
+	if (refused > 0)
+		log_warnx("zero copy refused by the kernel for %d device%s "
+		    "set to splice, which copy instead (each device's line "
+		    "above says why)", refused, refused == 1 ? "" : "s");
 	return (gw);
 out_stop:
 	gw_stop(gw);

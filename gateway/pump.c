@@ -30,7 +30,7 @@
 int
 pump_init(struct pump *p, size_t cap, bool splice, char *why, size_t whylen)
 {
-	int	size;
+	int	size, err;
 
 	memset(p, 0, sizeof(*p));
 	p->pipe[0] = p->pipe[1] = -1;
@@ -45,10 +45,16 @@ pump_init(struct pump *p, size_t cap, bool splice, char *why, size_t whylen)
 		p->pipe[0] = p->pipe[1] = -1;
 		return (0);
 	}
-	/* Rounded up to a power of two pages by the kernel. */
+	/* Rounded up to a power of two pages by the kernel. A process
+	   without CAP_SYS_RESOURCE gets EPERM past the system's pipe limits,
+	   which count every pipe of its user (a system user running
+	   hundreds of devices reaches them). */
 	if ((size = fcntl(p->pipe[1], F_SETPIPE_SZ, (int)cap)) == -1) {
-		snprintf(why, whylen, "a pipe of %zu bytes: %s", cap,
-		    strerror(errno));
+		err = errno;
+		snprintf(why, whylen, "a pipe of %zu bytes: %s%s", cap,
+		    strerror(err), err != EPERM ? "" : " (over "
+		    "fs.pipe-max-size, or over fs.pipe-user-pages-soft with "
+		    "the user's other pipes; CAP_SYS_RESOURCE lifts both)");
 		close(p->pipe[0]);
 		close(p->pipe[1]);
 		p->pipe[0] = p->pipe[1] = -1;

@@ -3,8 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <linux/capability.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -84,7 +89,7 @@ test_preamble_with(const std::string &sock, bool status)
 }
 
 DeviceProcess::DeviceProcess(const std::string &preamble, const std::string &name,
-    const std::string &extra)
+    const std::string &extra, const RunAs *as)
 {
 	int dport;
 
@@ -92,7 +97,7 @@ DeviceProcess::DeviceProcess(const std::string &preamble, const std::string &nam
 	g.reset(new GatewayProcess(preamble + "devices = (\n  { name = \"" +
 	    name + "\"; " + extra + " device = { connect = \"127.0.0.1:" +
 	    std::to_string(dport) + "\"; }; upstream = { listen = "
-	    "\"127.0.0.1:0\"; }; }\n);\n"));
+	    "\"127.0.0.1:0\"; }; }\n);\n", as));
 	dev = tcp_accept(dl_, 5000);
 	int uport = logged_port(*g, name + "/upstream: listening");
 	if (dev == -1 || uport <= 0 || !eventually([&] {
@@ -165,11 +170,47 @@ InProcessGateway::log() const
 	return ss.str();
 }
 
-GatewayProcess::GatewayProcess(const std::string &text)
+// In a child, before exec: become as.uid and as.gid, keeping only
+// as.keep_cap (ambient, so that it survives the exec), if any. System
+// calls only, as a child of a threaded process must.
+static bool
+become(const RunAs &as)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+	const bool keep = as.keep_cap >= 0;
+
+	if (keep && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) == -1)
+		return false;
+	if (setgroups(0, nullptr) == -1 ||
+	    setresgid(as.gid, as.gid, as.gid) == -1 ||
+	    setresuid(as.uid, as.uid, as.uid) == -1)
+		return false;
+	if (!keep)
+		return true;
+	auto &d = data[as.keep_cap / 32];
+	d.effective = d.permitted = d.inheritable = 1u << (as.keep_cap % 32);
+	return syscall(SYS_capset, &hdr, data) == 0 &&
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (long)as.keep_cap,
+	    0L, 0L) == 0;
+}
+
+GatewayProcess::GatewayProcess(const std::string &text, const RunAs *as)
 {
 	std::string conf = dir_.write("gw.conf", text);
 	std::string logf = dir_.path("gw.log");
+	std::string bin = GW_GATEWAYD;
+	std::error_code ec;
 
+	if (as != nullptr) {
+		// Another user must reach the binary and read the file.
+		bin = dir_.path("gatewayd");
+		if (!std::filesystem::copy_file(GW_GATEWAYD, bin, ec))
+			ADD_FAILURE() << "cannot copy gatewayd: " << ec.message();
+		chmod(bin.c_str(), 0755);
+		chmod(conf.c_str(), 0644);
+		chmod(dir_.path("").c_str(), 0755);
+	}
 	pid_ = fork();
 	if (pid_ == 0) {
 		int fd = open(logf.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -177,7 +218,13 @@ GatewayProcess::GatewayProcess(const std::string &text)
 			dup2(fd, 2);
 			close(fd);
 		}
-		execl(GW_GATEWAYD, "gatewayd", "-c", conf.c_str(), (char *)nullptr);
+		if (as != nullptr && !become(*as)) {
+			static const char msg[] = "test: cannot change user\n";
+			ssize_t n = write(2, msg, sizeof(msg) - 1);
+
+			_exit(n < 0 ? 125 : 126);
+		}
+		execl(bin.c_str(), "gatewayd", "-c", conf.c_str(), (char *)nullptr);
 		_exit(127);
 	}
 }

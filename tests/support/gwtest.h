@@ -54,11 +54,24 @@ private:
 	int saved_stderr_ = -1;
 };
 
+// Whom a GatewayProcess runs as (the test must be root to ask): uid and
+// gid, no supplementary groups, and no capability but keep_cap (a CAP_*
+// number; -1: none), kept as an ambient capability, as the systemd unit
+// grants its capabilities.
+struct RunAs {
+	uid_t uid;
+	gid_t gid;
+	int keep_cap;
+};
+
 // gatewayd as a child process: started with -c on the given config text,
 // stderr captured to a file; killed (SIGKILL) on destruction if still up.
+// With as, a copy of gatewayd in the test's directory runs as that user
+// (whatever the modes of the directories above the build).
 class GatewayProcess {
 public:
-	explicit GatewayProcess(const std::string &config_text);
+	explicit GatewayProcess(const std::string &config_text,
+	    const RunAs *as = nullptr);
 	~GatewayProcess();
 	pid_t pid() const { return pid_; }
 	// Send sig; wait up to timeout_ms for the exit; returns the exit code,
@@ -99,7 +112,7 @@ std::string test_preamble_with(const std::string &sock, bool status);
 class DeviceProcess {
 public:
 	DeviceProcess(const std::string &preamble, const std::string &name,
-	    const std::string &extra = "");
+	    const std::string &extra = "", const RunAs *as = nullptr);
 	~DeviceProcess();
 	int dev = -1, up = -1;
 	std::unique_ptr<GatewayProcess> g;
