@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <arpa/inet.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -22,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "diag.h"
+#include "net.h"
 #include "probe.h"
 
 namespace {
@@ -176,6 +176,22 @@ protected:
 		return wd_diag_parse(d, r.data(), r.len, kSeq);
 	}
 
+	// The errno of a parse of len bytes of r that fails; 0 when it does
+	// not fail.
+	int
+	parse_error(const Reply &r, size_t len)
+	{
+		errno = 0;
+		return wd_diag_parse(d, r.data(), len, kSeq) == WD_DIAG_FAILED ?
+		    errno : 0;
+	}
+
+	int
+	parse_error(const Reply &r)
+	{
+		return parse_error(r, r.len);
+	}
+
 	bool
 	lookup(uint64_t ino, struct wd_sample *s)
 	{
@@ -315,22 +331,16 @@ TEST_F(Diag, KernelErrors)
 	memcpy(p.data(), &e, sizeof(e));
 	Reply r;
 	r.message(NLMSG_ERROR, p);
-	errno = 0;
-	EXPECT_EQ(parse(r), WD_DIAG_FAILED);
-	EXPECT_EQ(errno, EACCES);
+	EXPECT_EQ(parse_error(r), EACCES);
 
 	Reply done;
 	done.done(-ENOMEM);
-	errno = 0;
-	EXPECT_EQ(parse(done), WD_DIAG_FAILED);
-	EXPECT_EQ(errno, ENOMEM);
+	EXPECT_EQ(parse_error(done), ENOMEM);
 
 	// An NLMSG_ERROR too short to hold struct nlmsgerr.
 	Reply shortr;
 	shortr.message(NLMSG_ERROR, std::vector<uint8_t>(4, 0));
-	errno = 0;
-	EXPECT_EQ(parse(shortr), WD_DIAG_FAILED);
-	EXPECT_EQ(errno, EPROTO);
+	EXPECT_EQ(parse_error(shortr), EPROTO);
 }
 
 // Malformed replies fail with EPROTO and read nothing beyond the buffer.
@@ -341,10 +351,7 @@ TEST_F(Diag, MalformedReplies)
 	good.socket(1, TCP_ESTABLISHED, 0, 0, tcp_info_bytes(f, kInfoFull));
 
 	// Cut short: the last message claims more than the buffer holds.
-	errno = 0;
-	EXPECT_EQ(wd_diag_parse(d, good.data(), good.len - 8, kSeq),
-	    WD_DIAG_FAILED);
-	EXPECT_EQ(errno, EPROTO);
+	EXPECT_EQ(parse_error(good, good.len - 8), EPROTO);
 
 	// A header's length below the header itself.
 	Reply bad;
@@ -352,16 +359,12 @@ TEST_F(Diag, MalformedReplies)
 	struct nlmsghdr *h = reinterpret_cast<struct nlmsghdr *>(
 	    bad.words.data());
 	h->nlmsg_len = 4;
-	errno = 0;
-	EXPECT_EQ(parse(bad), WD_DIAG_FAILED);
-	EXPECT_EQ(errno, EPROTO);
+	EXPECT_EQ(parse_error(bad), EPROTO);
 
 	// A socket message shorter than struct inet_diag_msg.
 	Reply tiny;
 	tiny.message(SOCK_DIAG_BY_FAMILY, std::vector<uint8_t>(16, 0));
-	errno = 0;
-	EXPECT_EQ(parse(tiny), WD_DIAG_FAILED);
-	EXPECT_EQ(errno, EPROTO);
+	EXPECT_EQ(parse_error(tiny), EPROTO);
 
 	// An attribute longer than its message.
 	Reply longattr;
@@ -371,16 +374,12 @@ TEST_F(Diag, MalformedReplies)
 	    reinterpret_cast<uint8_t *>(longattr.words.data()) +
 	    NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct inet_diag_msg)));
 	a->rta_len = 0xfff0;
-	errno = 0;
-	EXPECT_EQ(parse(longattr), WD_DIAG_FAILED);
-	EXPECT_EQ(errno, EPROTO);
+	EXPECT_EQ(parse_error(longattr), EPROTO);
 
 	// Trailing bytes shorter than a header.
 	Reply trail;
 	trail.done();
-	errno = 0;
-	EXPECT_EQ(wd_diag_parse(d, trail.data(), 8, kSeq), WD_DIAG_FAILED);
-	EXPECT_EQ(errno, EPROTO);
+	EXPECT_EQ(parse_error(trail, 8), EPROTO);
 }
 
 // Thousands of sockets: the table grows and finds every one; a socket
@@ -431,21 +430,14 @@ struct Pair {
 	void
 	open()
 	{
-		struct sockaddr_in a;
-		socklen_t alen = sizeof(a);
-		int lfd;
+		int port, lfd = tcp_listen(&port);
 
-		memset(&a, 0, sizeof(a));
-		a.sin_family = AF_INET;
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		ASSERT_NE(lfd = ::socket(AF_INET, SOCK_STREAM, 0), -1);
-		ASSERT_EQ(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-		ASSERT_EQ(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
-		ASSERT_EQ(listen(lfd, 1), 0);
-		ASSERT_NE(cli = ::socket(AF_INET, SOCK_STREAM, 0), -1);
-		ASSERT_EQ(connect(cli, (struct sockaddr *)&a, sizeof(a)), 0);
-		ASSERT_NE(srv = accept(lfd, nullptr, nullptr), -1);
+		ASSERT_NE(lfd, -1);
+		cli = tcp_connect(port, 5000);
+		srv = tcp_accept(lfd, 5000);
 		close(lfd);
+		ASSERT_NE(cli, -1);
+		ASSERT_NE(srv, -1);
 	}
 };
 
