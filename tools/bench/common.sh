@@ -66,3 +66,15 @@ wait_for() {
 listening() {
 	[ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ]
 }
+
+# machine_line: the machine a report was measured on, and the CPUs its
+# processes could use when that was fewer than all (taskset inherits to
+# every process of a run).
+machine_line() {
+	local allowed
+	echo "machine: $(nproc --all) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
+	if [ "$(nproc)" -lt "$(nproc --all)" ]; then
+		allowed=$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)
+		echo "cpus:    every process of the run on CPU $allowed only"
+	fi
+}

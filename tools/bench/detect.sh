@@ -541,7 +541,7 @@ report() {
 		}
 	}' "$RESULTS" | sort
 	echo
-	echo "machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
+	machine_line
 	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "relays:  $("$GATEWAYD" -V 2>&1 | head -n 1)$(need_relay socat && echo ", $(socat -V 2>/dev/null | awk '/socat version/ { print "socat " $3; exit }')")$( { need_relay haproxy || need_relay haproxy-to5s; } && echo ", $(haproxy -v 2>/dev/null | awk 'NR == 1 { print "HAProxy " $3 }')")$(need_relay nginx && echo ", $(nginx -v 2>&1 | sed 's/.*version: //')")"
 }

@@ -321,7 +321,7 @@ done
 	awk -F'\t' '$4 == "error" { printf "%s, %s links, run %s failed: %s\n", $1, $2, $3, $7 }' \
 		"$RESULTS"
 	echo
-	echo "machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
+	machine_line
 	echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the end"
 	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "relays:  gatewayd $("$GATEWAYD" -V 2>&1 | awk '{ print $NF; exit }'), $(socat -V 2>/dev/null | awk '/socat version/ { print "socat " $3; exit }'), HAProxy $(haproxy -v 2>/dev/null | awk '{ print $3; exit }')"

@@ -575,7 +575,7 @@ done
 	awk -F'\t' '$3 == "died" { printf "N=%s round %s: gatewayd ended by itself: %s\n", $1, $2, $4 }' \
 		"$RESULTS"
 	echo
-	echo "machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
+	machine_line
 	echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the end"
 	echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "gatewayd $("$GATEWAYD" -V 2>&1 | awk '{ print $NF; exit }')"
