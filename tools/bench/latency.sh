@@ -19,6 +19,10 @@
 # relay once, in a rotated order, then again), since other work may share
 # the machine, and the added latency is the relay's p50 (p99) minus the
 # direct connection's p50 (p99) of the same round; medians of the rounds.
+# gatewayd is also compared with HAProxy round by round. Started under
+# taskset, every process of the run keeps to the CPUs given (the report
+# says which): on one CPU no wake-up crosses CPUs, which leaves the cost of
+# each relay's own path.
 # Every process is ended by its PID (or the group it leads).
 
 set -uo pipefail
@@ -317,6 +321,41 @@ done
 				    add99[g, l], add99["haproxy", l], ok ? "met" : "NOT met"
 			}
 		}
+		# The same comparison run by run: the two ran next to each
+		# other in time, so a load that came and went moves both.
+		for (li = 1; li <= nl; li++) {
+			l = lk[li]
+			for (i = 1; i <= m; i++) {
+				g = rel[i]
+				if (g !~ /^gatewayd/) continue
+				c = 0; f50 = 0; f99 = 0
+				delete x; delete y
+				for (k in runs) {
+					if (!((g, l, k) in p50) || !(("haproxy", l, k) in p50))
+						continue
+					x[c] = p50[g, l, k] - p50["haproxy", l, k]
+					y[c] = p99[g, l, k] - p99["haproxy", l, k]
+					f50 += x[c] < 0; f99 += y[c] < 0; c++
+				}
+				if (c == 0) continue
+				if (!rhdr++) { print ""; print "within each round, gatewayd minus HAProxy in microseconds (median, min..max)" }
+				printf "  %4s links %-13s p50 %+.1f (%+.1f..%+.1f) faster in %d of %d, p99 %+.1f (%+.1f..%+.1f) faster in %d of %d\n",
+				    l, g, median(x, c), least(x, c), most(x, c), f50, c,
+				    median(y, c), least(y, c), most(y, c), f99, c
+			}
+		}
+	}
+	function least(arr, c,    a, v) {
+		v = arr[0]
+		for (a = 1; a < c; a++)
+			if (arr[a] < v) v = arr[a]
+		return v
+	}
+	function most(arr, c,    a, v) {
+		v = arr[0]
+		for (a = 1; a < c; a++)
+			if (arr[a] > v) v = arr[a]
+		return v
 	}' "$RESULTS"
 	awk -F'\t' '$4 == "error" { printf "%s, %s links, run %s failed: %s\n", $1, $2, $3, $7 }' \
 		"$RESULTS"
