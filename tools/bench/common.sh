@@ -67,6 +67,17 @@ listening() {
 	[ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ]
 }
 
+# group_cpu_ms PGID: the CPU time (user and system) spent so far by the
+# processes of group PGID and the children they reaped, in ms.
+group_cpu_ms() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v g="$1" -v hz="$(getconf CLK_TCK)" '
+	{
+		sub(/^.*\) /, "")	# past "pid (comm) ", comm may hold spaces
+		if ($3 == g) t += $12 + $13 + $14 + $15
+	}
+	END { printf "%d\n", t * 1000 / hz }'
+}
+
 # machine_line: the machine a report was measured on, and the CPUs its
 # processes could use when that was fewer than all (taskset inherits to
 # every process of a run).

@@ -19,7 +19,8 @@
 # relay once, in a rotated order, then again), since other work may share
 # the machine, and the added latency is the relay's p50 (p99) minus the
 # direct connection's p50 (p99) of the same round; medians of the rounds.
-# gatewayd is also compared with HAProxy round by round. Started under
+# gatewayd is also compared with HAProxy round by round, and each relay's
+# CPU time over its runs is given as a share of one CPU. Started under
 # taskset, every process of the run keeps to the CPUs given (the report
 # says which): on one CPU no wake-up crosses CPUs, which leaves the cost of
 # each relay's own path.
@@ -193,13 +194,13 @@ EOF
 }
 
 SEQ=0
-RESULTS=$W/results.tsv		# relay links run p50 p99 samples note
+RESULTS=$W/results.tsv		# relay links run p50 p99 samples note cpu%
 : >"$RESULTS"
 
 # run_one RELAY LINKS K
 run_one() {
 	local relay=$1 links=$2 k=$3 lport dport target interval perport=()
-	local res="" note="" line
+	local res="" note="" line cpu0=0 cpu1=0 t0 t1 cpu=-
 	SEQ=$(( SEQ + 1 ))
 	# Ports: LINKS for gatewayd's devices, one for the device; below
 	# the ephemeral range (32768..60999), where a port may still be held
@@ -224,6 +225,8 @@ run_one() {
 			{ res=error; note="$relay did not listen"; }
 	fi
 	if [ -z "$res" ]; then
+		[ "$relay" != direct ] && cpu0=$(group_cpu_ms "${PID[relay]}")
+		t0=$(date +%s%N)
 		# rtt bounds itself: 10 s to get every link ready, then
 		# 500 ms + DUR_MS.
 		if ! ip netns exec "$NS" "$RTT" -l "$links" "${perport[@]}" \
@@ -232,19 +235,25 @@ run_one() {
 			res=error
 			note="rtt: $(head -c 200 "$RD/rtt.err" | tr '\n' ' ')"
 		fi
+		t1=$(date +%s%N)
+		if [ "$relay" != direct ]; then
+			cpu1=$(group_cpu_ms "${PID[relay]}")
+			cpu=$(awk -v c=$(( cpu1 - cpu0 )) -v t=$(( (t1 - t0) / 1000000 )) \
+			    'BEGIN { printf "%.1f", (t > 0 ? 100 * c / t : 0) }')
+		fi
 	fi
 	stop relay
 	stop device
 	RD=$W
 	if [ -z "$res" ]; then
 		line=$(cat "$W/$relay/$links/$k/rtt.out")
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t-\n' "$relay" "$links" "$k" \
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t-\t%s\n' "$relay" "$links" "$k" \
 			"$(awk '{ print $4 }' <<<"$line")" \
 			"$(awk '{ print $8 }' <<<"$line")" \
-			"$(awk '{ print $2 }' <<<"$line")" >>"$RESULTS"
-		log "$(printf '%-13s %4d links run %d/%d: %s' "$relay" "$links" "$k" "$RUNS" "$line")"
+			"$(awk '{ print $2 }' <<<"$line")" "$cpu" >>"$RESULTS"
+		log "$(printf '%-13s %4d links run %d/%d: %s cpu%% %s' "$relay" "$links" "$k" "$RUNS" "$line" "$cpu")"
 	else
-		printf '%s\t%s\t%s\terror\terror\t0\t%s\n' "$relay" "$links" "$k" \
+		printf '%s\t%s\t%s\terror\terror\t0\t%s\t-\n' "$relay" "$links" "$k" \
 			"$note" >>"$RESULTS"
 		log "$(printf '%-13s %4d links run %d/%d: error: %s' "$relay" "$links" "$k" "$RUNS" "$note")"
 	fi
@@ -264,7 +273,8 @@ done
 	echo
 	echo "Round trip of a 64-byte request echoed by the device, in microseconds;"
 	echo "median over $RUNS interleaved runs of each run's p50 and p99 ($DUR_MS ms each);"
-	echo "added = the relay's figure minus the direct connection's in the same round"
+	echo "added = the relay's figure minus the direct connection's in the same round;"
+	echo "cpu = the relay's CPU time (user and system, its children too) over the run, % of one CPU"
 	echo
 	awk -F'\t' -v order="$RELAYS" -v lorder="$LINKS" '
 	function median(arr, c,    a, b, t, tmp) {
@@ -276,20 +286,22 @@ done
 		return c % 2 ? tmp[int(c/2)] : (tmp[c/2-1] + tmp[c/2]) / 2
 	}
 	$4 != "error" { p50[$1, $2, $3] = $4; p99[$1, $2, $3] = $5
-	                smp[$1, $2, $3] = $6; runs[$3] = 1 }
+	                smp[$1, $2, $3] = $6; cpu[$1, $2, $3] = $8; runs[$3] = 1 }
 	END {
 		m = split(order, rel, ","); nl = split(lorder, lk, ",")
-		printf "%-6s %-14s %8s %8s %10s %10s %9s\n", "links", "relay",
-		    "p50", "p99", "added p50", "added p99", "samples"
+		printf "%-6s %-14s %8s %8s %10s %10s %9s %6s\n", "links", "relay",
+		    "p50", "p99", "added p50", "added p99", "samples", "cpu %"
 		for (li = 1; li <= nl; li++) {
 			l = lk[li]
 			for (i = 1; i <= m; i++) {
-				r = rel[i]; c = 0; ca = 0
-				delete a; delete b; delete x; delete y; delete s
+				r = rel[i]; c = 0; ca = 0; cc = 0
+				delete a; delete b; delete x; delete y; delete s; delete z
 				for (k in runs) {
 					if (!((r, l, k) in p50)) continue
 					a[c] = p50[r, l, k]; b[c] = p99[r, l, k]
 					s[c] = smp[r, l, k]; c++
+					if (cpu[r, l, k] != "-" && cpu[r, l, k] != "")
+						z[cc++] = cpu[r, l, k]
 					if (("direct", l, k) in p50) {
 						x[ca] = p50[r, l, k] - p50["direct", l, k]
 						y[ca] = p99[r, l, k] - p99["direct", l, k]
@@ -299,10 +311,12 @@ done
 				if (c == 0) { printf "%-6s %-14s %8s\n", l, r, "failed"; continue }
 				ma = median(x, ca); mb = median(y, ca)
 				add50[r, l] = ma; add99[r, l] = mb
-				printf "%-6s %-14s %8.1f %8.1f %10s %10s %9d\n", l, r,
+				mz = median(z, cc)
+				printf "%-6s %-14s %8.1f %8.1f %10s %10s %9d %6s\n", l, r,
 				    median(a, c), median(b, c),
 				    ma == "-" ? "-" : sprintf("%.1f", ma),
-				    mb == "-" ? "-" : sprintf("%.1f", mb), median(s, c)
+				    mb == "-" ? "-" : sprintf("%.1f", mb), median(s, c),
+				    mz == "-" ? "-" : sprintf("%.1f", mz)
 			}
 		}
 		for (li = 1; li <= nl; li++) {
