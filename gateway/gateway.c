@@ -148,7 +148,7 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 	for (i = spliced = refused = 0; i < gw->n_devs; i++) {
 		if (device_splices(gw->devs[i]))
 			spliced++;
-		else if (cfg->devices[i].pol.relay == CFG_RELAY_SPLICE)
+		else if (device_cfg(gw->devs[i])->pol.relay == CFG_RELAY_SPLICE)
 			refused++;
 	}
 	log_info("started %d device%s, %d relaying with zero copy (splice)",
