@@ -2,7 +2,7 @@
 // a user against fs.pipe-user-pages-soft and refuses a process without
 // CAP_SYS_RESOURCE a larger pipe past it: a gateway run by a system user
 // whose pipes are used up must copy, relay every byte and say why; with
-// CAP_SYS_RESOURCE, as the systemd unit grants it, it splices (or, where
+// CAP_SYS_RESOURCE (which a site may grant it), it splices (or, where
 // this machine's bounding set lacks that capability, with CAP_SYS_ADMIN,
 // the kernel's other exemption from the pipe limits). The gateway
 // runs as a user of no account, which a helper process of the same user
