@@ -775,6 +775,7 @@ cfg_load(const char *path, struct cfg **out, FILE *err)
 	struct cfg_ctx	 ctx;
 	struct cfg	*c = NULL;
 	struct cfgsrc	*src;
+	struct cfgsrc_bad bad;
 	config_t	 lc;
 	const char	*text, *file, *nul;
 	size_t		 len, i;
@@ -797,6 +798,15 @@ cfg_load(const char *path, struct cfg **out, FILE *err)
 		if (err != NULL)
 			fprintf(err, "%s:%d: syntax error: NUL byte\n", path,
 			    line);
+		goto out_close;
+	}
+	if (cfgsrc_includes(src, &bad) == -1) {
+		if (err != NULL)
+			fprintf(err, "%s:%d: cannot include \"%s\": %s\n",
+			    bad.file != NULL ? bad.file : path, bad.line,
+			    bad.name != NULL ? bad.name : "?",
+			    errno == EINVAL ? "not a regular file" :
+			    strerror(errno));
 		goto out_close;
 	}
 

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ struct cfgsrc_file {
 	size_t			 n_defs, cap_defs;
 	size_t			 next;	/* the next one to pair */
 	bool			 lost;	/* unreadable, or out of step */
+	int			 depth;	/* its @includes checked this deep */
 };
 
 struct cfgsrc {
@@ -50,8 +52,11 @@ struct cfgsrc {
 };
 
 enum cfgsrc_kind {
-	CFGSRC_END, CFGSRC_NAME, CFGSRC_EQUALS, CFGSRC_INT, CFGSRC_OTHER
+	CFGSRC_END, CFGSRC_NAME, CFGSRC_EQUALS, CFGSRC_INT, CFGSRC_INCLUDE,
+	CFGSRC_OTHER
 };
+
+#define CFGSRC_INCLUDE_DEPTH	10	/* libconfig's own bound */
 
 struct cfgsrc_tok {
 	enum cfgsrc_kind	 kind;
@@ -245,7 +250,9 @@ cfgsrc_include(const struct cfgsrc_lex *lx)
 }
 
 /* The next token at lx->p, past white space and comments. Strings,
-   booleans, floats, punctuation and garbage are all CFGSRC_OTHER. */
+   booleans, floats, punctuation and garbage are all CFGSRC_OTHER. An
+   @include line is CFGSRC_INCLUDE, the file's name as written between
+   the quotes. */
 static void
 cfgsrc_next(struct cfgsrc_lex *lx, struct cfgsrc_tok *t)
 {
@@ -268,7 +275,12 @@ cfgsrc_next(struct cfgsrc_lex *lx, struct cfgsrc_tok *t)
 				if (*q == '\\' && q + 1 < lx->end &&
 				    (q[1] == '"' || q[1] == '\\'))
 					q++;
+			t->kind = CFGSRC_INCLUDE;
+			t->p = p + n;
+			t->len = (size_t)(q - t->p);
+			t->line = lx->line;
 			cfgsrc_skip(lx, q < lx->end ? q + 1 : q);
+			return;
 		} else if (*p == ' ' || *p == '\t' || *p == '\n' ||
 		    *p == '\r' || *p == '\f')
 			cfgsrc_skip(lx, p + 1);
@@ -363,38 +375,127 @@ cfgsrc_scan(struct cfgsrc_file *f)
 	return (0);
 }
 
-/* The text that settings of file (NULL: the main text) come from, read
-   and scanned on first use. NULL (ENOMEM) when it cannot be recorded. */
-static struct cfgsrc_file *
-cfgsrc_file_of(struct cfgsrc *src, const char *file)
+/* The record of the included file path, found or made: a new one is read
+   (a regular file only) and scanned. Returns its index; or -1, with errno
+   ENOMEM when it cannot be recorded, else what reading it said, the file
+   recorded as lost at index *fi. */
+static ssize_t
+cfgsrc_add(struct cfgsrc *src, const char *path, size_t *fi)
 {
 	struct cfgsrc_file	*f;
 	size_t			 i, cap;
 
-	if (file == NULL)
-		return (&src->files[0]);
 	for (i = 1; i < src->n_files; i++)
-		if (strcmp(src->files[i].path, file) == 0)
-			return (&src->files[i]);
+		if (strcmp(src->files[i].path, path) == 0)
+			return ((ssize_t)i);
 	if (src->n_files == src->cap_files) {
 		cap = src->cap_files * 2;
 		if ((f = reallocarray(src->files, cap, sizeof(*f))) == NULL)
-			return (NULL);
+			return (-1);
 		src->files = f;
 		src->cap_files = cap;
 	}
 	f = &src->files[src->n_files];
 	memset(f, 0, sizeof(*f));
-	if ((f->path = strdup(file)) == NULL)
-		return (NULL);
-	src->n_files++;
+	f->depth = INT_MAX;
+	if ((f->path = strdup(path)) == NULL)
+		return (-1);
+	*fi = src->n_files++;
+	if (cfgsrc_read(path, true, f) == -1) {
+		f->lost = true;
+		return (-1);
+	}
+	if (cfgsrc_scan(f) == -1) {
+		f->lost = true;
+		errno = ENOMEM;
+		return (-1);
+	}
+	return ((ssize_t)*fi);
+}
+
+/* The text that settings of file (NULL: the main text) come from, read
+   and scanned on first use. NULL (ENOMEM) when it cannot be recorded. */
+static struct cfgsrc_file *
+cfgsrc_file_of(struct cfgsrc *src, const char *file)
+{
+	ssize_t	i;
+	size_t	lost;
+
+	if (file == NULL)
+		return (&src->files[0]);
 	/* libconfig has read it already: if it cannot be read again as it
 	   was (gone, or not a regular file), its settings stay unpaired. */
-	if (cfgsrc_read(file, true, f) == -1)
-		f->lost = true;
-	else if (cfgsrc_scan(f) == -1)
+	if ((i = cfgsrc_add(src, file, &lost)) == -1) {
+		if (errno == ENOMEM)
+			return (NULL);
+		return (&src->files[lost]);
+	}
+	return (&src->files[i]);
+}
+
+/* The file's name of an @include, unescaped as libconfig's scanner does
+   it there (\\ and \" only). NULL (ENOMEM) when it cannot be stored. */
+static char *
+cfgsrc_unquote(const char *p, size_t len)
+{
+	char	*name, *q;
+	size_t	 i;
+
+	if ((name = malloc(len + 1)) == NULL)
 		return (NULL);
-	return (f);
+	for (i = 0, q = name; i < len; i++) {
+		if (p[i] == '\\' && i + 1 < len &&
+		    (p[i + 1] == '"' || p[i + 1] == '\\'))
+			i++;
+		*q++ = p[i];
+	}
+	*q = '\0';
+	return (name);
+}
+
+/* Check what the text at index fi, depth includes deep, @includes, and
+   what that includes in turn. A bad include sets bad and ends the walk. */
+static int
+cfgsrc_walk(struct cfgsrc *src, size_t fi, int depth, struct cfgsrc_bad *bad)
+{
+	struct cfgsrc_lex	lx;
+	struct cfgsrc_tok	t;
+	char			*name;
+	ssize_t			 i;
+	size_t			 lost;
+
+	if (depth >= CFGSRC_INCLUDE_DEPTH || depth >= src->files[fi].depth)
+		return (0);
+	src->files[fi].depth = depth;
+	lx.start = lx.p = src->files[fi].text;
+	lx.end = lx.start + src->files[fi].len;
+	lx.line = 1;
+	for (cfgsrc_next(&lx, &t); t.kind != CFGSRC_END; cfgsrc_next(&lx, &t)) {
+		if (t.kind != CFGSRC_INCLUDE)
+			continue;
+		if ((name = cfgsrc_unquote(t.p, t.len)) == NULL)
+			return (-1);
+		lost = SIZE_MAX;
+		i = cfgsrc_add(src, name, &lost);
+		free(name);
+		if (i == -1) {
+			bad->file = src->files[fi].path;
+			bad->line = t.line;
+			bad->name = lost != SIZE_MAX ?
+			    src->files[lost].path : NULL;
+			return (-1);
+		}
+		if (cfgsrc_walk(src, (size_t)i, depth + 1, bad) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+int
+cfgsrc_includes(struct cfgsrc *src, struct cfgsrc_bad *bad)
+{
+	memset(bad, 0, sizeof(*bad));
+	return (cfgsrc_walk(src, 0, 0, bad));
 }
 
 /* Pair the named settings under s, in document order: the order of
@@ -453,6 +554,7 @@ cfgsrc_open(const char *path)
 		goto out_free;
 	src->cap_files = 4;
 	src->n_files = 1;
+	src->files[0].depth = INT_MAX;
 	if (cfgsrc_read(path, false, &src->files[0]) == -1)
 		goto out_free;
 	return (src);

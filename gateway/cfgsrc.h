@@ -24,6 +24,23 @@ struct cfgsrc	*cfgsrc_open(const char *path);
 /* The text, followed by a NUL; *len is its length without that NUL. */
 const char	*cfgsrc_text(const struct cfgsrc *, size_t *len);
 
+/* Where an @include names a file that cannot be included. */
+struct cfgsrc_bad {
+	const char	*file;	/* the including text's path; NULL: the main */
+	int		 line;	/* of the @include */
+	const char	*name;	/* the file named; NULL if out of memory */
+};
+
+/* Check every file that the text @includes, and what those include in
+   turn, before libconfig opens them itself: libconfig 1.5 ends the process
+   on a file it cannot read (a directory) and waits for good on a FIFO
+   without a writer. Each must be a regular file that can be read; each is
+   read here, once, for cfgsrc_bind() too. Files are named as libconfig
+   opens them (relative to the working directory). Returns 0, or -1 with
+   bad set and errno: EISDIR, EINVAL (not a regular file), ENOMEM, or what
+   open(2) or read(2) said. */
+int	cfgsrc_includes(struct cfgsrc *, struct cfgsrc_bad *bad);
+
 /* Pair every named setting of root's tree, which libconfig parsed from
    this text with config_read_string(), with the place where it is
    written: in this text or in an @include'd file, which is read here

@@ -696,34 +696,46 @@ TEST_F(CfgTest, IncludedLiteralsAreCheckedToo)
 	EXPECT_EQ(c->devices[1].pol.hold_max_ms, 2000);
 }
 
-// A value whose literal cannot be read again (from a FIFO, drained by the
-// parser) is not taken on trust.
-TEST_F(CfgTest, UncheckableLiteralIsAnError)
+// libconfig would end the process on an included directory ("input in
+// flex scanner failed", exit 2) and wait for good on a FIFO without a
+// writer: what an @include names, at any depth, must be a regular file
+// that can be read, or the load fails at the line of that @include.
+TEST_F(CfgTest, IncludedFileMustBeARegularFile)
 {
+	const std::string	sub = dir.path("sub.d");
 	const std::string	fifo = dir.path("inc.fifo");
-	std::thread		writer;
+	const std::string	outer = dir.path("outer.conf");
 
+	ASSERT_EQ(mkdir(sub.c_str(), 0700), 0);
 	ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-	writer = std::thread([&fifo]() {
-		const char	text[] = "defaults = { hold_max_ms = 2000; };\n";
-		int		fd = -1, i;
 
-		// Bounded: the loader opens the FIFO within 5 s or never.
-		for (i = 0; i < 500 && fd == -1; i++)
-			if ((fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK)) ==
-			    -1)
-				usleep(10000);
-		if (fd != -1) {
-			EXPECT_EQ(write(fd, text, sizeof(text) - 1),
-			    (ssize_t)sizeof(text) - 1);
-			close(fd);
-		}
-	});
+	EXPECT_EQ(load(V + "@include \"" + sub + "\"\n" + devs()), -1);
+	EXPECT_EQ(out, "F:2: cannot include \"" + sub + "\": Is a "
+	    "directory\n");
+
+	// Nobody writes to it: refused, not waited on.
 	EXPECT_EQ(load(V + "@include \"" + fifo + "\"\n" + devs()), -1);
-	writer.join();
-	EXPECT_EQ(out, fifo + ":1: defaults.hold_max_ms: cannot check the "
-	    "range: no literal found for it in " + fifo + " (got 2000 as "
-	    "parsed)\n");
+	EXPECT_EQ(out, "F:2: cannot include \"" + fifo + "\": not a regular "
+	    "file\n");
+
+	EXPECT_EQ(load(V + "@include \"" + dir.path("none.conf") + "\"\n" +
+	    devs()), -1);
+	EXPECT_EQ(out, "F:2: cannot include \"" + dir.path("none.conf") +
+	    "\": No such file or directory\n");
+
+	// Two deep, behind a commented-out one: the file and line that
+	// name it.
+	dir.write("outer.conf", "/* @include \"" + sub + "\" */\n"
+	    "# a comment\n@include \"" + fifo + "\"\n");
+	EXPECT_EQ(load(V + "@include \"" + outer + "\"\n" + devs()), -1);
+	EXPECT_EQ(out, outer + ":3: cannot include \"" + fifo + "\": not a "
+	    "regular file\n");
+
+	// A file that includes itself is left to libconfig's depth limit.
+	dir.write("outer.conf", "@include \"" + outer + "\"\n");
+	EXPECT_EQ(load(V + "@include \"" + outer + "\"\n" + devs()), -1);
+	EXPECT_NE(out.find("syntax error: include file nesting too deep"),
+	    std::string::npos) << out;
 }
 
 TEST_F(CfgTest, UnreadableFile)
