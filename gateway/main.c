@@ -332,6 +332,20 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return (EX_USAGE);
 	}
+	/* Before any thread exists: every thread inherits the mask, so only
+	   this one receives TERM/INT/HUP, in sigtimedwait(); USR1 is how the
+	   control server wakes it for a reload. Before the load, too: a stop
+	   asked for while the devices start waits until they have started,
+	   then ends the run as at any other time. A write to a dead peer
+	   must never kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	if ((errno = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
+		fatal("pthread_sigmask: %s", strerror(errno));
 	if ((cfg = load(path, NULL)) == NULL)
 		return (EX_CONFIG);
 	if (fit_nofile(cfg, err, sizeof(err)) == -1) {
@@ -345,19 +359,6 @@ main(int argc, char *argv[])
 		cfg_free(cfg);
 		return (EX_OK);
 	}
-
-	/* Before any thread exists: every thread inherits the mask, so only
-	   this one receives TERM/INT/HUP, in sigtimedwait(); USR1 is how the
-	   control server wakes it for a reload. A write to a dead peer must
-	   never kill the process. */
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	if ((errno = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
-		fatal("pthread_sigmask: %s", strerror(errno));
 
 	if ((nt = notify_open(err, sizeof(err))) == NULL)
 		fatal("notify_open: %s", strerror(errno));

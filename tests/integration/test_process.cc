@@ -1,11 +1,15 @@
 // gatewayd as a process: CLI, exit codes, signals.
 #include <gtest/gtest.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,6 +60,36 @@ one_device(int dport, int uport)
 	    "  device = { connect = \"127.0.0.1:" + std::to_string(dport) + "\"; };\n"
 	    "  upstream = { listen = \"127.0.0.1:" + std::to_string(uport) + "\"; };\n"
 	    "} );\n";
+}
+
+// Whether process pid blocks sig (the SigBlk line of its status).
+bool
+blocks(pid_t pid, int sig)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+	std::string line;
+
+	while (std::getline(in, line))
+		if (line.compare(0, 7, "SigBlk:") == 0)
+			return (std::stoull(line.substr(7), nullptr, 16) >>
+			    (sig - 1) & 1) != 0;
+	return false;
+}
+
+// Write text to the FIFO at path once a reader has it open, within 5 s.
+bool
+feed_fifo(const std::string &path, const std::string &text)
+{
+	int fd = -1;
+
+	for (int i = 0; i < 500 && fd == -1; i++)
+		if ((fd = open(path.c_str(), O_WRONLY | O_NONBLOCK)) == -1)
+			usleep(10000);
+	if (fd == -1)
+		return false;
+	bool ok = write(fd, text.data(), text.size()) == (ssize_t)text.size();
+	close(fd);
+	return ok;
 }
 
 }  // namespace
@@ -123,6 +157,57 @@ TEST(Process, SigtermWithThreadsBlockedInRecvAndInAFullSendExitsZeroPromptly)
 	EXPECT_TRUE(gw.log_contains("terminating")) << gw.log();
 	close(host);
 	close(dev);
+	close(dl);
+}
+
+// A stop asked for while the gateway is still starting ends the run as at
+// any other time, exit 0, not by the signal's default action. The start is
+// held in the load: the configuration is a FIFO that the test fills only
+// after the signal.
+TEST(Process, SigtermWhileStartingExitsZero)
+{
+	int dport, dl = tcp_listen(&dport);
+	ASSERT_NE(dl, -1);
+	TestDir dir;
+	const std::string conf = dir.path("gw.conf");
+	const std::string logpath = dir.path("gw.log");
+	ASSERT_EQ(mkfifo(conf.c_str(), 0600), 0);
+
+	pid_t pid = fork();
+	ASSERT_NE(pid, -1);
+	if (pid == 0) {
+		int fd = open(logpath.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+		    0600);
+		if (fd == -1)
+			_exit(127);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(GW_GATEWAYD, "gatewayd", "-c", conf.c_str(),
+		    (char *)nullptr);
+		_exit(127);
+	}
+	// Blocked in the load, reading the FIFO: SIGTERM must be held
+	// already.
+	EXPECT_TRUE(eventually([&] { return blocks(pid, SIGTERM); }, 5000));
+	kill(pid, SIGTERM);
+	bool fed = feed_fifo(conf, one_device(dport, 0));
+	int status = 0;
+	bool exited = eventually([&] {
+		return waitpid(pid, &status, WNOHANG) == pid; }, 10000);
+	if (!exited) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	std::ifstream in(logpath);
+	std::string log((std::istreambuf_iterator<char>(in)),
+	    std::istreambuf_iterator<char>());
+	EXPECT_TRUE(fed) << log;
+	ASSERT_TRUE(exited) << log;
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	    << (WIFSIGNALED(status) ? "killed by signal " +
+	    std::to_string(WTERMSIG(status)) : "exit " +
+	    std::to_string(WEXITSTATUS(status))) << "\n" << log;
+	EXPECT_NE(log.find("Terminated: stopping"), std::string::npos) << log;
 	close(dl);
 }
 
