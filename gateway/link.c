@@ -532,7 +532,7 @@ link_close(struct link *l, bool close_anyway)
 		suppressed = log_limit_reset(&l->flap_log);
 	}
 	l->up_unlogged = false;
-	lvl = quiet ? LOG_LVL_DEBUG : LOG_LVL_WARN;
+	lvl = quiet ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 
 	if (reason == WD_REASON_NONE) {
 		link_log(l, inq > 0 ? LOG_LVL_WARN : quiet ?
