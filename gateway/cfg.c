@@ -70,7 +70,7 @@ static void	cfg_parse_group(struct cfg_ctx *, config_setting_t *,
 static void	cfg_parse_link(struct cfg_ctx *, config_setting_t *,
 		    struct cfg_device *);
 static void	cfg_parse_monitor(struct cfg_ctx *, config_setting_t *,
-		    struct cfg_endpoint *);
+		    config_setting_t *, struct cfg_device *);
 static bool	cfg_parse_device(struct cfg_ctx *, config_setting_t *,
 		    const struct cfg *, struct cfg_device *);
 static void	cfg_rules(struct cfg_ctx *, config_setting_t *,
@@ -556,15 +556,16 @@ cfg_parse_group(struct cfg_ctx *ctx, config_setting_t *g,
 	cfg_parse_endpoint(ctx, g, ep, "connect or listen");
 }
 
-/* The optional "monitor" group: where monitor clients connect (listen)
-   and who may (allow). */
+/* The optional "monitor" group: where monitor clients connect (listen),
+   who may (allow), and what they get (monitor_format, which may stand
+   in the device's group as well, as a policy key, but not in both). */
 static void
-cfg_parse_monitor(struct cfg_ctx *ctx, config_setting_t *g,
-    struct cfg_endpoint *ep)
+cfg_parse_monitor(struct cfg_ctx *ctx, config_setting_t *e,
+    config_setting_t *g, struct cfg_device *dev)
 {
 	config_setting_t	*m;
 	const char		*name;
-	int			 i, n;
+	int			 i, n, v;
 
 	if (!config_setting_is_group(g)) {
 		cfg_wrong_type(ctx, g, "group");
@@ -575,16 +576,25 @@ cfg_parse_monitor(struct cfg_ctx *ctx, config_setting_t *g,
 	for (i = 0; i < n; i++) {
 		m = config_setting_get_elem(g, (unsigned)i);
 		name = config_setting_name(m);
-		if (strcmp(name, "listen") != 0 && strcmp(name, "allow") != 0)
+		if (strcmp(name, "listen") != 0 && strcmp(name, "allow") != 0 &&
+		    strcmp(name, "monitor_format") != 0)
 			cfg_err(ctx, m, "unknown setting (want one of listen, "
-			    "allow)");
+			    "allow, monitor_format)");
+	}
+	if ((m = config_setting_get_member(g, "monitor_format")) != NULL) {
+		if (config_setting_get_member(e, "monitor_format") != NULL)
+			cfg_err(ctx, m, "set in the device too (want it in "
+			    "one place)");
+		else if (cfg_get_enum(ctx, m, cfg_keydoc_find(
+		    "monitor_format"), &v) == 0)
+			dev->pol.monitor_format = (enum cfg_monitor_format)v;
 	}
 	if (config_setting_get_member(g, "listen") == NULL) {
 		cfg_err_key(ctx, g, "listen", "missing (want the address "
 		    "monitor clients connect to)");
 		return;
 	}
-	cfg_parse_endpoint(ctx, g, ep, "listen");
+	cfg_parse_endpoint(ctx, g, &dev->monitor, "listen");
 }
 
 /* The "device" group: one link, or rx and tx. */
@@ -671,7 +681,7 @@ cfg_parse_device(struct cfg_ctx *ctx, config_setting_t *e,
 		cfg_parse_group(ctx, s, &dev->upstream);
 
 	if ((s = config_setting_get_member(e, "monitor")) != NULL)
-		cfg_parse_monitor(ctx, s, &dev->monitor);
+		cfg_parse_monitor(ctx, e, s, dev);
 	return (ok);
 }
 

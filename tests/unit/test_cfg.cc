@@ -338,12 +338,12 @@ bad_cases()
 	  "address monitor clients connect to)\n" },
 	{ "monitor_connect", V + devs("monitor = { connect = \"127.0.0.1:9\"; "
 	  "}; "), D0 + "monitor.connect: unknown setting (want one of "
-	  "listen, allow)\n" + D0 + "monitor.listen: missing (want the address "
+	  "listen, allow, monitor_format)\n" + D0 + "monitor.listen: missing (want the address "
 	  "monitor clients connect to)\n" },
 	{ "monitor_on_new_client", V + devs("monitor = { listen = "
 	  "\"127.0.0.1:9\"; on_new_client = \"reject\"; }; "), D0 +
 	  "monitor.on_new_client: unknown setting (want one of listen, "
-	  "allow)\n" },
+	  "allow, monitor_format)\n" },
 	{ "monitor_not_group", V + devs("monitor = \"127.0.0.1:9\"; "),
 	  D0 + "monitor: wrong type (got string, want group)\n" },
 	{ "monitor_same_port", V + devs("monitor = { listen = "
@@ -353,6 +353,14 @@ bad_cases()
 	{ "monitor_format_value", V + devs("monitor_format = \"hex\"; "),
 	  D0 + "monitor_format: unknown value (got \"hex\", want raw or "
 	  "tagged)\n" },
+	{ "monitor_format_in_monitor_value", V + devs("monitor = { listen = "
+	  "\"127.0.0.1:9\"; monitor_format = \"hex\"; }; "), D0 +
+	  "monitor.monitor_format: unknown value (got \"hex\", want raw or "
+	  "tagged)\n" },
+	{ "monitor_format_twice", V + devs("monitor = { listen = "
+	  "\"127.0.0.1:9\"; monitor_format = \"raw\"; }; monitor_format = "
+	  "\"tagged\"; "), D0 + "monitor.monitor_format: set in the device "
+	  "too (want it in one place)\n" },
 	// Endpoints.
 	{ "upstream_unknown", V + devs_raw(DV + "upstream = { listen = "
 	  "\"127.0.0.1:2\"; alow = [\"10.0.0.0/8\"]; };"), D0 + "upstream.alow: "
@@ -999,6 +1007,11 @@ TEST_F(CfgTest, MonitorLoads)
 	ASSERT_EQ(load(V + devs()), 0) << out;
 	EXPECT_EQ(c->devices[0].monitor.mode, CFG_LINK_NONE);
 	EXPECT_EQ(c->devices[0].pol.monitor_format, CFG_MONITOR_RAW);
+	// In the monitor group itself, where it also overrides defaults.
+	ASSERT_EQ(load(V + "defaults = { monitor_format = \"raw\"; };\n" +
+	    devs("monitor = { listen = \"127.0.0.1:0\"; monitor_format = "
+	    "\"tagged\"; }; ")), 0) << out;
+	EXPECT_EQ(c->devices[0].pol.monitor_format, CFG_MONITOR_TAGGED);
 }
 
 // Groups merge key by key: defaults, then the device's own keys.
