@@ -22,7 +22,8 @@ struct gateway;
 struct gateway	*gw_start(struct cfg *cfg, char *err, size_t errlen);
 
 /* The most file descriptors the gateway may hold with cfg: its sockets,
-   eventfds and pipes, and the status server's connections. */
+   eventfds and pipes, and the status server's connections. Not the
+   control server's (CONTROL_FDS): the gateway does not start it. */
 long		 gw_fds_needed(const struct cfg *cfg);
 
 /* What a reload did, for whoever asked for it: a line per device

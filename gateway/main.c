@@ -177,13 +177,19 @@ guard(struct watchdog *wd)
 }
 
 /* Raise the soft limit on open files to the hard one (supervisord and
-   shells start daemons with 1024), then say whether cfg fits in it: 0, or
-   -1 with the reason in err. */
+   shells start daemons with 1024), then say whether cfg fits in it, with
+   the control server's connections when one serves at ctl_path (not ""):
+   0, or -1 with the reason in err. ctl_path is the socket in use, not
+   cfg's: a reload does not move it, nor stop it. */
 static int
-fit_nofile(const struct cfg *cfg, char *err, size_t errlen)
+fit_nofile(const struct cfg *cfg, const char *ctl_path, char *err,
+    size_t errlen)
 {
 	struct rlimit	rl;
 	long		need = gw_fds_needed(cfg);
+
+	if (ctl_path[0] != '\0')
+		need += CONTROL_FDS;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
 		snprintf(err, errlen, "getrlimit: %s", strerror(errno));
@@ -234,7 +240,7 @@ reload(struct gateway *gw, const char *path, struct notify *nt,
 		    "valid; running configuration kept", path);
 		return (CONTROL_WARNING);
 	}
-	if (fit_nofile(cfg, err, sizeof(err)) == -1) {
+	if (fit_nofile(cfg, ctl_path, err, sizeof(err)) == -1) {
 		gw_reload_rejected(gw);
 		log_warnx("reload: %s %s; running configuration kept", path,
 		    err);
@@ -348,7 +354,7 @@ main(int argc, char *argv[])
 		fatal("pthread_sigmask: %s", strerror(errno));
 	if ((cfg = load(path, NULL)) == NULL)
 		return (EX_CONFIG);
-	if (fit_nofile(cfg, err, sizeof(err)) == -1) {
+	if (fit_nofile(cfg, cfg->control_socket, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s: %s\n", path, err);
 		cfg_free(cfg);
 		return (EX_CONFIG);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cfg.h"
+#include "control.h"
 #include "gwtest.h"
 #include "http.h"
 #include "net.h"
@@ -277,6 +278,40 @@ TEST(Field, FdLimitTooLowIsAConfigError)
 	rc = run_command({ "/bin/sh", "-c", std::string("ulimit -n 1000 && "
 	    "exec ") + GW_GATEWAYD + " -t -c " + conf }, &out, 10000);
 	EXPECT_EQ(rc, 0) << out;
+}
+
+// The descriptor budget counts the control server's connections when it
+// has a socket: at a limit under both, -t says the figure, and the control
+// socket adds exactly what its server may hold.
+TEST(Field, FdBudgetCountsTheControlSocket)
+{
+	TestDir dir;
+	std::string devs = listen_device("d1") + ",\n" + listen_device("d2");
+	std::string off = preamble("", kDefaults) + "devices = (\n" + devs +
+	    "\n);\n";
+	std::string on = off;
+	const std::string none = "control = { socket = \"\"; };";
+	size_t at = on.find(none);
+	ASSERT_NE(at, std::string::npos);
+	on.replace(at, none.size(), "control = { socket = \"" +
+	    dir.path("ctl.sock") + "\"; };");
+	long need[2];
+	const std::string *confs[2] = { &off, &on };
+
+	for (int i = 0; i < 2; i++) {
+		std::string conf = dir.write("gw" + std::to_string(i) + ".conf",
+		    *confs[i]);
+		std::string out;
+		std::vector<std::string> m;
+		int rc = run_command({ "/bin/sh", "-c", std::string("ulimit -n "
+		    "20 && exec ") + GW_GATEWAYD + " -t -c " + conf }, &out,
+		    10000);
+		EXPECT_EQ(rc, 78) << out;
+		ASSERT_TRUE(re_search(out, "needs up to ([0-9]+) file "
+		    "descriptors for 2 devices, but the limit is 20", &m)) << out;
+		need[i] = atol(m[0].c_str());
+	}
+	EXPECT_EQ(need[1] - need[0], CONTROL_FDS) << need[0] << " " << need[1];
 }
 
 // More listening sockets than the old fixed table (1024) held: all listen,
