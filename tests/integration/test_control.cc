@@ -309,6 +309,52 @@ TEST(Control, BadCommandsAreOneLineErrors)
 	close(dl);
 }
 
+// With every slot taken, gwctl says the server's refusal and exits 3, run
+// after run: the server answers and closes at once, maybe before gwctl's
+// command is sent, and gwctl reads the answer all the same.
+TEST(Control, AllSlotsTakenGwctlSaysTheRefusal)
+{
+	TestDir dir;
+	const std::string sock = dir.path("ctl.sock");
+	const std::string refusal = "UNKNOWN: too many control connections: "
+	    "try again\n";
+	int dport, dl = tcp_bound(&dport);
+	ASSERT_NE(dl, -1);
+	GatewayProcess g(preamble(sock) + "devices = (\n" + device("d1", dport) +
+	    ",\n" + device("d2", dport) + "\n);\n");
+	ASSERT_TRUE(serving(g)) << g.log();
+
+	// Sixteen traces (eight a device, the most a device takes) hold every
+	// slot with no deadline.
+	std::vector<int> traces;
+	for (int i = 0; i < 16; i++) {
+		std::string dev = i < 8 ? "d1" : "d2";
+		std::string cmd = "trace " + dev + "\n";
+		std::string head = "| tracing " + dev + ": dev>up is what the "
+		    "device sent, up>dev what the host sent\n";
+		std::string got(head.size(), '\0');
+		int c = unix_connect(sock);
+		ASSERT_NE(c, -1);
+		traces.push_back(c);
+		ASSERT_TRUE(write_all(c, cmd.data(), cmd.size(), 5000));
+		ASSERT_TRUE(read_exact(c, &got[0], got.size(), 5000)) << i;
+		ASSERT_EQ(got, head);
+	}
+	std::string out;
+	for (int i = 0; i < 20; i++) {
+		EXPECT_EQ(gwctl({ "-S", sock, "status" }, &out), 3) << out;
+		EXPECT_EQ(out, refusal) << "run " << i;
+	}
+	for (int c : traces)
+		close(c);
+	// The slots come back.
+	EXPECT_TRUE(eventually([&] {
+		return gwctl({ "-S", sock, "status" }, &out) == 2; }, 5000))
+	    << out;
+	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0) << g.log();
+	close(dl);
+}
+
 // File permissions are the authentication: a 0660 socket of root's
 // refuses another uid; once its mode lets that uid in, the daemon logs
 // that uid with what it asked.

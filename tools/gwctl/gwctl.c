@@ -127,7 +127,7 @@ command(const char *path, const char *line, int timeout_ms, bool stream,
 	char		 buf[65536], *nl, *p;
 	ssize_t		 n;
 	size_t		 done = 0;
-	int		 fd, rc = GWCTL_UNKNOWN, wait;
+	int		 fd, rc = GWCTL_UNKNOWN, wait, send_errno = 0;
 	bool		 ended = false;
 
 	if ((fd = conn_unix(path)) == -1) {
@@ -139,11 +139,17 @@ command(const char *path, const char *line, int timeout_ms, bool stream,
 	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	if (timeout_ms != NO_TIMEOUT)
 		deadline = now + timeout_ms;
+	/* A daemon that refuses (too many connections) answers and closes
+	   at once, maybe before the line is sent: its answer is there to
+	   read all the same. */
 	if (conn_send_all(fd, line, strlen(line), COMMAND_MS) == -1) {
-		snprintf(last, lastlen, "UNKNOWN: cannot send to %s: %s", path,
-		    strerror(errno));
-		close(fd);
-		return (GWCTL_UNKNOWN);
+		if (errno != EPIPE && errno != ECONNRESET) {
+			snprintf(last, lastlen, "UNKNOWN: cannot send to %s: "
+			    "%s", path, strerror(errno));
+			close(fd);
+			return (GWCTL_UNKNOWN);
+		}
+		send_errno = errno;
 	}
 	strbuf_init(&in);
 	pfd.fd = fd;
@@ -216,7 +222,10 @@ command(const char *path, const char *line, int timeout_ms, bool stream,
 	if (interrupted) {
 		last[0] = '\0';
 		rc = GWCTL_OK;
-	} else if (!ended)
+	} else if (!ended && send_errno != 0)
+		snprintf(last, lastlen, "UNKNOWN: cannot send to %s: %s", path,
+		    strerror(send_errno));
+	else if (!ended)
 		snprintf(last, lastlen, "UNKNOWN: %s closed the connection "
 		    "without an outcome", path);
 out:
