@@ -546,7 +546,7 @@ done
 		row("sweep mean per device (us)", "%.3f", "sweep_us_per_device", "flat")
 		row("sweep max (histogram bound, s)", "%s", "sweep_max_le_s", "")
 		row("/metrics size (MB)", "%.3f", "metrics_mb", "<= 2 MB")
-		row("/metrics series", "%d", "series", "")
+		row("/metrics gatewayd_ series", "%d", "series", "")
 		row("/metrics fetch (ms)", "%.1f", "metrics_ms", "")
 		row("SIGTERM to exit (ms)", "%d", "stop_ms", "<= 1 s")
 		row("exit status", "%s", "exit", "0")
