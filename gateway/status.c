@@ -66,6 +66,7 @@ struct status {
 	pthread_t		 tid;
 	int			 wake[2];	/* the thread stops when readable */
 	struct status_conn	 conns[STATUS_CONN_MAX + 1];	/* the thread's */
+	bool			 rerun;		/* the thread's: run MHD at once */
 	char			 where[ADDR_HOST_MAX + 16]; /* "[::1]:9780" */
 	pthread_mutex_t		 mu;
 	bool			 starting;	/* protected by mu */
@@ -260,6 +261,11 @@ status_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		if ((sc = *socket_context) != NULL)
 			sc->used = false;
+		/* At its limit MHD took its listening socket out of its epoll
+		   set and puts it back only at the start of a run: run it
+		   again at once, or the clients waiting at accept() would
+		   wait a tick per eviction. */
+		st->rerun = true;
 		return;
 	}
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -336,7 +342,8 @@ status_main(void *arg)
 	pfd[1].fd = st->wake[0];
 	pfd[1].events = POLLIN;
 	for (;;) {
-		timeout = STATUS_TICK_MS;
+		timeout = st->rerun ? 0 : STATUS_TICK_MS;
+		st->rerun = false;
 		if (MHD_get_timeout(st->mhd, &mhd_ms) == MHD_YES &&
 		    mhd_ms < (MHD_UNSIGNED_LONG_LONG)timeout)
 			timeout = (int)mhd_ms;

@@ -726,6 +726,34 @@ TEST(Status, SlowClientsDoNotBlockRelayOrOtherRequests)
 		close(fd);
 }
 
+// Three times as many idle clients as the server takes at once, all
+// waiting to be accepted: each evicts the oldest in turn, and a request
+// behind them all is answered promptly (it waited a tick of 100 ms per
+// eviction, about 10 s).
+TEST(Status, RequestBehindManyIdleClientsIsAnsweredPromptly)
+{
+	Relay r;
+	ASSERT_TRUE(r.ready());
+
+	std::vector<int> idle;
+	for (int i = 0; i < 200; i++)
+		idle.push_back(tcp_connect(r.sport, 2000));
+	auto t0 = std::chrono::steady_clock::now();
+	HttpReply h = http_request(r.sport, "GET", "/metrics", 2000);
+	auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+	    std::chrono::steady_clock::now() - t0).count();
+	EXPECT_EQ(h.status, 200);
+	EXPECT_LT(ms, 2000);
+	int failed = 0;
+	for (int fd : idle) {
+		if (fd == -1)
+			failed++;
+		else
+			close(fd);
+	}
+	EXPECT_EQ(failed, 0);
+}
+
 TEST(Status, ListensOnIPv6Loopback)
 {
 	int probe_port, probe = tcp_listen(&probe_port, "::1");
