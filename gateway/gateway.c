@@ -34,6 +34,9 @@ struct gateway {
 	struct device		**devs;		/* protected by mu */
 	int			 n_devs;
 	struct status		*status;	/* NULL: off */
+	bool			 status_kept;	/* status serves where the config
+						   before said: the new address
+						   could not be had */
 	struct monitor		*mon;		/* NULL: no device has one yet;
 						   set under mu */
 	int64_t			 start_wall_ms;
@@ -51,6 +54,8 @@ static void	gw_report(struct gw_reload_report *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	gw_retire(struct gateway *, struct device *);
 static bool	status_changes(const struct gateway *, const struct cfg *);
+static int	gw_status_move(struct gateway *, const struct cfg *,
+		    struct gw_reload_report *);
 static long	endpoint_fds(const struct cfg_endpoint *);
 static struct device *gw_device_start(struct gateway *,
 		    const struct cfg_device *, char *, size_t);
@@ -236,12 +241,54 @@ endpoint_fds(const struct cfg_endpoint *ep)
 	return (addr_host_is_literal(ep->hp.host) ? 1 : 2);
 }
 
-/* Does a new status.listen replace the running server (or start one)? */
+/* Does a new status.listen replace the running server (or start one)?
+   A server kept where it was at the last reload is tried again. */
 static bool
 status_changes(const struct gateway *gw, const struct cfg *cfg)
 {
 	return (strcmp(cfg->status_listen, gw->cfg->status_listen) != 0 ||
+	    gw->status_kept ||
 	    (gw->status == NULL && cfg->status_listen[0] != '\0'));
+}
+
+/* Move the status server to cfg's status.listen, between the stop of the
+   devices that go and the start of the new ones: it may take a port a
+   device gives up, and a device the port it gives up. Returns 0, or -1
+   when the new address cannot be had (logged, told in rep): the old
+   server, if there is one, serves on where it did. */
+static int
+gw_status_move(struct gateway *gw, const struct cfg *cfg,
+    struct gw_reload_report *rep)
+{
+	char	err[512];
+
+	if (!status_changes(gw, cfg))
+		return (0);
+	gw->status_kept = false;
+	if (cfg->status_listen[0] == '\0') {
+		status_stop(gw->status);
+		gw->status = NULL;
+		return (0);
+	}
+	if (status_move(&gw->status, &cfg->status_hp, gw_collect, gw, err,
+	    sizeof(err)) == 0)
+		return (0);
+	if (gw->status != NULL) {
+		gw->status_kept = true;
+		log_warnx("reload: %s; status server kept on %s", err,
+		    status_where(gw->status));
+		gw_report(rep, "%s; status server kept on %s", err,
+		    status_where(gw->status));
+	} else {
+		log_warnx("reload: %s; running without status", err);
+		gw_report(rep, "%s; running without status", err);
+	}
+	if (rep != NULL) {
+		rep->status_failed = true;
+		snprintf(rep->status_kept, sizeof(rep->status_kept), "%s",
+		    gw->status != NULL ? status_where(gw->status) : "");
+	}
+	return (-1);
 }
 
 /* One line of a reload's report, when there is one. */
@@ -284,10 +331,10 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 	}
 
 	/* Free first what the new configuration takes elsewhere: removed
-	   and changed devices (a changed one may keep its listen address)
-	   and a status server that moves (it may move to a port a device
-	   releases, or swap with one). A change of policy only is applied
-	   in place. */
+	   and changed devices (a changed one may keep its listen address).
+	   Then the status server moves (it may move to a port a device
+	   releases, or swap with one), and the new devices start. A change
+	   of policy only is applied in place. */
 	for (i = 0; i < n_old; i++) {
 		nc = find_cfg(cfg, device_cfg(old[i])->name);
 		if (nc != NULL && cfg_device_equal(nc, device_cfg(old[i]))) {
@@ -323,16 +370,14 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 		old[i] = NULL;
 		pthread_mutex_unlock(&gw->mu);
 	}
-	if (status_changes(gw, cfg)) {
-		status_stop(gw->status);
-		gw->status = NULL;
-	}
 	/* Tell every device, then wait for them: together, not in turn. */
 	for (i = 0; i < n_stop; i++)
 		gw_device_stop_begin(gw, stopping[i]);
 	for (i = 0; i < n_stop; i++)
 		device_stop_finish(stopping[i]);
 	free(stopping);
+	if (gw_status_move(gw, cfg, rep) == -1)
+		rc = -1;
 
 	for (i = 0; i < cfg->n_devices; i++) {
 		nc = &cfg->devices[i];
@@ -389,13 +434,6 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 		log_info("reload: watchdog.period_ms %d -> %d",
 		    gw->cfg->watchdog_period_ms, cfg->watchdog_period_ms);
 		wd_set_period(gw->wd, cfg->watchdog_period_ms);
-	}
-	if (gw->status == NULL && cfg->status_listen[0] != '\0' &&
-	    (gw->status = status_start(&cfg->status_hp, gw_collect, gw, derr,
-	    sizeof(derr))) == NULL) {
-		log_warnx("reload: %s; running without status", derr);
-		gw_report(rep, "%s; running without status", derr);
-		rc = -1;
 	}
 	/* Kept devices hold their own copies: the old config can go. */
 	cfg_free(gw->cfg);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "addr.h"
 #include "cfg.h"
 #include "link.h"
 #include "metrics.h"
@@ -28,7 +29,9 @@ long		 gw_fds_needed(const struct cfg *cfg);
 
 /* What a reload did, for whoever asked for it: a line per device
    ("press1: kept", "press2: restarted: ...", "press3: cannot start:
-   ..."), and the counts. */
+   ..."), one when the status server could not move or start
+   ("status.listen ...: cannot serve: ...; status server kept on ..."),
+   and the counts. */
 struct gw_reload_report {
 	struct strbuf	lines;
 	int		kept;		/* with new timeouts included */
@@ -37,15 +40,21 @@ struct gw_reload_report {
 	int		added;
 	int		removed;
 	int		failed;		/* could not start */
+	bool		status_failed;	/* its new status.listen not had */
+	char		status_kept[ADDR_HOST_MAX + 16]; /* where the status
+					   server serves on then; "": nowhere */
 };
 
 /* Apply a new, already validated config (which the gateway then owns):
    devices whose settings did not change keep running untouched, changed
-   ones restart, added ones start, removed ones stop. Logs what changed,
-   and tells it in report too (NULL: not; strbuf_init() its lines first).
-   Returns 0, or -1 when some device (or the status server) could not
-   start (logged; the others run). The outcome is the reload's in the
-   metrics (gatewayd_config_last_reload_successful). */
+   ones restart, added ones start, removed ones stop. A status server
+   that moves serves on its old address until the new one is had; when
+   it cannot be, the old address serves on (and the next reload tries
+   the new one again). Logs what changed, and tells it in report too
+   (NULL: not; strbuf_init() its lines first). Returns 0, or -1 when some
+   device could not start or the status server could not move or start
+   (logged; the others run). The outcome is the reload's in the metrics
+   (gatewayd_config_last_reload_successful). */
 int		 gw_reload(struct gateway *, struct cfg *cfg,
 		    struct gw_reload_report *report);
 

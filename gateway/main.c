@@ -214,19 +214,45 @@ fit_nofile(const struct cfg *cfg, const char *ctl_path, char *err,
 	return (0);
 }
 
+/* What of a reload did not take, into buf: "2 devices could not start",
+   "the status server could not move to B: kept on A" (listen is B, the
+   new status.listen), or both. */
+static void
+reload_trouble(const struct gw_reload_report *rep, const char *listen,
+    char *buf, size_t len)
+{
+	char	st[CFG_ADDR_MAX + sizeof(rep->status_kept) + 64] = "";
+
+	if (rep->status_failed && rep->status_kept[0] != '\0')
+		snprintf(st, sizeof(st), "the status server could not move to "
+		    "%s: kept on %s", listen, rep->status_kept);
+	else if (rep->status_failed)
+		snprintf(st, sizeof(st), "the status server could not start "
+		    "on %s", listen);
+	if (rep->failed > 0)
+		snprintf(buf, len, "%d device%s could not start%s%s",
+		    rep->failed, rep->failed == 1 ? "" : "s",
+		    st[0] != '\0' ? ", and " : "", st);
+	else if (st[0] != '\0')
+		snprintf(buf, len, "%s", st);
+	else
+		snprintf(buf, len, "out of memory: the running configuration "
+		    "kept");
+}
+
 /* Reload path; the manager sees RELOADING=1, then READY=1 whatever the
    outcome, since the gateway runs on either way. What it did goes to
    rep's lines (the file's errors too) and summary; returns CONTROL_OK,
-   or CONTROL_WARNING when the file was rejected or a device could not
-   start. ctl_path is the control socket in use, which a reload does not
-   move. */
+   or CONTROL_WARNING when the file was rejected, a device could not
+   start or the status server could not move. ctl_path is the control
+   socket in use, which a reload does not move. */
 static enum control_code
 reload(struct gateway *gw, const char *path, struct notify *nt,
     const char *ctl_path, struct gw_reload_report *rep, char *summary,
     size_t summarylen)
 {
 	struct cfg	*cfg;
-	char		 err[256];
+	char		 err[256], trouble[384], listen[CFG_ADDR_MAX];
 	int		 n;
 
 	told(notify_reloading(nt, path), "RELOADING=1");
@@ -255,22 +281,23 @@ reload(struct gateway *gw, const char *path, struct notify *nt,
 		log_warnx("reload: control.socket \"%s\" -> \"%s\": takes "
 		    "effect at the next start", ctl_path, cfg->control_socket);
 	n = cfg->n_devices;
+	snprintf(listen, sizeof(listen), "%s", cfg->status_listen);
 	if (gw_reload(gw, cfg, rep) == -1) {
-		told(notify_send(nt, "READY=1\nSTATUS=reloaded; some devices "
-		    "could not start (see the log)"), "READY=1");
-		snprintf(summary, summarylen, "reloaded %s, but %d device%s "
-		    "could not start (see above)", path, rep->failed,
-		    rep->failed == 1 ? "" : "s");
-	} else {
-		told(notify_send(nt, "READY=1\nSTATUS=relaying for %d "
-		    "device%s", n, n == 1 ? "" : "s"), "READY=1");
-		snprintf(summary, summarylen, "reloaded %s: %d kept (%d with "
-		    "a new policy), %d restarted, %d added, %d removed", path,
-		    rep->kept, rep->updated, rep->restarted, rep->added,
-		    rep->removed);
+		reload_trouble(rep, listen, trouble, sizeof(trouble));
+		told(notify_send(nt, "READY=1\nSTATUS=reloaded, but %s (see "
+		    "the log)", trouble), "READY=1");
+		snprintf(summary, summarylen, "reloaded %s, but %s (see above)",
+		    path, trouble);
+		check_watchdog_fit(nt, wd_period(gw_watchdog(gw)));
+		return (CONTROL_WARNING);
 	}
+	told(notify_send(nt, "READY=1\nSTATUS=relaying for %d device%s", n,
+	    n == 1 ? "" : "s"), "READY=1");
+	snprintf(summary, summarylen, "reloaded %s: %d kept (%d with a new "
+	    "policy), %d restarted, %d added, %d removed", path, rep->kept,
+	    rep->updated, rep->restarted, rep->added, rep->removed);
 	check_watchdog_fit(nt, wd_period(gw_watchdog(gw)));
-	return (rep->failed > 0 ? CONTROL_WARNING : CONTROL_OK);
+	return (CONTROL_OK);
 }
 
 /* A reload asked for on the control socket, if one waits: run it and

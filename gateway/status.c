@@ -94,6 +94,8 @@ static void		status_completed(void *, struct MHD_Connection *,
 static void		status_shut(struct status_conn *);
 static void		status_expire(struct status *, int64_t);
 static void		*status_main(void *);
+static bool		status_may_hold(const struct status *,
+			    const struct addr_hostport *);
 
 /* libmicrohttpd's error messages: kept as the reason while starting, then
    logged, at most one line a minute (a client flood must not flood the
@@ -452,6 +454,60 @@ out_free:
 	pthread_mutex_destroy(&st->mu);
 	free(st);
 	return (NULL);
+}
+
+/* Might st hold hp's address: the same port, and a host that is, or may
+   resolve to, the one it is bound to? */
+static bool
+status_may_hold(const struct status *st, const struct addr_hostport *hp)
+{
+	struct addr_hostport	 bound;
+	const char		*why;
+
+	if (addr_parse_bind(st->where, &bound, &why) == -1)
+		return (true);
+	if (strtoul(hp->port, NULL, 10) != strtoul(bound.port, NULL, 10))
+		return (false);
+	return (!addr_host_is_literal(hp->host) ||
+	    addr_listen_overlap(hp, &bound));
+}
+
+int
+status_move(struct status **stp, const struct addr_hostport *hp,
+    status_collect_fn collect, void *ctx, char *err, size_t errlen)
+{
+	struct addr_hostport	 was;
+	struct status		*st;
+	const char		*why;
+	char			 rerr[256];
+	size_t			 n;
+
+	if ((st = status_start(hp, collect, ctx, err, errlen)) != NULL)
+		goto out_swap;
+	if (*stp == NULL || !status_may_hold(*stp, hp) ||
+	    addr_parse_bind((*stp)->where, &was, &why) == -1)
+		return (-1);
+	/* Perhaps the old server holds the very address, written another
+	   way: let it go and try again, or take it back. */
+	status_stop(*stp);
+	*stp = NULL;
+	if ((st = status_start(hp, collect, ctx, err, errlen)) != NULL)
+		goto out_swap;
+	if ((*stp = status_start(&was, collect, ctx, rerr, sizeof(rerr))) ==
+	    NULL && (n = strlen(err)) < errlen)
+		snprintf(err + n, errlen - n, "; and not again where it "
+		    "served: %s", rerr);
+	return (-1);
+out_swap:
+	status_stop(*stp);
+	*stp = st;
+	return (0);
+}
+
+const char *
+status_where(const struct status *st)
+{
+	return (st->where);
 }
 
 void

@@ -39,6 +39,22 @@ struct status	*status_start(const struct addr_hostport *hp,
 		    status_collect_fn collect, void *ctx, char *err,
 		    size_t errlen);
 
+/* Serve on hp instead of where *stp serves (NULL: nowhere). The new
+   server starts while the old one serves, and the old one stops once it
+   has: 0, *stp the new one. When hp cannot be had and the old server may
+   hold it (the same port, and the same host, a wildcard or a name), the
+   old one stops, hp is tried again, and should it fail again the old
+   address is served again. -1 with the reason in err when hp cannot be
+   had: *stp serves where it did (a new server when restarted), or is
+   NULL when it could not be restarted (err says why too). */
+int		 status_move(struct status **stp,
+		    const struct addr_hostport *hp, status_collect_fn collect,
+		    void *ctx, char *err, size_t errlen);
+
+/* The address it serves on, as bound: "127.0.0.1:9780", "[::1]:9780"
+   (a port 0 or a host name shows what it became). */
+const char	*status_where(const struct status *);
+
 /* Stop serving, close every connection, join the thread and free. NULL is
    fine. */
 void		 status_stop(struct status *);

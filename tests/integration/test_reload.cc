@@ -1,6 +1,7 @@
 // Reload (what SIGHUP does): unchanged devices keep their connections,
 // new timeouts reach live sockets, changed addresses restart, added
-// devices start, removed ones stop.
+// devices start, removed ones stop; a status server whose new port is
+// taken serves on where it was.
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
@@ -8,10 +9,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <string>
+#include <vector>
 
 #include "cfg.h"
 #include "gwtest.h"
+#include "http.h"
 #include "net.h"
 
 namespace {
@@ -69,6 +73,35 @@ user_timeout_of(struct gateway *gw, const char *device, enum link_kind kind)
 		link_release(l);
 	}, &q);
 	return q.value;
+}
+
+// The test preamble with the control socket at sock and the status
+// server on listen.
+std::string
+preamble_status(const std::string &sock, const std::string &listen)
+{
+	std::string p = test_preamble_with(sock, false);
+	const std::string st = "status = { listen = \"\"; };";
+
+	return p.replace(p.find(st), st.size(), "status = { listen = \"" +
+	    listen + "\"; };");
+}
+
+// gwctl -S sock reload: its exit code, its output in *out.
+int
+gwctl_reload(const std::string &sock, std::string *out)
+{
+	return run_command({ GW_GWCTL, "-S", sock, "reload" }, out, 20000);
+}
+
+std::string
+last_line(const std::string &s)
+{
+	std::string t = s;
+	while (!t.empty() && t.back() == '\n')
+		t.pop_back();
+	size_t nl = t.rfind('\n');
+	return nl == std::string::npos ? t : t.substr(nl + 1);
 }
 
 }  // namespace
@@ -163,4 +196,71 @@ TEST(Reload, ChangedAddressRestartsAndRemovedDeviceStops)
 	for (int fd : {d1, d2, dn, again, l1, l2, lnew})
 		if (fd != -1)
 			close(fd);
+}
+
+// A reload that moves status.listen to a port another process holds: the
+// old address serves on, the outcome is a warning that names the status
+// server (and the same file again tries the new port again), and a later
+// reload to a free port moves the server.
+TEST(Reload, StatusServerStaysWhereItWasWhenItsNewPortIsTaken)
+{
+	TestDir dir;
+	const std::string sock = dir.path("ctl.sock");
+	int dport, d = tcp_bound(&dport);
+	int busy, b = tcp_listen(&busy);
+	ASSERT_NE(d, -1);
+	ASSERT_NE(b, -1);
+	auto conf = [&](const std::string &listen) {
+		return preamble_status(sock, listen) + "devices = (\n" +
+		    dev_conf("d1", dport, 0) + ");\n";
+	};
+	const std::string ok = "\ngatewayd_config_last_reload_successful ";
+	// Port 0 at the start: where it was is the port it was given.
+	GatewayProcess g(conf("127.0.0.1:0"));
+	int sport = logged_port(g, "status: serving");
+	ASSERT_GT(sport, 0) << g.log();
+	ASSERT_TRUE(eventually([&] {
+		return g.log_contains("control: serving "); }, 5000)) << g.log();
+	const std::string was = "127.0.0.1:" + std::to_string(sport);
+	const std::string taken = "127.0.0.1:" + std::to_string(busy);
+
+	g.rewrite_config(conf(taken));
+	std::string out;
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(gwctl_reload(sock, &out), 1) << out;
+		EXPECT_NE(out.find("status.listen " + taken + ": cannot serve: "),
+		    std::string::npos) << out;
+		EXPECT_NE(out.find("Address already in use; status server kept "
+		    "on " + was + "\n"), std::string::npos) << out;
+		EXPECT_NE(last_line(out).find("WARNING: reloaded "),
+		    std::string::npos) << out;
+		EXPECT_NE(last_line(out).find("the status server could not "
+		    "move to " + taken + ": kept on " + was),
+		    std::string::npos) << out;
+		HttpReply r = http_get(sport, "/metrics");
+		EXPECT_EQ(r.status, 200) << g.log();
+		EXPECT_NE(r.body.find(ok + "0\n"), std::string::npos) << r.body;
+	}
+	EXPECT_EQ(count_lines(g.log(), "; status server kept on " + was), 2u)
+	    << g.log();
+	// Another port: the old server never stopped.
+	EXPECT_EQ(count_lines(g.log(), "status: stopped serving"), 0u)
+	    << g.log();
+
+	// A free port (port 0 on another loopback address): the server
+	// moves there, and the reload took.
+	g.rewrite_config(conf("127.0.0.2:0"));
+	EXPECT_EQ(gwctl_reload(sock, &out), 0) << out;
+	EXPECT_NE(last_line(out).find("OK: reloaded "), std::string::npos)
+	    << out;
+	std::vector<std::string> m;
+	ASSERT_TRUE(re_search(g.log(), "status: serving /metrics and /status "
+	    "on http://127\\.0\\.0\\.2:([0-9]+)", &m)) << g.log();
+	HttpReply r = http_get(std::stoi(m[0]), "/metrics", "127.0.0.2");
+	EXPECT_EQ(r.status, 200) << g.log();
+	EXPECT_NE(r.body.find(ok + "1\n"), std::string::npos) << r.body;
+	EXPECT_EQ(tcp_connect(sport, 500), -1) << "old status port still open";
+	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0);
+	close(b);
+	close(d);
 }

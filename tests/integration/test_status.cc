@@ -321,8 +321,8 @@ reload_alert(const std::string &promtool, double value, bool fires,
 	    "              description: \"The last reload of live did not "
 	    "take: it rejected its configuration file and runs on the "
 	    "previous one (a restart would fail: check the file with "
-	    "gatewayd -t), or a device of the file could not start (see the "
-	    "log).\"\n" :
+	    "gatewayd -t), or a device of the file could not start or the "
+	    "status server could not move (see the log).\"\n" :
 	    "        exp_alerts: []\n";
 	std::string path = dir.write("live.test.yml",
 	    "rule_files: [ \"" GW_SOURCE_DIR "/etc/gatewayd-alerts.yml\" ]\n"
@@ -842,16 +842,17 @@ TEST(Status, ReloadMovesOrStopsTheServer)
 	EXPECT_EQ(http_get(p3, "/metrics").status, 200);
 
 	// A port that cannot be had (d1's upstream holds it): logged, the
-	// gateway runs on without status, and the next reload, with the same
+	// server serves on where it was, and the next reload, with the same
 	// status.listen, tries again: d1, removed, gives the port up first.
 	int busy = g.listen_port("d1", LINK_KIND_UPSTREAM);
 	ASSERT_GT(busy, 0);
 	reload(loopback(busy), devices);
-	EXPECT_EQ(tcp_connect(p3, 500), -1);
-	EXPECT_EQ(count_lines(g.log(), "running without status"), 1u)
-	    << g.log();
+	EXPECT_EQ(http_get(p3, "/metrics").status, 200);
+	EXPECT_EQ(count_lines(g.log(), "status server kept on " +
+	    loopback(p3)), 1u) << g.log();
 	reload(loopback(busy), "devices = ();\n");
 	EXPECT_EQ(http_get(busy, "/status").status, 200);
+	EXPECT_EQ(tcp_connect(p3, 500), -1);
 	g.stop();
 	close(d);
 }
