@@ -277,9 +277,14 @@ reload(struct gateway *gw, const char *path, struct notify *nt,
 		cfg_free(cfg);
 		return (CONTROL_WARNING);
 	}
-	if (strcmp(cfg->control_socket, ctl_path) != 0)
+	/* Told to the asker too: it would else take the OK for a move. */
+	if (strcmp(cfg->control_socket, ctl_path) != 0) {
 		log_warnx("reload: control.socket \"%s\" -> \"%s\": takes "
 		    "effect at the next start", ctl_path, cfg->control_socket);
+		strbuf_printf(&rep->lines, "control.socket \"%s\" -> \"%s\": "
+		    "takes effect at the next start\n", ctl_path,
+		    cfg->control_socket);
+	}
 	n = cfg->n_devices;
 	snprintf(listen, sizeof(listen), "%s", cfg->status_listen);
 	if (gw_reload(gw, cfg, rep) == -1) {

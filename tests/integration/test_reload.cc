@@ -1,7 +1,7 @@
 // Reload (what SIGHUP does): unchanged devices keep their connections,
 // new timeouts reach live sockets, changed addresses restart, added
 // devices start, removed ones stop; a status server whose new port is
-// taken serves on where it was.
+// taken serves on where it was; the control socket stays where it is.
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
@@ -262,5 +262,36 @@ TEST(Reload, StatusServerStaysWhereItWasWhenItsNewPortIsTaken)
 	EXPECT_EQ(tcp_connect(sport, 500), -1) << "old status port still open";
 	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0);
 	close(b);
+	close(d);
+}
+
+// A reload does not move the control socket: a new control.socket is told
+// to the asker (and logged), and the socket in use answers on.
+TEST(Reload, ControlSocketStaysUntilTheNextStart)
+{
+	TestDir dir;
+	const std::string sock = dir.path("ctl.sock");
+	const std::string other = dir.path("other.sock");
+	int dport, d = tcp_bound(&dport);
+	ASSERT_NE(d, -1);
+	const std::string devices = "devices = (\n" + dev_conf("d1", dport, 0) +
+	    ");\n";
+	GatewayProcess g(preamble_status(sock, "") + devices);
+	ASSERT_TRUE(eventually([&] {
+		return g.log_contains("control: serving "); }, 5000)) << g.log();
+
+	g.rewrite_config(preamble_status(other, "") + devices);
+	std::string out;
+	EXPECT_EQ(gwctl_reload(sock, &out), 0) << out;
+	EXPECT_NE(out.find("control.socket \"" + sock + "\" -> \"" + other +
+	    "\": takes effect at the next start\n"), std::string::npos) << out;
+	EXPECT_NE(last_line(out).find("OK: reloaded "), std::string::npos)
+	    << out;
+	// Again, on the same socket: it answers, and tells it again.
+	EXPECT_EQ(gwctl_reload(sock, &out), 0) << out;
+	EXPECT_NE(out.find("takes effect at the next start"),
+	    std::string::npos) << out;
+	EXPECT_EQ(unix_connect(other), -1);
+	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0);
 	close(d);
 }
