@@ -12,14 +12,16 @@
  * (control_reload_take()), reloads, and leaves the outcome under mu
  * (control_reload_done()), writing the wake pipe; the thread then sends
  * it to the client that asked, if it is still there. A trace subscribes
- * to the device's tap (tap.c): the relay threads copy into its buffer and
- * never wait; this thread takes from it, when its eventfd says there is
- * something, only as fast as the client reads (at most CONTROL_TRACE_OUT
- * bytes formatted and not yet sent), so that a client that stops reading
- * makes the tap drop, and count, what it cannot hold -- the trace says
- * where and how much. mu protects the reload hand-over and the stop flag,
- * nothing else: everything else is the thread's. control_stop() sets the
- * flag, writes the pipe and joins; the traces are unsubscribed after.
+ * to the device's tap (tap.c), which takes TAP_TRACES_MAX traces and
+ * keeps its other places for the device's monitor clients: the relay
+ * threads copy into the trace's buffer and never wait; this thread takes
+ * from it, when its eventfd says there is something, only as fast as the
+ * client reads (at most CONTROL_TRACE_OUT bytes formatted and not yet
+ * sent), so that a client that stops reading makes the tap drop, and
+ * count, what it cannot hold -- the trace says where and how much. mu
+ * protects the reload hand-over and the stop flag, nothing else:
+ * everything else is the thread's. control_stop() sets the flag, writes
+ * the pipe and joins; the traces are unsubscribed after.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -672,10 +674,17 @@ cl_trace(struct control *ctl, struct ctl_client *cl, int argc, char **argv)
 		return;
 	}
 	if ((cl->piece = malloc(TAP_PIECE_MAX)) == NULL ||
-	    (cl->sub = tap_subscribe(tap, CONTROL_TRACE_BUF)) == NULL) {
-		cl_reply(cl, CONTROL_UNKNOWN, "cannot trace %s: %s", cl->dev,
-		    errno == EBUSY ? "too many watch it already" :
-		    errno == ESHUTDOWN ? "it is stopping" : strerror(errno));
+	    (cl->sub = tap_subscribe(tap, TAP_TRACE, CONTROL_TRACE_BUF)) ==
+	    NULL) {
+		if (errno == EBUSY)
+			cl_reply(cl, CONTROL_UNKNOWN, "cannot trace %s: %d "
+			    "traces watch it already, the limit; the other %d "
+			    "places are kept for its monitor clients", cl->dev,
+			    TAP_TRACES_MAX, TAP_MONITORS_MAX);
+		else
+			cl_reply(cl, CONTROL_UNKNOWN, "cannot trace %s: %s",
+			    cl->dev, errno == ESHUTDOWN ? "it is stopping" :
+			    strerror(errno));
 		tap_unref(tap);
 		return;
 	}

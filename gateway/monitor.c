@@ -38,6 +38,9 @@
 #define MON_PEER_MAX	64		/* "[v6]:port" */
 #define MON_ROUNDS	16		/* fill-and-send rounds per wake-up */
 
+/* The tap keeps a place for each client, whatever the traces. */
+_Static_assert(CFG_MONITOR_CLIENTS <= TAP_MONITORS_MAX, "monitor places");
+
 struct mon_client {
 	int		 fd;		/* -1: a free place */
 	struct tap_sub	*sub;
@@ -350,7 +353,8 @@ port_accept(struct mon_port *p)
 			close(fd);
 			continue;
 		}
-		if ((c->sub = tap_subscribe(p->tap, MON_SUB_BUF)) == NULL) {
+		if ((c->sub = tap_subscribe(p->tap, TAP_MONITOR,
+		    MON_SUB_BUF)) == NULL) {
 			port_refuse(p, "client %s refused: cannot subscribe "
 			    "to the traffic", peer);
 			close(fd);

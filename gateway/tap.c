@@ -10,7 +10,9 @@
  * eventfd is written when its buffer gets something while its reader
  * waits (and when the tap closes), under mu, so that the fd cannot be
  * closed under the write; the reader says it waits, under mu, when it
- * finds its buffer empty, so no wake-up is lost. References: the device
+ * finds its buffer empty, so no wake-up is lost. Each kind of subscriber
+ * has places of its own, counted under mu, so that traces cannot fill the
+ * table before the monitor's clients come. References: the device
  * holds one, each subscriber one; the last tap_unref() frees.
  */
 #include <sys/eventfd.h>
@@ -37,6 +39,7 @@ struct rec {
 
 struct tap_sub {
 	struct tap	*tap;
+	enum tap_kind	 kind;
 	int		 efd;
 	/* Protected by tap->mu. */
 	char		*ring;
@@ -53,6 +56,7 @@ struct tap {
 	ATOMIC(unsigned)	 nsubs;	/* subscribers: the relay's one load */
 	ATOMIC(unsigned)	 refs;
 	struct tap_sub		*subs[TAP_SUBS_MAX];	/* protected by mu */
+	unsigned		 nkind[TAP_TRACE + 1];	/* protected by mu */
 	bool			 closed;		/* protected by mu */
 };
 
@@ -210,8 +214,15 @@ tap_feed(struct tap *t, enum tap_dir dir, const void *buf, size_t len)
 	pthread_mutex_unlock(&t->mu);
 }
 
+/* The places kept for a kind of subscriber. */
+static unsigned
+kind_max(enum tap_kind kind)
+{
+	return (kind == TAP_MONITOR ? TAP_MONITORS_MAX : TAP_TRACES_MAX);
+}
+
 struct tap_sub *
-tap_subscribe(struct tap *t, size_t cap)
+tap_subscribe(struct tap *t, enum tap_kind kind, size_t cap)
 {
 	struct tap_sub	*s;
 	int		 i, err;
@@ -225,16 +236,19 @@ tap_subscribe(struct tap *t, size_t cap)
 		goto out_free;
 	s->cap = cap;
 	s->tap = t;
+	s->kind = kind;
 	s->waiting = true;
 	pthread_mutex_lock(&t->mu);
-	for (i = 0; i < TAP_SUBS_MAX && t->subs[i] != NULL; i++)
-		;
-	if (t->closed || i == TAP_SUBS_MAX) {
+	if (t->closed || t->nkind[kind] == kind_max(kind)) {
 		pthread_mutex_unlock(&t->mu);
 		errno = t->closed ? ESHUTDOWN : EBUSY;
 		goto out_free;
 	}
+	/* The places of both kinds add up to the table: one is free. */
+	for (i = 0; t->subs[i] != NULL; i++)
+		;
 	t->subs[i] = s;
+	t->nkind[kind]++;
 	atomic_fetch_add(&t->nsubs, 1);
 	tap_ref(t);
 	pthread_mutex_unlock(&t->mu);
@@ -262,6 +276,7 @@ tap_unsubscribe(struct tap_sub *s)
 	for (i = 0; i < TAP_SUBS_MAX; i++)
 		if (t->subs[i] == s) {
 			t->subs[i] = NULL;
+			t->nkind[s->kind]--;
 			atomic_fetch_sub(&t->nsubs, 1);
 		}
 	pthread_mutex_unlock(&t->mu);

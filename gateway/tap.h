@@ -18,9 +18,15 @@ enum tap_dir { TAP_DEV_TO_UP, TAP_UP_TO_DEV };
 /* "dev>up" or "up>dev". */
 const char	*tap_dir_str(enum tap_dir);
 
-/* Subscribers of one tap at once: a device's 4 monitor clients and some
-   traces. */
-#define TAP_SUBS_MAX	8
+/* Who subscribes: one of the device's monitor clients, or a trace. */
+enum tap_kind { TAP_MONITOR, TAP_TRACE };
+
+/* Subscribers of one tap at once, by kind. The monitor's places (one for
+   each of its CFG_MONITOR_CLIENTS) are kept for it, so that no number of
+   traces keeps a monitor client out; traces have the rest. */
+#define TAP_MONITORS_MAX	4
+#define TAP_TRACES_MAX		4
+#define TAP_SUBS_MAX		(TAP_MONITORS_MAX + TAP_TRACES_MAX)
 /* The most bytes one record holds: a longer chunk is cut into records. */
 #define TAP_PIECE_MAX	4096
 
@@ -48,10 +54,10 @@ bool		 tap_active(const struct tap *);
 void		 tap_feed(struct tap *, enum tap_dir, const void *buf,
 		    size_t len);
 
-/* Subscribe with a buffer of cap bytes (at least TAP_PIECE_MAX and some).
-   NULL with errno: ENOMEM, ESHUTDOWN (the tap is closed), EBUSY
-   (TAP_SUBS_MAX subscribers already). */
-struct tap_sub	*tap_subscribe(struct tap *, size_t cap);
+/* Subscribe as a kind with a buffer of cap bytes (at least TAP_PIECE_MAX
+   and some). NULL with errno: ENOMEM, ESHUTDOWN (the tap is closed), EBUSY
+   (TAP_MONITORS_MAX or TAP_TRACES_MAX of that kind already). */
+struct tap_sub	*tap_subscribe(struct tap *, enum tap_kind, size_t cap);
 
 /* Leave the tap and free the buffer. NULL is fine. */
 void		 tap_unsubscribe(struct tap_sub *);

@@ -1,7 +1,8 @@
 // The monitor tap against gatewayd as a process: a copy of both directions
 // for up to 4 clients, raw or tagged; what they send is discarded; a fifth
-// client and one outside allow are closed; a client that stops reading is
-// dropped from, counted, and never slows the relay. Both relay paths.
+// client and one outside allow are closed; traces never take the clients'
+// places; a client that stops reading is dropped from, counted, and never
+// slows the relay. Both relay paths.
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
@@ -19,8 +20,11 @@
 namespace {
 
 // Device p1 dialling a listener of ours, its upstream and monitor on port
-// 0, the status server on port 0.
+// 0, the status server on port 0; with control, the control socket at
+// sock.
 struct Rig {
+	TestDir dir;
+	std::string sock = dir.path("ctl.sock");
 	DeviceProcess d;
 	int &dev = d.dev, &up = d.up;
 	std::unique_ptr<GatewayProcess> &g = d.g;
@@ -28,10 +32,11 @@ struct Rig {
 	int sport = logged_port(*g, "status: serving");
 
 	Rig(const std::string &relay, const std::string &format,
-	    const std::string &allow = "127.0.0.0/8")
-	    : d(test_preamble_with("", true), "p1", "relay = \"" + relay +
-	    "\"; monitor_format = \"" + format + "\"; monitor = { listen = "
-	    "\"127.0.0.1:0\"; allow = [\"" + allow + "\"]; };") {}
+	    const std::string &allow = "127.0.0.0/8", bool control = false)
+	    : d(test_preamble_with(control ? sock : "", true), "p1",
+	    "relay = \"" + relay + "\"; monitor_format = \"" + format +
+	    "\"; monitor = { listen = \"127.0.0.1:0\"; allow = [\"" + allow +
+	    "\"]; };") {}
 	bool ready() const
 	{
 		return dev != -1 && up != -1 && mport > 0 && sport > 0;
@@ -47,6 +52,32 @@ struct Rig {
 			return -1;
 		}
 		return fd;
+	}
+	// A trace of p1 on the control socket: the fd once its first line
+	// came, or -1 with what came instead (up to the daemon's close) in
+	// *refusal.
+	int
+	trace(std::string *refusal)
+	{
+		const std::string head = "| tracing p1:";
+		std::string got;
+		char c;
+		int fd = unix_connect(sock);
+		if (fd == -1 || !write_all(fd, "trace p1\n", 9, 1000)) {
+			if (fd != -1)
+				close(fd);
+			return -1;
+		}
+		while (got.size() < 512 && read_exact(fd, &c, 1, 5000)) {
+			got += c;
+			if (c == '\n')
+				break;
+		}
+		if (got.compare(0, head.size(), head) == 0)
+			return fd;
+		close(fd);
+		*refusal = got;
+		return -1;
 	}
 };
 
@@ -186,6 +217,83 @@ TEST(MonitorLimits, AFifthClientIsClosed)
 		EXPECT_EQ(read_some(fd, 4, 5000), "four");
 		close(fd);
 	}
+}
+
+// Traces have places of their own: with the most of them running (and
+// more asked for, each refused as such), the monitor's 4 clients still
+// all get in and see the traffic, and a fifth client is still refused. A
+// trace that leaves makes room for another.
+TEST(MonitorLimits, TracesNeverTakeTheClientsPlaces)
+{
+	Rig r("copy", "raw", "127.0.0.0/8", true);
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	const std::string refused = "UNKNOWN: cannot trace p1: 4 traces watch "
+	    "it already, the limit; the other 4 places are kept for its "
+	    "monitor clients\n";
+	std::vector<int> traces, m;
+	std::string why;
+	// Six asked for, as many as once kept three clients out.
+	for (int i = 1; i <= 6; i++) {
+		why.clear();
+		int t = r.trace(&why);
+		if (t != -1)
+			traces.push_back(t);
+		if (i <= 4)
+			EXPECT_NE(t, -1) << i << ": " << why;
+		else
+			EXPECT_EQ(why, refused) << i;
+	}
+	for (int i = 1; i <= 4; i++) {
+		int fd = r.watch(i);
+		EXPECT_NE(fd, -1) << i << "\n" << r.g->log();
+		if (fd != -1)
+			m.push_back(fd);
+	}
+	int fifth = tcp_connect(r.mport, 5000);
+	EXPECT_NE(fifth, -1);
+	if (fifth != -1) {
+		EXPECT_TRUE(wait_closed(fifth, 5000));
+		close(fifth);
+	}
+	EXPECT_TRUE(eventually([&] { return r.g->log_contains("refused: 4 "
+	    "clients watch already"); }, 5000)) << r.g->log();
+	EXPECT_FALSE(r.g->log_contains("cannot subscribe")) << r.g->log();
+	// Every client and every trace sees the traffic.
+	EXPECT_TRUE(roundtrip(r.dev, r.up, "seen"));
+	for (int fd : m)
+		EXPECT_EQ(read_some(fd, 4, 5000), "seen");
+	for (int fd : traces) {
+		std::string text;
+		char buf[512];
+		EXPECT_TRUE(eventually([&] {
+			ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n > 0)
+				text.append(buf, (size_t)n);
+			return text.find(" dev>up 4 7365656e |seen|\n") !=
+			    std::string::npos;
+		}, 5000)) << text;
+	}
+	// One trace leaves: another takes its place, and no more.
+	if (!traces.empty()) {
+		close(traces.back());
+		traces.pop_back();
+		EXPECT_TRUE(eventually([&] { return r.g->log_contains("trace "
+		    "of p1 ended"); }, 5000)) << r.g->log();
+		int t = r.trace(&why);
+		EXPECT_NE(t, -1) << why;
+		if (t != -1)
+			traces.push_back(t);
+		why.clear();
+		t = r.trace(&why);
+		EXPECT_EQ(t, -1);
+		EXPECT_EQ(why, refused);
+		if (t != -1)
+			close(t);
+	}
+	for (int fd : m)
+		close(fd);
+	for (int fd : traces)
+		close(fd);
 }
 
 // A client outside allow is closed without a byte.
