@@ -321,14 +321,15 @@ TEST(Control, AllSlotsTakenGwctlSaysTheRefusal)
 	int dport, dl = tcp_bound(&dport);
 	ASSERT_NE(dl, -1);
 	GatewayProcess g(preamble(sock) + "devices = (\n" + device("d1", dport) +
-	    ",\n" + device("d2", dport) + "\n);\n");
+	    ",\n" + device("d2", dport) + ",\n" + device("d3", dport) + ",\n" +
+	    device("d4", dport) + "\n);\n");
 	ASSERT_TRUE(serving(g)) << g.log();
 
-	// Sixteen traces (eight a device, the most a device takes) hold every
+	// Sixteen traces (four a device, the most a device takes) hold every
 	// slot with no deadline.
 	std::vector<int> traces;
 	for (int i = 0; i < 16; i++) {
-		std::string dev = i < 8 ? "d1" : "d2";
+		std::string dev = "d" + std::to_string(1 + i / 4);
 		std::string cmd = "trace " + dev + "\n";
 		std::string head = "| tracing " + dev + ": dev>up is what the "
 		    "device sent, up>dev what the host sent\n";
