@@ -52,16 +52,6 @@ first_line(const std::string &s)
 	return s.substr(0, s.find('\n'));
 }
 
-std::string
-last_line(const std::string &s)
-{
-	std::string t = s;
-	while (!t.empty() && t.back() == '\n')
-		t.pop_back();
-	size_t nl = t.rfind('\n');
-	return nl == std::string::npos ? t : t.substr(nl + 1);
-}
-
 bool
 serving(const GatewayProcess &g)
 {

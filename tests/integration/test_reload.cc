@@ -94,16 +94,6 @@ gwctl_reload(const std::string &sock, std::string *out)
 	return run_command({ GW_GWCTL, "-S", sock, "reload" }, out, 20000);
 }
 
-std::string
-last_line(const std::string &s)
-{
-	std::string t = s;
-	while (!t.empty() && t.back() == '\n')
-		t.pop_back();
-	size_t nl = t.rfind('\n');
-	return nl == std::string::npos ? t : t.substr(nl + 1);
-}
-
 }  // namespace
 
 TEST(Reload, UnchangedDeviceKeepsItsConnectionAndNewTimeoutsApplyInPlace)

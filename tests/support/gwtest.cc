@@ -318,6 +318,17 @@ InProcessGateway::listen_port(const char *dev, enum link_kind k)
 	return atoi(colon + 1);
 }
 
+std::string
+last_line(const std::string &s)
+{
+	std::string t = s;
+
+	while (!t.empty() && t.back() == '\n')
+		t.pop_back();
+	size_t nl = t.rfind('\n');
+	return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+
 unsigned
 count_lines(const std::string &log, const std::string &what)
 {

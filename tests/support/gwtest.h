@@ -14,6 +14,9 @@
 // How many lines of log contain what.
 unsigned count_lines(const std::string &log, const std::string &what);
 
+// The last line of s, without its newline.
+std::string last_line(const std::string &s);
+
 // A temporary directory, removed with its files on destruction.
 class TestDir {
 public:
