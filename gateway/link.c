@@ -56,6 +56,8 @@ struct link {
 	uint64_t		 gen;		/* +1 on every attach */
 	enum link_state		 state;
 	bool			 failed;	/* shut down, waiting for the owner */
+	bool			 guessed;	/* the reason is EPIPE's guess: a
+						   sure one may replace it */
 	enum wd_reason		 reason;	/* why; NONE = closed on purpose */
 	int64_t			 last_life_ms;	/* last sign of life at failure */
 	uint32_t		 unacked_at_fail; /* SIOCOUTQ when it failed */
@@ -114,6 +116,8 @@ static void	fail_locked(struct link *, enum wd_reason, int64_t,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 static bool	fail_gen(struct link *, uint64_t, enum wd_reason, int64_t,
 		    bool, const char *, ...) __attribute__((format(printf, 6, 7)));
+static void	fail_guess(struct link *, uint64_t, enum wd_reason,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
 static enum wd_reason reason_for_errno(struct link *, int, int);
 
 static const enum wd_role kind_roles[LINK_KIND_COUNT] = {
@@ -386,6 +390,7 @@ vfail_locked(struct link *l, enum wd_reason reason, int64_t last_life_ms,
 	int	outq = 0;
 
 	l->failed = true;
+	l->guessed = false;
 	l->reason = reason;
 	l->last_life_ms = last_life_ms;
 	l->detail_names_queue = names_queue;
@@ -420,14 +425,48 @@ fail_gen(struct link *l, uint64_t gen, enum wd_reason reason,
 	bool	done = false;
 
 	pthread_mutex_lock(l->mu);
-	if (l->state == LINK_UP && !l->failed && (gen == 0 || gen == l->gen)) {
+	if (l->state != LINK_UP || (gen != 0 && gen != l->gen))
+		;
+	else if (!l->failed) {
 		va_start(ap, fmt);
 		vfail_locked(l, reason, last_life_ms, names_queue, fmt, ap);
+		va_end(ap);
+		done = true;
+	} else if (l->guessed && reason != WD_REASON_NONE) {
+		/* A sure reason replaces a guess; the link is shut down and
+		   its unacknowledged bytes counted already. */
+		l->guessed = false;
+		l->reason = reason;
+		l->last_life_ms = last_life_ms;
+		l->detail_names_queue = names_queue;
+		va_start(ap, fmt);
+		vsnprintf(l->detail, sizeof(l->detail), fmt, ap);
 		va_end(ap);
 		done = true;
 	}
 	pthread_mutex_unlock(l->mu);
 	return (done);
+}
+
+/* link_fail() with a reason that is only a guess: EPIPE from a send says
+   that the connection is gone, not why. Its error went to whoever took it
+   first (the other thread, or the watchdog reading SO_ERROR), which names
+   the sure reason; until the owner closes the link, that one replaces
+   this. */
+static void
+fail_guess(struct link *l, uint64_t gen, enum wd_reason reason,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	pthread_mutex_lock(l->mu);
+	if (l->state == LINK_UP && !l->failed && gen == l->gen) {
+		va_start(ap, fmt);
+		vfail_locked(l, reason, 0, false, fmt, ap);
+		va_end(ap);
+		l->guessed = true;
+	}
+	pthread_mutex_unlock(l->mu);
 }
 
 bool
@@ -689,6 +728,15 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 	/* Spliced bytes are the pump's to show (link_saw()/link_unseen()). */
 	if (rc > 0 && op == IO_RECV)
 		link_saw(l, buf, (size_t)rc);
+	/* A failure is told while fd is borrowed still: the owner cannot
+	   close the link before it, so it may replace the other thread's
+	   guess (fail_guess()). */
+	if (rc == 0)
+		link_fail(l, gen, WD_PEER_CLOSED, now_ms,
+		    "end of stream from peer");
+	else if (rc == -1 && reason != WD_REASON_NONE)
+		link_fail(l, gen, reason, 0, "%s: %s", op == IO_RECV ?
+		    "recv" : "splice", strerror(err));
 	link_release(l);
 	if (rc > 0) {
 		*n = (size_t)rc;
@@ -696,16 +744,8 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 		atomic_fetch_add(&l->stat_bytes_in, *n);
 		return (LINK_OK);
 	}
-	if (rc == 0) {
-		link_fail(l, gen, WD_PEER_CLOSED, now_ms,
-		    "end of stream from peer");
-		return (LINK_CLOSED);
-	}
-	if (reason == WD_REASON_NONE)
-		return (LINK_TIMEOUT);
-	link_fail(l, gen, reason, 0, "%s: %s", op == IO_RECV ? "recv" :
-	    "splice", strerror(err));
-	return (LINK_CLOSED);
+	return (rc == -1 && reason == WD_REASON_NONE ? LINK_TIMEOUT :
+	    LINK_CLOSED);
 }
 
 /* Send from buf or splice out of a pipe: one blocking call. */
@@ -733,6 +773,16 @@ link_out(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 		words_add(&l->words_out, buf, (size_t)rc);
 	else if (rc > 0)
 		words_skip(&l->words_out, (size_t)rc);
+	/* Told while fd is borrowed still, as in link_in(). */
+	if (rc == -1 && reason != WD_REASON_NONE) {
+		atomic_store(&l->send_since_ms, 0);
+		if (err == EPIPE)
+			fail_guess(l, gen, reason, "%s: %s", op == IO_SEND ?
+			    "send" : "splice", strerror(err));
+		else
+			link_fail(l, gen, reason, 0, "%s: %s", op == IO_SEND ?
+			    "send" : "splice", strerror(err));
+	}
 	link_release(l);
 	if (rc > 0) {
 		*n = (size_t)rc;
@@ -744,12 +794,8 @@ link_out(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 		return (LINK_OK);
 	}
 	/* send() never returns 0 for len > 0: a timeout, as EAGAIN is. */
-	if (rc == 0 || reason == WD_REASON_NONE)
-		return (LINK_TIMEOUT);
-	atomic_store(&l->send_since_ms, 0);
-	link_fail(l, gen, reason, 0, "%s: %s", op == IO_SEND ? "send" :
-	    "splice", strerror(err));
-	return (LINK_CLOSED);
+	return (rc == 0 || reason == WD_REASON_NONE ? LINK_TIMEOUT :
+	    LINK_CLOSED);
 }
 
 enum link_io
