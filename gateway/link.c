@@ -730,7 +730,7 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 		link_saw(l, buf, (size_t)rc);
 	/* A failure is told while fd is borrowed still: the owner cannot
 	   close the link before it, so it may replace the other thread's
-	   guess (fail_guess()). */
+	   guess (fail_guess()), as the watchdog does. */
 	if (rc == 0)
 		link_fail(l, gen, WD_PEER_CLOSED, now_ms,
 		    "end of stream from peer");

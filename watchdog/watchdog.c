@@ -131,11 +131,14 @@ sweep_one(struct watchdog *wd, struct wd_entry *e, bool dumped,
 		now = clock_ms();
 		rc = wd_probe(fd, &s);
 	}
+	/* Applied before put: the owner cannot close the link in between,
+	   and the sure reason in a consumed SO_ERROR is never lost to a
+	   thread's guess from the EPIPE that follows it. */
+	if (rc == 0) {
+		wd_judge(&s, role, &pol, &ls, now, &v);
+		e->ops->apply(e->ctx, gen, &s, &v, now);
+	}
 	e->ops->put(e->ctx);
-	if (rc == -1)
-		return (true);
-	wd_judge(&s, role, &pol, &ls, now, &v);
-	e->ops->apply(e->ctx, gen, &s, &v, now);
 	return (true);
 }
 

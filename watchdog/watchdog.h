@@ -25,7 +25,7 @@ struct wd_target_ops {
 	void	(*put)(void *ctx);
 	/* Record what the sample showed (a consumed SO_ERROR, the bytes in
 	   flight) and, when v->dead, declare generation gen dead: shutdown()
-	   wakes its threads, whose owner closes it. Called after put. */
+	   wakes its threads, whose owner closes it. Called before put. */
 	void	(*apply)(void *ctx, uint64_t gen, const struct wd_sample *,
 		    const struct wd_verdict *v, int64_t now_ms);
 };

@@ -1,12 +1,15 @@
 // The watchdog thread: it sweeps, stops at once, and a stuck sweep is
 // seen as stuck after WD_STUCK_PERIODS periods; fatal(), the main thread's
-// answer to it, exits 70 from any thread for supervisord to restart.
+// answer to it, exits 70 from any thread for supervisord to restart; and a
+// verdict is applied while the link cannot close yet.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
+
+#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
@@ -40,6 +43,52 @@ void fake_apply(void *, uint64_t, const struct wd_sample *,
     const struct wd_verdict *, int64_t) {}
 
 const struct wd_target_ops fake_ops = { fake_get, fake_put, fake_apply };
+
+// A target that is up on a real socket, recording whether each verdict
+// was applied while the socket was still borrowed: a link may close as
+// soon as it is given back, and a verdict that came later would be lost.
+struct UpLink {
+	int fd = -1;
+	std::atomic<int> borrowed{0};
+	std::atomic<int> dead{0};
+	std::atomic<int> dead_unborrowed{0};
+};
+
+int
+up_get(void *ctx, uint64_t *gen, struct wd_link_state *ls,
+    struct wd_policy *p, enum wd_role *role)
+{
+	auto *u = static_cast<UpLink *>(ctx);
+
+	*gen = 1;
+	ls->up = true;
+	ls->up_ms = ls->rx_last_ms = clock_ms();
+	*p = wd_policy{2, 1, 3, 5000, 5000, 0};
+	*role = WD_ROLE_BIDIR;
+	u->borrowed++;
+	return u->fd;
+}
+
+void
+up_put(void *ctx)
+{
+	static_cast<UpLink *>(ctx)->borrowed--;
+}
+
+void
+up_apply(void *ctx, uint64_t, const struct wd_sample *,
+    const struct wd_verdict *v, int64_t)
+{
+	auto *u = static_cast<UpLink *>(ctx);
+
+	if (!v->dead)
+		return;
+	if (u->borrowed == 0)
+		u->dead_unborrowed++;
+	u->dead++;
+}
+
+const struct wd_target_ops up_ops = { up_get, up_put, up_apply };
 
 }  // namespace
 
@@ -122,4 +171,30 @@ TEST(Watchdog, NotStuckWhileSweepsComplete)
 	}
 	wd_remove(wd, &f);
 	wd_stop(wd);
+}
+
+TEST(Watchdog, AVerdictIsAppliedBeforeTheSocketIsGivenBack)
+{
+	UpLink u;
+	int port, lfd = tcp_listen(&port);
+
+	ASSERT_NE(lfd, -1);
+	u.fd = tcp_connect(port, 2000);
+	ASSERT_NE(u.fd, -1);
+	int peer = tcp_accept(lfd, 2000);
+	ASSERT_NE(peer, -1);
+	// The peer resets: every sample from now on is a dead link.
+	close_reset(peer);
+
+	struct watchdog *wd = wd_start(10);
+	ASSERT_NE(wd, nullptr);
+	ASSERT_EQ(wd_add(wd, &up_ops, &u), 0);
+	EXPECT_TRUE(eventually([&] { return u.dead >= 1; }, 5000));
+	wd_remove(wd, &u);
+	wd_stop(wd);
+	EXPECT_EQ(u.dead_unborrowed, 0)
+	    << "a verdict came after the socket was given back";
+	EXPECT_EQ(u.borrowed, 0);
+	close(u.fd);
+	close(lfd);
 }
