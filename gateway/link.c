@@ -110,6 +110,8 @@ struct link {
 };
 
 static int	acquire_locked(struct link *, uint64_t *);
+static void	vreason_locked(struct link *, enum wd_reason, int64_t, bool,
+		    const char *, va_list) __attribute__((format(printf, 5, 0)));
 static void	vfail_locked(struct link *, enum wd_reason, int64_t, bool,
 		    const char *, va_list) __attribute__((format(printf, 5, 0)));
 static void	fail_locked(struct link *, enum wd_reason, int64_t,
@@ -380,6 +382,18 @@ link_release(struct link *l)
 	pthread_mutex_unlock(l->mu);
 }
 
+/* Record why the current generation failed (a sure reason). With l->mu. */
+static void
+vreason_locked(struct link *l, enum wd_reason reason, int64_t last_life_ms,
+    bool names_queue, const char *fmt, va_list ap)
+{
+	l->guessed = false;
+	l->reason = reason;
+	l->last_life_ms = last_life_ms;
+	l->detail_names_queue = names_queue;
+	vsnprintf(l->detail, sizeof(l->detail), fmt, ap);
+}
+
 /* Record why the current generation failed and shut it down, waking every
    thread blocked on it. Called with l->mu held, on a link up and not yet
    failed. */
@@ -390,11 +404,7 @@ vfail_locked(struct link *l, enum wd_reason reason, int64_t last_life_ms,
 	int	outq = 0;
 
 	l->failed = true;
-	l->guessed = false;
-	l->reason = reason;
-	l->last_life_ms = last_life_ms;
-	l->detail_names_queue = names_queue;
-	vsnprintf(l->detail, sizeof(l->detail), fmt, ap);
+	vreason_locked(l, reason, last_life_ms, names_queue, fmt, ap);
 	/* What the peer never acknowledged may be lost in flight. Counted
 	   before shutdown(), whose FIN would count as one more byte. */
 	if (ioctl(l->fd, SIOCOUTQ, &outq) == -1 || outq < 0)
@@ -435,12 +445,8 @@ fail_gen(struct link *l, uint64_t gen, enum wd_reason reason,
 	} else if (l->guessed && reason != WD_REASON_NONE) {
 		/* A sure reason replaces a guess; the link is shut down and
 		   its unacknowledged bytes counted already. */
-		l->guessed = false;
-		l->reason = reason;
-		l->last_life_ms = last_life_ms;
-		l->detail_names_queue = names_queue;
 		va_start(ap, fmt);
-		vsnprintf(l->detail, sizeof(l->detail), fmt, ap);
+		vreason_locked(l, reason, last_life_ms, names_queue, fmt, ap);
 		va_end(ap);
 		done = true;
 	}
