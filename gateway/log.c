@@ -2,11 +2,18 @@
    tags, rate limits.
  *
  * DESIGN: any thread logs; log_lock, a read-write lock, lets them emit
- * side by side (a stderr line is one write(2), a journal entry one
- * datagram, syslog(3) locks itself) while log_set_target(), on the main
- * thread, takes it exclusively to switch. The level is an atomic.
+ * side by side (a journal entry is one datagram, syslog(3) locks itself)
+ * while log_set_target(), on the main thread, takes it exclusively to
+ * switch. The level is an atomic. stderr has a lock of its own: a reader
+ * that stops reading (a stalled supervisord, a stuck journald) must not
+ * hold the threads that log, which include the relay's. A line waits at
+ * most LOG_STDERR_WAIT_MS for room, then is dropped, and so is every line
+ * after it at once, until the reader takes one again; that line comes
+ * with a count of the lost ones. The descriptor stays blocking: it is
+ * shared with whoever else writes to it (a terminal, a pipe to tee).
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +29,8 @@
 
 #define LOG_IDENT	"gatewayd"
 #define LOG_LOST_MS	60000	/* one "journal refused" warning a minute */
+#define LOG_STDERR_WAIT_MS 1000	/* the longest a line waits on stderr */
+#define LOG_LINE_MAX	1280
 
 /* What a line is about, for the journal's fields; NULL: nothing. */
 struct log_about {
@@ -36,6 +45,8 @@ static pthread_rwlock_t	 log_lock = PTHREAD_RWLOCK_INITIALIZER;
 static enum log_target	 log_target = LOG_TO_STDERR;	/* log_lock */
 static int		 log_journal_fd = -1;		/* log_lock */
 static _Atomic int64_t	 log_lost_warned_ms = INT64_MIN;
+static pthread_mutex_t	 stderr_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long	 stderr_lost;	/* stderr_lock: lines dropped */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 static const int level_prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
@@ -107,26 +118,75 @@ log_set_tag(const char *tag)
 		snprintf(log_tag, sizeof(log_tag), "%s", tag);
 }
 
+/* One line, timestamped, into buf; returns its length. */
+static size_t
+stderr_format(char *buf, size_t len, const char *ts, enum log_level lvl,
+    const char *body)
+{
+	int	n;
+
+	n = snprintf(buf, len, "%s %s %s\n", ts, level_names[lvl], body);
+	if (n < 0)
+		return (0);
+	if ((size_t)n >= len) {
+		n = (int)len - 1;
+		buf[n - 1] = '\n';
+	}
+	return ((size_t)n);
+}
+
+/* Whether stderr takes a line within wait_ms. A pipe or a socket that
+   polls writable takes one of up to PIPE_BUF bytes without blocking; a
+   closed or broken stderr polls at once, and its write fails. */
+static bool
+stderr_room(int wait_ms)
+{
+	struct pollfd	pfd;
+	int64_t		end = clock_ms() + wait_ms, left;
+	int		rc;
+
+	pfd.fd = STDERR_FILENO;
+	pfd.events = POLLOUT;
+	for (;;) {
+		left = end - clock_ms();
+		pfd.revents = 0;
+		rc = poll(&pfd, 1, left > 0 ? (int)left : 0);
+		if (rc == -1 && errno == EINTR)
+			continue;
+		/* Cannot tell: write as ever. */
+		return (rc != 0);
+	}
+}
+
 /* One line on stderr, written with a single write(2) so that lines of
    different threads never interleave (a pipe to supervisord takes up to
    PIPE_BUF bytes atomically). */
 static void
 log_stderr(enum log_level lvl, const char *body)
 {
-	char		 ts[CLOCK_UTC_MAX], line[1280];
+	char		 ts[CLOCK_UTC_MAX], lost[80];
+	char		 line[LOG_LINE_MAX + sizeof(lost) + CLOCK_UTC_MAX + 8];
+	size_t		 n = 0;
 	ssize_t		 rc;
-	int		 n;
 
 	clock_format_utc(clock_wall_ms(), ts, sizeof(ts));
-	n = snprintf(line, sizeof(line), "%s %s %s\n", ts, level_names[lvl],
-	    body);
-	if (n >= (int)sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
+	pthread_mutex_lock(&stderr_lock);
+	/* While lines are being lost, do not wait again: drop at once. */
+	if (!stderr_room(stderr_lost > 0 ? 0 : LOG_STDERR_WAIT_MS)) {
+		stderr_lost++;
+		pthread_mutex_unlock(&stderr_lock);
+		return;
 	}
+	if (stderr_lost > 0) {
+		snprintf(lost, sizeof(lost), "log: %lu line%s lost: stderr "
+		    "was not read", stderr_lost, stderr_lost == 1 ? "" : "s");
+		n = stderr_format(line, sizeof(line), ts, LOG_LVL_WARN, lost);
+	}
+	n += stderr_format(line + n, LOG_LINE_MAX, ts, lvl, body);
 	/* Nothing useful can be done when stderr is gone. */
-	rc = write(STDERR_FILENO, line, (size_t)n);
-	(void)rc;
+	rc = write(STDERR_FILENO, line, n);
+	stderr_lost = rc == (ssize_t)n ? 0 : stderr_lost + 1;
+	pthread_mutex_unlock(&stderr_lock);
 }
 
 /* The journal refused a line (err), which went to stderr: say so there,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -464,6 +465,114 @@ TEST(Log, RateLimitHoldsOnTheJournal)
 	EXPECT_EQ(fields_of(d)["MESSAGE"], "press1/device: connect refused "
 	    "(suppressed 4 similar)");
 	EXPECT_FALSE(sink.next(&d, 100)) << d;
+}
+
+namespace {
+
+// A full pipe as stderr, as left by a log reader that stalled: the
+// capacity is taken up front, so that the first line finds no room.
+class StderrStalled {
+public:
+	StderrStalled()
+	{
+		if (pipe2(p_, O_CLOEXEC) == -1)
+			return;
+		fcntl(p_[0], F_SETFL, O_NONBLOCK);
+		fcntl(p_[1], F_SETFL, O_NONBLOCK);
+		std::string junk(4096, 'x');
+		while (write(p_[1], junk.data(), junk.size()) > 0)
+			;
+		fcntl(p_[1], F_SETFL, 0);
+		saved_ = dup(2);
+		if (saved_ != -1)
+			dup2(p_[1], 2);
+	}
+	~StderrStalled()
+	{
+		restore();
+		close(p_[0]);
+		close(p_[1]);
+	}
+	bool ok() const { return saved_ != -1; }
+	// What the pipe holds (the junk first), reading it empty.
+	std::string
+	drain()
+	{
+		std::string out;
+		char buf[4096];
+		ssize_t n;
+
+		while ((n = read(p_[0], buf, sizeof(buf))) > 0)
+			out.append(buf, (size_t)n);
+		return out;
+	}
+	void
+	restore()
+	{
+		if (saved_ != -1) {
+			dup2(saved_, 2);
+			close(saved_);
+		}
+		saved_ = -1;
+	}
+private:
+	int p_[2] = { -1, -1 }, saved_ = -1;
+};
+
+// Log from a thread of its own and wait for it at most timeout_ms; when it
+// is still blocked then, unblock it by draining stderr (the pipe) so that
+// it can be joined. Returns the ms it took, or -1.
+long
+log_with_deadline(StderrStalled &s, const char *what, int timeout_ms)
+{
+	std::atomic<bool> done{false};
+	auto t0 = std::chrono::steady_clock::now();
+	std::thread t([&] { log_warnx("%s", what); done = true; });
+	bool in_time = eventually([&] { return done.load(); }, timeout_ms);
+	long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+	    std::chrono::steady_clock::now() - t0).count();
+	while (!done) {
+		s.drain();
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+	t.join();
+	return in_time ? ms : -1;
+}
+
+}  // namespace
+
+// A stderr that nobody reads holds a thread that logs for at most about a
+// second, once; the lines after it are dropped at once, and the first line
+// that gets through again says how many were lost.
+TEST(Log, StderrNobodyReadsHoldsNoThreadForLong)
+{
+	LogReset reset;
+	StderrStalled s;
+	ASSERT_TRUE(s.ok());
+
+	long first = log_with_deadline(s, "first", 5000);
+	EXPECT_NE(first, -1) << "a line on a full stderr blocked its thread";
+	EXPECT_GE(first, 500) << "did not wait for room at all";
+	long rest = 0;
+	for (int i = 0; i < 9 && first != -1; i++)
+		rest += log_with_deadline(s, "next", 5000);
+	EXPECT_LT(rest, 1000) << "lines after the first lost one waited too";
+	std::string junk = s.drain();
+	EXPECT_EQ(junk.find(" warn "), std::string::npos) << "a line went out";
+
+	log_warnx("after");
+	std::string t = s.drain();
+	s.restore();
+	EXPECT_NE(t.find(" warn log: 10 lines lost: stderr was not read\n"),
+	    std::string::npos) << t;
+	EXPECT_NE(t.find(" warn after\n"), std::string::npos) << t;
+	EXPECT_LT(t.find("lines lost"), t.find("after")) << t;
+
+	// Counted afresh: the next line comes alone.
+	StderrCapture cap;
+	log_warnx("alone");
+	cap.restore();
+	EXPECT_EQ(cap.text().find("lost"), std::string::npos) << cap.text();
 }
 
 TEST(Log, NoJournalLeavesTheLinesOnStderr)

@@ -223,6 +223,77 @@ TEST(Process, SigtermWhileStartingExitsZero)
 	close(dl);
 }
 
+// A log reader that stopped reading (a stalled supervisord): stderr is a
+// pipe full from the start. The gateway still starts, relays and stops on
+// SIGTERM with exit 0; its lines are dropped, not waited for.
+TEST(Process, StderrNobodyReadsHoldsNeitherRelayNorStop)
+{
+	int dport, dl = tcp_listen(&dport);
+	ASSERT_NE(dl, -1);
+	// A free port for the upstream: the log that would name port 0's
+	// pick is the one nobody reads.
+	int uport, probe = tcp_listen(&uport);
+	ASSERT_NE(probe, -1);
+	close(probe);
+	TestDir dir;
+	const std::string conf = dir.path("gw.conf");
+	std::ofstream(conf) << one_device(dport, uport);
+	int p[2];
+	ASSERT_EQ(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	std::string junk(4096, 'x');
+	while (write(p[1], junk.data(), junk.size()) > 0)
+		;
+
+	pid_t pid = fork();
+	ASSERT_NE(pid, -1);
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, nullptr);
+		// Filled without blocking; a supervisor hands stderr over
+		// blocking. (dup2() clears O_CLOEXEC.)
+		fcntl(p[1], F_SETFL, 0);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execl(GW_GATEWAYD, "gatewayd", "-c", conf.c_str(),
+		    (char *)nullptr);
+		_exit(127);
+	}
+	close(p[1]);
+	int dev = tcp_accept(dl, 10000);
+	EXPECT_NE(dev, -1) << "the gateway did not dial its device";
+	int host = -1;
+	EXPECT_TRUE(eventually([&] {
+		return (host = tcp_connect(uport, 500)) != -1; }, 10000));
+	if (dev != -1 && host != -1) {
+		EXPECT_TRUE(roundtrip(host, dev, "through a silent log"));
+	}
+
+	auto t0 = std::chrono::steady_clock::now();
+	kill(pid, SIGTERM);
+	int status = 0;
+	bool exited = eventually([&] {
+		return waitpid(pid, &status, WNOHANG) == pid; }, 10000);
+	long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+	    std::chrono::steady_clock::now() - t0).count();
+	if (!exited) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	ASSERT_TRUE(exited) << "SIGTERM did not stop a gateway whose "
+	    "stderr is full";
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	    << status;
+	EXPECT_LT(ms, 3000) << "stop took " << ms << " ms";
+	close(p[0]);
+	if (host != -1)
+		close(host);
+	if (dev != -1)
+		close(dev);
+	close(dl);
+}
+
 TEST(Process, SighupWithABadConfigKeepsRunning)
 {
 	int dport, dl = tcp_listen(&dport);
