@@ -2,7 +2,8 @@
    datagram per entry on the journal's Unix socket, without libsystemd.
    The socket is connected once; under systemd the journal's socket
    belongs to systemd, so it outlives a restart of journald and the
-   connection stays good. */
+   connection stays good. journal_dgram() also carries the syslog lines,
+   addressed by the socket's name. */
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -99,11 +100,38 @@ journal_field(struct journal_buf *b, const char *name, const char *value)
 }
 
 int
-journal_send(int fd, const struct journal_entry *e)
+journal_dgram(int fd, const char *path, const void *buf, size_t len,
+    bool wait)
+{
+	struct sockaddr_un	 sa;
+	struct sockaddr		*to = NULL;
+	socklen_t		 tolen = 0;
+	size_t			 plen;
+	ssize_t			 n;
+	int			 flags = MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT);
+
+	if (path != NULL) {
+		if ((plen = strlen(path)) >= sizeof(sa.sun_path)) {
+			errno = ENAMETOOLONG;
+			return (-1);
+		}
+		memset(&sa, 0, sizeof(sa));
+		sa.sun_family = AF_UNIX;
+		memcpy(sa.sun_path, path, plen);
+		to = (struct sockaddr *)&sa;
+		tolen = sizeof(sa);
+	}
+	do
+		n = sendto(fd, buf, len, flags, to, tolen);
+	while (n == -1 && errno == EINTR);
+	return (n == -1 ? -1 : 0);
+}
+
+int
+journal_send(int fd, const struct journal_entry *e, bool wait)
 {
 	struct journal_buf	b;
 	char			prio[4];
-	ssize_t			n;
 
 	b.len = 0;
 	b.full = false;
@@ -118,10 +146,5 @@ journal_send(int fd, const struct journal_entry *e)
 		errno = EMSGSIZE;
 		return (-1);
 	}
-	do
-		n = send(fd, b.data, b.len, MSG_NOSIGNAL);
-	while (n == -1 && errno == EINTR);
-	if (n == -1)
-		return (-1);
-	return (0);
+	return (journal_dgram(fd, NULL, b.data, b.len, wait));
 }

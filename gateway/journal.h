@@ -3,6 +3,9 @@
 #ifndef GW_JOURNAL_H
 #define GW_JOURNAL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -36,11 +39,18 @@ int	journal_open(const char *path);
 
 /* Send e on fd as one datagram, each field "NAME=value\n", or in the
    protocol's binary form (NAME, newline, 64-bit little-endian length,
-   value, newline) when the value holds a line break. Waits at most
-   JOURNAL_SEND_MS for room. Returns 0, or -1 with errno: EMSGSIZE (more
-   than JOURNAL_ENTRY_MAX bytes), EAGAIN (the journal did not take it in
-   time), or send(2)'s. Any thread. */
-int	journal_send(int fd, const struct journal_entry *e);
+   value, newline) when the value holds a line break. With wait, waits at
+   most JOURNAL_SEND_MS for room; without, not at all. Returns 0, or -1
+   with errno: EMSGSIZE (more than JOURNAL_ENTRY_MAX bytes), EAGAIN (the
+   journal did not take it in time), or send(2)'s. Any thread. */
+int	journal_send(int fd, const struct journal_entry *e, bool wait);
+
+/* Send len bytes of buf on fd (from journal_open()) as one datagram: to
+   path when not NULL, found anew by its name (a reader that made its
+   socket again, a restarted syslog daemon, is reached), else to the
+   socket fd is connected to. wait as for journal_send(). */
+int	journal_dgram(int fd, const char *path, const void *buf, size_t len,
+	    bool wait);
 
 #ifdef __cplusplus
 }

@@ -2,15 +2,21 @@
    tags, rate limits.
  *
  * DESIGN: any thread logs; log_lock, a read-write lock, lets them emit
- * side by side (a journal entry is one datagram, syslog(3) locks itself)
- * while log_set_target(), on the main thread, takes it exclusively to
- * switch. The level is an atomic. stderr has a lock of its own: a reader
- * that stops reading (a stalled supervisord, a stuck journald) must not
- * hold the threads that log, which include the relay's. A line waits at
- * most LOG_STDERR_WAIT_MS for room, then is dropped, and so is every line
- * after it at once, until the reader takes one again; that line comes
- * with a count of the lost ones. The descriptor stays blocking: it is
- * shared with whoever else writes to it (a terminal, a pipe to tee).
+ * side by side (a journal entry or a syslog line is one datagram) while
+ * log_set_target(), on the main thread, takes it exclusively to switch.
+ * The level is an atomic.
+ *
+ * No reader that stops reading (a stalled supervisord, a stuck journald
+ * or syslog daemon) may hold the threads that log, which include the
+ * relay's. A datagram waits at most JOURNAL_SEND_MS for room; once one is
+ * refused, the next are offered without waiting, and each refused one
+ * goes to stderr, until the socket takes one again. syslog(3) is not used
+ * for this reason: it waits for as long as its reader does. On stderr,
+ * under a lock of its own, a line waits at most LOG_STDERR_WAIT_MS for
+ * room, then is dropped, and so is every line after it at once, until the
+ * reader takes one again; that line comes with a count of the lost ones.
+ * The descriptor stays blocking: it is shared with whoever else writes to
+ * it (a terminal, a pipe to tee).
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,6 +27,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -43,7 +50,8 @@ static _Atomic int	 log_level = LOG_LVL_INFO;
 static _Thread_local char log_tag[80];
 static pthread_rwlock_t	 log_lock = PTHREAD_RWLOCK_INITIALIZER;
 static enum log_target	 log_target = LOG_TO_STDERR;	/* log_lock */
-static int		 log_journal_fd = -1;		/* log_lock */
+static int		 log_sock_fd = -1;		/* log_lock */
+static _Atomic bool	 log_refused;	/* the socket refused the last line */
 static _Atomic int64_t	 log_lost_warned_ms = INT64_MIN;
 static pthread_mutex_t	 stderr_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long	 stderr_lost;	/* stderr_lock: lines dropped */
@@ -53,7 +61,7 @@ static const int level_prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
 static const char *const target_names[] = { "stderr", "syslog", "journal" };
 
 static void	log_stderr(enum log_level, const char *);
-static void	log_lost(int);
+static void	log_lost(enum log_target, int);
 static void	log_vemit(enum log_level, bool, const struct log_about *,
 		    const char *, va_list) __attribute__((format(printf, 4, 0)));
 
@@ -80,9 +88,7 @@ log_set_target(enum log_target t, const char *journal_path)
 		pthread_rwlock_unlock(&log_lock);
 		return (0);
 	}
-	/* glibc's syslog() drops lines without a word when nothing reads
-	   _PATH_LOG: check first, as for the journal, that a datagram
-	   socket connects there. */
+	/* Connecting is the check that something reads there. */
 	if (t == LOG_TO_JOURNAL || t == LOG_TO_SYSLOG) {
 		fd = journal_open(t == LOG_TO_JOURNAL ? journal_path :
 		    _PATH_LOG);
@@ -90,19 +96,15 @@ log_set_target(enum log_target t, const char *journal_path)
 			saved_errno = errno;
 			rc = -1;
 			t = LOG_TO_STDERR;
-		} else if (t == LOG_TO_SYSLOG) {
-			close(fd);
-			fd = -1;
 		}
 	}
-	if (log_target == LOG_TO_SYSLOG && t != LOG_TO_SYSLOG)
-		closelog();
-	if (log_journal_fd != -1)
-		close(log_journal_fd);
-	log_journal_fd = fd;
-	if (t == LOG_TO_SYSLOG && log_target != LOG_TO_SYSLOG)
-		openlog(LOG_IDENT, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	if (log_sock_fd != -1)
+		close(log_sock_fd);
+	log_sock_fd = fd;
 	log_target = t;
+	/* A new target: its first refusal is told at once. */
+	atomic_store(&log_refused, false);
+	atomic_store(&log_lost_warned_ms, INT64_MIN);
 	pthread_rwlock_unlock(&log_lock);
 	if (rc == -1)
 		errno = saved_errno;
@@ -189,10 +191,11 @@ log_stderr(enum log_level lvl, const char *body)
 	pthread_mutex_unlock(&stderr_lock);
 }
 
-/* The journal refused a line (err), which went to stderr: say so there,
-   at most once a minute, whichever thread gets there first. */
+/* The journal or syslog (t) refused a line (err), which went to stderr:
+   say so there, at most once a minute, whichever thread gets there
+   first. */
 static void
-log_lost(int err)
+log_lost(enum log_target t, int err)
 {
 	char	 msg[160];
 	int64_t	 now = clock_ms(), last = atomic_load(&log_lost_warned_ms);
@@ -201,9 +204,34 @@ log_lost(int err)
 		return;
 	if (!atomic_compare_exchange_strong(&log_lost_warned_ms, &last, now))
 		return;
-	snprintf(msg, sizeof(msg), "log: the journal refused a line (%s): it "
-	    "and any other it refuses go to stderr", strerror(err));
+	snprintf(msg, sizeof(msg), "log: %s refused a line (%s): it and any "
+	    "other it refuses go to stderr", t == LOG_TO_JOURNAL ?
+	    "the journal" : "syslog", strerror(err));
 	log_stderr(LOG_LVL_WARN, msg);
+}
+
+/* One line on the syslog socket, as syslog(3) sends it there:
+   "<PRI>Mmm dd hh:mm:ss gatewayd[PID]: body", facility daemon, local
+   time. Addressed by name each time: a syslog daemon that restarts
+   makes its socket anew. */
+static int
+syslog_send(int fd, enum log_level lvl, const char *body, bool wait)
+{
+	char		 line[LOG_LINE_MAX], ts[32];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	int		 n;
+
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%b %e %T", &tm) == 0)
+		ts[0] = '\0';
+	n = snprintf(line, sizeof(line), "<%d>%s %s[%ld]: %s",
+	    LOG_DAEMON | level_prio[lvl], ts, LOG_IDENT, (long)getpid(), body);
+	if (n < 0)
+		return (-1);
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	return (journal_dgram(fd, _PATH_LOG, line, (size_t)n, wait));
 }
 
 static void
@@ -211,9 +239,10 @@ log_vemit(enum log_level lvl, bool tagged, const struct log_about *about,
     const char *fmt, va_list ap)
 {
 	struct journal_entry	 e;
+	enum log_target		 t;
 	char			 msg[1024], body[1120];
-	bool			 sent = false;
-	int			 saved_errno = errno, err = 0;
+	bool			 wait = !atomic_load(&log_refused);
+	int			 saved_errno = errno, err = 0, rc = -1;
 
 	if ((int)lvl < atomic_load(&log_level)) {
 		errno = saved_errno;
@@ -224,10 +253,9 @@ log_vemit(enum log_level lvl, bool tagged, const struct log_about *about,
 	    log_tag : "", tagged && log_tag[0] ? ": " : "", msg);
 
 	pthread_rwlock_rdlock(&log_lock);
-	switch (log_target) {
+	switch ((t = log_target)) {
 	case LOG_TO_SYSLOG:
-		syslog(LOG_DAEMON | level_prio[lvl], "%s", body);
-		sent = true;
+		rc = syslog_send(log_sock_fd, lvl, body, wait);
 		break;
 	case LOG_TO_JOURNAL:
 		memset(&e, 0, sizeof(e));
@@ -239,18 +267,19 @@ log_vemit(enum log_level lvl, bool tagged, const struct log_about *about,
 			e.link = about->link;
 			e.reason = about->reason;
 		}
-		if (journal_send(log_journal_fd, &e) == 0)
-			sent = true;
-		else
-			err = errno;
+		rc = journal_send(log_sock_fd, &e, wait);
 		break;
 	default:
 		break;
 	}
+	if (rc == -1 && t != LOG_TO_STDERR)
+		err = errno;
 	pthread_rwlock_unlock(&log_lock);
-	if (!sent) {
+	if (t != LOG_TO_STDERR)
+		atomic_store(&log_refused, rc == -1);
+	if (rc == -1) {
 		if (err != 0)
-			log_lost(err);
+			log_lost(t, err);
 		log_stderr(lvl, body);
 	}
 	errno = saved_errno;
@@ -316,8 +345,8 @@ fatal(const char *fmt, ...)
 {
 	LOG_BODY(LOG_LVL_ERROR, true, NULL);
 	/* Other threads may hold locks: no atexit handlers, no teardown. The
-	   line is out already: written with write(2), send(2) or
-	   syslog(3), none of them buffered here. */
+	   line is out already (or dropped): written with write(2) or
+	   sendto(2), neither buffered here. */
 	_exit(EX_SOFTWARE);
 }
 

@@ -64,6 +64,17 @@ public:
 			close(fd_);
 		fd_ = -1;
 	}
+	// Read every datagram waiting, without waiting; returns how many.
+	unsigned
+	drain()
+	{
+		std::string d;
+		unsigned n = 0;
+
+		while (next(&d, 0))
+			n++;
+		return n;
+	}
 	// The next datagram within timeout_ms; false when none came.
 	bool
 	next(std::string *out, int timeout_ms = 2000)
@@ -302,7 +313,7 @@ TEST(Journal, SendsEveryFieldInOneDatagram)
 	e.device = "press1";
 	e.link = "device";
 	e.reason = "keepalive_timeout";
-	ASSERT_EQ(journal_send(fd, &e), 0) << strerror(errno);
+	ASSERT_EQ(journal_send(fd, &e, true), 0) << strerror(errno);
 	std::string d;
 	ASSERT_TRUE(sink.next(&d));
 	auto f = fields_of(d);
@@ -321,7 +332,7 @@ TEST(Journal, SendsEveryFieldInOneDatagram)
 	e.device = nullptr;
 	e.link = "";
 	e.reason = nullptr;
-	ASSERT_EQ(journal_send(fd, &e), 0);
+	ASSERT_EQ(journal_send(fd, &e, true), 0);
 	ASSERT_TRUE(sink.next(&d));
 	f = fields_of(d);
 	EXPECT_EQ(d, "MESSAGE=started 2 devices\nPRIORITY=6\n"
@@ -342,7 +353,7 @@ TEST(Journal, ValueWithALineBreakGoesInBinaryForm)
 	e.identifier = "gatewayd";
 	e.message = "two\nlines=";
 	e.device = "d=1";
-	ASSERT_EQ(journal_send(fd, &e), 0);
+	ASSERT_EQ(journal_send(fd, &e, true), 0);
 	std::string d;
 	ASSERT_TRUE(sink.next(&d));
 	std::string want("MESSAGE\n\x0a\0\0\0\0\0\0\0two\nlines=\n", 27);
@@ -366,7 +377,7 @@ TEST(Journal, TooLargeAnEntryIsRefused)
 	struct journal_entry e = {};
 	e.message = big.c_str();
 	errno = 0;
-	EXPECT_EQ(journal_send(fd, &e), -1);
+	EXPECT_EQ(journal_send(fd, &e, true), -1);
 	EXPECT_EQ(errno, EMSGSIZE);
 	std::string d;
 	EXPECT_FALSE(sink.next(&d, 100));
@@ -539,6 +550,29 @@ log_with_deadline(StderrStalled &s, const char *what, int timeout_ms)
 	return in_time ? ms : -1;
 }
 
+// Log n lines ("line I") from a thread of its own while sink does not
+// read, and wait for it at most timeout_ms; when it is still logging then,
+// read from sink until it is done, so that it can be joined. Returns the
+// ms it took, or -1.
+long
+flood(DgramSink &sink, int n, int timeout_ms)
+{
+	std::atomic<bool> done{false};
+	auto t0 = std::chrono::steady_clock::now();
+	std::thread t([&] {
+		for (int i = 0; i < n; i++)
+			log_warnx("line %d", i);
+		done = true;
+	});
+	bool in_time = eventually([&] { return done.load(); }, timeout_ms);
+	long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+	    std::chrono::steady_clock::now() - t0).count();
+	while (!done)
+		sink.drain();
+	t.join();
+	return in_time ? ms : -1;
+}
+
 }  // namespace
 
 // A stderr that nobody reads holds a thread that logs for at most about a
@@ -610,6 +644,102 @@ TEST(Log, LinesTheJournalRefusesGoToStderr)
 	EXPECT_NE(t.find(" warn first\n"), std::string::npos) << t;
 	EXPECT_NE(t.find(" warn second\n"), std::string::npos) << t;
 	EXPECT_EQ(count(t, "the journal refused a line"), 1u) << t;
+}
+
+// A journal that stops reading holds a thread that logs for about a second
+// once, not a second a line: once a line is refused, the next are offered
+// without waiting. No line is lost: each is in the journal or on stderr.
+// When the journal reads again, the lines go there again.
+TEST(Log, AJournalThatStopsReadingHoldsNoThreadForLong)
+{
+	LogReset reset;
+	TestDir dir;
+	DgramSink sink(dir.path("j"));
+	ASSERT_TRUE(sink.ok());
+	ASSERT_EQ(log_set_target(LOG_TO_JOURNAL, dir.path("j").c_str()), 0);
+	StderrCapture cap;
+	long ms = flood(sink, 200, 10000);
+	cap.restore();
+	std::string t = cap.text();
+	EXPECT_NE(ms, -1) << "200 lines to a journal that does not read took "
+	    "more than 10 s";
+	EXPECT_LT(ms, 5000);
+	EXPECT_GE(count(t, " warn line "), 1u) << t;
+	EXPECT_EQ(count(t, "the journal refused a line"), 1u) << t;
+	EXPECT_EQ(sink.drain() + count(t, " warn line "), 200u) << t;
+
+	log_warnx("back");
+	std::string d;
+	ASSERT_TRUE(sink.next(&d));
+	EXPECT_EQ(fields_of(d)["MESSAGE"], "back");
+}
+
+// The same for syslog: syslog(3) would wait as long as the daemon does.
+TEST(Log, ASyslogThatStopsReadingHoldsNoThreadForLong)
+{
+	std::string why;
+	int rc = in_private_dev([]() -> std::string {
+		LogReset reset;
+		DgramSink sink("/dev/log");
+		if (!sink.ok())
+			return std::string("cannot bind /dev/log: ") +
+			    strerror(errno);
+		if (log_set_target(LOG_TO_SYSLOG, nullptr) != 0)
+			return std::string("log_set_target(syslog): ") +
+			    strerror(errno);
+		StderrCapture cap;
+		long ms = flood(sink, 200, 10000);
+		cap.restore();
+		std::string t = cap.text(), d;
+		if (ms == -1 || ms >= 5000)
+			return "200 lines to a syslog that does not read took " +
+			    (ms == -1 ? std::string("more than 10000") :
+			    std::to_string(ms)) + " ms";
+		if (count(t, "syslog refused a line") != 1)
+			return "want one 'syslog refused a line' warning: " + t;
+		if (sink.drain() + count(t, " warn line ") != 200)
+			return "lines lost: " + t;
+		log_warnx("back");
+		if (!sink.next(&d) || d.find("gatewayd[") == std::string::npos ||
+		    d.find("]: back") == std::string::npos)
+			return "after the drain, not on syslog: " + d;
+		return "";
+	}, &why);
+	if (rc == 77)
+		GTEST_SKIP() << "no private mount namespace here";
+	EXPECT_EQ(rc, 0) << why;
+}
+
+// A syslog daemon that restarts makes its socket anew: lines reach the new
+// one without a reload.
+TEST(Log, SyslogRestartedIsFoundAgain)
+{
+	std::string why;
+	int rc = in_private_dev([]() -> std::string {
+		LogReset reset;
+		std::string d;
+		{
+			DgramSink sink("/dev/log");
+			if (!sink.ok() ||
+			    log_set_target(LOG_TO_SYSLOG, nullptr) != 0)
+				return "cannot log to a /dev/log of our own";
+			log_warnx("before");
+			if (!sink.next(&d) || d.find("]: before") ==
+			    std::string::npos)
+				return "not on syslog: " + d;
+		}
+		unlink("/dev/log");
+		DgramSink again("/dev/log");
+		if (!again.ok())
+			return "cannot bind /dev/log again";
+		log_warnx("after");
+		if (!again.next(&d) || d.find("]: after") == std::string::npos)
+			return "not on the restarted syslog: " + d;
+		return "";
+	}, &why);
+	if (rc == 77)
+		GTEST_SKIP() << "no private mount namespace here";
+	EXPECT_EQ(rc, 0) << why;
 }
 
 TEST(Log, SyslogGetsTheDaemonFacilityAndTheLevel)
