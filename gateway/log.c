@@ -160,18 +160,20 @@ stderr_room(int wait_ms)
 	}
 }
 
-/* One line on stderr, written with a single write(2) so that lines of
-   different threads never interleave (a pipe to supervisord takes up to
-   PIPE_BUF bytes atomically). */
+/* Bytes on stderr (one line or a few, at most PIPE_BUF with the notice),
+   written with a single write(2) so that lines of different threads
+   never interleave (a pipe to supervisord takes up to PIPE_BUF bytes
+   atomically). */
 static void
-log_stderr(enum log_level lvl, const char *body)
+stderr_put(const char *text, size_t len)
 {
 	char		 ts[CLOCK_UTC_MAX], lost[80];
-	char		 line[LOG_LINE_MAX + sizeof(lost) + CLOCK_UTC_MAX + 8];
+	char		 buf[LOG_LINE_MAX + sizeof(lost) + CLOCK_UTC_MAX + 8];
 	size_t		 n = 0;
 	ssize_t		 rc;
 
-	clock_format_utc(clock_wall_ms(), ts, sizeof(ts));
+	if (len > LOG_LINE_MAX)
+		len = LOG_LINE_MAX;
 	pthread_mutex_lock(&stderr_lock);
 	/* While lines are being lost, do not wait again: drop at once. */
 	if (!stderr_room(stderr_lost > 0 ? 0 : LOG_STDERR_WAIT_MS)) {
@@ -180,15 +182,44 @@ log_stderr(enum log_level lvl, const char *body)
 		return;
 	}
 	if (stderr_lost > 0) {
+		clock_format_utc(clock_wall_ms(), ts, sizeof(ts));
 		snprintf(lost, sizeof(lost), "log: %lu line%s lost: stderr "
 		    "was not read", stderr_lost, stderr_lost == 1 ? "" : "s");
-		n = stderr_format(line, sizeof(line), ts, LOG_LVL_WARN, lost);
+		n = stderr_format(buf, sizeof(buf), ts, LOG_LVL_WARN, lost);
 	}
-	n += stderr_format(line + n, LOG_LINE_MAX, ts, lvl, body);
+	memcpy(buf + n, text, len);
+	n += len;
 	/* Nothing useful can be done when stderr is gone. */
-	rc = write(STDERR_FILENO, line, n);
+	rc = write(STDERR_FILENO, buf, n);
 	stderr_lost = rc == (ssize_t)n ? 0 : stderr_lost + 1;
 	pthread_mutex_unlock(&stderr_lock);
+}
+
+/* One line on stderr, timestamped. */
+static void
+log_stderr(enum log_level lvl, const char *body)
+{
+	char	ts[CLOCK_UTC_MAX], line[LOG_LINE_MAX];
+	size_t	n;
+
+	clock_format_utc(clock_wall_ms(), ts, sizeof(ts));
+	n = stderr_format(line, sizeof(line), ts, lvl, body);
+	stderr_put(line, n);
+}
+
+void
+log_stderr_text(const char *text)
+{
+	const char	*nl;
+	size_t		 n;
+
+	/* Line by line: each waits for room as a log line does. */
+	while (*text != '\0') {
+		nl = strchr(text, '\n');
+		n = nl != NULL ? (size_t)(nl - text) + 1 : strlen(text);
+		stderr_put(text, n);
+		text += n;
+	}
 }
 
 /* The journal or syslog (t) refused a line (err), which went to stderr:

@@ -34,6 +34,11 @@ const char *log_target_str(enum log_target);
    once a minute. */
 int	log_set_target(enum log_target, const char *journal_path);
 
+/* Text as is (a configuration's "FILE:LINE: ..." messages) on stderr,
+   each line held back no longer than a log line is when nobody reads
+   stderr. */
+void	log_stderr_text(const char *text);
+
 /* Tag every line this thread logs with tag ("press1/reader"); NULL clears.
    The string is copied. */
 void	log_set_tag(const char *tag);

@@ -95,7 +95,8 @@ check_watchdog_fit(struct notify *nt, int period_ms)
 }
 
 /* Load path, printing every error (and warning) on stderr, and into
-   msgs too when it is not NULL. */
+   msgs too when it is not NULL. Through the log's stderr writer: a
+   reload must not hang on a stderr that nobody reads. */
 static struct cfg *
 load(const char *path, struct strbuf *msgs)
 {
@@ -105,15 +106,16 @@ load(const char *path, struct strbuf *msgs)
 	size_t		 len = 0;
 	int		 rc;
 
-	if (msgs == NULL || (fp = open_memstream(&text, &len)) == NULL) {
+	if ((fp = open_memstream(&text, &len)) == NULL) {
 		if (cfg_load(path, &cfg, stderr) == -1)
 			return (NULL);
 		return (cfg);
 	}
 	rc = cfg_load(path, &cfg, fp);
 	if (fclose(fp) == 0 && text != NULL) {
-		fputs(text, stderr);
-		strbuf_add(msgs, text, len);
+		log_stderr_text(text);
+		if (msgs != NULL)
+			strbuf_add(msgs, text, len);
 	}
 	free(text);
 	return (rc == -1 ? NULL : cfg);
@@ -341,7 +343,7 @@ main(int argc, char *argv[])
 	const char		*path = NULL;
 	struct timespec		 tick;
 	sigset_t		 set;
-	char			 err[512], summary[512];
+	char			 err[512], summary[512], line[1024];
 	char			 ctl_path[CFG_SOCKET_MAX];
 	bool			 check = false;
 	int64_t			 tick_ms, wd_ms;
@@ -387,7 +389,8 @@ main(int argc, char *argv[])
 	if ((cfg = load(path, NULL)) == NULL)
 		return (EX_CONFIG);
 	if (fit_nofile(cfg, cfg->control_socket, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s: %s\n", path, err);
+		snprintf(line, sizeof(line), "%s: %s\n", path, err);
+		log_stderr_text(line);
 		cfg_free(cfg);
 		return (EX_CONFIG);
 	}

@@ -224,8 +224,9 @@ TEST(Process, SigtermWhileStartingExitsZero)
 }
 
 // A log reader that stopped reading (a stalled supervisord): stderr is a
-// pipe full from the start. The gateway still starts, relays and stops on
-// SIGTERM with exit 0; its lines are dropped, not waited for.
+// pipe full from the start. The gateway still starts, relays, rejects a
+// reload to a bad configuration (whose messages go to stderr too) and
+// stops on SIGTERM with exit 0; its lines are dropped, not waited for.
 TEST(Process, StderrNobodyReadsHoldsNeitherRelayNorStop)
 {
 	int dport, dl = tcp_listen(&dport);
@@ -269,6 +270,10 @@ TEST(Process, StderrNobodyReadsHoldsNeitherRelayNorStop)
 	if (dev != -1 && host != -1) {
 		EXPECT_TRUE(roundtrip(host, dev, "through a silent log"));
 	}
+	std::ofstream(conf) << test_preamble() <<
+	    "devices = ( { name = 1; nonsense = 2; } );\n";
+	kill(pid, SIGHUP);
+	std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
 	auto t0 = std::chrono::steady_clock::now();
 	kill(pid, SIGTERM);
