@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,8 +441,8 @@ addr_listen_overlap(const struct addr_hostport *a,
 		return (fa == fb &&
 		    memcmp(na, nb, fa == AF_INET ? 4 : 16) == 0);
 	/* Two names (or scoped literals): compare as written, ignoring case
-	   and a trailing dot. Names that resolve alike are not detected: the
-	   loader does no lookup. */
+	   and a trailing dot. Names that resolve alike take a lookup
+	   (addr_lookup_bound()). */
 	la = strlen(a->host);
 	lb = strlen(b->host);
 	if (la > 0 && a->host[la - 1] == '.')
@@ -449,4 +450,53 @@ addr_listen_overlap(const struct addr_hostport *a,
 	if (lb > 0 && b->host[lb - 1] == '.')
 		lb--;
 	return (la == lb && strncasecmp(a->host, b->host, la) == 0);
+}
+
+int
+addr_lookup_bound(const struct addr_hostport *hp, struct addr_bound *out)
+{
+	struct addrinfo	 hints, *res;
+	const void	*sa;
+	int		 af;
+
+	memset(out, 0, sizeof(*out));
+	if ((af = addr_literal(hp->host, out->addr)) != 0) {
+		out->family = af;
+		return (0);
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (getaddrinfo(hp->host, hp->port, &hints, &res) != 0)
+		return (-1);
+	sa = res->ai_addr;
+	if (res->ai_family == AF_INET) {
+		memcpy(out->addr, &((const struct sockaddr_in *)sa)->sin_addr,
+		    4);
+		out->family = AF_INET;
+	} else if (res->ai_family == AF_INET6) {
+		memcpy(out->addr,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		out->family = AF_INET6;
+		if (addr_v4_mapped(out->addr)) {
+			memmove(out->addr, out->addr + 12, 4);
+			out->family = AF_INET;
+		}
+	}
+	freeaddrinfo(res);
+	return (0);
+}
+
+bool
+addr_bound_same(const struct addr_bound *a, const struct addr_bound *b,
+    char *buf, size_t len)
+{
+	if (a->family == 0 || a->family != b->family ||
+	    memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) != 0)
+		return (false);
+	if (inet_ntop(a->family, a->addr, buf, (socklen_t)len) == NULL &&
+	    len > 0)
+		buf[0] = '\0';
+	return (true);
 }

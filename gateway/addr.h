@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -59,9 +60,27 @@ bool	addr_host_is_wildcard(const char *host);
    either the same host (literals compared as addresses, an IPv4-mapped
    IPv6 literal as IPv4, names as text ignoring case) or either host a
    wildcard, which on Linux also takes the other family. Port 0 overlaps
-   nothing: the kernel gives each its own. No lookup. */
+   nothing: the kernel gives each its own. No lookup: two names that
+   stand for one address take addr_lookup_bound(). */
 bool	addr_listen_overlap(const struct addr_hostport *,
 	    const struct addr_hostport *);
+
+/* The address a listen binds: a literal's own; for a name the first that
+   getaddrinfo() gives (AI_PASSIVE), which endpoint_listen() tries first.
+   An IPv4-mapped IPv6 address is kept as IPv4. */
+struct addr_bound {
+	int	family;		/* 0: none (a name that does not resolve) */
+	uint8_t	addr[16];
+};
+
+/* Look hp->host up into out (a name through the resolver, which may wait
+   on DNS). Returns 0, or -1 when a name does not resolve. */
+int	addr_lookup_bound(const struct addr_hostport *hp,
+	    struct addr_bound *out);
+
+/* True when a and b are the same address; its text goes into buf. */
+bool	addr_bound_same(const struct addr_bound *a,
+	    const struct addr_bound *b, char *buf, size_t len);
 
 /* Format sa as "1.2.3.4:5" or "[::1]:5" into buf. Returns buf. */
 char	*addr_format(const struct sockaddr *sa, char *buf, size_t len);

@@ -34,6 +34,7 @@ struct cfg_ctx {
 	int			 n_msgs, cap_msgs;
 	int			 errors;
 	bool			 oom;
+	bool			 lookup;	/* look listen names up */
 };
 
 static bool	cfg_isnamechar(int);
@@ -776,11 +777,25 @@ cfg_parse(struct cfg_ctx *ctx, config_setting_t *root, struct cfg *c)
 		    defaults_ok)
 			cfg_rules(ctx, s, &c->devices[i].pol, true);
 	}
-	(void)cfg_check_devices(c, cfg_device_issue, ctx);
+	(void)cfg_check_devices(c, ctx->lookup, cfg_device_issue, ctx);
 }
+
+static int	cfg_load_opt(const char *, struct cfg **, FILE *, bool);
 
 int
 cfg_load(const char *path, struct cfg **out, FILE *err)
+{
+	return (cfg_load_opt(path, out, err, false));
+}
+
+int
+cfg_load_lookup(const char *path, struct cfg **out, FILE *err)
+{
+	return (cfg_load_opt(path, out, err, true));
+}
+
+static int
+cfg_load_opt(const char *path, struct cfg **out, FILE *err, bool lookup)
 {
 	struct cfg_ctx	 ctx;
 	struct cfg	*c = NULL;
@@ -794,6 +809,7 @@ cfg_load(const char *path, struct cfg **out, FILE *err)
 	*out = NULL;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.file = path;
+	ctx.lookup = lookup;
 	if ((src = cfgsrc_open(path)) == NULL) {
 		if (err != NULL)
 			fprintf(err, "%s: cannot read: %s\n", path,

@@ -89,6 +89,11 @@ struct cfg {
    Touches no network. */
 int	cfg_load(const char *path, struct cfg **out, FILE *err);
 
+/* cfg_load(), and a listen address written as a name is looked up, to
+   find one that binds what another does (cfg_check_devices()): for a
+   start or a reload, where the network is to be used anyway. */
+int	cfg_load_lookup(const char *path, struct cfg **out, FILE *err);
+
 void	cfg_free(struct cfg *);
 
 /* A device's settings as a copy of its own (allow lists too), to outlive

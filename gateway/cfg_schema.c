@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -422,15 +423,70 @@ cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
 	return (true);
 }
 
+/* For cfg_check_devices() with lookup: the address each listen slot
+   binds, where a name shares its port with another listen address (only
+   then can it clash, and only those are looked up). NULL when there is no
+   such name, or memory is short (a clash is then left to the start's
+   bind). */
+static struct addr_bound *
+cfg_listen_bound(const struct cfg *c, int nslots, bool **named)
+{
+	const struct addr_hostport	*hp;
+	struct addr_bound		*b = NULL;
+	const char			*text;
+	unsigned short			*uses;
+	char				 path[64];
+	unsigned long			 port;
+	int				 k, line;
+	bool				 any = false;
+
+	*named = NULL;
+	if ((uses = calloc(65536, sizeof(*uses))) == NULL)
+		return (NULL);
+	for (k = 0; k < nslots; k++)
+		if (cfg_listen_slot(c, k, &hp, &text, path, sizeof(path),
+		    &line) && (port = strtoul(hp->port, NULL, 10)) > 0 &&
+		    port < 65536 && uses[port] < 2)
+			uses[port]++;
+	if ((b = calloc((size_t)nslots, sizeof(*b))) == NULL ||
+	    (*named = calloc((size_t)nslots, sizeof(**named))) == NULL)
+		goto out;
+	for (k = 0; k < nslots; k++)
+		if (cfg_listen_slot(c, k, &hp, &text, path, sizeof(path),
+		    &line) && !addr_host_is_literal(hp->host) &&
+		    (port = strtoul(hp->port, NULL, 10)) > 0 && port < 65536 &&
+		    uses[port] > 1)
+			any = (*named)[k] = true;
+	/* Both sides of a possible clash: the names, and the literals on
+	   their ports. */
+	for (k = 0; any && k < nslots; k++)
+		if (cfg_listen_slot(c, k, &hp, &text, path, sizeof(path),
+		    &line) && (port = strtoul(hp->port, NULL, 10)) > 0 &&
+		    port < 65536 && uses[port] > 1)
+			(void)addr_lookup_bound(hp, &b[k]);
+out:
+	free(uses);
+	if (!any) {
+		free(b);
+		free(*named);
+		*named = NULL;
+		return (NULL);
+	}
+	return (b);
+}
+
 int
-cfg_check_devices(const struct cfg *c,
+cfg_check_devices(const struct cfg *c, bool lookup,
     void (*fn)(void *, const struct cfg_issue *), void *arg)
 {
 	struct cfg_issue		 is;
 	const struct addr_hostport	*ha, *hb;
+	struct addr_bound		*bound = NULL;
 	const char			*ta, *tb;
-	char				 pa[64], where[32];
+	char				 pa[64], where[32], ip[64], which[96];
 	int				 i, j, la, lb, n = 0;
+	int				 nslots = 1 + CFG_LISTEN_SLOTS * c->n_devices;
+	bool				*named = NULL;
 
 	memset(&is, 0, sizeof(is));
 	for (j = 1; j < c->n_devices; j++) {
@@ -448,27 +504,45 @@ cfg_check_devices(const struct cfg *c,
 		fn(arg, &is);
 		n++;
 	}
-	for (j = 1; j < 1 + CFG_LISTEN_SLOTS * c->n_devices; j++) {
+	if (lookup)
+		bound = cfg_listen_bound(c, nslots, &named);
+	for (j = 1; j < nslots; j++) {
 		if (!cfg_listen_slot(c, j, &hb, &tb, is.path, sizeof(is.path),
 		    &lb))
 			continue;
 		for (i = 0; i < j; i++) {
 			if (!cfg_listen_slot(c, i, &ha, &ta, pa, sizeof(pa),
-			    &la) || !addr_listen_overlap(ha, hb))
+			    &la))
 				continue;
+			which[0] = '\0';
+			if (!addr_listen_overlap(ha, hb)) {
+				/* Names bind what they stand for. */
+				if (bound == NULL || !(named[i] || named[j]) ||
+				    strcmp(ha->port, hb->port) != 0 ||
+				    strcmp(ha->port, "0") == 0 ||
+				    !addr_bound_same(&bound[i], &bound[j], ip,
+				    sizeof(ip)))
+					continue;
+				snprintf(which, sizeof(which), ", both bind %s",
+				    ip);
+			}
 			if (la > 0)
 				snprintf(where, sizeof(where), " at line %d",
 				    la);
 			else
 				where[0] = '\0';
-			snprintf(is.text, sizeof(is.text), "duplicate listen "
-			    "address (got \"%s\", already used by %s \"%s\"%s)",
-			    tb, pa, ta, where);
+			/* Long names are cut; the path still names both. */
+			if (snprintf(is.text, sizeof(is.text), "duplicate "
+			    "listen address (got \"%s\", already used by %s "
+			    "\"%s\"%s%s)", tb, pa, ta, where, which) < 0)
+				is.text[0] = '\0';
 			fn(arg, &is);
 			n++;
 			break;
 		}
 	}
+	free(bound);
+	free(named);
 	return (n);
 }
 

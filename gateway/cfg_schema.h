@@ -88,9 +88,12 @@ int	cfg_policy_check(const struct cfg_policy *p, struct cfg_issue *iv,
 	    int max);
 
 /* Check across devices: duplicate names, overlapping listen addresses
-   (status.listen included). Calls fn once per problem, blaming the later
-   setting by its full path; returns the number of problems. */
-int	cfg_check_devices(const struct cfg *c,
+   (status.listen included). With lookup, a listen address written as a
+   name is looked up too (the resolver may wait on DNS), and clashes with
+   any other that binds the same address and port. Calls fn once per
+   problem, blaming the later setting by its full path; returns the number
+   of problems. */
+int	cfg_check_devices(const struct cfg *c, bool lookup,
 	    void (*fn)(void *arg, const struct cfg_issue *), void *arg);
 
 struct wd_policy;

@@ -96,10 +96,14 @@ check_watchdog_fit(struct notify *nt, int period_ms)
 
 /* Load path, printing every error (and warning) on stderr, and into
    msgs too when it is not NULL. Through the log's stderr writer: a
-   reload must not hang on a stderr that nobody reads. */
+   reload must not hang on a stderr that nobody reads. With lookup, listen
+   addresses written as names are looked up (not for -t, which touches no
+   network). */
 static struct cfg *
-load(const char *path, struct strbuf *msgs)
+load(const char *path, struct strbuf *msgs, bool lookup)
 {
+	int		(*loader)(const char *, struct cfg **, FILE *) =
+			    lookup ? cfg_load_lookup : cfg_load;
 	struct cfg	*cfg;
 	FILE		*fp;
 	char		*text = NULL;
@@ -107,11 +111,11 @@ load(const char *path, struct strbuf *msgs)
 	int		 rc;
 
 	if ((fp = open_memstream(&text, &len)) == NULL) {
-		if (cfg_load(path, &cfg, stderr) == -1)
+		if (loader(path, &cfg, stderr) == -1)
 			return (NULL);
 		return (cfg);
 	}
-	rc = cfg_load(path, &cfg, fp);
+	rc = loader(path, &cfg, fp);
 	if (fclose(fp) == 0 && text != NULL) {
 		log_stderr_text(text);
 		if (msgs != NULL)
@@ -258,7 +262,7 @@ reload(struct gateway *gw, const char *path, struct notify *nt,
 	int		 n;
 
 	told(notify_reloading(nt, path), "RELOADING=1");
-	if ((cfg = load(path, &rep->lines)) == NULL) {
+	if ((cfg = load(path, &rep->lines, true)) == NULL) {
 		gw_reload_rejected(gw);
 		log_warnx("reload: %s is not valid; running configuration kept",
 		    path);
@@ -386,7 +390,7 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGUSR1);
 	if ((errno = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
 		fatal("pthread_sigmask: %s", strerror(errno));
-	if ((cfg = load(path, NULL)) == NULL)
+	if ((cfg = load(path, NULL, !check)) == NULL)
 		return (EX_CONFIG);
 	if (fit_nofile(cfg, cfg->control_socket, err, sizeof(err)) == -1) {
 		snprintf(line, sizeof(line), "%s: %s\n", path, err);

@@ -3,7 +3,10 @@
 
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,8 +97,9 @@ protected:
 	~CfgTest() override { cfg_free(c); }
 
 	// Load path; the messages land in out with path replaced by "F".
+	// With lookup, as for a start (cfg_load_lookup()).
 	int
-	load_file(const std::string &path)
+	load_file(const std::string &path, bool lookup = false)
 	{
 		char	*buf = nullptr;
 		size_t	 len = 0, p;
@@ -105,7 +109,8 @@ protected:
 		cfg_free(c);
 		c = nullptr;
 		EXPECT_NE(err, nullptr);
-		rc = cfg_load(path.c_str(), &c, err);
+		rc = lookup ? cfg_load_lookup(path.c_str(), &c, err) :
+		    cfg_load(path.c_str(), &c, err);
 		fclose(err);
 		out.assign(buf, len);
 		free(buf);
@@ -119,9 +124,9 @@ protected:
 	}
 
 	int
-	load(const std::string &text)
+	load(const std::string &text, bool lookup = false)
 	{
-		return load_file(dir.write("t.conf", text));
+		return load_file(dir.write("t.conf", text), lookup);
 	}
 
 	TestDir		 dir;
@@ -570,6 +575,44 @@ TEST_P(BadConfig, IsRejectedWithExactMessage)
 
 INSTANTIATE_TEST_SUITE_P(Table, BadConfig, ::testing::ValuesIn(bad_cases()),
     [](const ::testing::TestParamInfo<BadCase> &i) { return i.param.name; });
+
+// A listen address written as a name binds what the name stands for: at a
+// start (with lookup) it clashes with a literal of the same address and
+// port, and the file is refused as for two literals. -t (no lookup) cannot
+// know. The literal is the address that "localhost" gives first here, as
+// binding takes the first.
+TEST_F(CfgTest, ListenNameThatBindsAnotherListensAddressIsADuplicate)
+{
+	struct addrinfo hints = {}, *res;
+	char ip[INET6_ADDRSTRLEN];
+
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	ASSERT_EQ(getaddrinfo("localhost", "2", &hints, &res), 0);
+	const void *a = res->ai_family == AF_INET ?
+	    (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr :
+	    (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+	ASSERT_NE(inet_ntop(res->ai_family, a, ip, sizeof(ip)), nullptr);
+	std::string lit = res->ai_family == AF_INET ? std::string(ip) + ":2" :
+	    "[" + std::string(ip) + "]:2";
+	freeaddrinfo(res);
+
+	const std::string text = V + "devices = (\n{ name = \"a\"; " + DV +
+	    "upstream = { listen = \"localhost:2\"; }; },\n{ name = \"b\"; " +
+	    DV + "upstream = { listen = \"" + lit + "\"; }; }\n);\n";
+	EXPECT_EQ(load(text), 0) << out;
+	EXPECT_EQ(load(text, true), -1);
+	EXPECT_EQ(out, "F:4: devices.[1].upstream.listen: duplicate listen "
+	    "address (got \"" + lit + "\", already used by "
+	    "devices.[0].upstream.listen \"localhost:2\" at line 3, both bind " +
+	    ip + ")\n");
+
+	// Another port: no clash, and nothing to look up.
+	const std::string other = V + "devices = (\n{ name = \"a\"; " + DV +
+	    "upstream = { listen = \"localhost:3\"; }; },\n{ name = \"b\"; " +
+	    DV + "upstream = { listen = \"" + lit + "\"; }; }\n);\n";
+	EXPECT_EQ(load(other, true), 0) << out;
+}
 
 TEST(BadConfigTable, CoversEnough)
 {
