@@ -2,6 +2,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -335,6 +336,24 @@ serve_reload(struct gateway *gw, const char *path, struct notify *nt,
 	strbuf_free(&rep.lines);
 }
 
+/* Descriptors 0, 1 and 2 open, on /dev/null where they were closed: a
+   process started without them (a careless init script's "2>&-") would
+   otherwise hand those numbers to its first sockets, and a log line on
+   stderr would go down a device's link. */
+static void
+std_fds_open(void)
+{
+	int	fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* The lowest free number: fd itself. */
+		if (open("/dev/null", O_RDWR) != fd)
+			_exit(EX_SOFTWARE);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -353,6 +372,7 @@ main(int argc, char *argv[])
 	int64_t			 tick_ms, wd_ms;
 	int			 ch, sig, n;
 
+	std_fds_open();
 	while ((ch = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

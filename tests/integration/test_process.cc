@@ -299,6 +299,69 @@ TEST(Process, StderrNobodyReadsHoldsNeitherRelayNorStop)
 	close(dl);
 }
 
+// Started with descriptors 0, 1 and 2 closed (an init script's "2>&-"):
+// they are opened on /dev/null first, so that no socket takes number 2
+// and no log line goes down a link.
+TEST(Process, ClosedStandardDescriptorsAreNeverALink)
+{
+	int dport, dl = tcp_listen(&dport);
+	ASSERT_NE(dl, -1);
+	int uport, probe = tcp_listen(&uport);
+	ASSERT_NE(probe, -1);
+	close(probe);
+	TestDir dir;
+	const std::string conf = dir.path("gw.conf");
+	std::ofstream(conf) << one_device(dport, uport);
+
+	pid_t pid = fork();
+	ASSERT_NE(pid, -1);
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, nullptr);
+		close(0);
+		close(1);
+		close(2);
+		execl(GW_GATEWAYD, "gatewayd", "-c", conf.c_str(),
+		    (char *)nullptr);
+		_exit(127);
+	}
+	int dev = tcp_accept(dl, 10000);
+	EXPECT_NE(dev, -1) << "the gateway did not dial its device";
+	for (int fd = 0; fd <= 2; fd++) {
+		char target[256] = "";
+		std::string link = "/proc/" + std::to_string(pid) + "/fd/" +
+		    std::to_string(fd);
+		ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
+		EXPECT_EQ(std::string(target, n > 0 ? (size_t)n : 0),
+		    "/dev/null") << "descriptor " << fd;
+	}
+	int host = -1;
+	EXPECT_TRUE(eventually([&] {
+		return (host = tcp_connect(uport, 500)) != -1; }, 10000));
+	// The host's connect is logged: nothing of it may reach the device.
+	if (dev != -1 && host != -1) {
+		EXPECT_TRUE(roundtrip(host, dev, "only this"));
+		EXPECT_TRUE(stays_quiet(dev, 200));
+	}
+	kill(pid, SIGTERM);
+	int status = 0;
+	bool exited = eventually([&] {
+		return waitpid(pid, &status, WNOHANG) == pid; }, 10000);
+	if (!exited) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	EXPECT_TRUE(exited && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	    << status;
+	if (host != -1)
+		close(host);
+	if (dev != -1)
+		close(dev);
+	close(dl);
+}
+
 TEST(Process, SighupWithABadConfigKeepsRunning)
 {
 	int dport, dl = tcp_listen(&dport);
