@@ -133,26 +133,17 @@ fields_of(const std::string &d)
 	return f;
 }
 
-// Everything written on stderr (fd 2) while it lives.
-class StderrCapture {
+// fd as stderr (fd 2) until restore(), at the latest on destruction.
+class StderrSwap {
 public:
-	StderrCapture()
+	~StderrSwap() { restore(); }
+	void
+	swap_in(int fd)
 	{
-		char tmpl[] = "/tmp/gwtest-stderr.XXXXXX";
-
-		fd_ = mkstemp(tmpl);
-		path_ = tmpl;
-		saved_ = dup(2);
-		if (fd_ != -1 && saved_ != -1)
-			dup2(fd_, 2);
+		if (fd != -1 && saved_ == -1 && (saved_ = dup(2)) != -1)
+			dup2(fd, 2);
 	}
-	~StderrCapture()
-	{
-		restore();
-		if (fd_ != -1)
-			close(fd_);
-		unlink(path_.c_str());
-	}
+	bool swapped() const { return saved_ != -1; }
 	void
 	restore()
 	{
@@ -162,6 +153,29 @@ public:
 		}
 		saved_ = -1;
 	}
+private:
+	int saved_ = -1;
+};
+
+// Everything written on stderr (fd 2) while it lives.
+class StderrCapture {
+public:
+	StderrCapture()
+	{
+		char tmpl[] = "/tmp/gwtest-stderr.XXXXXX";
+
+		fd_ = mkstemp(tmpl);
+		path_ = tmpl;
+		swap_.swap_in(fd_);
+	}
+	~StderrCapture()
+	{
+		restore();
+		if (fd_ != -1)
+			close(fd_);
+		unlink(path_.c_str());
+	}
+	void restore() { swap_.restore(); }
 	std::string
 	text() const
 	{
@@ -172,8 +186,9 @@ public:
 		return ss.str();
 	}
 private:
+	StderrSwap swap_;
 	std::string path_;
-	int fd_ = -1, saved_ = -1;
+	int fd_ = -1;
 };
 
 unsigned
@@ -280,6 +295,19 @@ in_private_dev(const std::function<std::string()> &body, std::string *why)
 	waitpid(pid, &status, 0);
 	*why = text;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// in_private_dev() as a test's whole body: skipped where the host allows
+// no such namespace, failed with body's reason.
+void
+expect_in_private_dev(const std::function<std::string()> &body)
+{
+	std::string why;
+	int rc = in_private_dev(body, &why);
+
+	if (rc == 77)
+		GTEST_SKIP() << "no private mount namespace here";
+	EXPECT_EQ(rc, 0) << why;
 }
 
 // The datagram as syslog(3) sends it ("<PRI>TIMESTAMP gatewayd[PID]:
@@ -494,9 +522,7 @@ public:
 		while (write(p_[1], junk.data(), junk.size()) > 0)
 			;
 		fcntl(p_[1], F_SETFL, 0);
-		saved_ = dup(2);
-		if (saved_ != -1)
-			dup2(p_[1], 2);
+		swap_.swap_in(p_[1]);
 	}
 	~StderrStalled()
 	{
@@ -504,7 +530,7 @@ public:
 		close(p_[0]);
 		close(p_[1]);
 	}
-	bool ok() const { return saved_ != -1; }
+	bool ok() const { return swap_.swapped(); }
 	// What the pipe holds (the junk first), reading it empty.
 	std::string
 	drain()
@@ -517,17 +543,10 @@ public:
 			out.append(buf, (size_t)n);
 		return out;
 	}
-	void
-	restore()
-	{
-		if (saved_ != -1) {
-			dup2(saved_, 2);
-			close(saved_);
-		}
-		saved_ = -1;
-	}
+	void restore() { swap_.restore(); }
 private:
-	int p_[2] = { -1, -1 }, saved_ = -1;
+	StderrSwap swap_;
+	int p_[2] = { -1, -1 };
 };
 
 // Log from a thread of its own and wait for it at most timeout_ms; when it
@@ -677,8 +696,7 @@ TEST(Log, AJournalThatStopsReadingHoldsNoThreadForLong)
 // The same for syslog: syslog(3) would wait as long as the daemon does.
 TEST(Log, ASyslogThatStopsReadingHoldsNoThreadForLong)
 {
-	std::string why;
-	int rc = in_private_dev([]() -> std::string {
+	expect_in_private_dev([]() -> std::string {
 		LogReset reset;
 		DgramSink sink("/dev/log");
 		if (!sink.ok())
@@ -704,18 +722,14 @@ TEST(Log, ASyslogThatStopsReadingHoldsNoThreadForLong)
 		    d.find("]: back") == std::string::npos)
 			return "after the drain, not on syslog: " + d;
 		return "";
-	}, &why);
-	if (rc == 77)
-		GTEST_SKIP() << "no private mount namespace here";
-	EXPECT_EQ(rc, 0) << why;
+	});
 }
 
 // A syslog daemon that restarts makes its socket anew: lines reach the new
 // one without a reload.
 TEST(Log, SyslogRestartedIsFoundAgain)
 {
-	std::string why;
-	int rc = in_private_dev([]() -> std::string {
+	expect_in_private_dev([]() -> std::string {
 		LogReset reset;
 		std::string d;
 		{
@@ -736,16 +750,12 @@ TEST(Log, SyslogRestartedIsFoundAgain)
 		if (!again.next(&d) || d.find("]: after") == std::string::npos)
 			return "not on the restarted syslog: " + d;
 		return "";
-	}, &why);
-	if (rc == 77)
-		GTEST_SKIP() << "no private mount namespace here";
-	EXPECT_EQ(rc, 0) << why;
+	});
 }
 
 TEST(Log, SyslogGetsTheDaemonFacilityAndTheLevel)
 {
-	std::string why;
-	int rc = in_private_dev([]() -> std::string {
+	expect_in_private_dev([]() -> std::string {
 		LogReset reset;
 		// No /dev/log yet: stderr, and the caller is told.
 		errno = 0;
@@ -790,18 +800,14 @@ TEST(Log, SyslogGetsTheDaemonFacilityAndTheLevel)
 		if (sink.next(&d, 100))
 			return "a line on /dev/log after leaving syslog: " + d;
 		return "";
-	}, &why);
-	if (rc == 77)
-		GTEST_SKIP() << "no private mount namespace here";
-	EXPECT_EQ(rc, 0) << why;
+	});
 }
 
 // A reload moves the log: the line that announces the move goes to the old
 // target, the reload's summary to the new one already.
 TEST(Log, ReloadChangesTheTarget)
 {
-	std::string why;
-	int rc = in_private_dev([]() -> std::string {
+	expect_in_private_dev([]() -> std::string {
 		DgramSink sink("/dev/log");
 		if (!sink.ok())
 			return "cannot bind /dev/log";
@@ -841,10 +847,7 @@ TEST(Log, ReloadChangesTheTarget)
 		if (sink.next(&d, 100))
 			return "on /dev/log after the reload to stderr: " + d;
 		return "";
-	}, &why);
-	if (rc == 77)
-		GTEST_SKIP() << "no private mount namespace here";
-	EXPECT_EQ(rc, 0) << why;
+	});
 }
 
 // The daemon itself, asked for the journal on a host without one: a

@@ -97,6 +97,62 @@ feed_fifo(const std::string &path, const std::string &text)
 	return ok;
 }
 
+// Fork and exec gatewayd -c conf, with out as its stdout and stderr (-1:
+// descriptors 0, 1 and 2 closed). The child's signal mask is cleared:
+// exec keeps it, and the gateway must block its signals itself (a
+// sanitizer's fork may hand the child a full one). Returns the pid.
+pid_t
+spawn_gatewayd(const std::string &conf, int out)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, nullptr);
+	if (out == -1) {
+		close(0);
+		close(1);
+		close(2);
+	} else {
+		// dup2() clears O_CLOEXEC.
+		dup2(out, 1);
+		dup2(out, 2);
+	}
+	execl(GW_GATEWAYD, "gatewayd", "-c", conf.c_str(), (char *)nullptr);
+	_exit(127);
+}
+
+// Whether pid exits by itself within timeout_ms (then *status is its
+// status); else it is killed (SIGKILL) and reaped.
+bool
+reap_within(pid_t pid, int timeout_ms, int *status)
+{
+	bool exited = eventually([&] {
+		return waitpid(pid, status, WNOHANG) == pid; }, timeout_ms);
+
+	if (!exited) {
+		kill(pid, SIGKILL);
+		waitpid(pid, status, 0);
+	}
+	return exited;
+}
+
+// A port free on 127.0.0.1 just now, for a listen whose logged port
+// nobody can read.
+int
+free_port()
+{
+	int port, fd = tcp_listen(&port);
+
+	if (fd == -1)
+		return -1;
+	close(fd);
+	return port;
+}
+
 }  // namespace
 
 TEST(Cli, VersionHelpAndUsage)
@@ -177,26 +233,13 @@ TEST(Process, SigtermWhileStartingExitsZero)
 	const std::string conf = dir.path("gw.conf");
 	const std::string logpath = dir.path("gw.log");
 	ASSERT_EQ(mkfifo(conf.c_str(), 0600), 0);
+	int logfd = open(logpath.c_str(), O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0600);
+	ASSERT_NE(logfd, -1);
 
-	pid_t pid = fork();
+	pid_t pid = spawn_gatewayd(conf, logfd);
 	ASSERT_NE(pid, -1);
-	if (pid == 0) {
-		int fd = open(logpath.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-		    0600);
-		sigset_t none;
-
-		// exec keeps the mask: the gateway must block the signal
-		// itself (a sanitizer's fork may hand the child a full one).
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, nullptr);
-		if (fd == -1)
-			_exit(127);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(GW_GATEWAYD, "gatewayd", "-c", conf.c_str(),
-		    (char *)nullptr);
-		_exit(127);
-	}
+	close(logfd);
 	// Blocked in the load, reading the FIFO (exec'd, not the test's
 	// fork still): SIGTERM must be held already.
 	EXPECT_TRUE(eventually([&] { return gatewayd_blocks(pid, SIGTERM); },
@@ -204,12 +247,7 @@ TEST(Process, SigtermWhileStartingExitsZero)
 	kill(pid, SIGTERM);
 	bool fed = feed_fifo(conf, one_device(dport, 0));
 	int status = 0;
-	bool exited = eventually([&] {
-		return waitpid(pid, &status, WNOHANG) == pid; }, 10000);
-	if (!exited) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
+	bool exited = reap_within(pid, 10000, &status);
 	std::ifstream in(logpath);
 	std::string log((std::istreambuf_iterator<char>(in)),
 	    std::istreambuf_iterator<char>());
@@ -231,11 +269,9 @@ TEST(Process, StderrNobodyReadsHoldsNeitherRelayNorStop)
 {
 	int dport, dl = tcp_listen(&dport);
 	ASSERT_NE(dl, -1);
-	// A free port for the upstream: the log that would name port 0's
-	// pick is the one nobody reads.
-	int uport, probe = tcp_listen(&uport);
-	ASSERT_NE(probe, -1);
-	close(probe);
+	// The log that would name port 0's pick is the one nobody reads.
+	int uport = free_port();
+	ASSERT_NE(uport, -1);
 	TestDir dir;
 	const std::string conf = dir.path("gw.conf");
 	std::ofstream(conf) << one_device(dport, uport);
@@ -244,23 +280,11 @@ TEST(Process, StderrNobodyReadsHoldsNeitherRelayNorStop)
 	std::string junk(4096, 'x');
 	while (write(p[1], junk.data(), junk.size()) > 0)
 		;
+	// Filled without blocking; a supervisor hands stderr over blocking.
+	ASSERT_EQ(fcntl(p[1], F_SETFL, 0), 0);
 
-	pid_t pid = fork();
+	pid_t pid = spawn_gatewayd(conf, p[1]);
 	ASSERT_NE(pid, -1);
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, nullptr);
-		// Filled without blocking; a supervisor hands stderr over
-		// blocking. (dup2() clears O_CLOEXEC.)
-		fcntl(p[1], F_SETFL, 0);
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		execl(GW_GATEWAYD, "gatewayd", "-c", conf.c_str(),
-		    (char *)nullptr);
-		_exit(127);
-	}
 	close(p[1]);
 	int dev = tcp_accept(dl, 10000);
 	EXPECT_NE(dev, -1) << "the gateway did not dial its device";
@@ -278,14 +302,9 @@ TEST(Process, StderrNobodyReadsHoldsNeitherRelayNorStop)
 	auto t0 = std::chrono::steady_clock::now();
 	kill(pid, SIGTERM);
 	int status = 0;
-	bool exited = eventually([&] {
-		return waitpid(pid, &status, WNOHANG) == pid; }, 10000);
+	bool exited = reap_within(pid, 10000, &status);
 	long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
 	    std::chrono::steady_clock::now() - t0).count();
-	if (!exited) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
 	ASSERT_TRUE(exited) << "SIGTERM did not stop a gateway whose "
 	    "stderr is full";
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -306,27 +325,14 @@ TEST(Process, ClosedStandardDescriptorsAreNeverALink)
 {
 	int dport, dl = tcp_listen(&dport);
 	ASSERT_NE(dl, -1);
-	int uport, probe = tcp_listen(&uport);
-	ASSERT_NE(probe, -1);
-	close(probe);
+	int uport = free_port();
+	ASSERT_NE(uport, -1);
 	TestDir dir;
 	const std::string conf = dir.path("gw.conf");
 	std::ofstream(conf) << one_device(dport, uport);
 
-	pid_t pid = fork();
+	pid_t pid = spawn_gatewayd(conf, -1);
 	ASSERT_NE(pid, -1);
-	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, nullptr);
-		close(0);
-		close(1);
-		close(2);
-		execl(GW_GATEWAYD, "gatewayd", "-c", conf.c_str(),
-		    (char *)nullptr);
-		_exit(127);
-	}
 	int dev = tcp_accept(dl, 10000);
 	EXPECT_NE(dev, -1) << "the gateway did not dial its device";
 	for (int fd = 0; fd <= 2; fd++) {
@@ -347,12 +353,7 @@ TEST(Process, ClosedStandardDescriptorsAreNeverALink)
 	}
 	kill(pid, SIGTERM);
 	int status = 0;
-	bool exited = eventually([&] {
-		return waitpid(pid, &status, WNOHANG) == pid; }, 10000);
-	if (!exited) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
+	bool exited = reap_within(pid, 10000, &status);
 	EXPECT_TRUE(exited && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 	    << status;
 	if (host != -1)
