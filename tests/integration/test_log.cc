@@ -8,11 +8,8 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
-#include <signal.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -32,6 +29,7 @@
 #include "journal.h"
 #include "log.h"
 #include "net.h"
+#include "nschild.h"
 
 namespace {
 
@@ -212,102 +210,31 @@ struct LogReset {
 	}
 };
 
-// Write text to path at once, in one write(2); true when all went.
+// An empty tmpfs on /dev, in a private mount namespace (so /dev/log is the
+// test's to bind), with the old /dev/null bound into it for the gateway.
 bool
-write_file(const char *path, const std::string &text)
+private_dev()
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	bool ok = fd != -1 && write(fd, text.data(), text.size()) ==
-	    (ssize_t)text.size();
+	int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	std::string null_path = "/proc/self/fd/" + std::to_string(null_fd);
+	bool ok = null_fd != -1 && mount("none", "/dev", "tmpfs", 0,
+	    nullptr) == 0 &&
+	    close(open("/dev/null", O_WRONLY | O_CREAT, 0666)) == 0 &&
+	    mount(null_path.c_str(), "/dev/null", nullptr, MS_BIND,
+	    nullptr) == 0;
 
-	if (fd != -1)
-		ok = close(fd) == 0 && ok;
+	if (null_fd != -1)
+		close(null_fd);
 	return ok;
 }
 
-// Run body in a child process of its own, in a private mount namespace
-// with an empty tmpfs on /dev (so /dev/log is the test's to bind). Returns
-// the child's exit status: 0 when body returned "", 1 with *why set, 77
-// when this host allows no such namespace.
-int
-in_private_dev(const std::function<std::string()> &body, std::string *why)
-{
-	int pfd[2];
-
-	if (pipe(pfd) == -1)
-		return 77;
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(pfd[0]);
-		bool ns = unshare(CLONE_NEWNS) == 0;
-		if (!ns && unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0) {
-			// Map ourselves to root in the new namespace, to own
-			// what we create in the tmpfs.
-			std::string uid = "0 " + std::to_string(geteuid()) + " 1";
-			std::string gid = "0 " + std::to_string(getegid()) + " 1";
-			ns = write_file("/proc/self/setgroups", "deny") &&
-			    write_file("/proc/self/uid_map", uid) &&
-			    write_file("/proc/self/gid_map", gid);
-		}
-		// The gateway wants /dev/null: the old one, bound into the
-		// new /dev through a descriptor opened before.
-		int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		std::string null_path = "/proc/self/fd/" +
-		    std::to_string(null_fd);
-		if (!ns || null_fd == -1 || mount(nullptr, "/", nullptr,
-		    MS_REC | MS_PRIVATE, nullptr) == -1 || mount("none", "/dev",
-		    "tmpfs", 0, nullptr) == -1 ||
-		    close(open("/dev/null", O_WRONLY | O_CREAT, 0666)) == -1 ||
-		    mount(null_path.c_str(), "/dev/null", nullptr, MS_BIND,
-		    nullptr) == -1)
-			_exit(77);
-		close(null_fd);
-		std::string r = body();
-		ssize_t w = write(pfd[1], r.data(), r.size());
-		(void)w;
-		_exit(r.empty() ? 0 : 1);
-	}
-	close(pfd[1]);
-	if (pid == -1) {
-		close(pfd[0]);
-		return 77;
-	}
-	std::string text;
-	char buf[512];
-	auto deadline = std::chrono::steady_clock::now() +
-	    std::chrono::seconds(30);
-	for (;;) {
-		struct pollfd p = { pfd[0], POLLIN, 0 };
-		if (poll(&p, 1, 100) == 1) {
-			ssize_t n = read(pfd[0], buf, sizeof(buf));
-			if (n <= 0)
-				break;
-			text.append(buf, (size_t)n);
-		}
-		if (std::chrono::steady_clock::now() > deadline) {
-			kill(pid, SIGKILL);
-			text += " (timed out)";
-			break;
-		}
-	}
-	close(pfd[0]);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	*why = text;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// in_private_dev() as a test's whole body: skipped where the host allows
-// no such namespace, failed with body's reason.
+// body as a test's whole body, in a child process with a /dev of its own
+// (private_dev()): skipped where the host allows no such namespace.
 void
 expect_in_private_dev(const std::function<std::string()> &body)
 {
-	std::string why;
-	int rc = in_private_dev(body, &why);
-
-	if (rc == 77)
-		GTEST_SKIP() << "no private mount namespace here";
-	EXPECT_EQ(rc, 0) << why;
+	expect_in_namespaces(0, private_dev, body,
+	    "no private mount namespace here");
 }
 
 // The datagram as syslog(3) sends it ("<PRI>TIMESTAMP gatewayd[PID]:
