@@ -16,8 +16,8 @@
 #include "resolve.h"
 #include "sockopt.h"
 
-static int	dial_one(const struct addrinfo *, const struct cfg_policy *,
-		    int);
+static int	dial_one(const struct resolve_addr *,
+		    const struct cfg_policy *, int);
 static int	set_blocking(int, bool);
 
 static int
@@ -34,18 +34,19 @@ set_blocking(int fd, bool blocking)
 /* One address: connect without blocking, and wait for the result, the
    connect timeout, or wake_fd, whichever comes first. */
 static int
-dial_one(const struct addrinfo *ai, const struct cfg_policy *pol, int wake_fd)
+dial_one(const struct resolve_addr *ra, const struct cfg_policy *pol,
+    int wake_fd)
 {
 	struct pollfd	pfd[2];
 	int64_t		deadline, left;
 	int		fd, err, rc, saved_errno;
 	socklen_t	errlen = sizeof(err);
 
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    IPPROTO_TCP);
+	fd = socket(ra->ss.ss_family,
+	    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
 	if (fd == -1)
 		return (-1);
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+	if (connect(fd, (const struct sockaddr *)&ra->ss, ra->len) == -1 &&
 	    errno != EINPROGRESS)
 		goto out_close;
 	deadline = clock_ms() + pol->connect_timeout_ms;
@@ -89,26 +90,24 @@ int
 endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
     int wake_fd, char *peer, size_t peerlen, char *err, size_t errlen)
 {
-	struct addrinfo	*res, *ai;
-	const char	*what;
-	int		 fd = -1, saved_errno = 0;
+	struct resolve_addrs	 addrs;
+	const char		*what;
+	int			 fd = -1, i, saved_errno = 0;
 
 	if (resolve_stream(ep->hp.host, ep->hp.port, wake_fd,
-	    pol->connect_timeout_ms, &res, err, errlen) == -1)
+	    pol->connect_timeout_ms, &addrs, err, errlen) == -1)
 		return (-1);
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = dial_one(ai, pol, wake_fd)) != -1)
+	for (i = 0; i < addrs.n; i++) {
+		addr_format((const struct sockaddr *)&addrs.a[i].ss, peer,
+		    peerlen);
+		if ((fd = dial_one(&addrs.a[i], pol, wake_fd)) != -1)
 			break;
 		saved_errno = errno;
-		addr_format(ai->ai_addr, peer, peerlen);
 		snprintf(err, errlen, "connect to %s: %s", peer,
 		    strerror(saved_errno));
 		if (saved_errno == ECANCELED)
 			break;
 	}
-	if (fd != -1)
-		addr_format(ai->ai_addr, peer, peerlen);
-	freeaddrinfo(res);
 	if (fd == -1) {
 		errno = saved_errno;
 		return (-1);

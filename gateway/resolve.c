@@ -3,11 +3,17 @@
  * DESIGN: getaddrinfo() on a name may block for as long as the resolver
  * likes (a DNS server that never answers: attempts * timeout per server),
  * and nothing interrupts it. So a name is looked up by a detached thread
- * of its own, which signals an eventfd when done; the dialling thread
- * polls that eventfd beside its wake fd and its deadline. Whoever of the
- * two lets go last frees the lookup: the caller that gave up on it (a stop,
- * a timeout) leaves the result to the thread. Literal addresses never get
- * a thread: they are converted at once.
+ * of its own, which signals an eventfd when done; a caller polls that
+ * eventfd beside its wake fd and its deadline. A caller that gives up (a
+ * stop, a timeout) leaves the lookup running. The lookups under way are
+ * listed by host and port, and a caller for a name listed there waits for
+ * that lookup instead of starting another: a slow answer serves the next
+ * try, and a silent DNS server costs one thread per name, however often
+ * its devices redial. The thread takes its lookup off the list as soon as
+ * getaddrinfo() returns, so no answer is kept: a lookup that starts later
+ * asks the resolver afresh. The callers and the thread each hold a
+ * reference; whoever lets go last frees the lookup. Literal addresses
+ * never get a thread: they are converted at once.
  */
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -27,8 +33,9 @@
 #include "resolve.h"
 
 struct lookup {
+	struct lookup	*next;		/* in running, until getaddrinfo() returns */
 	pthread_mutex_t	 mu;
-	int		 refs;		/* the caller and the thread */
+	int		 refs;		/* the callers and the thread */
 	int		 done_fd;	/* eventfd, readable when done */
 	char		 host[ADDR_HOST_MAX + 1];
 	char		 port[16];
@@ -37,8 +44,35 @@ struct lookup {
 	struct addrinfo	*res;
 };
 
+/* The lookups whose getaddrinfo() has not returned yet. */
+static pthread_mutex_t	 running_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct lookup	*running;
+
+static void	 addrs_copy(const struct addrinfo *, struct resolve_addrs *);
+static void	 lookup_unlist(struct lookup *);
+static struct lookup *lookup_start(const char *, const char *, char *,
+		    size_t);
+static struct lookup *lookup_take(const char *, const char *, char *,
+		    size_t);
 static void	*lookup_main(void *);
 static void	 lookup_put(struct lookup *);
+
+/* The first RESOLVE_ADDRS_MAX addresses of res, in order. */
+static void
+addrs_copy(const struct addrinfo *res, struct resolve_addrs *out)
+{
+	const struct addrinfo	*ai;
+
+	out->n = 0;
+	for (ai = res; ai != NULL && out->n < RESOLVE_ADDRS_MAX;
+	    ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(out->a[0].ss))
+			continue;
+		memcpy(&out->a[out->n].ss, ai->ai_addr, ai->ai_addrlen);
+		out->a[out->n].len = ai->ai_addrlen;
+		out->n++;
+	}
+}
 
 static void
 lookup_put(struct lookup *lk)
@@ -57,6 +91,20 @@ lookup_put(struct lookup *lk)
 	free(lk);
 }
 
+static void
+lookup_unlist(struct lookup *lk)
+{
+	struct lookup	**pp;
+
+	pthread_mutex_lock(&running_mu);
+	for (pp = &running; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == lk) {
+			*pp = lk->next;
+			break;
+		}
+	pthread_mutex_unlock(&running_mu);
+}
+
 static void *
 lookup_main(void *arg)
 {
@@ -64,16 +112,18 @@ lookup_main(void *arg)
 	struct addrinfo	 hints, *res = NULL;
 	uint64_t	 one = 1;
 	ssize_t		 n;
-	int		 rc;
+	int		 rc, saved;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
 	rc = getaddrinfo(lk->host, lk->port, &hints, &res);
+	saved = errno;
+	lookup_unlist(lk);
 	pthread_mutex_lock(&lk->mu);
 	lk->rc = rc;
-	lk->err = errno;
+	lk->err = saved;
 	lk->res = rc == 0 ? res : NULL;
 	pthread_mutex_unlock(&lk->mu);
 	n = write(lk->done_fd, &one, sizeof(one));
@@ -82,22 +132,21 @@ lookup_main(void *arg)
 	return (NULL);
 }
 
-/* A name: look it up on a thread of its own, wait for it, the wake fd or
-   the deadline. */
-static int
-resolve_name(const char *host, const char *port, int wake_fd, int timeout_ms,
-    struct addrinfo **res, char *err, size_t errlen)
+/* A new lookup of host:port on a thread of its own, listed in running
+   (the caller holds running_mu); one reference is the caller's. NULL with
+   errno and a reason in err when it cannot start. */
+static struct lookup *
+lookup_start(const char *host, const char *port, char *err, size_t errlen)
 {
 	struct lookup	*lk;
-	struct pollfd	 pfd[2];
 	pthread_attr_t	 attr;
 	pthread_t	 tid;
-	int64_t		 deadline, left;
 	int		 rc, saved;
 
 	if ((lk = calloc(1, sizeof(*lk))) == NULL) {
 		snprintf(err, errlen, "cannot resolve %s: out of memory", host);
-		return (-1);
+		errno = ENOMEM;
+		return (NULL);
 	}
 	if ((lk->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
 		saved = errno;
@@ -105,7 +154,7 @@ resolve_name(const char *host, const char *port, int wake_fd, int timeout_ms,
 		snprintf(err, errlen, "cannot resolve %s: eventfd: %s", host,
 		    strerror(saved));
 		errno = saved;
-		return (-1);
+		return (NULL);
 	}
 	pthread_mutex_init(&lk->mu, NULL);
 	lk->refs = 2;
@@ -121,9 +170,46 @@ resolve_name(const char *host, const char *port, int wake_fd, int timeout_ms,
 		snprintf(err, errlen, "cannot resolve %s: cannot start a "
 		    "thread: %s", host, strerror(rc));
 		errno = rc;
-		return (-1);
+		return (NULL);
 	}
+	lk->next = running;
+	running = lk;
+	return (lk);
+}
 
+/* The lookup of host:port under way, or a new one; a reference to it. */
+static struct lookup *
+lookup_take(const char *host, const char *port, char *err, size_t errlen)
+{
+	struct lookup	*lk;
+
+	pthread_mutex_lock(&running_mu);
+	for (lk = running; lk != NULL; lk = lk->next)
+		if (strcmp(lk->host, host) == 0 && strcmp(lk->port, port) == 0)
+			break;
+	if (lk != NULL) {
+		pthread_mutex_lock(&lk->mu);
+		lk->refs++;
+		pthread_mutex_unlock(&lk->mu);
+	} else
+		lk = lookup_start(host, port, err, errlen);
+	pthread_mutex_unlock(&running_mu);
+	return (lk);
+}
+
+/* A name: take the lookup under way or start one, and wait for it, the
+   wake fd or the deadline. */
+static int
+resolve_name(const char *host, const char *port, int wake_fd, int timeout_ms,
+    struct resolve_addrs *out, char *err, size_t errlen)
+{
+	struct lookup	*lk;
+	struct pollfd	 pfd[2];
+	int64_t		 deadline, left;
+	int		 rc, saved;
+
+	if ((lk = lookup_take(host, port, err, errlen)) == NULL)
+		return (-1);
 	deadline = clock_ms() + timeout_ms;
 	for (;;) {
 		pfd[0].fd = lk->done_fd;
@@ -152,8 +238,8 @@ resolve_name(const char *host, const char *port, int wake_fd, int timeout_ms,
 	pthread_mutex_lock(&lk->mu);
 	rc = lk->rc;
 	saved = lk->err;
-	*res = lk->res;
-	lk->res = NULL;
+	if (rc == 0)
+		addrs_copy(lk->res, out);
 	pthread_mutex_unlock(&lk->mu);
 	lookup_put(lk);
 	if (rc != 0) {
@@ -162,28 +248,36 @@ resolve_name(const char *host, const char *port, int wake_fd, int timeout_ms,
 		errno = rc == EAI_SYSTEM ? saved : EHOSTUNREACH;
 		return (-1);
 	}
+	if (out->n == 0) {
+		snprintf(err, errlen, "cannot resolve %s: no address", host);
+		errno = EHOSTUNREACH;
+		return (-1);
+	}
 	return (0);
 }
 
 int
 resolve_stream(const char *host, const char *port, int wake_fd,
-    int timeout_ms, struct addrinfo **res, char *err, size_t errlen)
+    int timeout_ms, struct resolve_addrs *out, char *err, size_t errlen)
 {
-	struct addrinfo	hints;
+	struct addrinfo	hints, *res;
 	int		rc;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, res)) == 0)
+	if ((rc = getaddrinfo(host, port, &hints, &res)) == 0) {
+		addrs_copy(res, out);
+		freeaddrinfo(res);
 		return (0);
+	}
 	if (rc != EAI_NONAME) {
 		snprintf(err, errlen, "cannot resolve %s: %s", host,
 		    gai_strerror(rc));
 		errno = EHOSTUNREACH;
 		return (-1);
 	}
-	return (resolve_name(host, port, wake_fd, timeout_ms, res, err,
+	return (resolve_name(host, port, wake_fd, timeout_ms, out, err,
 	    errlen));
 }

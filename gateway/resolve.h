@@ -2,26 +2,40 @@
 #ifndef GW_RESOLVE_H
 #define GW_RESOLVE_H
 
+#include <sys/socket.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct addrinfo;
+#define RESOLVE_ADDRS_MAX	8	/* the first ones getaddrinfo() gives */
 
-/* The stream socket addresses of host:port (port numeric), in *res (free
-   with freeaddrinfo()). A literal address is converted at once, without
-   AI_ADDRCONFIG: a literal is always dialled, whatever addresses the host
-   has (a PC whose only IPv4 address is loopback still reaches 127.0.0.1).
-   A name is looked up with AI_ADDRCONFIG by a thread of its own while the
-   caller waits, at most timeout_ms, and no longer than until wake_fd (-1:
-   none) becomes readable; then the lookup is abandoned (its thread frees
-   what it finds later). Returns 0, or -1 with errno (ECANCELED on wake,
-   ETIMEDOUT, EHOSTUNREACH for a name that does not resolve, ...) and a
-   reason in err. */
+struct resolve_addrs {
+	int	n;
+	struct resolve_addr {
+		struct sockaddr_storage	ss;
+		socklen_t		len;
+	}	a[RESOLVE_ADDRS_MAX];
+};
+
+/* The stream socket addresses of host:port (port numeric), in order, in
+   *out. A literal address is converted at once, without AI_ADDRCONFIG: a
+   literal is always dialled, whatever addresses the host has (a PC whose
+   only IPv4 address is loopback still reaches 127.0.0.1). A name is looked
+   up with AI_ADDRCONFIG by a thread of its own while the caller waits, at
+   most timeout_ms, and no longer than until wake_fd (-1: none) becomes
+   readable; then the caller gives up, and the lookup runs on. While it
+   runs, a caller asking for the same host:port waits for it rather than
+   start another: a name whose answer takes longer than one caller waits
+   is found by the next, and callers that keep giving up on a silent DNS
+   server hold one lookup (a thread, its descriptors) per name, not one per
+   try. Returns 0, or -1 with errno (ECANCELED on wake, ETIMEDOUT,
+   EHOSTUNREACH for a name that does not resolve, ...) and a reason in
+   err. */
 int	resolve_stream(const char *host, const char *port, int wake_fd,
-	    int timeout_ms, struct addrinfo **res, char *err, size_t errlen);
+	    int timeout_ms, struct resolve_addrs *out, char *err,
+	    size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,346 @@
+// Name lookups against a DNS server of the test's own: a child process
+// with a network namespace of its own (only lo) and a private mount
+// namespace whose /etc/resolv.conf names a server on 127.0.0.1:53 that
+// the test runs, answering late or never. Every wait is bounded.
+#include <gtest/gtest.h>
+
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gwtest.h"
+#include "net.h"
+#include "nschild.h"
+#include "resolve.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const char kAnswer[] = "198.18.0.9";
+
+// A DNS server on 127.0.0.1:53: each query for an A record is answered
+// with the address a (kAnswer unless said), any other with no record,
+// delay_ms after it came (-1: never). It counts the lookups it saw: a
+// resolver sends the A query of one lookup under one ID, retries too.
+class Dns {
+public:
+	explicit Dns(int delay_ms, const char *a = kAnswer) : delay_ms_(delay_ms)
+	{
+		if (inet_pton(AF_INET, a, &a_) != 1)
+			return;
+		struct sockaddr_in sin = {};
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(53);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd_ == -1 || bind(fd_, (struct sockaddr *)&sin,
+		    sizeof(sin)) == -1)
+			return;
+		thread_ = std::thread([this] { run(); });
+	}
+	~Dns()
+	{
+		stop_ = true;
+		if (thread_.joinable())
+			thread_.join();
+		if (fd_ != -1)
+			close(fd_);
+	}
+	bool ok() const { return thread_.joinable(); }
+	size_t lookups()
+	{
+		std::lock_guard<std::mutex> g(mu_);
+		return ids_.size();
+	}
+private:
+	struct Reply {
+		Clock::time_point due;
+		struct sockaddr_storage to;
+		socklen_t tolen;
+		std::string bytes;
+	};
+
+	// The answer to query q, or "" for what is no query of one question.
+	std::string answer(const std::string &q, bool *is_a) const
+	{
+		size_t at = 12;
+
+		if (q.size() < at || (q[2] & 0x80) != 0)
+			return "";
+		while (at < q.size() && q[at] != 0)
+			at += 1 + (uint8_t)q[at];
+		if (at + 5 > q.size())
+			return "";
+		*is_a = q[at + 1] == 0 && q[at + 2] == 1;
+		std::string r = q.substr(0, at + 5);
+		r[2] = (char)(0x80 | (q[2] & 0x01));	// QR, RD as asked
+		r[3] = (char)0x80;			// RA, NOERROR
+		r[4] = 0; r[5] = 1;			// one question
+		r[6] = 0; r[7] = *is_a ? 1 : 0;		// the answer
+		r.replace(8, 4, std::string(4, '\0'));	// nothing else
+		if (*is_a) {
+			static const unsigned char rr[] = {
+				0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4 };
+			r.append((const char *)rr, sizeof(rr));
+			r.append((const char *)&a_, sizeof(a_));
+		}
+		return r;
+	}
+
+	void run()
+	{
+		std::vector<Reply> due;
+		char buf[1500];
+
+		while (!stop_) {
+			struct pollfd p = { fd_, POLLIN, 0 };
+			if (poll(&p, 1, 10) == 1) {
+				Reply r;
+				r.tolen = sizeof(r.to);
+				ssize_t n = recvfrom(fd_, buf, sizeof(buf), 0,
+				    (struct sockaddr *)&r.to, &r.tolen);
+				bool is_a = false;
+				if (n > 0)
+					r.bytes = answer(std::string(buf,
+					    (size_t)n), &is_a);
+				if (is_a) {
+					std::lock_guard<std::mutex> g(mu_);
+					ids_.insert((uint16_t)(
+					    (uint8_t)buf[0] << 8 |
+					    (uint8_t)buf[1]));
+				}
+				r.due = Clock::now() +
+				    std::chrono::milliseconds(delay_ms_);
+				if (!r.bytes.empty() && delay_ms_ >= 0)
+					due.push_back(r);
+			}
+			for (auto it = due.begin(); it != due.end();) {
+				if (it->due > Clock::now()) {
+					++it;
+					continue;
+				}
+				(void)sendto(fd_, it->bytes.data(),
+				    it->bytes.size(), 0,
+				    (struct sockaddr *)&it->to, it->tolen);
+				it = due.erase(it);
+			}
+		}
+	}
+
+	int fd_ = -1;
+	int delay_ms_;
+	struct in_addr a_ = {};
+	std::atomic<bool> stop_{false};
+	std::thread thread_;
+	std::mutex mu_;
+	std::set<uint16_t> ids_;
+};
+
+// The child's /etc/resolv.conf and /etc/nsswitch.conf: names go to the
+// server on 127.0.0.1 alone, waiting timeout_s for it, one try.
+std::function<bool()>
+private_resolver(TestDir *dir, int timeout_s)
+{
+	return [dir, timeout_s]() {
+		std::string rc = dir->write("resolv.conf",
+		    "nameserver 127.0.0.1\noptions timeout:" +
+		    std::to_string(timeout_s) + " attempts:1\n");
+		std::string ns = dir->write("nsswitch.conf", "hosts: dns\n");
+		return mount(rc.c_str(), "/etc/resolv.conf", nullptr, MS_BIND,
+		    nullptr) == 0 && mount(ns.c_str(), "/etc/nsswitch.conf",
+		    nullptr, MS_BIND, nullptr) == 0;
+	};
+}
+
+// This process's thread count.
+int
+threads()
+{
+	std::ifstream in("/proc/self/status");
+	std::string line;
+
+	while (std::getline(in, line))
+		if (line.compare(0, 8, "Threads:") == 0)
+			return std::stoi(line.substr(8));
+	return -1;
+}
+
+// resolve_stream() of name:5000 in timeout_ms; "" when it resolved to
+// kAnswer (want_ok) or failed with want_errno, else what happened.
+std::string
+expect_resolve(const char *name, int timeout_ms, bool want_ok,
+    int want_errno = 0)
+{
+	struct resolve_addrs addrs;
+	char err[256] = "", got[64] = "";
+
+	errno = 0;
+	int rc = resolve_stream(name, "5000", -1, timeout_ms, &addrs, err,
+	    sizeof(err));
+	int e = errno;
+	if (rc == 0 && addrs.n > 0) {
+		const struct sockaddr_in *sin =
+		    (const struct sockaddr_in *)&addrs.a[0].ss;
+		if (sin->sin_family == AF_INET)
+			inet_ntop(AF_INET, &sin->sin_addr, got, sizeof(got));
+	}
+	if (want_ok && rc == 0 && strcmp(got, kAnswer) == 0)
+		return "";
+	if (!want_ok && rc == -1 && e == want_errno)
+		return "";
+	return std::string(name) + ": rc " + std::to_string(rc) + ", " +
+	    (rc == 0 ? std::string("address ") + got : std::string(err) +
+	    " (" + strerror(e) + ")");
+}
+
+// body as a test's whole body, in a child process with a network of its
+// own and a DNS server there that answers a (kAnswer unless said) after
+// delay_ms (-1: never), which the resolver waits 5 s for; skipped where
+// the host allows no such namespaces.
+void
+with_dns(int delay_ms, const std::function<std::string(Dns &)> &body,
+    const char *a = kAnswer)
+{
+	TestDir dir;
+
+	expect_in_namespaces(CLONE_NEWNET, private_resolver(&dir, 5),
+	    [&]() -> std::string {
+		Dns dns(delay_ms, a);
+		if (!dns.ok())
+			return "cannot serve DNS on 127.0.0.1:53";
+		return body(dns);
+	    }, "no private network and mount namespaces here");
+}
+
+// "" when the server saw want lookups, else what it saw.
+std::string
+lookups_are(Dns &dns, size_t want)
+{
+	if (dns.lookups() == want)
+		return "";
+	return "the server saw " + std::to_string(dns.lookups()) +
+	    " lookups, want " + std::to_string(want);
+}
+
+// After 0.2 s to settle: "" when the server saw want lookups and this
+// process runs want threads more than before, else what it saw.
+std::string
+lookups_and_threads(Dns &dns, int before, int want)
+{
+	std::this_thread::sleep_for(std::chrono::milliseconds(200));
+	std::string r = lookups_are(dns, (size_t)want);
+	int more = threads() - before;
+
+	if (more != want)
+		r += (r.empty() ? "" : ", ") + std::to_string(more) +
+		    " threads more than before, want " + std::to_string(want);
+	return r;
+}
+
+}  // namespace
+
+// A DNS server that answers in 1 s, to dials that wait 0.3 s and 0.9 s
+// with 0.1 s between them: the second dial takes the first one's lookup
+// and finds the name, where a lookup of its own would have come too late
+// (and so would every one after it, for ever).
+TEST(Resolve, AnAnswerSlowerThanOneTryServesTheNext)
+{
+	with_dns(1000, [](Dns &dns) -> std::string {
+		std::string r = expect_resolve("plc1.gatewayd-test.invalid",
+		    300, false, ETIMEDOUT);
+		if (!r.empty())
+			return "first try: " + r;
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+		if (!(r = expect_resolve("plc1.gatewayd-test.invalid", 900,
+		    true)).empty())
+			return "second try: " + r;
+		return lookups_are(dns, 1);
+	});
+}
+
+// A DNS server that never answers, and 10 dials of one name that each
+// give up after 50 ms: one lookup (one thread) runs for them all; another
+// name gets a lookup of its own.
+TEST(Resolve, TriesThatGiveUpOnASilentServerShareOneLookup)
+{
+	with_dns(-1, [](Dns &dns) -> std::string {
+		int before = threads();
+		for (int i = 0; i < 10; i++) {
+			std::string r = expect_resolve(
+			    "plc1.gatewayd-test.invalid", 50, false, ETIMEDOUT);
+			if (!r.empty())
+				return "try " + std::to_string(i + 1) + ": " + r;
+		}
+		std::string r = lookups_and_threads(dns, before, 1);
+		if (!r.empty())
+			return "after 10 tries of one name: " + r;
+		r = expect_resolve("plc2.gatewayd-test.invalid", 50, false,
+		    ETIMEDOUT);
+		if (!r.empty())
+			return "another name: " + r;
+		r = lookups_and_threads(dns, before, 2);
+		if (!r.empty())
+			return "with another name: " + r;
+		return "";
+	});
+}
+
+// No answer is kept: once a lookup has ended, the next try asks again
+// (an address that changed in DNS is found at the next dial).
+TEST(Resolve, EachTryAfterALookupEndedAsksAgain)
+{
+	with_dns(0, [](Dns &dns) -> std::string {
+		for (int i = 0; i < 3; i++) {
+			std::string r = expect_resolve(
+			    "plc1.gatewayd-test.invalid", 2000, true);
+			if (!r.empty())
+				return "try " + std::to_string(i + 1) + ": " + r;
+		}
+		return lookups_are(dns, 3);
+	});
+}
+
+// The same through gatewayd: a device whose name the DNS server answers in
+// 2.5 s, with connect_timeout_ms = 1000. Each dial gives up on the lookup
+// after 1 s and the next one takes it over, until the answer comes; a dial
+// that started its own lookup each time would never get one.
+TEST(Resolve, ADeviceWhoseNameAnswersSlowerThanItsConnectTimeoutComesUp)
+{
+	with_dns(2500, [](Dns &dns) -> std::string {
+		int port, lfd = tcp_listen(&port);
+		if (lfd == -1)
+			return "cannot listen on 127.0.0.1";
+		GatewayProcess g(test_preamble() + "devices = (\n"
+		    "  { name = \"d1\";\n"
+		    "    device = { connect = \"plc1.gatewayd-test.invalid:" +
+		    std::to_string(port) + "\"; };\n"
+		    "    upstream = { listen = \"127.0.0.1:0\"; }; }\n);\n");
+		int dev = tcp_accept(lfd, 8000);
+		close(lfd);
+		if (dev == -1)
+			return "the device was not dialled within 8 s; log:\n" +
+			    g.log();
+		close(dev);
+		std::string r;
+		r = lookups_are(dns, 1);
+		return r.empty() ? r : r + "; log:\n" + g.log();
+	}, "127.0.0.1");
+}
