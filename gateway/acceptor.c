@@ -34,6 +34,7 @@
 #include "clock.h"
 #include "endpoint.h"
 #include "log.h"
+#include "spare.h"
 
 #define ACC_FULL_LOG_MS		60000	/* one "out of descriptors" a minute */
 #define ACC_PAUSE_MS		1000	/* without a spare: poll less */
@@ -58,7 +59,7 @@ struct acceptor {
 	/* The thread's alone. */
 	struct pollfd		*pfd;
 	int			 pfd_cap;
-	int			 spare;		/* /dev/null, or -1 when used */
+	struct spare		 spare;
 	unsigned long		 dropped;	/* clients closed for lack of fds */
 	struct log_limit	 full_log;
 };
@@ -76,12 +77,6 @@ acc_wake(struct acceptor *acc)
 	(void)rc;
 }
 
-static int
-spare_open(void)
-{
-	return (open("/dev/null", O_RDONLY | O_CLOEXEC));
-}
-
 struct acceptor *
 acceptor_start(void)
 {
@@ -93,11 +88,10 @@ acceptor_start(void)
 		return (NULL);
 	acc->wake[0] = acc->wake[1] = -1;
 	acc->full_log.window_ms = ACC_FULL_LOG_MS;
-	if ((acc->spare = spare_open()) == -1 ||
+	if (spare_open(&acc->spare) == -1 ||
 	    pipe2(acc->wake, O_CLOEXEC | O_NONBLOCK) == -1) {
 		saved_errno = errno;
-		if (acc->spare != -1)
-			close(acc->spare);
+		spare_close(&acc->spare);
 		free(acc);
 		errno = saved_errno;
 		return (NULL);
@@ -144,8 +138,7 @@ acceptor_free(struct acceptor *acc)
 		close(acc->ls[i].fd);
 	free(acc->ls);
 	free(acc->pfd);
-	if (acc->spare != -1)
-		close(acc->spare);
+	spare_close(&acc->spare);
 	close(acc->wake[0]);
 	close(acc->wake[1]);
 	pthread_cond_destroy(&acc->cv);
@@ -232,36 +225,19 @@ allowed(const struct cfg_endpoint *ep, const struct sockaddr *sa)
 	return (false);
 }
 
-/* Out of descriptors, maybe with a client waiting on ls (accept() fails
-   with EMFILE before it looks at the queue): give up the spare to take the
-   client, close it at once, take the spare back. Returns 1 when a client
-   was dropped, 0 when none was waiting, -1 when there is no spare (the
-   caller pauses instead). */
-static int
-drop_one(struct acceptor *acc, struct listener *ls)
+/* A client turned away for want of descriptors: count it, and say so at
+   most once a window. */
+static void
+turned_away(struct acceptor *acc, struct listener *ls)
 {
-	unsigned	 suppressed;
-	int		 fd, err;
+	unsigned	suppressed;
 
-	if (acc->spare == -1 && (acc->spare = spare_open()) == -1)
-		return (-1);
-	close(acc->spare);
-	acc->spare = -1;
-	fd = accept4(ls->fd, NULL, NULL, SOCK_CLOEXEC);
-	err = errno;
-	if (fd != -1) {
-		close(fd);
-		acc->dropped++;
-	}
-	acc->spare = spare_open();
-	if (fd == -1)
-		return (err == EAGAIN || err == EWOULDBLOCK ? 0 : -1);
+	acc->dropped++;
 	if (log_limit_allow(&acc->full_log, clock_ms(), &suppressed))
 		link_log(ls->link, LOG_LVL_WARN, WD_REASON_NONE, "%s: out of "
 		    "file descriptors: closed new clients at once (%lu so "
 		    "far)%s", link_name(ls->link), acc->dropped,
 		    log_suppressed(suppressed));
-	return (1);
 }
 
 /* Accept every client waiting on ls. Called with acc->mu held. Returns
@@ -274,27 +250,24 @@ accept_all(struct acceptor *acc, struct listener *ls)
 	socklen_t		 sslen;
 	char			 peer[LINK_PEER_MAX];
 	int			 fd;
+	bool			 away;
 
 	for (;;) {
 		sslen = sizeof(ss);
 		fd = accept4(ls->fd, (struct sockaddr *)&ss, &sslen,
 		    SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			switch (spare_accept_failed(&acc->spare, ls->fd, errno,
+			    NULL, &away)) {
+			case SPARE_AGAIN:
+				if (away)
+					turned_away(acc, ls);
 				continue;
-			if (errno == EMFILE || errno == ENFILE) {
-				switch (drop_one(acc, ls)) {
-				case 1:
-					continue;
-				case 0:
-					return (true);	/* drained */
-				default:
-					return (false);
-				}
-			}
-			if (errno == ENOBUFS || errno == ENOMEM)
+			case SPARE_PAUSE:
 				return (false);
-			return (true);	/* EAGAIN: drained */
+			default:
+				return (true);	/* drained */
+			}
 		}
 		addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
 		if (!allowed(link_endpoint(ls->link), (struct sockaddr *)&ss)) {
