@@ -21,7 +21,10 @@
  * count, what it cannot hold -- the trace says where and how much. mu
  * protects the reload hand-over and the stop flag, nothing else:
  * everything else is the thread's. control_stop() sets the flag, writes
- * the pipe and joins; the traces are unsubscribed after.
+ * the pipe and joins; the traces are unsubscribed after. Out of
+ * descriptors, a client waiting at accept() is turned away with a spare
+ * (spare.h) and told why; should even that fail, the listening socket is
+ * left out of the poll set for CONTROL_PAUSE_MS.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -40,12 +43,15 @@
 #include "clock.h"
 #include "control.h"
 #include "log.h"
+#include "spare.h"
 #include "tap.h"
 
 #define CONTROL_LINE_MAX	512	/* one command line */
 #define CONTROL_DEADLINE_MS	5000	/* to send a command, to take a reply */
 #define CONTROL_RELOAD_MS	60000	/* for the main thread to reload */
 #define CONTROL_POLL_MS		1000	/* longest sleep without a deadline */
+#define CONTROL_PAUSE_MS	1000	/* out of descriptors, no spare */
+#define CONTROL_FULL_LOG_MS	60000	/* one "out of descriptors" a minute */
 #define CONTROL_ARGS_MAX	4
 #define CONTROL_BACKLOG		16
 #define CONTROL_NO_DEADLINE	INT64_MAX
@@ -91,8 +97,13 @@ struct control {
 	int			 lfd;
 	int			 wake[2];	/* readable: stop, or reload done */
 	pthread_t		 tid;
-	struct ctl_client	 cl[CONTROL_CLIENTS_MAX];	/* the thread's */
-	unsigned		 next_id;			/* the thread's */
+	/* The thread's. */
+	struct ctl_client	 cl[CONTROL_CLIENTS_MAX];
+	unsigned		 next_id;
+	struct spare		 spare;
+	int64_t			 paused_until;	/* lfd left out of poll() */
+	unsigned long		 turned_away;	/* out of descriptors */
+	struct log_limit	 full_log;
 	pthread_mutex_t		 mu;
 	bool			 stop;		/* protected by mu */
 	enum rl_state		 rl;		/* protected by mu */
@@ -230,7 +241,12 @@ control_start(const char *path, const struct control_ops *ops, void *ctx,
 	ctl->ops = ops;
 	ctl->ctx = ctx;
 	ctl->lfd = ctl->wake[0] = ctl->wake[1] = -1;
+	ctl->full_log.window_ms = CONTROL_FULL_LOG_MS;
 	pthread_mutex_init(&ctl->mu, NULL);
+	if (spare_open(&ctl->spare) == -1) {
+		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
+		goto out_free;
+	}
 	if (control_listen(ctl, err, errlen) == -1)
 		goto out_free;
 	if (pipe2(ctl->wake, O_CLOEXEC | O_NONBLOCK) == -1) {
@@ -253,6 +269,7 @@ out_free:
 		close(ctl->wake[0]);
 		close(ctl->wake[1]);
 	}
+	spare_close(&ctl->spare);
 	pthread_mutex_destroy(&ctl->mu);
 	free(ctl);
 	return (NULL);
@@ -286,6 +303,7 @@ control_stop(struct control *ctl)
 	(void)unlink(ctl->path);
 	close(ctl->wake[0]);
 	close(ctl->wake[1]);
+	spare_close(&ctl->spare);
 	free(ctl->rl_reply);
 	pthread_mutex_destroy(&ctl->mu);
 	log_info("control: stopped serving on %s", ctl->path);
@@ -802,7 +820,22 @@ cl_write(struct ctl_client *cl)
 	}
 }
 
-/* Take every client waiting; one over the maximum is told so. */
+/* A client turned away for want of descriptors: count it, and say so at
+   most once a window. */
+static void
+control_turned_away(struct control *ctl)
+{
+	unsigned	suppressed;
+
+	ctl->turned_away++;
+	if (log_limit_allow(&ctl->full_log, clock_ms(), &suppressed))
+		log_warnx("out of file descriptors: turned new control "
+		    "clients away (%lu so far)%s", ctl->turned_away,
+		    log_suppressed(suppressed));
+}
+
+/* Take every client waiting; one over the maximum is told so, and so is
+   one that comes while the process is out of descriptors. */
 static void
 control_accept(struct control *ctl)
 {
@@ -811,11 +844,30 @@ control_accept(struct control *ctl)
 	socklen_t		 clen;
 	const char		 full[] = "UNKNOWN: too many control "
 				    "connections: try again\n";
+	const char		 nomore[] = "UNKNOWN: gatewayd is out of "
+				    "file descriptors: try again later\n";
 	ssize_t			 n;
 	int			 fd, i;
+	bool			 away;
 
-	while ((fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC |
-	    SOCK_NONBLOCK)) != -1) {
+	for (;;) {
+		fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC |
+		    SOCK_NONBLOCK);
+		if (fd == -1) {
+			switch (spare_accept_failed(&ctl->spare, ctl->lfd,
+			    errno, nomore, &away)) {
+			case SPARE_AGAIN:
+				if (away)
+					control_turned_away(ctl);
+				continue;
+			case SPARE_PAUSE:
+				ctl->paused_until = clock_ms() +
+				    CONTROL_PAUSE_MS;
+				return;
+			default:
+				return;		/* all taken */
+			}
+		}
 		for (i = 0; i < CONTROL_CLIENTS_MAX &&
 		    ctl->cl[i].state != CL_FREE; i++)
 			;
@@ -860,7 +912,11 @@ control_main(void *arg)
 		now = clock_ms();
 		next = now + CONTROL_POLL_MS;
 		pfd[0] = (struct pollfd){ .fd = ctl->wake[0], .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = ctl->lfd, .events = POLLIN };
+		/* Paused: a negative fd is left out. */
+		pfd[1] = (struct pollfd){ .fd = now < ctl->paused_until ? -1 :
+		    ctl->lfd, .events = POLLIN };
+		if (now < ctl->paused_until && ctl->paused_until < next)
+			next = ctl->paused_until;
 		for (i = 0, n = 2; i < CONTROL_CLIENTS_MAX; i++) {
 			cl = &ctl->cl[i];
 			if (cl->state == CL_FREE)

@@ -35,8 +35,9 @@ const char	*control_code_str(enum control_code);
 /* Commands a client sends at once: one more is refused. */
 #define CONTROL_CLIENTS_MAX	16
 /* Descriptors the server may hold: its clients (and one refused), the
-   listening socket, its wake pipe, a tap's eventfd per client. */
-#define CONTROL_FDS		(2 * (CONTROL_CLIENTS_MAX + 1) + 3)
+   listening socket, its wake pipe, a tap's eventfd per client, and a
+   spare to turn clients away with when the process is out of them. */
+#define CONTROL_FDS		(2 * (CONTROL_CLIENTS_MAX + 1) + 4)
 
 /* What the server asks of its owner. Every function is called on the
    server's thread and must return quickly: copy under short locks, never

@@ -11,6 +11,13 @@
  * connections are open, a new one evicts the oldest: a flood of slow
  * clients delays an honest request by no more than its own round trip.
  *
+ * The listening socket is ours, not MHD's: the thread accepts and hands
+ * each client to MHD (MHD_add_connection()), while MHD has room. So out of
+ * descriptors, a client waiting at accept() is answered 503 with a spare
+ * (spare.h) and closed, where MHD would find its socket readable and fail
+ * to accept for ever, a core busy; should even the spare fail, the socket
+ * is left out of the poll set for STATUS_PAUSE_MS.
+ *
  * A request copies what it shows into a struct metrics through its
  * owner's collect function -- the gateway's device table locked only while
  * copying, each link's lock only inside link_snapshot(), counters by atomic
@@ -22,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netdb.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,12 +49,14 @@
 #include "log.h"
 #include "metrics.h"
 #include "route.h"
+#include "spare.h"
 #include "status.h"
 #include "strbuf.h"
 
 #define STATUS_DEADLINE_MS	5000	/* to complete one request */
 #define STATUS_TICK_MS		100	/* how often deadlines are checked */
 #define STATUS_LOG_MS		60000	/* one server error line a minute */
+#define STATUS_PAUSE_MS		1000	/* out of descriptors, no spare */
 
 #define CT_TEXT		"text/plain; charset=utf-8"
 
@@ -63,10 +73,14 @@ struct status {
 	status_collect_fn	 collect;
 	void			*ctx;
 	struct MHD_Daemon	*mhd;
+	int			 lfd;		/* listening; MHD gets clients */
 	pthread_t		 tid;
 	int			 wake[2];	/* the thread stops when readable */
 	struct status_conn	 conns[STATUS_CONN_MAX + 1];	/* the thread's */
 	bool			 rerun;		/* the thread's: run MHD at once */
+	struct spare		 spare;		/* the thread's */
+	int64_t			 paused_until;	/* the thread's: lfd left out */
+	unsigned long		 turned_away;	/* the thread's */
 	char			 where[ADDR_HOST_MAX + 16]; /* "[::1]:9780" */
 	pthread_mutex_t		 mu;
 	bool			 starting;	/* protected by mu */
@@ -85,8 +99,11 @@ static enum MHD_Result	status_reply_static(struct MHD_Connection *,
 static enum MHD_Result	status_handle(void *, struct MHD_Connection *,
 			    const char *, const char *, const char *,
 			    const char *, size_t *, void **);
-static struct MHD_Daemon *status_listen(struct status *,
-			    const struct addrinfo *, int);
+static int		status_socket(struct status *,
+			    const struct addrinfo *);
+static struct MHD_Daemon *status_mhd(struct status *);
+static bool		status_full(struct status *);
+static void		status_accept(struct status *);
 static void		status_notify(void *, struct MHD_Connection *, void **,
 			    enum MHD_ConnectionNotificationCode);
 static void		status_completed(void *, struct MHD_Connection *,
@@ -263,10 +280,8 @@ status_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		if ((sc = *socket_context) != NULL)
 			sc->used = false;
-		/* At its limit MHD took its listening socket out of its epoll
-		   set and puts it back only at the start of a run: run it
-		   again at once, or the clients waiting at accept() would
-		   wait a tick per eviction. */
+		/* Room again: accept at once, or the clients waiting at
+		   accept() would wait a tick per eviction. */
 		st->rerun = true;
 		return;
 	}
@@ -328,13 +343,75 @@ status_expire(struct status *st, int64_t now_ms)
 			status_shut(&st->conns[i]);
 }
 
+/* Would MHD refuse another connection? One over STATUS_CONN_MAX is let
+   in, to evict the oldest. */
+static bool
+status_full(struct status *st)
+{
+	const union MHD_DaemonInfo	*di;
+
+	di = MHD_get_daemon_info(st->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return (di != NULL && di->num_connections >= STATUS_CONN_MAX + 1);
+}
+
+/* Hand every client waiting to MHD while it has room; out of
+   descriptors, answer one 503 with the spare and close it. */
+static void
+status_accept(struct status *st)
+{
+	static const char	 unavailable[] = "HTTP/1.1 503 Service "
+				    "Unavailable\r\nContent-Type: " CT_TEXT
+				    "\r\nContent-Length: 36\r\nConnection: "
+				    "close\r\n\r\ngatewayd is out of file "
+				    "descriptors\n";
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	unsigned		 suppressed;
+	bool			 away, allow;
+	int			 fd;
+
+	while (!status_full(st)) {
+		sslen = sizeof(ss);
+		fd = accept4(st->lfd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd != -1) {
+			/* MHD closes it should it not take it. */
+			(void)MHD_add_connection(st->mhd, fd,
+			    (struct sockaddr *)&ss, sslen);
+			continue;
+		}
+		switch (spare_accept_failed(&st->spare, st->lfd, errno,
+		    unavailable, &away)) {
+		case SPARE_AGAIN:
+			if (!away)
+				continue;
+			st->turned_away++;
+			pthread_mutex_lock(&st->mu);
+			allow = log_limit_allow(&st->log_limit, clock_ms(),
+			    &suppressed);
+			pthread_mutex_unlock(&st->mu);
+			if (allow)
+				log_warnx("out of file descriptors: answered "
+				    "new clients 503 (%lu so far)%s",
+				    st->turned_away,
+				    log_suppressed(suppressed));
+			continue;
+		case SPARE_PAUSE:
+			st->paused_until = clock_ms() + STATUS_PAUSE_MS;
+			return;
+		default:
+			return;		/* all taken */
+		}
+	}
+}
+
 static void *
 status_main(void *arg)
 {
 	struct status			*st = arg;
 	const union MHD_DaemonInfo	*di;
 	MHD_UNSIGNED_LONG_LONG		 mhd_ms;
-	struct pollfd			 pfd[2];
+	struct pollfd			 pfd[3];
 	int				 timeout;
 
 	log_set_tag("status");
@@ -343,38 +420,76 @@ status_main(void *arg)
 	pfd[0].events = POLLIN;
 	pfd[1].fd = st->wake[0];
 	pfd[1].events = POLLIN;
+	pfd[2].events = POLLIN;
 	for (;;) {
 		timeout = st->rerun ? 0 : STATUS_TICK_MS;
 		st->rerun = false;
 		if (MHD_get_timeout(st->mhd, &mhd_ms) == MHD_YES &&
 		    mhd_ms < (MHD_UNSIGNED_LONG_LONG)timeout)
 			timeout = (int)mhd_ms;
-		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
+		/* Paused, or MHD full: a negative fd is left out. */
+		pfd[2].fd = clock_ms() < st->paused_until || status_full(st) ?
+		    -1 : st->lfd;
+		pfd[2].revents = 0;
+		if (poll(pfd, 3, timeout) == -1 && errno != EINTR)
 			fatal("status: poll: %s", strerror(errno));
 		if (pfd[1].revents != 0)
 			break;
+		if (pfd[2].revents != 0)
+			status_accept(st);
 		MHD_run(st->mhd);
 		status_expire(st, clock_ms());
 	}
 	return (NULL);
 }
 
-/* Start libmicrohttpd on one resolved address; NULL with st->start_err
-   set (or errno) when it cannot. */
-static struct MHD_Daemon *
-status_listen(struct status *st, const struct addrinfo *ai, int port)
+/* A listening socket on ai, made as libmicrohttpd makes its own
+   (SO_REUSEADDR; an IPv6 socket for IPv6 alone), non-blocking: the fd,
+   or -1 with the reason in st->start_err. */
+static int
+status_socket(struct status *st, const struct addrinfo *ai)
 {
-	unsigned int	flags;
+	const char	*what = "socket";
+	int		 fd, one = 1, saved;
 
-	/* No thread of MHD's: status_main() runs it. One connection over
-	   the maximum is let in, to evict the oldest. */
-	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	if (ai->ai_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	return (MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    IPPROTO_TCP);
+	if (fd == -1)
+		goto fail;
+	what = "setsockopt";
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1))
+		goto fail;
+	what = "bind";
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
+		goto fail;
+	what = "listen";
+	if (listen(fd, SOMAXCONN) == -1)
+		goto fail;
+	return (fd);
+fail:
+	saved = errno;
+	pthread_mutex_lock(&st->mu);
+	snprintf(st->start_err, sizeof(st->start_err), "%s: %s", what,
+	    strerror(saved));
+	pthread_mutex_unlock(&st->mu);
+	if (fd != -1)
+		close(fd);
+	errno = saved;
+	return (-1);
+}
+
+/* libmicrohttpd without a listening socket or a thread of its own: the
+   thread hands it the clients and runs it. NULL with st->start_err set
+   (or errno) when it cannot start. */
+static struct MHD_Daemon *
+status_mhd(struct status *st)
+{
+	return (MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	    MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
 	    status_handle, st,
 	    MHD_OPTION_EXTERNAL_LOGGER, status_mhd_log, st,
-	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)STATUS_CONN_MAX + 1,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)(STATUS_DEADLINE_MS / 1000),
@@ -387,7 +502,6 @@ struct status *
 status_start(const struct addr_hostport *hp, status_collect_fn collect,
     void *ctx, char *err, size_t errlen)
 {
-	const union MHD_DaemonInfo	*di;
 	struct status			*st;
 	struct addrinfo			 hints, *res, *ai;
 	int				 rc;
@@ -398,7 +512,7 @@ status_start(const struct addr_hostport *hp, status_collect_fn collect,
 	}
 	st->collect = collect;
 	st->ctx = ctx;
-	st->wake[0] = st->wake[1] = -1;
+	st->wake[0] = st->wake[1] = st->lfd = st->spare.fd = -1;
 	st->log_limit.window_ms = STATUS_LOG_MS;
 	snprintf(st->where, sizeof(st->where), strchr(hp->host, ':') != NULL ?
 	    "[%s]:%s" : "%s:%s", hp->host, hp->port);
@@ -417,12 +531,12 @@ status_start(const struct addr_hostport *hp, status_collect_fn collect,
 	st->starting = true;
 	snprintf(st->start_err, sizeof(st->start_err), "no usable address");
 	pthread_mutex_unlock(&st->mu);
-	for (ai = res; ai != NULL && st->mhd == NULL; ai = ai->ai_next) {
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-			continue;
-		st->mhd = status_listen(st, ai, atoi(hp->port));
-	}
+	for (ai = res; ai != NULL && st->lfd == -1; ai = ai->ai_next)
+		if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+			st->lfd = status_socket(st, ai);
 	freeaddrinfo(res);
+	if (st->lfd != -1)
+		st->mhd = status_mhd(st);
 	pthread_mutex_lock(&st->mu);
 	st->starting = false;
 	pthread_mutex_unlock(&st->mu);
@@ -431,7 +545,8 @@ status_start(const struct addr_hostport *hp, status_collect_fn collect,
 		    st->where, st->start_err);
 		goto out_free;
 	}
-	if (pipe2(st->wake, O_CLOEXEC | O_NONBLOCK) == -1 ||
+	if (spare_open(&st->spare) == -1 ||
+	    pipe2(st->wake, O_CLOEXEC | O_NONBLOCK) == -1 ||
 	    (rc = pthread_create(&st->tid, NULL, status_main, st)) != 0) {
 		snprintf(err, errlen, "status.listen %s: cannot start: %s",
 		    st->where, strerror(st->wake[0] == -1 ? errno : rc));
@@ -439,10 +554,7 @@ status_start(const struct addr_hostport *hp, status_collect_fn collect,
 		goto out_free;
 	}
 	/* As bound: a port 0 or a name shows what it became. */
-	di = MHD_get_daemon_info(st->mhd, MHD_DAEMON_INFO_LISTEN_FD);
-	if (di != NULL)
-		(void)endpoint_local_addr(di->listen_fd, st->where,
-		    sizeof(st->where));
+	(void)endpoint_local_addr(st->lfd, st->where, sizeof(st->where));
 	log_info("status: serving /metrics and /status on http://%s",
 	    st->where);
 	return (st);
@@ -451,6 +563,9 @@ out_free:
 		close(st->wake[0]);
 		close(st->wake[1]);
 	}
+	spare_close(&st->spare);
+	if (st->lfd != -1)
+		close(st->lfd);
 	pthread_mutex_destroy(&st->mu);
 	free(st);
 	return (NULL);
@@ -523,6 +638,8 @@ status_stop(struct status *st)
 	(void)n;	/* a fresh pipe has room for one byte */
 	pthread_join(st->tid, NULL);
 	MHD_stop_daemon(st->mhd);
+	close(st->lfd);
+	spare_close(&st->spare);
 	close(st->wake[0]);
 	close(st->wake[1]);
 	pthread_mutex_destroy(&st->mu);

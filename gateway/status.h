@@ -16,8 +16,9 @@ struct status;
 /* Connections served at once; one more evicts the oldest. */
 #define STATUS_CONN_MAX		64
 /* Descriptors the server may hold: its connections, one over, the
-   listening socket, MHD's epoll fd and its own wake pipe. */
-#define STATUS_FDS		(STATUS_CONN_MAX + 1 + 4)
+   listening socket, MHD's epoll fd, its own wake pipe and a spare to
+   answer clients with when the process is out of them. */
+#define STATUS_FDS		(STATUS_CONN_MAX + 1 + 5)
 
 /* The owner's side of the status server: fill m with a copy of every link
    and counter it shows (metrics_add_link(), ...), taking its locks only

@@ -171,6 +171,67 @@ TEST(Field, AcceptOutOfDescriptorsClosesClientsLogsOnceAndStaysIdle)
 	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0);
 }
 
+// Out of descriptors with clients waiting at the control socket and the
+// status server: each is answered (UNKNOWN, 503) and closed, one line each
+// says so, no thread spins; with descriptors back, both serve again.
+TEST(Field, ControlAndStatusOutOfDescriptorsAnswerAndStayIdle)
+{
+	TestDir dir;
+	std::string conf = preamble("127.0.0.1:0", kDefaults) +
+	    "devices = (\n" + listen_device("d1") + ");\n";
+	const std::string none = "control = { socket = \"\"; };";
+	std::string sock = dir.path("ctl.sock");
+	conf.replace(conf.find(none), none.size(),
+	    "control = { socket = \"" + sock + "\"; };");
+	GatewayProcess g(conf);
+	int sport = logged_port(g, "status: serving");
+	ASSERT_GT(sport, 0) << g.log();
+	ASSERT_TRUE(eventually([&] {
+		return g.log_contains("control: serving") &&
+		    g.log_contains("started 1 device"); }, 5000)) << g.log();
+	struct rlimit was;
+	ASSERT_EQ(prlimit(g.pid(), RLIMIT_NOFILE, nullptr, &was), 0);
+	int top = first_free_fd(g.pid());
+	ASSERT_GT(top, 2);
+	struct rlimit rl = { (rlim_t)top, was.rlim_max };
+	ASSERT_EQ(prlimit(g.pid(), RLIMIT_NOFILE, &rl, nullptr), 0)
+	    << strerror(errno);
+
+	long cpu0 = cpu_ms(g.pid());
+	auto t0 = Clock::now();
+	// Each is closed at once, not left waiting; the answer is best
+	// effort (a client that writes after the close loses it).
+	const std::string nomore = "UNKNOWN: gatewayd is out of file "
+	    "descriptors: try again later\n";
+	for (int i = 0; i < 5; i++) {
+		auto t1 = Clock::now();
+		std::string c = unix_request(sock, "status\n", 3000);
+		EXPECT_TRUE(c.empty() || c == nomore) << c;
+		HttpReply r = http_request(sport, "GET", "/metrics", 3000);
+		EXPECT_TRUE(r.status == -1 || (r.status == 503 && r.body ==
+		    "gatewayd is out of file descriptors\n")) << r.headers;
+		EXPECT_LT(ms_since(t1), 1000) << "a client was left waiting";
+	}
+	std::this_thread::sleep_for(std::chrono::milliseconds(
+	    std::max(0L, 2000 - ms_since(t0))));
+	long cpu = cpu_ms(g.pid()) - cpu0;
+	long wall = ms_since(t0);
+	printf("out of descriptors: 5 control and 5 status clients answered, "
+	    "%ld ms of CPU in %ld ms\n", cpu, wall);
+	EXPECT_LT(cpu * 10, wall) << "cpu " << cpu << " ms in " << wall << " ms";
+	std::string log = g.log();
+	EXPECT_EQ(count_lines(log, "turned new control clients away"), 1u)
+	    << log;
+	EXPECT_EQ(count_lines(log, "answered new clients 503"), 1u) << log;
+
+	ASSERT_EQ(prlimit(g.pid(), RLIMIT_NOFILE, &was, nullptr), 0)
+	    << strerror(errno);
+	EXPECT_EQ(http_get(sport, "/metrics").status, 200);
+	EXPECT_EQ(last_line(unix_request(sock, "status\n", 3000)),
+	    "OK: 2 links") << g.log();
+	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0);
+}
+
 // A link that rejects a second client logs what a remote peer can trigger
 // at will at most once per window, with a count later.
 TEST(Field, RejectedClientsAreRateLimited)
