@@ -314,7 +314,7 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 		return (false);
 	if (s->is_writer && close_mode(s) && !device_up(dev))
 		return (false);
-	pump_fill(p, s->src, dst_up, now);
+	pump_fill(p, s->src, dst_up);
 	return (true);
 }
 

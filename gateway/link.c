@@ -717,13 +717,15 @@ io_call(struct link *l, int fd, enum io_op op, void *buf, int pipe_fd,
 	return (rc);
 }
 
-/* Receive into buf or splice into a pipe: one blocking call. */
+/* Receive into buf or splice into a pipe: one blocking call. What came
+   is stamped with the time the call returned, not the time it began. */
 static enum link_io
 link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
-    size_t *n, int64_t now_ms)
+    size_t *n)
 {
 	enum wd_reason	reason;
 	uint64_t	gen;
+	int64_t		now_ms;
 	ssize_t		rc;
 	int		fd, err;
 
@@ -731,6 +733,7 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 	if ((fd = link_acquire(l, &gen)) == -1)
 		return (LINK_CLOSED);
 	rc = io_call(l, fd, op, buf, pipe_fd, len, &err, &reason);
+	now_ms = clock_ms();
 	/* Spliced bytes are the pump's to show (link_saw()/link_unseen()). */
 	if (rc > 0 && op == IO_RECV)
 		link_saw(l, buf, (size_t)rc);
@@ -805,9 +808,9 @@ link_out(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 }
 
 enum link_io
-link_read(struct link *l, void *buf, size_t len, size_t *n, int64_t now_ms)
+link_read(struct link *l, void *buf, size_t len, size_t *n)
 {
-	return (link_in(l, IO_RECV, buf, -1, len, n, now_ms));
+	return (link_in(l, IO_RECV, buf, -1, len, n));
 }
 
 enum link_io
@@ -820,10 +823,9 @@ link_write(struct link *l, const void *buf, size_t len, size_t *n,
 }
 
 enum link_io
-link_splice_in(struct link *l, int pipe_w, size_t len, size_t *n,
-    int64_t now_ms)
+link_splice_in(struct link *l, int pipe_w, size_t len, size_t *n)
 {
-	return (link_in(l, IO_SPLICE_IN, NULL, pipe_w, len, n, now_ms));
+	return (link_in(l, IO_SPLICE_IN, NULL, pipe_w, len, n));
 }
 
 enum link_io

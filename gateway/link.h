@@ -160,14 +160,14 @@ void	link_policy_changed(struct link *);
 
 /* One blocking recv() (at most io_timeout_ms: SO_RCVTIMEO) into buf, or
    one send() of buf (may be partial), with MSG_NOSIGNAL, on the link's
-   socket. Keeps the times the watchdog reads (last byte in; a writer's
-   wait and progress) and the byte counters. LINK_OK with *n > 0 bytes
+   socket. Keeps the times the watchdog reads (last byte in, taken when
+   the call returns: a read may wait io_timeout_ms for it; a writer's wait
+   and progress) and the byte counters. LINK_OK with *n > 0 bytes
    moved; LINK_TIMEOUT when nothing moved; LINK_CLOSED when the link is
    down, failed, or failed here: end of stream (peer_closed) or an error,
    whose reason is recorded on it (an ETIMEDOUT is told apart by a sample
    of the socket, or the watchdog's last one). */
-enum link_io link_read(struct link *, void *buf, size_t len, size_t *n,
-	    int64_t now_ms);
+enum link_io link_read(struct link *, void *buf, size_t len, size_t *n);
 enum link_io link_write(struct link *, const void *buf, size_t len,
 	    size_t *n, int64_t now_ms);
 
@@ -176,7 +176,7 @@ enum link_io link_write(struct link *, const void *buf, size_t len,
    from the read end of a pipe holding len bytes to the socket. Same
    results, stamps and counters. */
 enum link_io link_splice_in(struct link *, int pipe_w, size_t len,
-	    size_t *n, int64_t now_ms);
+	    size_t *n);
 enum link_io link_splice_out(struct link *, int pipe_r, size_t len,
 	    size_t *n, int64_t now_ms);
 

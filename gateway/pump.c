@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "pump.h"
 
 int
@@ -131,7 +132,7 @@ pump_consume(struct pump *p, size_t n)
 }
 
 enum link_io
-pump_fill(struct pump *p, struct link *src, bool dst_up, int64_t now_ms)
+pump_fill(struct pump *p, struct link *src, bool dst_up)
 {
 	enum link_io	io;
 	size_t		n;
@@ -140,12 +141,12 @@ pump_fill(struct pump *p, struct link *src, bool dst_up, int64_t now_ms)
 		return (LINK_TIMEOUT);
 	if (p->pipe[0] != -1 && p->len == 0 && dst_up && !p->small &&
 	    !link_tapped(src)) {
-		io = link_splice_in(src, p->pipe[1], p->cap, &n, now_ms);
+		io = link_splice_in(src, p->pipe[1], p->cap, &n);
 		if (io != LINK_OK)
 			return (io);
 		p->len = n;
 		p->in_pipe = true;
-		pump_mark(p, n, now_ms);
+		pump_mark(p, n, clock_ms());
 		/* A small chunk, or a trace that began while the splice
 		   waited: out of the pipe, to be seen. */
 		p->small = n < PUMP_SEEN_MAX;
@@ -165,10 +166,10 @@ pump_fill(struct pump *p, struct link *src, bool dst_up, int64_t now_ms)
 		p->head = 0;
 	}
 	io = link_read(src, p->buf + p->head + p->len,
-	    p->cap - p->head - p->len, &n, now_ms);
+	    p->cap - p->head - p->len, &n);
 	if (io == LINK_OK) {
 		p->len += n;
-		pump_mark(p, n, now_ms);
+		pump_mark(p, n, clock_ms());
 		p->small = n < PUMP_SEEN_MAX;
 	}
 	return (io);

@@ -68,11 +68,11 @@ pump_full(const struct pump *p)
 }
 
 /* One recv() from src into the free space, or one splice() into the
-   pipe when it is empty and dst_up (blocks at most io_timeout_ms).
+   pipe when it is empty and dst_up (blocks at most io_timeout_ms). What
+   comes is held from the time the call returns.
    LINK_OK: bytes were added. LINK_TIMEOUT: nothing arrived. LINK_CLOSED:
    src is down, failed, or just failed here (the reason recorded on it). */
-enum link_io pump_fill(struct pump *, struct link *src, bool dst_up,
-	    int64_t now_ms);
+enum link_io pump_fill(struct pump *, struct link *src, bool dst_up);
 
 /* One send() (or splice()) of the held bytes to dst (may be partial). Same results as
    pump_fill(), for dst. Keeps dst's send-progress stamps for the watchdog. */

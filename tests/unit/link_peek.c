@@ -19,3 +19,9 @@ link_peek_reason_for_errno(struct link *l, int fd, int err)
 {
 	return (reason_for_errno(l, fd, err));
 }
+
+int64_t
+link_peek_rx_last_ms(struct link *l)
+{
+	return (atomic_load(&l->last_rx_ms));
+}

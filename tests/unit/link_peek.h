@@ -16,6 +16,9 @@ void	link_peek_set_sample(struct link *, const struct wd_sample *);
 /* The reason link_read()/link_write() record for err on fd (-1: none). */
 enum wd_reason link_peek_reason_for_errno(struct link *, int fd, int err);
 
+/* When l's last byte came in (monotonic ms). */
+int64_t	link_peek_rx_last_ms(struct link *);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,9 @@
 // and the reason a bare ETIMEDOUT gets from the watchdog's last sample.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
@@ -66,7 +69,7 @@ TEST_F(PairLink, ReadsWritesAndCounts)
 	size_t n;
 
 	ASSERT_EQ(write(sv_[1], "abc", 3), 3);
-	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n, clock_ms()), LINK_OK);
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n), LINK_OK);
 	EXPECT_EQ(n, 3u);
 	EXPECT_EQ(link_write(l_, "wxyz", 4, &n, clock_ms()), LINK_OK);
 	EXPECT_EQ(n, 4u);
@@ -82,7 +85,7 @@ TEST_F(PairLink, NothingToReadIsATimeoutNotAFailure)
 	char buf[16];
 	size_t n = 99;
 
-	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n, clock_ms()),
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n),
 	    LINK_TIMEOUT);
 	EXPECT_EQ(n, 0u);
 	EXPECT_TRUE(link_is_up(l_));
@@ -95,7 +98,7 @@ TEST_F(PairLink, EndOfStreamIsPeerClosed)
 
 	close(sv_[1]);
 	sv_[1] = -1;
-	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n, clock_ms()),
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n),
 	    LINK_CLOSED);
 	EXPECT_FALSE(link_is_up(l_));
 	EXPECT_GE(link_close(l_, false), 0);
@@ -115,7 +118,7 @@ TEST_F(PairLink, ResetIsPeerReset)
 	ASSERT_EQ(link_write(l_, "x", 1, &n, clock_ms()), LINK_OK);
 	close(sv_[1]);
 	sv_[1] = -1;
-	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n, clock_ms()),
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n),
 	    LINK_CLOSED);
 	EXPECT_GE(link_close(l_, false), 0);
 	EXPECT_EQ(snap().last_reason, WD_PEER_RESET);
@@ -140,7 +143,7 @@ TEST_F(PairLink, FailedLinkMovesNothing)
 
 	EXPECT_TRUE(link_fail(l_, 0, WD_RX_SILENCE, 0, "test"));
 	EXPECT_FALSE(link_fail(l_, 0, WD_PEER_RESET, 0, "second"));
-	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n, clock_ms()),
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n),
 	    LINK_CLOSED);
 	EXPECT_EQ(link_write(l_, "x", 1, &n, clock_ms()), LINK_CLOSED);
 	EXPECT_GE(link_close(l_, false), 0);
@@ -233,7 +236,7 @@ TEST(LinkIo, SpliceFromATornDownSocketIsNotPeerClosed)
 	struct link *l = link_new("dev", LINK_KIND_DEVICE, &ep, &pol, &sync);
 	ASSERT_NE(l, nullptr);
 	link_attach(l, cfd, "peer");
-	EXPECT_EQ(link_splice_in(l, pfd[1], 4096, &n, clock_ms()), LINK_CLOSED);
+	EXPECT_EQ(link_splice_in(l, pfd[1], 4096, &n), LINK_CLOSED);
 	EXPECT_GE(link_close(l, false), 0);
 	struct link_snap snap;
 	link_snapshot(l, &snap);
@@ -247,3 +250,26 @@ TEST(LinkIo, SpliceFromATornDownSocketIsNotPeerClosed)
 }
 
 }  // namespace
+
+// A read that waits for its bytes stamps them with the time they came, not
+// the time it began to wait: with an earlier stamp a device that sends
+// every few seconds would look silent for longer than it was.
+TEST_F(PairLink, AReadStampsItsBytesWhenTheyCame)
+{
+	struct timeval tv = { 1, 0 };	// io_timeout_ms = 1000
+	ASSERT_EQ(setsockopt(sv_[0], SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+	std::thread peer([this] {
+		std::this_thread::sleep_for(std::chrono::milliseconds(300));
+		EXPECT_EQ(write(sv_[1], "abc", 3), 3);
+	});
+	char buf[16];
+	size_t n;
+	int64_t began = clock_ms();
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n), LINK_OK);
+	int64_t came = clock_ms();
+	peer.join();
+	EXPECT_GE(link_peek_rx_last_ms(l_), began + 250)
+	    << "stamped when the read began";
+	EXPECT_LE(link_peek_rx_last_ms(l_), came);
+}
