@@ -1,5 +1,6 @@
 /* main.c -- gatewayd: command line, signals, lifecycle, exit codes. */
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -259,11 +260,23 @@ reload(struct gateway *gw, const char *path, struct notify *nt,
     size_t summarylen)
 {
 	struct cfg	*cfg;
+	struct stat	 st;
 	char		 err[256], trouble[384], listen[CFG_ADDR_MAX];
 	int		 n;
 
 	told(notify_reloading(nt, path), "RELOADING=1");
-	if ((cfg = load(path, &rep->lines, true)) == NULL) {
+	/* A start may read a pipe; a reload must not wait for a writer, on
+	   the thread that answers SIGTERM. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISDIR(st.st_mode)) {
+		strbuf_printf(&rep->lines, "%s: not a regular file: a reload "
+		    "reads only those\n", path);
+		log_warnx("reload: %s is not a regular file; running "
+		    "configuration kept", path);
+		cfg = NULL;
+	} else
+		cfg = load(path, &rep->lines, true);
+	if (cfg == NULL) {
 		gw_reload_rejected(gw);
 		log_warnx("reload: %s is not valid; running configuration kept",
 		    path);

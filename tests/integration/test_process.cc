@@ -261,6 +261,49 @@ TEST(Process, SigtermWhileStartingExitsZero)
 	close(dl);
 }
 
+// A reload while the configuration's path is a FIFO that nobody writes:
+// rejected at once, where opening it would hold the main thread (and so
+// SIGTERM) until a writer came.
+TEST(Process, ReloadOfAFifoIsRejectedAndSigtermStillStops)
+{
+	int dport, dl = tcp_listen(&dport);
+	ASSERT_NE(dl, -1);
+	TestDir dir;
+	const std::string conf = dir.write("gw.conf", one_device(dport, 0));
+	const std::string logpath = dir.path("gw.log");
+	int logfd = open(logpath.c_str(), O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0600);
+	ASSERT_NE(logfd, -1);
+	pid_t pid = spawn_gatewayd(conf, logfd);
+	ASSERT_NE(pid, -1);
+	close(logfd);
+	auto log = [&] {
+		std::ifstream in(logpath);
+		return std::string((std::istreambuf_iterator<char>(in)),
+		    std::istreambuf_iterator<char>());
+	};
+	EXPECT_TRUE(eventually([&] {
+		return log().find("started 1 device") != std::string::npos; },
+	    5000)) << log();
+	ASSERT_EQ(unlink(conf.c_str()), 0);
+	ASSERT_EQ(mkfifo(conf.c_str(), 0600), 0);
+	kill(pid, SIGHUP);
+	EXPECT_TRUE(eventually([&] {
+		return log().find("is not a regular file; running "
+		    "configuration kept") != std::string::npos; }, 5000))
+	    << log();
+	kill(pid, SIGTERM);
+	int status = 0;
+	bool exited = reap_within(pid, 3000, &status);
+	if (!exited) {
+		kill(pid, SIGKILL);
+		reap_within(pid, 5000, &status);
+	}
+	EXPECT_TRUE(exited) << "SIGTERM not answered; log:\n" << log();
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log();
+	close(dl);
+}
+
 // A log reader that stopped reading (a stalled supervisord): stderr is a
 // pipe full from the start. The gateway still starts, relays, rejects a
 // reload to a bad configuration (whose messages go to stderr too) and
