@@ -13,7 +13,9 @@
  * waits for any: device_stop_begin() sets dev->stop, signals the wake
  * eventfd (a dial or name lookup in progress gives up), shuts every link
  * down (waking blocked calls) and broadcasts the sync; device_stop_finish()
- * joins both threads, then closes the links as their owner now.
+ * joins both threads, then closes the links as their owner now. A thread
+ * in a receive on one link learns of a change of another only when it must
+ * (side_waits_for_others()): that receive lets the sync's wake signal in.
  */
 #include <sys/eventfd.h>
 
@@ -66,6 +68,7 @@ struct side {
 	struct tend		 own[2];
 	int			 n_own;
 	struct log_limit	 discard_log;	/* a host away for hours */
+	struct link_waiter	*waiter;	/* NULL: no receive is woken */
 	pthread_t		 tid;
 	bool			 started;
 };
@@ -277,6 +280,18 @@ discard(struct side *s, const char *why)
 		    log_suppressed(suppressed));
 }
 
+/* Must a change of another link end this side's receive on its source?
+   When it holds data for a destination that is down (which may come back
+   while the source is quiet), or owns a second link (a split device's tx,
+   whose failure the writer must act on at once). A bare relay lets its
+   receives run to their end: letting the wake-up in costs two syscalls. */
+static bool
+side_waits_for_others(const struct side *s)
+{
+	return ((pump_len(&s->pump) > 0 && !link_is_up(s->dst)) ||
+	    s->n_own > 1);
+}
+
 /* One step: returns false when there was nothing to do. */
 static bool
 side_move(struct side *s, int64_t now, int64_t *wake)
@@ -314,7 +329,8 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 		return (false);
 	if (s->is_writer && close_mode(s) && !device_up(dev))
 		return (false);
-	pump_fill(p, s->src, dst_up);
+	pump_fill(p, s->src, dst_up, side_waits_for_others(s) ? s->waiter :
+	    NULL);
 	return (true);
 }
 
@@ -324,7 +340,7 @@ side_main(void *arg)
 	struct side	*s = arg;
 	struct device	*dev = s->dev;
 	struct timespec	 ts;
-	sigset_t	 pipe_set;
+	sigset_t	 block_set;
 	char		 tag[CFG_NAME_MAX + 16];
 	int64_t		 now, wake;
 	unsigned	 seen;
@@ -332,13 +348,17 @@ side_main(void *arg)
 	snprintf(tag, sizeof(tag), "%s/%s", dev->cfg.name, s->role);
 	log_set_tag(tag);
 	/* splice() to a socket has no MSG_NOSIGNAL: a peer gone must not
-	   kill the process, whatever the process does with SIGPIPE. */
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+	   kill the process, whatever the process does with SIGPIPE. The wake
+	   signal gets in only during a receive that a change may end. */
+	sigemptyset(&block_set);
+	sigaddset(&block_set, SIGPIPE);
+	sigaddset(&block_set, LINK_WAKE_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &block_set, NULL);
+	s->waiter = link_waiter_join(&dev->sync);
 	while (!atomic_load(&dev->stop)) {
 		pthread_mutex_lock(&dev->sync.mu);
 		seen = dev->sync.seq;
+		link_waiter_looked(s->waiter);
 		side_refresh_policy(s);
 		pthread_mutex_unlock(&dev->sync.mu);
 
@@ -361,6 +381,7 @@ side_main(void *arg)
 		}
 		pthread_mutex_unlock(&dev->sync.mu);
 	}
+	link_waiter_leave(&dev->sync, s->waiter);
 	return (NULL);
 }
 

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +177,7 @@ link_sync_init(struct link_sync *sync)
 	pthread_cond_init(&sync->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	sync->seq = 0;
+	memset(sync->waiters, 0, sizeof(sync->waiters));
 }
 
 void
@@ -188,8 +190,90 @@ link_sync_destroy(struct link_sync *sync)
 void
 link_sync_changed(struct link_sync *sync)
 {
+	struct link_waiter	*w;
+	int			 i;
+
 	sync->seq++;
 	pthread_cond_broadcast(&sync->cv);
+	/* A waiter leaves under mu before it ends: each tid is alive. */
+	for (i = 0; i < LINK_SYNC_WAITERS; i++) {
+		w = &sync->waiters[i];
+		if (!w->active || pthread_equal(w->tid, pthread_self()))
+			continue;
+		w->kicked = true;
+		(void)pthread_kill(w->tid, LINK_WAKE_SIGNAL);
+	}
+}
+
+/* Only its delivery matters: it ends the receive with EINTR. */
+static void
+wake_handler(int sig)
+{
+	(void)sig;
+}
+
+static void
+wake_install(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wake_handler;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: the receive must end, not resume. */
+	if (sigaction(LINK_WAKE_SIGNAL, &sa, NULL) == -1)
+		log_warnx("sigaction: %s: a thread will wait on one link for up "
+		    "to io_timeout_ms after another changed",
+		    strsignal(LINK_WAKE_SIGNAL));
+}
+
+struct link_waiter *
+link_waiter_join(struct link_sync *sync)
+{
+	static pthread_once_t	 once = PTHREAD_ONCE_INIT;
+	struct link_waiter	*w = NULL;
+	int			 i;
+
+	pthread_once(&once, wake_install);
+	pthread_mutex_lock(&sync->mu);
+	for (i = 0; i < LINK_SYNC_WAITERS && w == NULL; i++)
+		if (!sync->waiters[i].active) {
+			w = &sync->waiters[i];
+			w->tid = pthread_self();
+			w->active = true;
+			w->kicked = false;
+		}
+	pthread_mutex_unlock(&sync->mu);
+	return (w);
+}
+
+void
+link_waiter_leave(struct link_sync *sync, struct link_waiter *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&sync->mu);
+	w->active = false;
+	pthread_mutex_unlock(&sync->mu);
+}
+
+void
+link_waiter_looked(struct link_waiter *w)
+{
+	if (w != NULL)
+		w->kicked = false;
+}
+
+/* Let LINK_WAKE_SIGNAL in (or keep it out again) around a receive that a
+   change may end. */
+static void
+wake_allow(bool allow)
+{
+	sigset_t	set;
+
+	sigemptyset(&set);
+	sigaddset(&set, LINK_WAKE_SIGNAL);
+	(void)pthread_sigmask(allow ? SIG_UNBLOCK : SIG_BLOCK, &set, NULL);
 }
 
 struct link *
@@ -668,17 +752,18 @@ enum io_op {
 	IO_SPLICE_OUT		/* pipe -> socket */
 };
 
-/* One syscall of op on l's borrowed fd, retrying EINTR: buf for recv and
+/* One syscall of op on l's borrowed fd, retrying EINTR unless woken may
+   end it (it is a receive that lets LINK_WAKE_SIGNAL in): buf for recv and
    send, pipe (its write end for IO_SPLICE_IN, its read end for
    IO_SPLICE_OUT) for splice. The socket blocks as ever (SO_RCVTIMEO,
    SO_SNDTIMEO); the pipe never does, and the caller splices in only what
    the pipe has room for and out only what it holds. An error other than
-   an SO_RCVTIMEO/SO_SNDTIMEO expiry (EAGAIN) is named in *reason while fd
-   is still borrowed, so that a sample of it can tell what an ETIMEDOUT
-   ended; *reason is WD_REASON_NONE otherwise. */
+   an SO_RCVTIMEO/SO_SNDTIMEO expiry (EAGAIN) or a wake-up is named in
+   *reason while fd is still borrowed, so that a sample of it can tell what
+   an ETIMEDOUT ended; *reason is WD_REASON_NONE otherwise. */
 static ssize_t
 io_call(struct link *l, int fd, enum io_op op, void *buf, int pipe_fd,
-    size_t len, int *err, enum wd_reason *reason)
+    size_t len, bool wakeable, int *err, enum wd_reason *reason)
 {
 	const unsigned	sflags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 	ssize_t		rc;
@@ -698,7 +783,7 @@ io_call(struct link *l, int fd, enum io_op op, void *buf, int pipe_fd,
 			rc = splice(pipe_fd, NULL, fd, NULL, len, sflags);
 			break;
 		}
-	} while (rc == -1 && errno == EINTR);
+	} while (rc == -1 && errno == EINTR && !wakeable);
 	*err = errno;
 	*reason = WD_REASON_NONE;
 	/* splice() from a socket that an error tore down returns 0, as at a
@@ -712,27 +797,43 @@ io_call(struct link *l, int fd, enum io_op op, void *buf, int pipe_fd,
 		*reason = reason_for_errno(l, fd, ETIMEDOUT);
 		return (rc);
 	}
-	if (rc == -1 && *err != EAGAIN && *err != EWOULDBLOCK)
+	if (rc == -1 && *err != EAGAIN && *err != EWOULDBLOCK && *err != EINTR)
 		*reason = reason_for_errno(l, fd, *err);
 	return (rc);
 }
 
-/* Receive into buf or splice into a pipe: one blocking call. What came
-   is stamped with the time the call returned, not the time it began. */
+/* Receive into buf or splice into a pipe: one blocking call, which a
+   change of the device's links ends when w is given. What came is stamped
+   with the time the call returned, not the time it began. */
 static enum link_io
 link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
-    size_t *n)
+    struct link_waiter *w, size_t *n)
 {
 	enum wd_reason	reason;
 	uint64_t	gen;
 	int64_t		now_ms;
 	ssize_t		rc;
 	int		fd, err;
+	bool		kicked;
 
 	*n = 0;
-	if ((fd = link_acquire(l, &gen)) == -1)
-		return (LINK_CLOSED);
-	rc = io_call(l, fd, op, buf, pipe_fd, len, &err, &reason);
+	/* Let the signal in before the kick is checked, so that a change
+	   after the check interrupts the call (or, rarely, lands just
+	   before it: then SO_RCVTIMEO ends it). */
+	if (w != NULL)
+		wake_allow(true);
+	pthread_mutex_lock(l->mu);
+	kicked = w != NULL && w->kicked;
+	fd = kicked ? -1 : acquire_locked(l, &gen);
+	pthread_mutex_unlock(l->mu);
+	if (fd == -1) {
+		if (w != NULL)
+			wake_allow(false);
+		return (kicked ? LINK_TIMEOUT : LINK_CLOSED);
+	}
+	rc = io_call(l, fd, op, buf, pipe_fd, len, w != NULL, &err, &reason);
+	if (w != NULL)
+		wake_allow(false);
 	now_ms = clock_ms();
 	/* Spliced bytes are the pump's to show (link_saw()/link_unseen()). */
 	if (rc > 0 && op == IO_RECV)
@@ -777,7 +878,7 @@ link_out(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 	if (atomic_load(&l->send_since_ms) == 0)
 		atomic_store(&l->send_since_ms, now_ms);
 	atomic_store(&l->send_pending, (uint32_t)len);
-	rc = io_call(l, fd, op, buf, pipe_fd, len, &err, &reason);
+	rc = io_call(l, fd, op, buf, pipe_fd, len, false, &err, &reason);
 	if (rc > 0 && op == IO_SEND)
 		words_add(&l->words_out, buf, (size_t)rc);
 	else if (rc > 0)
@@ -808,9 +909,10 @@ link_out(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 }
 
 enum link_io
-link_read(struct link *l, void *buf, size_t len, size_t *n)
+link_read(struct link *l, void *buf, size_t len, struct link_waiter *w,
+    size_t *n)
 {
-	return (link_in(l, IO_RECV, buf, -1, len, n));
+	return (link_in(l, IO_RECV, buf, -1, len, w, n));
 }
 
 enum link_io
@@ -823,9 +925,10 @@ link_write(struct link *l, const void *buf, size_t len, size_t *n,
 }
 
 enum link_io
-link_splice_in(struct link *l, int pipe_w, size_t len, size_t *n)
+link_splice_in(struct link *l, int pipe_w, size_t len, struct link_waiter *w,
+    size_t *n)
 {
-	return (link_in(l, IO_SPLICE_IN, NULL, pipe_w, len, n));
+	return (link_in(l, IO_SPLICE_IN, NULL, pipe_w, len, w, n));
 }
 
 enum link_io

@@ -12,6 +12,7 @@
 #define GW_LINK_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,15 +37,35 @@ enum link_io { LINK_OK, LINK_TIMEOUT, LINK_CLOSED };
 #define LINK_PEER_MAX	64
 #define LINK_DETAIL_MAX	160
 
+/* A thread that may block in a receive on one link while it must act on
+   a change of another: it holds data for a link that is down, or owns a
+   second link. A change interrupts such a receive with LINK_WAKE_SIGNAL
+   (see link_read()). */
+struct link_waiter {
+	pthread_t		tid;
+	bool			active;	/* protected by the sync's mu */
+	bool			kicked;	/* a change since the thread last
+					   looked; protected by the sync's mu */
+};
+
+#define LINK_SYNC_WAITERS	2	/* a device's reader and writer */
+
 /* The lock and wake-up that a device's links and threads share. Every
    change of any link (up, failed, down, client offered) bumps seq and
    broadcasts cv, so a thread can sleep until something changed without
-   missing a wake-up. */
+   missing a wake-up, and kicks every waiter but the thread that made it. */
 struct link_sync {
 	pthread_mutex_t		mu;
 	pthread_cond_t		cv;	/* CLOCK_MONOTONIC */
 	unsigned		seq;	/* protected by mu */
+	struct link_waiter	waiters[LINK_SYNC_WAITERS]; /* under mu */
 };
+
+/* Blocked in every thread but inside a receive that link_read() or
+   link_splice_in() is told may be interrupted. Its default is to be
+   ignored, and the kernel sends it only to a socket's owner process for
+   urgent data, which gatewayd never asks for (F_SETOWN). */
+#define LINK_WAKE_SIGNAL	SIGURG
 
 /* Set up / tear down a link_sync (the cv waits on CLOCK_MONOTONIC). */
 void	link_sync_init(struct link_sync *);
@@ -52,6 +73,16 @@ void	link_sync_destroy(struct link_sync *);
 
 /* Wake every thread waiting on sync; call with sync->mu held. */
 void	link_sync_changed(struct link_sync *);
+
+/* The calling thread, which blocks LINK_WAKE_SIGNAL, becomes a waiter of
+   sync (at most LINK_SYNC_WAITERS; NULL beyond), until it leaves; it must
+   leave before it ends. Both take sync->mu. */
+struct link_waiter *link_waiter_join(struct link_sync *);
+void	link_waiter_leave(struct link_sync *, struct link_waiter *);
+
+/* The waiter has looked at every link since the last change: clear its
+   kick. Call with the sync's mu held. */
+void	link_waiter_looked(struct link_waiter *);
 
 /* One link end. Its fields are link.c's alone; other modules use the
    functions below. */
@@ -166,8 +197,14 @@ void	link_policy_changed(struct link *);
    moved; LINK_TIMEOUT when nothing moved; LINK_CLOSED when the link is
    down, failed, or failed here: end of stream (peer_closed) or an error,
    whose reason is recorded on it (an ETIMEDOUT is told apart by a sample
-   of the socket, or the watchdog's last one). */
-enum link_io link_read(struct link *, void *buf, size_t len, size_t *n);
+   of the socket, or the watchdog's last one). With a waiter w (NULL: none),
+   the receive also ends, with LINK_TIMEOUT, at a change of any of the
+   device's links: one that came since w last looked ends it before it
+   begins, one that comes during it interrupts it (LINK_WAKE_SIGNAL). A
+   signal that lands between that check and the call itself is lost, and
+   the receive ends at its SO_RCVTIMEO as it would without w. */
+enum link_io link_read(struct link *, void *buf, size_t len,
+	    struct link_waiter *w, size_t *n);
 enum link_io link_write(struct link *, const void *buf, size_t len,
 	    size_t *n, int64_t now_ms);
 
@@ -176,7 +213,7 @@ enum link_io link_write(struct link *, const void *buf, size_t len,
    from the read end of a pipe holding len bytes to the socket. Same
    results, stamps and counters. */
 enum link_io link_splice_in(struct link *, int pipe_w, size_t len,
-	    size_t *n);
+	    struct link_waiter *w, size_t *n);
 enum link_io link_splice_out(struct link *, int pipe_r, size_t len,
 	    size_t *n, int64_t now_ms);
 

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "control.h"
 #include "gateway.h"
+#include "link.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -414,8 +415,14 @@ main(int argc, char *argv[])
 	   control server wakes it for a reload. Before the load, too: a stop
 	   asked for while the devices start waits until they have started,
 	   then ends the run as at any other time. A write to a dead peer
-	   must never kill the process. */
+	   must never kill the process. The device threads' wake-up
+	   (LINK_WAKE_SIGNAL) gets in only where they let it: anyone else
+	   who sent it would end some other thread's call. */
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, LINK_WAKE_SIGNAL);
+	if ((errno = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
+		fatal("pthread_sigmask: %s", strerror(errno));
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

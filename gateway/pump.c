@@ -132,7 +132,8 @@ pump_consume(struct pump *p, size_t n)
 }
 
 enum link_io
-pump_fill(struct pump *p, struct link *src, bool dst_up)
+pump_fill(struct pump *p, struct link *src, bool dst_up,
+    struct link_waiter *w)
 {
 	enum link_io	io;
 	size_t		n;
@@ -141,7 +142,7 @@ pump_fill(struct pump *p, struct link *src, bool dst_up)
 		return (LINK_TIMEOUT);
 	if (p->pipe[0] != -1 && p->len == 0 && dst_up && !p->small &&
 	    !link_tapped(src)) {
-		io = link_splice_in(src, p->pipe[1], p->cap, &n);
+		io = link_splice_in(src, p->pipe[1], p->cap, w, &n);
 		if (io != LINK_OK)
 			return (io);
 		p->len = n;
@@ -166,7 +167,7 @@ pump_fill(struct pump *p, struct link *src, bool dst_up)
 		p->head = 0;
 	}
 	io = link_read(src, p->buf + p->head + p->len,
-	    p->cap - p->head - p->len, &n);
+	    p->cap - p->head - p->len, w, &n);
 	if (io == LINK_OK) {
 		p->len += n;
 		pump_mark(p, n, clock_ms());

@@ -68,11 +68,13 @@ pump_full(const struct pump *p)
 }
 
 /* One recv() from src into the free space, or one splice() into the
-   pipe when it is empty and dst_up (blocks at most io_timeout_ms). What
-   comes is held from the time the call returns.
+   pipe when it is empty and dst_up (blocks at most io_timeout_ms, and
+   with a waiter w, until a change of the device's links: link_read()).
+   What comes is held from the time the call returns.
    LINK_OK: bytes were added. LINK_TIMEOUT: nothing arrived. LINK_CLOSED:
    src is down, failed, or just failed here (the reason recorded on it). */
-enum link_io pump_fill(struct pump *, struct link *src, bool dst_up);
+enum link_io pump_fill(struct pump *, struct link *src, bool dst_up,
+	    struct link_waiter *w);
 
 /* One send() (or splice()) of the held bytes to dst (may be partial). Same results as
    pump_fill(), for dst. Keeps dst's send-progress stamps for the watchdog. */

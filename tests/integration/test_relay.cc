@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -338,6 +339,76 @@ TEST_P(OneDevice, HoldModeDiscardsDataOlderThanHoldMaxAndClosesUpstream)
 	EXPECT_TRUE(stays_quiet(dev2, 1000)) << "stale data delivered late";
 }
 
+namespace {
+
+// Policy for the two tests below: each receive may wait 5 s, longer
+// than data is held. A thread that holds data for a link that is down
+// waits in a receive on its other link; only a wake-up at the link's
+// change, not the receive's end, lets the data through in time.
+const char kLongReceives[] =
+    "    on_device_down = \"hold\";\n    hold_max_ms = 4000;\n"
+    "    io_timeout_ms = 5000;\n";
+
+// Milliseconds since t0.
+long
+ms_since(std::chrono::steady_clock::time_point t0)
+{
+	return (long)std::chrono::duration_cast<std::chrono::milliseconds>(
+	    std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+TEST_P(OneDevice, HeldCommandGoesOutAsSoonAsTheDeviceReturns)
+{
+	start(kLongReceives);
+	int dev, host;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
+	ASSERT_TRUE(roundtrip(host, dev, "first\n"));
+
+	close(dl_);
+	dl_ = -1;
+	close(dev);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
+	// Held: the writer waits in a receive on the host again.
+	ASSERT_TRUE(write_all(host, "command\n", 8, 5000));
+	std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+	dl_ = tcp_listen_on(dport_, true);
+	ASSERT_NE(dl_, -1);
+	int dev2 = accept_device();
+	ASSERT_NE(dev2, -1);
+	auto t0 = std::chrono::steady_clock::now();
+	char got[8];
+	ASSERT_TRUE(read_exact(dev2, got, sizeof(got), 2000))
+	    << "the held command did not follow the device's return";
+	EXPECT_EQ(std::string(got, sizeof(got)), "command\n");
+	printf("held command delivered %ld ms after the device's return\n",
+	    ms_since(t0));
+}
+
+TEST_P(OneDevice, HeldDeviceDataGoesOutAsSoonAsAHostConnects)
+{
+	start(kLongReceives);
+	int dev = accept_device();
+	ASSERT_NE(dev, -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_DEVICE); }, 5000));
+	// No host yet: the reader holds this, then waits on the device again.
+	ASSERT_TRUE(write_all(dev, "reading 42\n", 11, 5000));
+	std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+	int host = keep(tcp_connect(uport_, 5000));
+	ASSERT_NE(host, -1);
+	auto t0 = std::chrono::steady_clock::now();
+	char got[11];
+	ASSERT_TRUE(read_exact(host, got, sizeof(got), 2000))
+	    << "the held reading did not follow the host's arrival";
+	EXPECT_EQ(std::string(got, sizeof(got)), "reading 42\n");
+	printf("held reading delivered %ld ms after the host connected\n",
+	    ms_since(t0));
+}
+
 TEST_P(OneDevice, SecondClientReplacesTheFirstByDefault)
 {
 	start();
@@ -400,6 +471,44 @@ TEST_P(OneDevice, PeerResetWhileGatewayWritesDoesNotKillTheProcess)
 	stop = true;
 	streamer.join();
 	EXPECT_NE(dev2, -1) << "gateway did not reconnect after the reset";
+}
+
+// A split device's tx link ends (the device closes it) while the writer,
+// which owns it, waits in a receive on the host. With "close" the host
+// must learn of it when the watchdog sees the FIN, not when that receive
+// ends.
+TEST_P(RelayPath, SplitTxEndReachesTheHostAtOnce)
+{
+	int txport, txl = tcp_listen(&txport);
+	ASSERT_NE(txl, -1);
+	std::string device = "{ rx = " + listen_ep(0) + "; tx = " +
+	    connect_ep(txport) + "; }";
+	InProcessGateway g(preamble() + "devices = (\n" +
+	    device_conf("s1", device, listen_ep(0),
+	    "    io_timeout_ms = 5000;\n") + ");\n");
+	ASSERT_TRUE(g.ok());
+	int rxport = g.listen_port("s1", LINK_KIND_RX);
+	int uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
+	ASSERT_GT(rxport, 0);
+	ASSERT_GT(uport, 0);
+	int tx = tcp_accept(txl, 5000);
+	ASSERT_NE(tx, -1);
+	int rx = tcp_connect(rxport, 5000);
+	ASSERT_NE(rx, -1);
+	int host = host_connect(g, "s1", LINK_KIND_RX, uport);
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_UPSTREAM); },
+	    5000));
+	ASSERT_TRUE(roundtrip(host, tx, "to the device\n"));
+
+	close(tx);
+	auto t0 = std::chrono::steady_clock::now();
+	EXPECT_TRUE(wait_closed(host, 2500))
+	    << "the host did not learn that the device's tx link ended";
+	printf("host closed %ld ms after the tx link's FIN\n", ms_since(t0));
+	close(host);
+	close(rx);
+	close(txl);
 }
 
 TEST(Relay, Ipv6LiteralsAndHostNames)

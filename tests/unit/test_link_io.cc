@@ -69,7 +69,7 @@ TEST_F(PairLink, ReadsWritesAndCounts)
 	size_t n;
 
 	ASSERT_EQ(write(sv_[1], "abc", 3), 3);
-	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n), LINK_OK);
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), NULL, &n), LINK_OK);
 	EXPECT_EQ(n, 3u);
 	EXPECT_EQ(link_write(l_, "wxyz", 4, &n, clock_ms()), LINK_OK);
 	EXPECT_EQ(n, 4u);
@@ -85,7 +85,7 @@ TEST_F(PairLink, NothingToReadIsATimeoutNotAFailure)
 	char buf[16];
 	size_t n = 99;
 
-	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n),
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), NULL, &n),
 	    LINK_TIMEOUT);
 	EXPECT_EQ(n, 0u);
 	EXPECT_TRUE(link_is_up(l_));
@@ -98,7 +98,7 @@ TEST_F(PairLink, EndOfStreamIsPeerClosed)
 
 	close(sv_[1]);
 	sv_[1] = -1;
-	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n),
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), NULL, &n),
 	    LINK_CLOSED);
 	EXPECT_FALSE(link_is_up(l_));
 	EXPECT_GE(link_close(l_, false), 0);
@@ -118,7 +118,7 @@ TEST_F(PairLink, ResetIsPeerReset)
 	ASSERT_EQ(link_write(l_, "x", 1, &n, clock_ms()), LINK_OK);
 	close(sv_[1]);
 	sv_[1] = -1;
-	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n),
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), NULL, &n),
 	    LINK_CLOSED);
 	EXPECT_GE(link_close(l_, false), 0);
 	EXPECT_EQ(snap().last_reason, WD_PEER_RESET);
@@ -143,7 +143,7 @@ TEST_F(PairLink, FailedLinkMovesNothing)
 
 	EXPECT_TRUE(link_fail(l_, 0, WD_RX_SILENCE, 0, "test"));
 	EXPECT_FALSE(link_fail(l_, 0, WD_PEER_RESET, 0, "second"));
-	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n),
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), NULL, &n),
 	    LINK_CLOSED);
 	EXPECT_EQ(link_write(l_, "x", 1, &n, clock_ms()), LINK_CLOSED);
 	EXPECT_GE(link_close(l_, false), 0);
@@ -236,7 +236,7 @@ TEST(LinkIo, SpliceFromATornDownSocketIsNotPeerClosed)
 	struct link *l = link_new("dev", LINK_KIND_DEVICE, &ep, &pol, &sync);
 	ASSERT_NE(l, nullptr);
 	link_attach(l, cfd, "peer");
-	EXPECT_EQ(link_splice_in(l, pfd[1], 4096, &n), LINK_CLOSED);
+	EXPECT_EQ(link_splice_in(l, pfd[1], 4096, NULL, &n), LINK_CLOSED);
 	EXPECT_GE(link_close(l, false), 0);
 	struct link_snap snap;
 	link_snapshot(l, &snap);
@@ -266,7 +266,7 @@ TEST_F(PairLink, AReadStampsItsBytesWhenTheyCame)
 	char buf[16];
 	size_t n;
 	int64_t began = clock_ms();
-	EXPECT_EQ(link_read(l_, buf, sizeof(buf), &n), LINK_OK);
+	EXPECT_EQ(link_read(l_, buf, sizeof(buf), NULL, &n), LINK_OK);
 	int64_t came = clock_ms();
 	peer.join();
 	EXPECT_GE(link_peek_rx_last_ms(l_), began + 250)
