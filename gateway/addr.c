@@ -342,6 +342,20 @@ addr_cidr_match(const struct addr_cidr *c, const struct sockaddr *sa)
 	    addr_prefix_match(c->net, a + 12, c->prefix));
 }
 
+bool
+addr_cidr_can_match(const char *listen_host, const struct addr_cidr *c)
+{
+	static const uint8_t	zero[16];
+	uint8_t			a[16];
+
+	if (inet_pton(AF_INET, listen_host, a) == 1)
+		return (c->family == AF_INET);
+	if (inet_pton(AF_INET6, listen_host, a) != 1 || addr_v4_mapped(a) ||
+	    memcmp(a, zero, sizeof(zero)) == 0)
+		return (true);
+	return (c->family == AF_INET6);
+}
+
 char *
 addr_format(const struct sockaddr *sa, char *buf, size_t len)
 {

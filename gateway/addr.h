@@ -50,6 +50,12 @@ int	addr_parse_cidr(const char *s, struct addr_cidr *c, const char **why);
    IPv4) lies inside c. */
 bool	addr_cidr_match(const struct addr_cidr *c, const struct sockaddr *sa);
 
+/* False when no client of a socket listening on host (as written) can
+   ever match c: host is an IPv4 literal and c an IPv6 entry, or host an
+   IPv6 literal (not :: and not IPv4-mapped) and c an IPv4 entry. True
+   otherwise (a name, "" and :: may take either family). */
+bool	addr_cidr_can_match(const char *listen_host, const struct addr_cidr *c);
+
 /* True when host is an IPv4 or IPv6 literal, not a name to look up. */
 bool	addr_host_is_literal(const char *host);
 

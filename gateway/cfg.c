@@ -62,6 +62,8 @@ static void	cfg_parse_keys(struct cfg_ctx *, config_setting_t *,
 		    enum cfg_keyscope, void *);
 static bool	cfg_parse_policy(struct cfg_ctx *, config_setting_t *,
 		    struct cfg_policy *);
+static void	cfg_allow_never(struct cfg_ctx *, config_setting_t *,
+		    const struct cfg_endpoint *, const char *);
 static void	cfg_parse_allow(struct cfg_ctx *, config_setting_t *,
 		    struct cfg_endpoint *);
 static void	cfg_parse_endpoint(struct cfg_ctx *, config_setting_t *,
@@ -465,6 +467,26 @@ cfg_parse_policy(struct cfg_ctx *ctx, config_setting_t *g,
 	return (ctx->errors == errors);
 }
 
+/* An allow entry of the other family than every client of the listen
+   address: valid, and a lock-out nobody meant. */
+static void
+cfg_allow_never(struct cfg_ctx *ctx, config_setting_t *e,
+    const struct cfg_endpoint *ep, const char *entry)
+{
+	char	q[CFG_QUOTE_MAX];
+
+	if (strchr(ep->hp.host, ':') == NULL)
+		cfg_msg(ctx, true, e, e, NULL, NULL, "%s never matches: the "
+		    "link listens on an IPv4 address, whose clients have IPv4 "
+		    "addresses (for ::ffff:A.B.C.D write A.B.C.D)",
+		    cfg_quote(entry, q, sizeof(q)));
+	else
+		cfg_msg(ctx, true, e, e, NULL, NULL, "%s never matches: the "
+		    "link listens on an IPv6 address, whose clients have IPv6 "
+		    "addresses (listen on [::] to take IPv4 clients too)",
+		    cfg_quote(entry, q, sizeof(q)));
+}
+
 static void
 cfg_parse_allow(struct cfg_ctx *ctx, config_setting_t *s,
     struct cfg_endpoint *ep)
@@ -496,6 +518,8 @@ cfg_parse_allow(struct cfg_ctx *ctx, config_setting_t *s,
 			cfg_err(ctx, e, "bad CIDR: %s (got %s, want "
 			    "ADDRESS[/PREFIX])", why, cfg_quote(str, q,
 			    sizeof(q)));
+		else if (!addr_cidr_can_match(ep->hp.host, &ep->allow[i]))
+			cfg_allow_never(ctx, e, ep, str);
 	}
 }
 

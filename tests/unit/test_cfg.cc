@@ -854,6 +854,41 @@ TEST_F(CfgTest, WarningsDoNotFail)
 	EXPECT_EQ(c->log_level, CFG_LOG_WARN);
 }
 
+// An allow entry of the other family than every client of a literal
+// listen address never matches: a warning, and the file loads. A name or
+// [::] may take clients of either family.
+TEST_F(CfgTest, AllowEntryOfTheOtherFamilyIsWarnedAbout)
+{
+	const std::string v4 = "the link listens on an IPv4 address, whose "
+	    "clients have IPv4 addresses (for ::ffff:A.B.C.D write A.B.C.D)\n";
+	const std::string v6 = "the link listens on an IPv6 address, whose "
+	    "clients have IPv6 addresses (listen on [::] to take IPv4 clients "
+	    "too)\n";
+
+	EXPECT_EQ(load(V + devs_raw(DV + "upstream = { listen = "
+	    "\"127.0.0.1:2\"; allow = [\"10.0.0.0/8\", \"::ffff:10.1.2.3\"]; "
+	    "};")), 0);
+	EXPECT_EQ(out, "F:2: warning: devices.[0].upstream.allow.[1]: "
+	    "\"::ffff:10.1.2.3\" never matches: " + v4);
+	EXPECT_EQ(c->devices[0].upstream.n_allow, 2);
+
+	EXPECT_EQ(load(V + devs_raw(DV + "upstream = { listen = "
+	    "\"[::1]:2\"; allow = [\"127.0.0.1\"]; };")), 0);
+	EXPECT_EQ(out, "F:2: warning: devices.[0].upstream.allow.[0]: "
+	    "\"127.0.0.1\" never matches: " + v6);
+
+	EXPECT_EQ(load(V + devs_raw("device = { listen = \"0.0.0.0:3\"; "
+	    "allow = [\"::/0\"]; }; " + UP)), 0);
+	EXPECT_EQ(out, "F:2: warning: devices.[0].device.allow.[0]: "
+	    "\"::/0\" never matches: " + v4);
+
+	for (const char *ok : { "[::]:2", "localhost:2", "[::ffff:127.0.0.1]:2" }) {
+		EXPECT_EQ(load(V + devs_raw(DV + "upstream = { listen = \"" +
+		    ok + "\"; allow = [\"10.0.0.0/8\", \"fd00::/8\"]; };")), 0);
+		EXPECT_EQ(out, "") << ok;
+	}
+}
+
 // A device that inherits a risky default is not warned about twice.
 TEST_F(CfgTest, InheritedWarningIsGivenOnce)
 {
