@@ -804,22 +804,29 @@ cfg_parse(struct cfg_ctx *ctx, config_setting_t *root, struct cfg *c)
 	(void)cfg_check_devices(c, ctx->lookup, cfg_device_issue, ctx);
 }
 
-static int	cfg_load_opt(const char *, struct cfg **, FILE *, bool);
+static int	cfg_load_opt(const char *, struct cfg **, FILE *, bool, bool);
 
 int
 cfg_load(const char *path, struct cfg **out, FILE *err)
 {
-	return (cfg_load_opt(path, out, err, false));
+	return (cfg_load_opt(path, out, err, false, false));
 }
 
 int
 cfg_load_lookup(const char *path, struct cfg **out, FILE *err)
 {
-	return (cfg_load_opt(path, out, err, true));
+	return (cfg_load_opt(path, out, err, true, false));
+}
+
+int
+cfg_load_regular(const char *path, struct cfg **out, FILE *err)
+{
+	return (cfg_load_opt(path, out, err, true, true));
 }
 
 static int
-cfg_load_opt(const char *path, struct cfg **out, FILE *err, bool lookup)
+cfg_load_opt(const char *path, struct cfg **out, FILE *err, bool lookup,
+    bool regular_only)
 {
 	struct cfg_ctx	 ctx;
 	struct cfg	*c = NULL;
@@ -834,7 +841,13 @@ cfg_load_opt(const char *path, struct cfg **out, FILE *err, bool lookup)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.file = path;
 	ctx.lookup = lookup;
-	if ((src = cfgsrc_open(path)) == NULL) {
+	if ((src = cfgsrc_open(path, regular_only)) == NULL) {
+		if (regular_only && errno == EINVAL) {
+			if (err != NULL)
+				fprintf(err, "%s: cannot read: not a regular "
+				    "file\n", path);
+			return (CFG_NOT_REGULAR);
+		}
 		if (err != NULL)
 			fprintf(err, "%s: cannot read: %s\n", path,
 			    strerror(errno));

@@ -94,6 +94,14 @@ int	cfg_load(const char *path, struct cfg **out, FILE *err);
    start or a reload, where the network is to be used anyway. */
 int	cfg_load_lookup(const char *path, struct cfg **out, FILE *err);
 
+/* cfg_load_lookup() for a reload, on the thread that answers SIGTERM:
+   path is read only if it is a regular file, and opening it never waits
+   (a FIFO without a writer would). Returns CFG_NOT_REGULAR, with the
+   line "PATH: cannot read: not a regular file" written to err, when it is
+   not one. */
+#define CFG_NOT_REGULAR	(-2)
+int	cfg_load_regular(const char *path, struct cfg **out, FILE *err);
+
 void	cfg_free(struct cfg *);
 
 /* A device's settings as a copy of its own (allow lists too), to outlive

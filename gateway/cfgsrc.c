@@ -543,7 +543,7 @@ cfgsrc_file_free(struct cfgsrc_file *f)
 }
 
 struct cfgsrc *
-cfgsrc_open(const char *path)
+cfgsrc_open(const char *path, bool regular_only)
 {
 	struct cfgsrc	*src;
 	int		 saved_errno;
@@ -555,7 +555,7 @@ cfgsrc_open(const char *path)
 	src->cap_files = 4;
 	src->n_files = 1;
 	src->files[0].depth = INT_MAX;
-	if (cfgsrc_read(path, false, &src->files[0]) == -1)
+	if (cfgsrc_read(path, regular_only, &src->files[0]) == -1)
 		goto out_free;
 	return (src);
 out_free:

@@ -16,10 +16,12 @@ extern "C" {
 
 struct cfgsrc;
 
-/* Read the file at path, whole (a NUL byte in it is kept). Returns a new
-   source, or NULL with errno set: EISDIR, EFBIG (over CFGSRC_FILE_MAX),
-   ENOMEM, or what open(2) or read(2) said. */
-struct cfgsrc	*cfgsrc_open(const char *path);
+/* Read the file at path, whole (a NUL byte in it is kept); with
+   regular_only, only a regular file, opened without waiting (a FIFO
+   without a writer never blocks). Returns a new source, or NULL with errno
+   set: EISDIR, EINVAL (not a regular file, with regular_only), EFBIG (over
+   CFGSRC_FILE_MAX), ENOMEM, or what open(2) or read(2) said. */
+struct cfgsrc	*cfgsrc_open(const char *path, bool regular_only);
 
 /* The text, followed by a NUL; *len is its length without that NUL. */
 const char	*cfgsrc_text(const struct cfgsrc *, size_t *len);

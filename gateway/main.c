@@ -1,6 +1,5 @@
 /* main.c -- gatewayd: command line, signals, lifecycle, exit codes. */
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -97,35 +96,31 @@ check_watchdog_fit(struct notify *nt, int period_ms)
 		    "WatchdogSec=", period_ms, (long long)wd_ms);
 }
 
-/* Load path, printing every error (and warning) on stderr, and into
-   msgs too when it is not NULL. Through the log's stderr writer: a
-   reload must not hang on a stderr that nobody reads. With lookup, listen
-   addresses written as names are looked up (not for -t, which touches no
-   network). */
-static struct cfg *
-load(const char *path, struct strbuf *msgs, bool lookup)
+/* Load path with loader (cfg_load for -t, which touches no network;
+   cfg_load_lookup for a start; cfg_load_regular for a reload), printing
+   every error (and warning) on stderr, and into msgs too when it is not
+   NULL. Through the log's stderr writer: a reload must not hang on a
+   stderr that nobody reads. Returns what loader returned; *cfg is NULL
+   unless it returned 0. */
+static int
+load(const char *path, struct strbuf *msgs,
+    int (*loader)(const char *, struct cfg **, FILE *), struct cfg **cfg)
 {
-	int		(*loader)(const char *, struct cfg **, FILE *) =
-			    lookup ? cfg_load_lookup : cfg_load;
-	struct cfg	*cfg;
 	FILE		*fp;
 	char		*text = NULL;
 	size_t		 len = 0;
 	int		 rc;
 
-	if ((fp = open_memstream(&text, &len)) == NULL) {
-		if (loader(path, &cfg, stderr) == -1)
-			return (NULL);
-		return (cfg);
-	}
-	rc = loader(path, &cfg, fp);
+	if ((fp = open_memstream(&text, &len)) == NULL)
+		return (loader(path, cfg, stderr));
+	rc = loader(path, cfg, fp);
 	if (fclose(fp) == 0 && text != NULL) {
 		log_stderr_text(text);
 		if (msgs != NULL)
 			strbuf_add(msgs, text, len);
 	}
 	free(text);
-	return (rc == -1 ? NULL : cfg);
+	return (rc);
 }
 
 /* The status, as GET /status?format=text has it. */
@@ -261,22 +256,16 @@ reload(struct gateway *gw, const char *path, struct notify *nt,
     size_t summarylen)
 {
 	struct cfg	*cfg;
-	struct stat	 st;
 	char		 err[256], trouble[384], listen[CFG_ADDR_MAX];
 	int		 n;
 
 	told(notify_reloading(nt, path), "RELOADING=1");
 	/* A start may read a pipe; a reload must not wait for a writer, on
 	   the thread that answers SIGTERM. */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
-	    !S_ISDIR(st.st_mode)) {
-		strbuf_printf(&rep->lines, "%s: not a regular file: a reload "
-		    "reads only those\n", path);
+	if (load(path, &rep->lines, cfg_load_regular, &cfg) ==
+	    CFG_NOT_REGULAR)
 		log_warnx("reload: %s is not a regular file; running "
 		    "configuration kept", path);
-		cfg = NULL;
-	} else
-		cfg = load(path, &rep->lines, true);
 	if (cfg == NULL) {
 		gw_reload_rejected(gw);
 		log_warnx("reload: %s is not valid; running configuration kept",
@@ -430,7 +419,7 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGUSR1);
 	if ((errno = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
 		fatal("pthread_sigmask: %s", strerror(errno));
-	if ((cfg = load(path, NULL, !check)) == NULL)
+	if (load(path, NULL, check ? cfg_load : cfg_load_lookup, &cfg) != 0)
 		return (EX_CONFIG);
 	if (fit_nofile(cfg, cfg->control_socket, err, sizeof(err)) == -1) {
 		snprintf(line, sizeof(line), "%s: %s\n", path, err);

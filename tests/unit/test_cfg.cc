@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -97,9 +99,11 @@ protected:
 	~CfgTest() override { cfg_free(c); }
 
 	// Load path; the messages land in out with path replaced by "F".
-	// With lookup, as for a start (cfg_load_lookup()).
+	// With lookup, as for a start (cfg_load_lookup()); with regular too,
+	// as for a reload (cfg_load_regular()).
 	int
-	load_file(const std::string &path, bool lookup = false)
+	load_file(const std::string &path, bool lookup = false,
+	    bool regular = false)
 	{
 		char	*buf = nullptr;
 		size_t	 len = 0, p;
@@ -109,7 +113,8 @@ protected:
 		cfg_free(c);
 		c = nullptr;
 		EXPECT_NE(err, nullptr);
-		rc = lookup ? cfg_load_lookup(path.c_str(), &c, err) :
+		rc = regular ? cfg_load_regular(path.c_str(), &c, err) :
+		    lookup ? cfg_load_lookup(path.c_str(), &c, err) :
 		    cfg_load(path.c_str(), &c, err);
 		fclose(err);
 		out.assign(buf, len);
@@ -787,6 +792,38 @@ TEST_F(CfgTest, IncludedFileMustBeARegularFile)
 	EXPECT_EQ(load(V + "@include \"" + outer + "\"\n" + devs()), -1);
 	EXPECT_NE(out.find("syntax error: include file nesting too deep"),
 	    std::string::npos) << out;
+}
+
+// A reload reads only a regular file, and finds out without waiting: a
+// FIFO that nobody writes is refused at its open, not after it (were the
+// open to wait, the helper below would end it after 3 s, as a writer).
+TEST_F(CfgTest, ReloadReadsOnlyARegularFile)
+{
+	const std::string	fifo = dir.path("gw.fifo");
+
+	EXPECT_EQ(load_file(dir.write("r.conf", V + devs()), true, true), 0)
+	    << out;
+
+	ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+	std::atomic<bool> done{false};
+	std::thread writer([&] {
+		for (int i = 0; i < 300 && !done; i++)
+			std::this_thread::sleep_for(std::chrono::milliseconds(10));
+		int fd = done ? -1 : open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+		if (fd != -1)
+			close(fd);
+	});
+	auto t0 = std::chrono::steady_clock::now();
+	EXPECT_EQ(load_file(fifo, true, true), CFG_NOT_REGULAR);
+	done = true;
+	writer.join();
+	EXPECT_LT(std::chrono::steady_clock::now() - t0,
+	    std::chrono::seconds(2)) << "the open waited for a writer";
+	EXPECT_EQ(out, "F: cannot read: not a regular file\n");
+
+	ASSERT_EQ(mkdir(dir.path("d.conf").c_str(), 0700), 0);
+	EXPECT_EQ(load_file(dir.path("d.conf"), true, true), -1);
+	EXPECT_EQ(out, "F: cannot read: Is a directory\n");
 }
 
 TEST_F(CfgTest, UnreadableFile)
