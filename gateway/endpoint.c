@@ -124,10 +124,41 @@ endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
 }
 
 int
+endpoint_listen_on(const struct addrinfo *ai, bool v6only, int backlog,
+    const char **what)
+{
+	int	fd, one = 1, saved;
+
+	*what = "socket";
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    IPPROTO_TCP);
+	if (fd == -1)
+		return (-1);
+	*what = "setsockopt";
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || (v6only && ai->ai_family == AF_INET6 && setsockopt(fd,
+	    IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1))
+		goto fail;
+	*what = "bind";
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
+		goto fail;
+	*what = "listen";
+	if (listen(fd, backlog) == -1)
+		goto fail;
+	return (fd);
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return (-1);
+}
+
+int
 endpoint_listen(const struct cfg_endpoint *ep, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res, *ai;
-	int		 fd = -1, rc, one = 1, saved_errno = 0;
+	const char	*what;
+	int		 fd = -1, rc, saved_errno = 0;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -140,20 +171,9 @@ endpoint_listen(const struct cfg_endpoint *ep, char *err, size_t errlen)
 		return (-1);
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family,
-		    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
-		if (fd == -1) {
-			saved_errno = errno;
-			continue;
-		}
-		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-		    sizeof(one)) == 0 &&
-		    bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 16) == 0)
+		if ((fd = endpoint_listen_on(ai, false, 16, &what)) != -1)
 			break;
 		saved_errno = errno;
-		close(fd);
-		fd = -1;
 	}
 	freeaddrinfo(res);
 	if (fd == -1) {

@@ -2,6 +2,7 @@
 #ifndef GW_ENDPOINT_H
 #define GW_ENDPOINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cfg.h"
@@ -23,6 +24,13 @@ int	endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
 /* Open a listening socket (SO_REUSEADDR, close-on-exec, non-blocking) on
    ep's address. Returns the fd, or -1 with errno set and a reason in err. */
 int	endpoint_listen(const struct cfg_endpoint *ep, char *err, size_t errlen);
+
+/* A listening socket on one address ai, as endpoint_listen() makes it;
+   with v6only an IPv6 socket takes IPv6 clients alone. Returns the fd, or
+   -1 with errno set and *what naming the call that failed. */
+struct addrinfo;
+int	endpoint_listen_on(const struct addrinfo *ai, bool v6only, int backlog,
+	    const char **what);
 
 /* The local address a socket is bound to, as "127.0.0.1:41234" or
    "[::1]:41234" (the port the kernel chose for port 0). 0, or -1/errno. */

@@ -443,39 +443,22 @@ status_main(void *arg)
 	return (NULL);
 }
 
-/* A listening socket on ai, made as libmicrohttpd makes its own
-   (SO_REUSEADDR; an IPv6 socket for IPv6 alone), non-blocking: the fd,
-   or -1 with the reason in st->start_err. */
+/* A listening socket on ai, made as libmicrohttpd makes its own (an
+   IPv6 socket for IPv6 alone, the system's backlog): the fd, or -1 with
+   the reason in st->start_err. */
 static int
 status_socket(struct status *st, const struct addrinfo *ai)
 {
-	const char	*what = "socket";
-	int		 fd, one = 1, saved;
+	const char	*what;
+	int		 fd, saved;
 
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    IPPROTO_TCP);
-	if (fd == -1)
-		goto fail;
-	what = "setsockopt";
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
-	    -1 || (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &one, sizeof(one)) == -1))
-		goto fail;
-	what = "bind";
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
-		goto fail;
-	what = "listen";
-	if (listen(fd, SOMAXCONN) == -1)
-		goto fail;
-	return (fd);
-fail:
+	if ((fd = endpoint_listen_on(ai, true, SOMAXCONN, &what)) != -1)
+		return (fd);
 	saved = errno;
 	pthread_mutex_lock(&st->mu);
 	snprintf(st->start_err, sizeof(st->start_err), "%s: %s", what,
 	    strerror(saved));
 	pthread_mutex_unlock(&st->mu);
-	if (fd != -1)
-		close(fd);
 	errno = saved;
 	return (-1);
 }
