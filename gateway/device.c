@@ -152,28 +152,32 @@ tend_accept(struct side *s, struct tend *t)
 {
 	struct device	*dev = s->dev;
 	struct link	*l = t->link;
-	char		 peer[LINK_PEER_MAX];
+	char		 peer[LINK_PEER_MAX], note[LINK_DROPPED_MAX];
 	const char	*what;
 	unsigned	 suppressed;
-	int		 fd;
+	size_t		 n;
+	int		 fd, err;
 
 	if ((fd = link_take_pending(l, peer, sizeof(peer))) == -1)
 		return;
 	if (l == dev->up && close_mode(s) && !device_up(dev)) {
-		/* As a direct connection to a device that is down would. */
+		/* As a direct connection to a device that is down would. What
+		   the client sent first is counted and said. */
+		n = link_drop_client(l, fd);
 		if (log_limit_allow(&t->fail_log, clock_ms(), &suppressed))
-			link_log(l, LOG_LVL_INFO, WD_REASON_NONE, "%s: closed client "
-			    "%s at once: "
-			    "device is down%s", link_name(l), peer,
+			link_log(l, n > 0 ? LOG_LVL_WARN : LOG_LVL_INFO,
+			    WD_REASON_NONE, "%s: closed client %s at once: "
+			    "device is down%s%s", link_name(l), peer,
+			    link_dropped_str(n, note, sizeof(note)),
 			    log_suppressed(suppressed));
-		close(fd);
 		return;
 	}
 	if (sockopt_link(fd, &s->pol, &what) == -1) {
+		err = errno;
+		n = link_drop_client(l, fd);
 		link_log(l, LOG_LVL_WARN, WD_REASON_NONE, "%s: client %s: "
-		    "cannot set %s: %s",
-		    link_name(l), peer, what, strerror(errno));
-		close(fd);
+		    "cannot set %s: %s%s", link_name(l), peer, what,
+		    strerror(err), link_dropped_str(n, note, sizeof(note)));
 		return;
 	}
 	link_attach(l, fd, peer);

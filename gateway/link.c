@@ -310,7 +310,7 @@ link_free(struct link *l)
 	if (l == NULL)
 		return;
 	if (l->pending_fd != -1)
-		close(l->pending_fd);
+		(void)link_drop_client(l, l->pending_fd);
 	words_destroy(&l->words_in);
 	words_destroy(&l->words_out);
 	free(l);
@@ -382,6 +382,37 @@ link_take_pending(struct link *l, char *peer, size_t peerlen)
 	return (fd);
 }
 
+const char *
+link_dropped_str(size_t n, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (n > 0)
+		snprintf(buf, len, "; %zu bytes it sent were discarded", n);
+	return (buf);
+}
+
+/* Bytes received on fd and not read yet: what a close would discard. */
+static size_t
+unread_bytes(int fd)
+{
+	int	inq = 0;
+
+	if (ioctl(fd, SIOCINQ, &inq) == -1 || inq < 0)
+		return (0);
+	return ((size_t)inq);
+}
+
+size_t
+link_drop_client(struct link *l, int fd)
+{
+	size_t	n = unread_bytes(fd);
+
+	if (n > 0)
+		atomic_fetch_add(&l->stat_held_discarded, (uint64_t)n);
+	close(fd);
+	return (n);
+}
+
 void
 link_refuse(struct link *l, const char *peer, const char *why)
 {
@@ -396,8 +427,10 @@ link_refuse(struct link *l, const char *peer, const char *why)
 void
 link_offer(struct link *l, int fd, const char *peer)
 {
-	char		old_peer[LINK_PEER_MAX], why[LINK_PEER_MAX + 16];
+	char		old_peer[LINK_PEER_MAX], why[LINK_PEER_MAX + 64];
+	char		dropped[LINK_DROPPED_MAX];
 	unsigned	suppressed;
+	size_t		n;
 	int		old_pending;
 	bool		busy;
 
@@ -406,9 +439,10 @@ link_offer(struct link *l, int fd, const char *peer)
 	if (busy && l->ep->on_new_client == CFG_NEW_CLIENT_REJECT) {
 		snprintf(old_peer, sizeof(old_peer), "%s", l->peer);
 		pthread_mutex_unlock(l->mu);
-		snprintf(why, sizeof(why), "busy with %s", old_peer);
+		n = link_drop_client(l, fd);
+		snprintf(why, sizeof(why), "busy with %s%s", old_peer,
+		    link_dropped_str(n, dropped, sizeof(dropped)));
 		link_refuse(l, peer, why);
-		close(fd);
 		return;
 	}
 	old_pending = l->pending_fd;
@@ -423,12 +457,13 @@ link_offer(struct link *l, int fd, const char *peer)
 	pthread_mutex_unlock(l->mu);
 
 	if (old_pending != -1) {
+		n = link_drop_client(l, old_pending);
 		if (log_limit_allow(&l->peer_log, clock_ms(), &suppressed))
-			link_log(l, LOG_LVL_INFO, WD_REASON_NONE, "%s: client "
-			    "waiting to be "
-			    "taken replaced by %s%s", l->name, peer,
+			link_log(l, n > 0 ? LOG_LVL_WARN : LOG_LVL_INFO,
+			    WD_REASON_NONE, "%s: client waiting to be taken "
+			    "replaced by %s%s%s", l->name, peer,
+			    link_dropped_str(n, dropped, sizeof(dropped)),
 			    log_suppressed(suppressed));
-		close(old_pending);
 	}
 }
 
@@ -637,8 +672,7 @@ link_close(struct link *l, bool close_anyway)
 
 	/* Bytes that arrived but were never relayed die with the socket:
 	   say so, never drop them silently. */
-	if (ioctl(fd, SIOCINQ, &inq) == -1 || inq < 0)
-		inq = 0;
+	inq = (int)unread_bytes(fd);
 	if (inq > 0) {
 		atomic_fetch_add(&l->stat_held_discarded, (uint64_t)inq);
 		snprintf(unread, sizeof(unread), "; %d bytes received and not "

@@ -159,6 +159,17 @@ int	link_take_pending(struct link *, char *peer, size_t peerlen);
    "reject" closes the new one (link_refuse()). Takes ownership of fd. */
 void	link_offer(struct link *, int fd, const char *peer);
 
+/* Close a client of l that never became the link (replaced while it
+   waited, turned away): the bytes it sent and nobody read die with it,
+   and are counted as held_discarded, as link_close() counts what a link
+   left unread. Returns how many. */
+size_t	link_drop_client(struct link *, int fd);
+
+/* For the line that says so: "; N bytes it sent were discarded" in buf
+   when n > 0, else "". Returns buf. */
+#define LINK_DROPPED_MAX	64
+const char *link_dropped_str(size_t n, char *buf, size_t len);
+
 /* Acceptor: log that a client was refused and why. What a remote client
    can trigger at will is rate-limited per link: one line per
    LINK_PEER_LOG_MS, the next one saying how many were suppressed. */

@@ -3,15 +3,18 @@
 // clients that a busy link rejects, clients that trickle requests to the
 // status server, more listening sockets than poll() used to take, a limit
 // on open files too low for the configuration, a stop while every device
-// dials a silent peer, and a reload that swaps the ports of the status
-// server and a device. Every wait is bounded.
+// dials a silent peer, a reload that swaps the ports of the status server
+// and a device, and the bytes of a host closed at once. Every wait is
+// bounded.
 #include <gtest/gtest.h>
 
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -122,6 +125,30 @@ listen_device(const std::string &name, const std::string &extra = "")
 	return "  { name = \"" + name + "\";\n"
 	    "    device = { listen = \"127.0.0.1:0\"; };\n"
 	    "    upstream = { listen = \"127.0.0.1:0\";" + extra + " };\n  }";
+}
+
+// True once the peer has acknowledged every byte sent on fd (SIOCOUTQ 0),
+// within timeout_ms.
+bool
+acked(int fd, int timeout_ms)
+{
+	return eventually([&] {
+		int outq = -1;
+		return ioctl(fd, SIOCOUTQ, &outq) == 0 && outq == 0;
+	}, timeout_ms);
+}
+
+// The value of one series of a /metrics page (name and labels exactly as
+// rendered), or -1.
+double
+metric(const std::string &text, const std::string &series)
+{
+	std::string key = "\n" + series + " ";
+	size_t at = ("\n" + text).find(key);
+
+	if (at == std::string::npos)
+		return -1;
+	return strtod(text.c_str() + at + key.size() - 1, nullptr);
 }
 
 }  // namespace
@@ -482,4 +509,38 @@ TEST(Field, ReloadSwapsTheStatusPortWithADevicePort)
 	    std::to_string(sport))) << g.log();
 	EXPECT_FALSE(g.log_contains("in use")) << g.log();
 	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0);
+}
+
+// With "close", a host that connects while the device is down is closed
+// at once. What it sent first dies with it: counted and said, never
+// dropped in silence. The gateway is stopped (SIGSTOP) while the host
+// connects and its bytes arrive, so that they are there when it takes
+// the client, whatever the timing.
+TEST(Field, BytesOfAHostClosedAtOnceAreCounted)
+{
+	GatewayProcess g(preamble("127.0.0.1:0", kDefaults) + "devices = (\n" +
+	    listen_device("d1") + "\n);\n");
+	int sport = logged_port(g, "status: serving");
+	int uport = logged_port(g, "d1/upstream: listening");
+	ASSERT_GT(sport, 0) << g.log();
+	ASSERT_GT(uport, 0) << g.log();
+
+	ASSERT_EQ(kill(g.pid(), SIGSTOP), 0);
+	int host = tcp_connect(uport, 5000);
+	EXPECT_NE(host, -1);
+	EXPECT_TRUE(host != -1 && write_all(host, std::string(100, 'c').data(),
+	    100, 5000));
+	EXPECT_TRUE(host != -1 && acked(host, 5000));
+	ASSERT_EQ(kill(g.pid(), SIGCONT), 0);
+	ASSERT_NE(host, -1);
+	EXPECT_TRUE(wait_closed(host, 5000));
+	close(host);
+
+	const std::string series = "gatewayd_held_bytes_discarded_total"
+	    "{device=\"d1\",link=\"upstream\"}";
+	EXPECT_TRUE(eventually([&] {
+		return metric(http_get(sport, "/metrics").body, series) == 100;
+	}, 5000)) << http_get(sport, "/metrics").body;
+	EXPECT_TRUE(eventually([&] { return g.log_contains("device is down; "
+	    "100 bytes it sent were discarded"); }, 5000)) << g.log();
 }

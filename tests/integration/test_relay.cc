@@ -2,8 +2,12 @@
 // in-process gateway. Every wait is bounded.
 #include <gtest/gtest.h>
 
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <chrono>
 #include <string>
@@ -217,6 +221,19 @@ protected:
 		return keep(host_connect(*g_, "d1", LINK_KIND_DEVICE, uport_));
 	}
 	bool up(enum link_kind k) { return g_->up("d1", k); }
+	// The held bytes discarded on link k of d1 (held_discarded).
+	uint64_t discarded(enum link_kind k) {
+		struct Want { enum link_kind kind; uint64_t n; } w = { k, 0 };
+		gw_foreach_link(g_->gw(), [](void *arg, const char *,
+		    struct link *l) {
+			Want *want = static_cast<Want *>(arg);
+			struct link_snap s;
+			link_snapshot(l, &s);
+			if (s.kind == want->kind)
+				want->n += s.held_discarded;
+		}, &w);
+		return w.n;
+	}
 	// The device accepts the gateway's dial, then a host connects and the
 	// upstream link comes up.
 	void connect_pair(int *dev, int *host) {
@@ -421,6 +438,54 @@ TEST_P(OneDevice, SecondClientReplacesTheFirstByDefault)
 	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
 	EXPECT_TRUE(roundtrip(host2, dev, "two\n"));
 	EXPECT_TRUE(roundtrip(dev, host2, "back to two\n"));
+}
+
+// A client waiting to be taken while the writer is held up (here in a
+// send to a device that stops reading) and replaced by a newer one: what
+// it sent is counted as discarded on the upstream link, not lost unseen.
+TEST_P(OneDevice, BytesOfAWaitingClientThatIsReplacedAreCounted)
+{
+	// A send may wait 30 s: the writer stays in it for the whole test.
+	start("    io_timeout_ms = 30000;\n    stall_timeout_ms = 60000;\n");
+	int dev, host1;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host1));
+	ASSERT_TRUE(roundtrip(host1, dev, "one\n"));
+
+	// The device stops reading; host1 sends until the gateway takes no
+	// more (its writer blocked in a send to the device).
+	std::atomic<bool> stalled{false}, stop{false};
+	std::thread streamer([&] {
+		std::vector<uint8_t> buf(1 << 16);
+		for (int i = 0; i < 4096 && !stop; i++)
+			if (!write_all(host1, buf.data(), buf.size(), 300)) {
+				stalled = true;
+				return;
+			}
+	});
+	EXPECT_TRUE(eventually([&] { return stalled.load(); }, 20000));
+	stop = true;
+	streamer.join();
+	ASSERT_TRUE(stalled) << "the writer was never held up";
+
+	// host2 waits to be taken, its 100 bytes in its socket; host3
+	// replaces it.
+	int host2 = keep(tcp_connect(uport_, 5000));
+	ASSERT_NE(host2, -1);
+	ASSERT_TRUE(write_all(host2, std::string(100, 'w').data(), 100, 5000));
+	ASSERT_TRUE(eventually([&] {
+		int outq = -1;
+		return ioctl(host2, SIOCOUTQ, &outq) == 0 && outq == 0;
+	}, 5000)) << "host2's bytes never reached the gateway";
+	ASSERT_NE(keep(tcp_connect(uport_, 5000)), -1);
+	EXPECT_TRUE(wait_closed(host2, 5000)) << "host2 was not replaced";
+	EXPECT_TRUE(eventually([&] {
+		return discarded(LINK_KIND_UPSTREAM) == 100; }, 5000))
+	    << discarded(LINK_KIND_UPSTREAM);
+	// Counted first, then said.
+	EXPECT_TRUE(eventually([&] { return g_->log().find("client waiting to "
+	    "be taken replaced by 127.0.0.1:") != std::string::npos &&
+	    g_->log().find("; 100 bytes it sent were discarded") !=
+	    std::string::npos; }, 5000)) << g_->log();
 }
 
 TEST_P(OneDevice, SecondClientIsRejectedWithReject)
