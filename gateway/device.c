@@ -147,6 +147,23 @@ after_close(struct side *s, struct link *l)
 		    link_name(l));
 }
 
+/* The link is up on a socket set with this thread's copy of the policy:
+   if a reload changed the policy since the copy was taken (during a dial
+   that took seconds, say), set the new one, which the reload could not
+   set on a link that was not up yet. */
+static void
+attach(struct side *s, struct link *l, int fd, const char *peer)
+{
+	bool	moved;
+
+	link_attach(l, fd, peer);
+	pthread_mutex_lock(&s->dev->sync.mu);
+	moved = s->pol_gen != s->dev->pol_gen;
+	pthread_mutex_unlock(&s->dev->sync.mu);
+	if (moved)
+		link_policy_changed(l);
+}
+
 static void
 tend_accept(struct side *s, struct tend *t)
 {
@@ -180,7 +197,7 @@ tend_accept(struct side *s, struct tend *t)
 		    strerror(err), link_dropped_str(n, note, sizeof(note)));
 		return;
 	}
-	link_attach(l, fd, peer);
+	attach(s, l, fd, peer);
 }
 
 static void
@@ -208,7 +225,7 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 			    "attempts%s", link_name(l), t->failures,
 			    log_suppressed(log_limit_reset(&t->fail_log)));
 		t->failures = 0;
-		link_attach(l, fd, peer);
+		attach(s, l, fd, peer);
 		return;
 	}
 	link_set_connecting(l, false);

@@ -9,8 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cfg.h"
@@ -142,6 +144,56 @@ TEST(Reload, UnchangedDeviceKeepsItsConnectionAndNewTimeoutsApplyInPlace)
 	EXPECT_NE(d3, -1) << "added device not started";
 
 	for (int fd : {h1, d1, d2, d3, l1, l2, l3})
+		if (fd != -1)
+			close(fd);
+}
+
+// A reload that changes a device's policy while its device link is being
+// dialled: the link that comes up has the new policy, not the one the dial
+// began with. The dial waits because the device's accept queue is full
+// (listen backlog 0, one connection queued): its SYNs are dropped until
+// the test takes that connection, and the kernel sends the next one 1 s
+// after the first.
+TEST(Reload, NewPolicyReachesALinkThatWasBeingDialled)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_NE(lfd, -1);
+	struct sockaddr_in sin = {};
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ASSERT_EQ(listen(lfd, 0), 0);
+	int port = local_port(lfd);
+	int filler = tcp_connect(port, 5000);
+	ASSERT_NE(filler, -1);
+
+	TestDir dir;
+	const std::string slow = "    connect_timeout_ms = 10000;\n";
+	InProcessGateway g(test_preamble() + "devices = (\n" +
+	    dev_conf("d1", port, 0, slow) + ");\n");
+	ASSERT_TRUE(g.ok());
+	// Dialling, its SYN dropped.
+	std::this_thread::sleep_for(std::chrono::milliseconds(300));
+	ASSERT_FALSE(g.up("d1", LINK_KIND_DEVICE));
+
+	struct cfg *cfg = load(dir, test_preamble() + "devices = (\n" +
+	    dev_conf("d1", port, 0, slow + "    user_timeout_ms = 9000;\n") +
+	    ");\n");
+	ASSERT_NE(cfg, nullptr);
+	EXPECT_EQ(gw_reload(g.gw(), cfg, nullptr), 0);
+
+	int first = tcp_accept(lfd, 5000);
+	EXPECT_NE(first, -1);
+	int dev = tcp_accept(lfd, 5000);
+	ASSERT_NE(dev, -1) << "the gateway's dial did not come through";
+	ASSERT_TRUE(eventually([&] { return g.up("d1", LINK_KIND_DEVICE); },
+	    5000));
+	// The owner sets it right after the link shows up.
+	EXPECT_TRUE(eventually([&] {
+		return user_timeout_of(g.gw(), "d1", LINK_KIND_DEVICE) == 9000;
+	}, 2000)) << user_timeout_of(g.gw(), "d1", LINK_KIND_DEVICE);
+
+	for (int fd : {dev, first, filler, lfd})
 		if (fd != -1)
 			close(fd);
 }
