@@ -305,12 +305,13 @@ discard(struct side *s, const char *why)
    When it holds data for a destination that is down (which may come back
    while the source is quiet), or owns a second link (a split device's tx,
    whose failure the writer must act on at once). A bare relay lets its
-   receives run to their end: letting the wake-up in costs two syscalls. */
+   receives run to their end: letting the wake-up in costs two syscalls.
+   dst_up is what the step saw: a destination that came up since has
+   kicked the waiter, which so ends the receive before it begins. */
 static bool
-side_waits_for_others(const struct side *s)
+side_waits_for_others(const struct side *s, bool dst_up)
 {
-	return ((pump_len(&s->pump) > 0 && !link_is_up(s->dst)) ||
-	    s->n_own > 1);
+	return ((pump_len(&s->pump) > 0 && !dst_up) || s->n_own > 1);
 }
 
 /* One step: returns false when there was nothing to do. */
@@ -350,8 +351,12 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 		return (false);
 	if (s->is_writer && close_mode(s) && !device_up(dev))
 		return (false);
-	pump_fill(p, s->src, dst_up, side_waits_for_others(s) ? s->waiter :
-	    NULL);
+	/* A receive that others' changes end ends at this thread's own next
+	   timer too: held data expiring, a redial of its other link. */
+	if (s->waiter != NULL)
+		s->waiter->deadline_ms = *wake;
+	pump_fill(p, s->src, dst_up, side_waits_for_others(s, dst_up) ?
+	    s->waiter : NULL);
 	return (true);
 }
 

@@ -847,7 +847,7 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 	uint64_t	gen;
 	int64_t		now_ms;
 	ssize_t		rc;
-	int		fd, err;
+	int		fd, err, io_ms = 0, left_ms = 0;
 	bool		kicked;
 
 	*n = 0;
@@ -857,7 +857,13 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 	if (w != NULL)
 		wake_allow(true);
 	pthread_mutex_lock(l->mu);
-	kicked = w != NULL && w->kicked;
+	if (w != NULL && w->deadline_ms > 0) {
+		io_ms = l->pol->io_timeout_ms;
+		left_ms = (int)(w->deadline_ms - clock_ms());
+	}
+	/* A timer due already ends the receive as a change does. */
+	kicked = w != NULL && (w->kicked || (w->deadline_ms > 0 &&
+	    left_ms <= 0));
 	fd = kicked ? -1 : acquire_locked(l, &gen);
 	pthread_mutex_unlock(l->mu);
 	if (fd == -1) {
@@ -865,9 +871,19 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 			wake_allow(false);
 		return (kicked ? LINK_TIMEOUT : LINK_CLOSED);
 	}
+	if (left_ms >= io_ms)
+		left_ms = 0;
+	if (left_ms > 0)
+		(void)sockopt_rcvtimeo(fd, left_ms);
 	rc = io_call(l, fd, op, buf, pipe_fd, len, w != NULL, &err, &reason);
 	if (w != NULL)
 		wake_allow(false);
+	/* Under the lock, which a reload's new io_timeout_ms also takes. */
+	if (left_ms > 0) {
+		pthread_mutex_lock(l->mu);
+		(void)sockopt_rcvtimeo(fd, l->pol->io_timeout_ms);
+		pthread_mutex_unlock(l->mu);
+	}
 	now_ms = clock_ms();
 	/* Spliced bytes are the pump's to show (link_saw()/link_unseen()). */
 	if (rc > 0 && op == IO_RECV)

@@ -46,6 +46,8 @@ struct link_waiter {
 	bool			active;	/* protected by the sync's mu */
 	bool			kicked;	/* a change since the thread last
 					   looked; protected by the sync's mu */
+	int64_t			deadline_ms; /* the thread's own: when its next
+					   timer is due (monotonic); 0: none */
 };
 
 #define LINK_SYNC_WAITERS	2	/* a device's reader and writer */
@@ -213,7 +215,9 @@ void	link_policy_changed(struct link *);
    device's links: one that came since w last looked ends it before it
    begins, one that comes during it interrupts it (LINK_WAKE_SIGNAL). A
    signal that lands between that check and the call itself is lost, and
-   the receive ends at its SO_RCVTIMEO as it would without w. */
+   the receive ends at its SO_RCVTIMEO as it would without w. It ends by
+   w->deadline_ms too, when that comes before io_timeout_ms: SO_RCVTIMEO
+   is shortened for it, and put back. */
 enum link_io link_read(struct link *, void *buf, size_t len,
 	    struct link_waiter *w, size_t *n);
 enum link_io link_write(struct link *, const void *buf, size_t len,

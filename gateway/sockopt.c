@@ -13,15 +13,27 @@ setint(int fd, int level, int name, int value)
 }
 
 static int
-sockopt_timeouts(int fd, int timeout_ms)
+settimeo(int fd, int name, int timeout_ms)
 {
 	struct timeval	tv;
 
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+	return (setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv)));
+}
+
+static int
+sockopt_timeouts(int fd, int timeout_ms)
+{
+	if (settimeo(fd, SO_RCVTIMEO, timeout_ms) == -1)
 		return (-1);
-	return (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+	return (settimeo(fd, SO_SNDTIMEO, timeout_ms));
+}
+
+int
+sockopt_rcvtimeo(int fd, int timeout_ms)
+{
+	return (settimeo(fd, SO_RCVTIMEO, timeout_ms));
 }
 
 int

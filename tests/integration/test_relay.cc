@@ -405,6 +405,32 @@ TEST_P(OneDevice, HeldCommandGoesOutAsSoonAsTheDeviceReturns)
 	    ms_since(t0));
 }
 
+// Held data expires on time although the thread that holds it waits in a
+// receive on its host (io_timeout_ms 5 s, hold_max_ms 1.5 s): the host
+// learns that its command did not go through when it expires. The
+// device's redials are 10 s apart, so that no change of a link wakes the
+// thread meanwhile.
+TEST_P(OneDevice, HeldCommandExpiresOnTimeWhileTheWriterWaits)
+{
+	start("    on_device_down = \"hold\";\n    hold_max_ms = 1500;\n"
+	    "    io_timeout_ms = 5000;\n"
+	    "    backoff = { min_ms = 10000; max_ms = 10000; };\n");
+	int dev, host;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
+	close(dl_);
+	dl_ = -1;
+	close(dev);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
+
+	auto t0 = std::chrono::steady_clock::now();
+	ASSERT_TRUE(write_all(host, "stale command\n", 14, 5000));
+	EXPECT_TRUE(wait_closed(host, 3500)) << "not closed within 3.5 s";
+	printf("host closed %ld ms after its held command (hold_max_ms "
+	    "1500)\n", ms_since(t0));
+	EXPECT_EQ(discarded(LINK_KIND_UPSTREAM), 14u);
+}
+
 TEST_P(OneDevice, HeldDeviceDataGoesOutAsSoonAsAHostConnects)
 {
 	start(kLongReceives);
@@ -574,6 +600,49 @@ TEST_P(RelayPath, SplitTxEndReachesTheHostAtOnce)
 	close(host);
 	close(rx);
 	close(txl);
+}
+
+// A split device's tx link, lost while its writer waits in a receive on
+// the host, is dialled again on the backoff (20..200 ms here), not when
+// that receive ends (io_timeout_ms 5 s).
+TEST_P(RelayPath, SplitTxIsRedialledOnTheBackoffInHoldMode)
+{
+	int txport, txhold, txl = tcp_listen_held(&txport, &txhold);
+	ASSERT_NE(txl, -1);
+	std::string device = "{ rx = " + listen_ep(0) + "; tx = " +
+	    connect_ep(txport) + "; }";
+	InProcessGateway g(preamble() + "devices = (\n" +
+	    device_conf("s1", device, listen_ep(0),
+	    "    on_device_down = \"hold\";\n    io_timeout_ms = 5000;\n") +
+	    ");\n");
+	ASSERT_TRUE(g.ok());
+	int uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
+	ASSERT_GT(uport, 0);
+	int tx = tcp_accept(txl, 5000);
+	ASSERT_NE(tx, -1);
+	int host = tcp_connect(uport, 5000);
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_UPSTREAM); },
+	    5000));
+	ASSERT_TRUE(roundtrip(host, tx, "to the device\n"));
+
+	// The tx device goes away, and comes back 300 ms later.
+	close(txl);
+	close(tx);
+	ASSERT_TRUE(eventually([&] { return !g.up("s1", LINK_KIND_TX); },
+	    5000));
+	std::this_thread::sleep_for(std::chrono::milliseconds(300));
+	txl = tcp_listen_on(txport, true);
+	ASSERT_NE(txl, -1);
+	auto t0 = std::chrono::steady_clock::now();
+	int tx2 = tcp_accept(txl, 2000);
+	EXPECT_NE(tx2, -1) << "tx not redialled within 2 s of its return";
+	printf("tx redialled %ld ms after the device came back\n",
+	    ms_since(t0));
+	EXPECT_TRUE(tx2 == -1 || roundtrip(host, tx2, "again\n"));
+	for (int fd : {tx2, host, txl, txhold})
+		if (fd != -1)
+			close(fd);
 }
 
 TEST(Relay, Ipv6LiteralsAndHostNames)
