@@ -71,6 +71,7 @@ struct side {
 	struct link_waiter	*waiter;	/* NULL: no receive is woken */
 	pthread_t		 tid;
 	bool			 started;
+	bool			 has_pump;	/* pump_init() ran: free it */
 };
 
 struct device {
@@ -428,6 +429,9 @@ side_start(struct side *s, pthread_attr_t *attr)
 	const struct cfg_policy	*pol = &s->dev->cfg.pol;
 	char			 why[256];
 
+	/* Whatever it returns, the pump can be freed: before it, it is all
+	   zeros, and its "pipe" descriptor 0 is not ours to close. */
+	s->has_pump = true;
 	if (pump_init(&s->pump, (size_t)pol->buffer_bytes,
 	    pol->relay == CFG_RELAY_SPLICE, why, sizeof(why)) == -1)
 		return (-1);
@@ -570,8 +574,10 @@ device_stop_finish(struct device *dev)
 	/* Whoever watches learns that the device is gone, and lets go. */
 	tap_close(dev->tap);
 	tap_unref(dev->tap);
-	pump_free(&dev->reader.pump);
-	pump_free(&dev->writer.pump);
+	if (dev->reader.has_pump)
+		pump_free(&dev->reader.pump);
+	if (dev->writer.has_pump)
+		pump_free(&dev->writer.pump);
 	if (dev->wake_fd != -1)
 		close(dev->wake_fd);
 	link_sync_destroy(&dev->sync);

@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -236,6 +238,45 @@ TEST(Reload, ChangedAddressRestartsAndRemovedDeviceStops)
 	EXPECT_NE(again, -1) << "removed device's listen port still taken";
 
 	for (int fd : {d1, d2, dn, again, l1, l2, lnew})
+		if (fd != -1)
+			close(fd);
+}
+
+// A device that cannot start at a reload (its listen port taken) closes
+// no descriptor it did not open. Its pumps, never set up, were all zeros,
+// their pipe descriptor 0: it was closed twice, and with it whatever held
+// that number (stdin here; in the daemon, once the number was reused, a
+// socket of another device).
+TEST(Reload, DeviceThatCannotStartClosesNoDescriptorOfOthers)
+{
+	int opened = -1;
+	if (fcntl(0, F_GETFD) == -1)
+		opened = open("/dev/null", O_RDONLY);	// takes 0
+	struct stat before, after;
+	ASSERT_EQ(fstat(0, &before), 0);
+	int dport, d = tcp_bound(&dport);
+	int busy, b = tcp_listen(&busy);
+	ASSERT_NE(d, -1);
+	ASSERT_NE(b, -1);
+	TestDir dir;
+	InProcessGateway g(test_preamble() + "devices = (\n" +
+	    dev_conf("d1", dport, 0) + ");\n");
+	ASSERT_TRUE(g.ok());
+
+	struct cfg *cfg = load(dir, test_preamble() + "devices = (\n" +
+	    dev_conf("d1", dport, 0) + ",\n" + dev_conf("d2", dport, busy) +
+	    ");\n");
+	ASSERT_NE(cfg, nullptr);
+	EXPECT_EQ(gw_reload(g.gw(), cfg, nullptr), -1);
+	// d1 redials meanwhile: a descriptor 0 closed is soon a socket.
+	ASSERT_EQ(fstat(0, &after), 0) << "descriptor 0 closed";
+	EXPECT_EQ(after.st_dev, before.st_dev);
+	EXPECT_EQ(after.st_ino, before.st_ino) << "descriptor 0 closed and "
+	    "reused";
+	g.stop();
+	EXPECT_NE(g.log().find("reload: d2: cannot start: cannot listen on "
+	    "127.0.0.1:" + std::to_string(busy)), std::string::npos) << g.log();
+	for (int fd : {b, d, opened})
 		if (fd != -1)
 			close(fd);
 }
