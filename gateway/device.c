@@ -13,7 +13,11 @@
  * waits for any: device_stop_begin() sets dev->stop, signals the wake
  * eventfd (a dial or name lookup in progress gives up), shuts every link
  * down (waking blocked calls) and broadcasts the sync; device_stop_finish()
- * joins both threads, then closes the links as their owner now. A thread
+ * joins both threads, then, as the owner of everything now, counts what
+ * the pumps still hold and closes the links. The links stay readable
+ * (closed, their counters final) until device_free(), so that a gateway
+ * can take their failures into its totals at the moment it drops the
+ * device from its table. A thread
  * in a receive on one link learns of a change of another only when it must
  * (side_waits_for_others()): that receive lets the sync's wake signal in.
  */
@@ -551,6 +555,23 @@ device_stop_begin(struct device *dev)
 	pthread_mutex_unlock(&dev->sync.mu);
 }
 
+/* Bytes a side still holds die with the device: count them on the link
+   they came in on and say so, as discard() does, with the lines its limit
+   held back. The side's thread is joined: its pump is ours. */
+static void
+side_discard_at_stop(struct side *s)
+{
+	unsigned	suppressed = log_limit_reset(&s->discard_log);
+	size_t		n = pump_len(&s->pump);
+
+	if (n == 0)
+		return;
+	link_count_discarded(s->src, n);
+	link_log(s->src, LOG_LVL_WARN, WD_REASON_NONE, "%s: discarded %zu "
+	    "bytes for %s: device stopping%s", link_name(s->src), n,
+	    link_name(s->dst), log_suppressed(suppressed));
+}
+
 void
 device_stop_finish(struct device *dev)
 {
@@ -565,14 +586,24 @@ device_stop_finish(struct device *dev)
 	for (k = 0; k < LINK_KIND_COUNT; k++)
 		if (dev->watched[k])
 			wd_remove(dev->wd, dev->links[k]);
-	for (k = 0; k < LINK_KIND_COUNT; k++) {
-		if (dev->links[k] == NULL)
-			continue;
-		link_close(dev->links[k], true);
-		link_free(dev->links[k]);
-	}
+	side_discard_at_stop(&dev->reader);
+	side_discard_at_stop(&dev->writer);
+	for (k = 0; k < LINK_KIND_COUNT; k++)
+		if (dev->links[k] != NULL)
+			link_close(dev->links[k], true);
 	/* Whoever watches learns that the device is gone, and lets go. */
 	tap_close(dev->tap);
+}
+
+void
+device_free(struct device *dev)
+{
+	int	k;
+
+	if (dev == NULL)
+		return;
+	for (k = 0; k < LINK_KIND_COUNT; k++)
+		link_free(dev->links[k]);
 	tap_unref(dev->tap);
 	if (dev->reader.has_pump)
 		pump_free(&dev->reader.pump);
@@ -590,6 +621,7 @@ device_stop(struct device *dev)
 {
 	device_stop_begin(dev);
 	device_stop_finish(dev);
+	device_free(dev);
 }
 
 void

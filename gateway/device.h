@@ -26,11 +26,15 @@ struct device	*device_start(const struct cfg_device *dc, struct acceptor *acc,
 /* Stop in two steps, so that many devices stop in the time of one:
    device_stop_begin() stops accepting, wakes a dial or name lookup in
    progress, shuts every link down and tells both threads, without waiting;
-   device_stop_finish() joins both threads, closes all sockets and frees.
-   device_stop() does both. Returns within about io_timeout_ms. NULL is
-   fine. */
+   device_stop_finish() joins both threads, counts the bytes they still
+   held as discarded on the links they came from (and logs them), and
+   closes all sockets, returning within about io_timeout_ms. The links'
+   counters are final then, and device_link() and device_cfg() still
+   answer, until device_free() frees the device. device_stop() does all
+   three. NULL is fine for each. */
 void		 device_stop_begin(struct device *);
 void		 device_stop_finish(struct device *);
+void		 device_free(struct device *);
 void		 device_stop(struct device *);
 
 /* Apply a new policy to a running device: its threads take it at their

@@ -193,13 +193,12 @@ gw_device_start(struct gateway *gw, const struct cfg_device *dc, char *err,
 	else if (monitor_open(gw->mon, dc->name, &dc->monitor,
 	    dc->pol.monitor_format, device_tap(dev), err, errlen) == 0)
 		return (dev);
-	device_stop_begin(dev);
-	device_stop_finish(dev);
+	device_stop(dev);
 	return (NULL);
 }
 
 /* Close a device's monitor port and its clients, then tell the device
-   to stop (device_stop_finish() waits for it). */
+   to stop (device_stop_finish() waits for it, device_free() frees it). */
 static void
 gw_device_stop_begin(struct gateway *gw, struct device *dev)
 {
@@ -309,9 +308,10 @@ gw_report(struct gw_reload_report *rep, const char *fmt, ...)
 int
 gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 {
-	struct device		**old, **devs, **stopping, *dev;
+	struct device		**old, **devs, *dev;
 	const struct cfg_device	 *nc;
 	char			  derr[256];
+	int			 *stopping;	/* slots of old */
 	int			  i, n_old, n = 0, n_stop = 0, rc = 0;
 	int			  kept = 0, started = 0, updated = 0;
 
@@ -364,17 +364,26 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 			if (rep != NULL)
 				rep->removed++;
 		}
-		pthread_mutex_lock(&gw->mu);
-		gw_retire(gw, old[i]);
-		stopping[n_stop++] = old[i];
-		old[i] = NULL;
-		pthread_mutex_unlock(&gw->mu);
+		stopping[n_stop++] = i;
 	}
-	/* Tell every device, then wait for them: together, not in turn. */
+	/* Tell every device, then wait for them: together, not in turn. A
+	   device stays in the table (old is the table) while it stops, and
+	   leaves it only with its counters final: the bytes its threads held
+	   counted, its links closed. Then, in one step under mu, its
+	   failures and detections go into the gateway's totals and it leaves
+	   the table: a scrape sees each once, in the table or in the totals,
+	   and never a total going back. */
 	for (i = 0; i < n_stop; i++)
-		gw_device_stop_begin(gw, stopping[i]);
-	for (i = 0; i < n_stop; i++)
-		device_stop_finish(stopping[i]);
+		gw_device_stop_begin(gw, old[stopping[i]]);
+	for (i = 0; i < n_stop; i++) {
+		dev = old[stopping[i]];
+		device_stop_finish(dev);
+		pthread_mutex_lock(&gw->mu);
+		gw_retire(gw, dev);
+		old[stopping[i]] = NULL;
+		pthread_mutex_unlock(&gw->mu);
+		device_free(dev);
+	}
 	free(stopping);
 	if (gw_status_move(gw, cfg, rep) == -1)
 		rc = -1;
@@ -450,9 +459,9 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 }
 
 /* Keep the failures and detections of a device leaving the table (with
-   gw->mu held) in the gateway's totals, which so never go backwards. What
-   its links count from now on, as it stops, is not counted: it is no
-   longer in the table either, so the two agree at every moment. */
+   gw->mu held, in the step that takes it out) in the gateway's totals,
+   which so never go backwards. The device has stopped: its links count
+   nothing more, so what is kept is all they counted, once. */
 static void
 gw_retire(struct gateway *gw, struct device *dev)
 {
@@ -499,8 +508,10 @@ gw_stop(struct gateway *gw)
 	acceptor_halt(gw->acc);
 	for (i = 0; i < gw->n_devs; i++)
 		gw_device_stop_begin(gw, gw->devs[i]);
-	for (i = gw->n_devs - 1; i >= 0; i--)
+	for (i = gw->n_devs - 1; i >= 0; i--) {
 		device_stop_finish(gw->devs[i]);
+		device_free(gw->devs[i]);
+	}
 	free(gw->devs);
 	monitor_stop(gw->mon);
 	wd_stop(gw->wd);

@@ -13,6 +13,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -96,6 +98,64 @@ int
 gwctl_reload(const std::string &sock, std::string *out)
 {
 	return run_command({ GW_GWCTL, "-S", sock, "reload" }, out, 20000);
+}
+
+// The value of a series ("name{labels}") in a /metrics page; -1 when it
+// is not there.
+double
+metric(const std::string &page, const std::string &series)
+{
+	std::string key = "\n" + series + " ";
+	size_t at = ("\n" + page).find(key);
+
+	if (at == std::string::npos)
+		return -1;
+	return strtod(page.c_str() + at + key.size() - 1, nullptr);
+}
+
+// The bytes a link received from its peer (BYTES-IN of /status?format=
+// text: DEVICE LINK STATE PEER SINCE LAST-REASON BYTES-IN ...); -1 when
+// the link is not there.
+long
+bytes_in(int sport, const std::string &dev, const std::string &link)
+{
+	std::istringstream in(http_get(sport, "/status?format=text").body);
+	std::string line, field;
+
+	while (std::getline(in, line)) {
+		std::istringstream f(line);
+		std::vector<std::string> v;
+		while (std::getline(f, field, '\t'))
+			v.push_back(field);
+		if (v.size() > 6 && v[0] == dev && v[1] == link)
+			return std::stol(v[6]);
+	}
+	return -1;
+}
+
+// A device whose link is down, with hold: its upstream listens on port 0
+// and keeps a host that connects; what the host sends waits.
+std::string
+held_conf(const std::string &name, int dport, const std::string &extra = "")
+{
+	return dev_conf(name, dport, 0, "    on_device_down = \"hold\";\n"
+	    "    hold_max_ms = 60000;\n" + extra);
+}
+
+// SIGHUP to g with text as its new file; true once the reload is over
+// (its summary logged: "reload: N devices kept (...), N stopped, N
+// started"), within 5 s.
+bool
+sighup(GatewayProcess &g, const std::string &text)
+{
+	const std::string summary = " stopped, ";
+	unsigned before = count_lines(g.log(), summary);
+
+	g.rewrite_config(text);
+	if (kill(g.pid(), SIGHUP) == -1)
+		return false;
+	return eventually([&] {
+		return count_lines(g.log(), summary) > before; }, 5000);
 }
 
 }  // namespace
@@ -377,4 +437,101 @@ TEST(Reload, ControlSocketStaysUntilTheNextStart)
 	EXPECT_EQ(unix_connect(other), -1);
 	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0);
 	close(d);
+}
+
+// A host's command held for a device that is down (on_device_down =
+// "hold") when a reload restarts the device (buffer_bytes changed): the
+// bytes die with the old device's writer. Counted on the upstream link,
+// where they came in, and logged, not dropped without a word.
+TEST(Reload, HeldDataIsCountedWhenARestartStopsTheDevice)
+{
+	const size_t n = 5000;
+	TestDir dir;
+	int dport, d = tcp_bound(&dport);	// refuses: the device is down
+	ASSERT_NE(d, -1);
+	const std::string pre = preamble_status(dir.path("ctl.sock"),
+	    "127.0.0.1:0");
+	GatewayProcess g(pre + "devices = (\n" + held_conf("d1", dport) +
+	    ");\n");
+	int sport = logged_port(g, "status: serving");
+	int uport = logged_port(g, "d1/upstream: listening");
+	ASSERT_GT(sport, 0) << g.log();
+	ASSERT_GT(uport, 0) << g.log();
+	int host = tcp_connect(uport, 5000);
+	ASSERT_NE(host, -1);
+	std::string cmd(n, 'c');
+	ASSERT_TRUE(write_all(host, cmd.data(), cmd.size(), 5000));
+	// Read into the writer's buffer, waiting for the device.
+	ASSERT_TRUE(eventually([&] {
+		return bytes_in(sport, "d1", "upstream") == (long)n; }, 5000))
+	    << g.log();
+	const std::string series = "gatewayd_held_bytes_discarded_total"
+	    "{device=\"d1\",link=\"upstream\"}";
+	EXPECT_EQ(metric(http_get(sport, "/metrics").body, series), 0);
+
+	ASSERT_TRUE(sighup(g, pre + "devices = (\n" + held_conf("d1", dport,
+	    "    buffer_bytes = 8192;\n") + ");\n")) << g.log();
+	EXPECT_EQ(count_lines(g.log(), "warn d1/upstream: discarded " +
+	    std::to_string(n) + " bytes for d1/device: device stopping"), 1u)
+	    << g.log();
+	EXPECT_EQ(count_lines(g.log(), "discarded"), 1u) << g.log();
+	EXPECT_TRUE(wait_closed(host, 5000)) << "the host was not closed";
+	// The restarted device's links are new: their counts begin at 0.
+	EXPECT_EQ(metric(http_get(sport, "/metrics").body, series), 0);
+	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0);
+	close(host);
+	close(d);
+}
+
+// The same when a reload removes the device, on both sides: a host's
+// command held for a device that is down, and a device's reading held
+// for a host that is not there.
+TEST(Reload, HeldDataIsCountedWhenTheDeviceIsRemoved)
+{
+	const size_t n_cmd = 5000, n_reading = 3000;
+	TestDir dir;
+	int dport, d = tcp_bound(&dport);
+	int rport, rl = tcp_listen(&rport);
+	ASSERT_NE(d, -1);
+	ASSERT_NE(rl, -1);
+	const std::string pre = preamble_status(dir.path("ctl.sock"),
+	    "127.0.0.1:0");
+	GatewayProcess g(pre + "devices = (\n" + held_conf("cmd", dport) +
+	    ",\n" + dev_conf("reading", rport, 0) + ");\n");
+	int sport = logged_port(g, "status: serving");
+	int uport = logged_port(g, "cmd/upstream: listening");
+	ASSERT_GT(sport, 0) << g.log();
+	ASSERT_GT(uport, 0) << g.log();
+	int host = tcp_connect(uport, 5000);
+	int dev = tcp_accept(rl, 5000);
+	ASSERT_NE(host, -1);
+	ASSERT_NE(dev, -1);
+	std::string cmd(n_cmd, 'c'), reading(n_reading, 'r');
+	ASSERT_TRUE(write_all(host, cmd.data(), cmd.size(), 5000));
+	ASSERT_TRUE(write_all(dev, reading.data(), reading.size(), 5000));
+	ASSERT_TRUE(eventually([&] {
+		return bytes_in(sport, "cmd", "upstream") == (long)n_cmd &&
+		    bytes_in(sport, "reading", "device") == (long)n_reading;
+	}, 5000)) << g.log();
+
+	ASSERT_TRUE(sighup(g, pre + "devices = ();\n")) << g.log();
+	std::string log = g.log();
+	EXPECT_EQ(count_lines(log, "warn cmd/upstream: discarded " +
+	    std::to_string(n_cmd) + " bytes for cmd/device: device stopping"),
+	    1u) << log;
+	EXPECT_EQ(count_lines(log, "warn reading/device: discarded " +
+	    std::to_string(n_reading) + " bytes for reading/upstream: device "
+	    "stopping"), 1u) << log;
+	EXPECT_EQ(count_lines(log, "discarded"), 2u) << log;
+	EXPECT_TRUE(wait_closed(host, 5000));
+	EXPECT_TRUE(wait_closed(dev, 5000));
+	// Their series go with them; the gateway's totals count no failure.
+	std::string m = http_get(sport, "/metrics").body;
+	EXPECT_EQ(m.find("device=\"cmd\""), std::string::npos) << m;
+	EXPECT_EQ(m.find("device=\"reading\""), std::string::npos) << m;
+	EXPECT_EQ(metric(m, "gatewayd_failures_total{reason=\"peer_reset\"}"),
+	    0) << m;
+	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0);
+	for (int fd : {host, dev, rl, d})
+		close(fd);
 }
