@@ -312,6 +312,8 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 	const struct cfg_device	 *nc;
 	char			  derr[256];
 	int			 *stopping;	/* slots of old */
+	bool			 *ran;		/* per device of cfg: one of
+						   its name ran before */
 	int			  i, n_old, n = 0, n_stop = 0, rc = 0;
 	int			  kept = 0, started = 0, updated = 0;
 
@@ -321,10 +323,12 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 	n_old = gw->n_devs;
 	pthread_mutex_unlock(&gw->mu);
 	stopping = calloc((size_t)n_old + 1, sizeof(*stopping));
-	if (devs == NULL || stopping == NULL) {
+	ran = calloc((size_t)cfg->n_devices + 1, sizeof(*ran));
+	if (devs == NULL || stopping == NULL || ran == NULL) {
 		log_warnx("reload: out of memory; running configuration kept");
 		free(devs);
 		free(stopping);
+		free(ran);
 		cfg_free(cfg);
 		gw_reload_outcome(gw, false);
 		return (-1);
@@ -337,6 +341,8 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 	   of policy only is applied in place. */
 	for (i = 0; i < n_old; i++) {
 		nc = find_cfg(cfg, device_cfg(old[i])->name);
+		if (nc != NULL)
+			ran[nc - cfg->devices] = true;
 		if (nc != NULL && cfg_device_equal(nc, device_cfg(old[i]))) {
 			gw_report(rep, "%s: kept", nc->name);
 			continue;
@@ -406,7 +412,9 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 			continue;
 		}
 		devs[n++] = dev;
-		if (find_cfg(gw->cfg, nc->name) == NULL) {
+		/* Not whether the old file had it: a device that could not
+		   start then is added now. */
+		if (!ran[i]) {
 			log_link(LOG_LVL_INFO, nc->name, NULL, NULL,
 			    "reload: %s: added: starting", nc->name);
 			gw_report(rep, "%s: added: started", nc->name);
@@ -420,6 +428,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 		}
 		started++;
 	}
+	free(ran);
 	pthread_mutex_lock(&gw->mu);
 	gw->devs = devs;
 	gw->n_devs = n;

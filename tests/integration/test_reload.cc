@@ -14,6 +14,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -157,6 +158,17 @@ sighup(GatewayProcess &g, const std::string &text)
 	return eventually([&] {
 		return count_lines(g.log(), summary) > before; }, 5000);
 }
+
+// What gw_reload() reports, freed on destruction.
+struct Report {
+	struct gw_reload_report r;
+	Report() { memset(&r, 0, sizeof(r)); strbuf_init(&r.lines); }
+	~Report() { strbuf_free(&r.lines); }
+	std::string text() const {
+		return r.lines.buf != nullptr ? std::string(r.lines.buf,
+		    r.lines.len) : "";
+	}
+};
 
 }  // namespace
 
@@ -534,4 +546,44 @@ TEST(Reload, HeldDataIsCountedWhenTheDeviceIsRemoved)
 	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0);
 	for (int fd : {host, dev, rl, d})
 		close(fd);
+}
+
+// A device that could not start at a reload (its listen port taken) and
+// starts at the next one is added, not restarted: no device of its name
+// ran before, whatever the file before said.
+TEST(Reload, DeviceThatCouldNotStartIsAddedWhenItStarts)
+{
+	int dport, d = tcp_bound(&dport);
+	int busy, b = tcp_listen(&busy);
+	ASSERT_NE(d, -1);
+	ASSERT_NE(b, -1);
+	TestDir dir;
+	InProcessGateway g(test_preamble() + "devices = (\n" +
+	    dev_conf("d1", dport, 0) + ");\n");
+	ASSERT_TRUE(g.ok());
+	const std::string both = test_preamble() + "devices = (\n" +
+	    dev_conf("d1", dport, 0) + ",\n" + dev_conf("d2", dport, busy) +
+	    ");\n";
+
+	Report first;
+	struct cfg *cfg = load(dir, both);
+	ASSERT_NE(cfg, nullptr);
+	EXPECT_EQ(gw_reload(g.gw(), cfg, &first.r), -1);
+	EXPECT_NE(first.text().find("d2: cannot start: "), std::string::npos)
+	    << first.text();
+	EXPECT_EQ(first.r.failed, 1);
+
+	// The port is free now: the same file again starts d2.
+	close(b);
+	Report second;
+	ASSERT_NE(cfg = load(dir, both), nullptr);
+	EXPECT_EQ(gw_reload(g.gw(), cfg, &second.r), 0);
+	EXPECT_EQ(second.text(), "d1: kept\nd2: added: started\n");
+	EXPECT_EQ(second.r.added, 1);
+	EXPECT_EQ(second.r.restarted, 0);
+	EXPECT_GT(g.listen_port("d2", LINK_KIND_UPSTREAM), 0);
+	g.stop();
+	EXPECT_EQ(count_lines(g.log(), "reload: d2: added: starting"), 1u)
+	    << g.log();
+	close(d);
 }
