@@ -130,12 +130,21 @@ tend_init(struct side *s, struct link *l)
 static void
 side_refresh_policy(struct side *s)
 {
-	int	i;
+	const struct cfg_policy	*pol = &s->dev->cfg.pol;
+	bool			 bounds;
+	int			 i;
 
 	if (s->pol_gen == s->dev->pol_gen)
 		return;
-	s->pol = s->dev->cfg.pol;
+	bounds = pol->backoff_min_ms != s->pol.backoff_min_ms ||
+	    pol->backoff_max_ms != s->pol.backoff_max_ms;
+	s->pol = *pol;
 	s->pol_gen = s->dev->pol_gen;
+	/* Only new bounds start the backoff again: a reload of another key
+	   must not have a device that drops every connection redialled
+	   from min_ms again. */
+	if (!bounds)
+		return;
 	for (i = 0; i < s->n_own; i++)
 		backoff_init(&s->own[i].bo, s->pol.backoff_min_ms,
 		    s->pol.backoff_max_ms, s->own[i].bo.rng);

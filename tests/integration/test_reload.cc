@@ -11,8 +11,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -586,4 +588,77 @@ TEST(Reload, DeviceThatCouldNotStartIsAddedWhenItStarts)
 	EXPECT_EQ(count_lines(g.log(), "reload: d2: added: starting"), 1u)
 	    << g.log();
 	close(d);
+}
+
+// A policy-only reload keeps where each link's backoff stands; only new
+// backoff bounds start it again. The device accepts every dial and closes
+// it at once: each short connection doubles the delay, up to max_ms, and
+// every reload of another key (here stall_timeout_ms) sent it back to
+// min_ms.
+TEST(Reload, PolicyReloadKeepsTheBackoffUnlessItsBoundsChange)
+{
+	int dport, dl = tcp_listen(&dport);
+	ASSERT_NE(dl, -1);
+	TestDir dir;
+	auto conf = [&](const std::string &extra) {
+		return test_preamble() + "devices = (\n" + dev_conf("d1",
+		    dport, 0, extra) + ");\n";
+	};
+	const std::string slow = "    backoff = { min_ms = 50; max_ms = 800; };\n";
+	InProcessGateway g(conf(slow));
+	ASSERT_TRUE(g.ok());
+	using clk = std::chrono::steady_clock;
+	// The gaps between the next n dials, in ms, each closed at once;
+	// -1 for a dial that did not come within 3 s.
+	auto gaps = [&](int n) {
+		std::vector<long> v;
+		clk::time_point last = clk::now();
+		for (int i = 0; i <= n; i++) {
+			int fd = tcp_accept(dl, 3000);
+			clk::time_point now = clk::now();
+			if (fd == -1)
+				return std::vector<long>{ -1 };
+			close(fd);
+			if (i > 0)
+				v.push_back((long)std::chrono::duration_cast<
+				    std::chrono::milliseconds>(now - last).count());
+			last = now;
+		}
+		return v;
+	};
+	auto str = [](const std::vector<long> &v) {
+		std::string s;
+		for (long x : v)
+			s += std::to_string(x) + " ";
+		return s;
+	};
+	// 50, 50..100, 100..200, 200..400: the ceiling is at max_ms then.
+	std::vector<long> before = gaps(4);
+	ASSERT_EQ(before.size(), 4u) << str(before);
+
+	Report rep;
+	struct cfg *cfg = load(dir, conf(slow + "    stall_timeout_ms = 7000;\n"));
+	ASSERT_NE(cfg, nullptr);
+	ASSERT_EQ(gw_reload(g.gw(), cfg, &rep.r), 0);
+	ASSERT_EQ(rep.text(), "d1: kept, with the new policy applied to its "
+	    "live links\n");
+	// The dial already due comes when it was due; the ones after it
+	// still wait 400..800 ms, not 50.
+	std::vector<long> after = gaps(3);
+	ASSERT_EQ(after.size(), 3u) << str(after);
+	EXPECT_GE(*std::min_element(after.begin(), after.end()), 350)
+	    << "before the reload: " << str(before) << "after: " << str(after);
+	printf("backoff gaps (ms) before a policy reload: %safter: %s\n",
+	    str(before).c_str(), str(after).c_str());
+
+	// New bounds apply at once.
+	ASSERT_NE(cfg = load(dir, conf("    backoff = { min_ms = 20; max_ms = "
+	    "40; };\n    stall_timeout_ms = 7000;\n")), nullptr);
+	ASSERT_EQ(gw_reload(g.gw(), cfg, nullptr), 0);
+	std::vector<long> bounded = gaps(4);
+	ASSERT_EQ(bounded.size(), 4u) << str(bounded);
+	EXPECT_LE(*std::max_element(bounded.begin(), bounded.end()), 300)
+	    << str(bounded);
+	g.stop();
+	close(dl);
 }
