@@ -610,6 +610,36 @@ cfg_device_policy_only(const struct cfg_device *a, const struct cfg_device *b)
 	    cfg_policy_equal(&a->pol, &b->pol, true));
 }
 
+char *
+cfg_restart_causes(char *buf, size_t len)
+{
+	const struct cfg_keydoc	*k;
+	const char		*name[CFG_NKEYS + 3];
+	size_t			 off = 0;
+	int			 i, n = 0;
+
+	/* What cfg_device_links_equal() compares, then the policy keys of
+	   the table that restart, so that a key added there is named. */
+	name[n++] = "addresses";
+	name[n++] = "allow";
+	for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++)
+		if (k->scope == CFG_SCOPE_ENDPOINT)
+			name[n++] = k->path;
+	name[n++] = "monitor";
+	for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++)
+		if (k->scope == CFG_SCOPE_POLICY && k->restarts)
+			name[n++] = k->path;
+	if (len == 0)
+		return (buf);
+	buf[0] = '\0';
+	for (i = 0; i < n && off < len; i++) {
+		snprintf(buf + off, len - off, "%s%s", i == 0 ? "" :
+		    i == n - 1 ? " or " : ", ", name[i]);
+		off += strlen(buf + off);
+	}
+	return (buf);
+}
+
 /* "5.1 s" (tenths), or "-" for a budget the role has not. A worst case
    is rounded up (a budget of 5050 ms is "5.1 s"), what is survived down. */
 static const char *

@@ -122,10 +122,17 @@ void	cfg_print_budgets(const struct cfg *, FILE *);
 bool	cfg_device_equal(const struct cfg_device *, const struct cfg_device *);
 
 /* True when b differs from a only in policy keys that apply to a running
-   device (keepalive, timeouts, backoff, hold, ...): not in its name,
-   addresses or a key that restarts it (buffer_bytes). */
+   device (keepalive, timeouts, backoff, hold, ...): not in its name, its
+   links' addresses, a listen link's allow or on_new_client, its monitor
+   or a policy key that restarts it (buffer_bytes, relay, monitor_format). */
 bool	cfg_device_policy_only(const struct cfg_device *a,
 	    const struct cfg_device *b);
+
+/* What restarts a device at a reload, as a reload says it: "addresses,
+   allow, on_new_client, monitor, buffer_bytes, relay or monitor_format"
+   (the table's restarting keys). Returns buf; at most len - 1 chars. */
+#define CFG_RESTART_CAUSES_MAX	160
+char	*cfg_restart_causes(char *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -310,7 +310,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 {
 	struct device		**old, **devs, *dev;
 	const struct cfg_device	 *nc;
-	char			  derr[256];
+	char			  derr[256], causes[CFG_RESTART_CAUSES_MAX];
 	int			 *stopping;	/* slots of old */
 	bool			 *ran;		/* per device of cfg: one of
 						   its name ran before */
@@ -333,6 +333,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 		gw_reload_outcome(gw, false);
 		return (-1);
 	}
+	cfg_restart_causes(causes, sizeof(causes));
 
 	/* Free first what the new configuration takes elsewhere: removed
 	   and changed devices (a changed one may keep its listen address).
@@ -359,12 +360,13 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 			updated++;
 			continue;
 		}
-		log_link(LOG_LVL_INFO, device_cfg(old[i])->name, NULL, NULL,
-		    "reload: %s: %s", device_cfg(old[i])->name, nc ?
-		    "addresses, buffer_bytes, relay or monitor changed: "
-		    "restarting" :
-		    "removed: stopping");
-		if (nc == NULL) {
+		if (nc != NULL) {
+			log_link(LOG_LVL_INFO, nc->name, NULL, NULL, "reload: "
+			    "%s: %s changed: restarting", nc->name, causes);
+		} else {
+			log_link(LOG_LVL_INFO, device_cfg(old[i])->name, NULL,
+			    NULL, "reload: %s: removed: stopping",
+			    device_cfg(old[i])->name);
 			gw_report(rep, "%s: removed: stopped",
 			    device_cfg(old[i])->name);
 			if (rep != NULL)
@@ -421,8 +423,8 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 			if (rep != NULL)
 				rep->added++;
 		} else {
-			gw_report(rep, "%s: restarted: addresses, buffer_bytes, "
-			    "relay or monitor changed", nc->name);
+			gw_report(rep, "%s: restarted: %s changed", nc->name,
+			    causes);
 			if (rep != NULL)
 				rep->restarted++;
 		}

@@ -134,8 +134,8 @@ TEST(Control, ReloadTellsWhatItDidAndRejectsABadFile)
 	EXPECT_EQ(rc, 0) << out;
 	for (const char *l : { "kept: kept\n", "gone: removed: stopped\n",
 	    "tuned: kept, with the new policy applied to its live links\n",
-	    "moved: restarted: addresses, buffer_bytes, relay or monitor "
-	    "changed\n",
+	    "moved: restarted: addresses, allow, on_new_client, monitor, "
+	    "buffer_bytes, relay or monitor_format changed\n",
 	    "new: added: started\n" })
 		EXPECT_NE(out.find(l), std::string::npos) << l << "\n" << out;
 	EXPECT_NE(last_line(out).find("OK: reloaded "), std::string::npos)

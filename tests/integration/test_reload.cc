@@ -662,3 +662,40 @@ TEST(Reload, PolicyReloadKeepsTheBackoffUnlessItsBoundsChange)
 	g.stop();
 	close(dl);
 }
+
+// A change of a listen link's allow list (or on_new_client) restarts the
+// device, and the reload says so: what it says names allow among what
+// restarts a device, not only "addresses, buffer_bytes, relay or monitor".
+TEST(Reload, ChangedAllowRestartsAndSaysSo)
+{
+	int dport, d = tcp_bound(&dport);
+	ASSERT_NE(d, -1);
+	TestDir dir;
+	InProcessGateway g(test_preamble() + "devices = (\n" +
+	    dev_conf("d1", dport, 0) + ");\n");
+	ASSERT_TRUE(g.ok());
+	int u1 = g.listen_port("d1", LINK_KIND_UPSTREAM);
+	ASSERT_GT(u1, 0);
+	const std::string causes = "addresses, allow, on_new_client, monitor, "
+	    "buffer_bytes, relay or monitor_format changed";
+
+	for (const std::string &up : { std::string("allow = [\"127.0.0.1\"];"),
+	    std::string("allow = [\"127.0.0.1\"]; on_new_client = "
+	    "\"reject\";") }) {
+		Report rep;
+		struct cfg *cfg = load(dir, test_preamble() + "devices = (\n"
+		    "  { name = \"d1\";\n"
+		    "    device = { connect = \"127.0.0.1:" +
+		    std::to_string(dport) + "\"; };\n"
+		    "    upstream = { listen = \"127.0.0.1:" + std::to_string(u1) +
+		    "\"; " + up + " }; }\n);\n");
+		ASSERT_NE(cfg, nullptr);
+		EXPECT_EQ(gw_reload(g.gw(), cfg, &rep.r), 0);
+		EXPECT_EQ(rep.text(), "d1: restarted: " + causes + "\n") << up;
+		EXPECT_EQ(rep.r.restarted, 1);
+	}
+	g.stop();
+	EXPECT_EQ(count_lines(g.log(), "reload: d1: " + causes + ": restarting"),
+	    2u) << g.log();
+	close(d);
+}

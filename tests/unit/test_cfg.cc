@@ -1491,6 +1491,62 @@ TEST_F(CfgTest, DeviceEqualComparesSettingsNotText)
 }
 
 
+// Every change that restarts a device at a reload (cfg_device_policy_only()
+// false) is named in what the reload says of it, and so is every key of
+// the table that restarts; a change of policy that applies live restarts
+// nothing.
+TEST_F(CfgTest, RestartCausesNameEveryChangeThatRestarts)
+{
+	char	 causes[CFG_RESTART_CAUSES_MAX];
+	struct cfg *a;
+	int	 i, n;
+
+	cfg_restart_causes(causes, sizeof(causes));
+	EXPECT_STREQ(causes, "addresses, allow, on_new_client, monitor, "
+	    "buffer_bytes, relay or monitor_format");
+	const struct cfg_keydoc *k = cfg_keydocs(&n);
+	for (i = 0; i < n; i++) {
+		bool restarts = (k[i].scope == CFG_SCOPE_POLICY &&
+		    k[i].restarts) || k[i].scope == CFG_SCOPE_ENDPOINT;
+		EXPECT_TRUE(!restarts || strstr(causes, k[i].path) != nullptr)
+		    << k[i].path;
+	}
+
+	auto text = [&](const std::string &up, const std::string &extra) {
+		return V + "devices = ( { name = \"a\"; device = { connect = "
+		    "\"127.0.0.1:1\"; }; upstream = { listen = \"127.0.0.1:2\"; "
+		    + up + " }; " + extra + " } );\n";
+	};
+	ASSERT_EQ(load(text("", "")), 0) << out;
+	a = c;
+	c = nullptr;
+	const struct { const char *up, *extra, *named; } restarts[] = {
+		{ "allow = [\"10.0.0.0/8\"];", "", "allow" },
+		{ "on_new_client = \"reject\";", "", "on_new_client" },
+		{ "", "buffer_bytes = 4096;", "buffer_bytes" },
+		{ "", "relay = \"copy\";", "relay" },
+		{ "", "monitor = { listen = \"127.0.0.1:3\"; };", "monitor" },
+		{ "", "monitor_format = \"tagged\";", "monitor_format" },
+		{ "", "device = { connect = \"127.0.0.1:4\"; };", "addresses" },
+	};
+	for (const auto &r : restarts) {
+		std::string t = text(r.up, r.extra);
+		// A second device group replaces the first: write it once.
+		if (strncmp(r.extra, "device", 6) == 0)
+			t = V + "devices = ( { name = \"a\"; " + r.extra +
+			    " upstream = { listen = \"127.0.0.1:2\"; }; } );\n";
+		ASSERT_EQ(load(t), 0) << out;
+		EXPECT_FALSE(cfg_device_policy_only(&a->devices[0],
+		    &c->devices[0])) << r.named;
+		EXPECT_NE(strstr(causes, r.named), nullptr) << r.named;
+	}
+	ASSERT_EQ(load(text("", "stall_timeout_ms = 7000; backoff = { max_ms "
+	    "= 900; };")), 0) << out;
+	EXPECT_TRUE(cfg_device_policy_only(&a->devices[0], &c->devices[0]));
+	cfg_free(a);
+}
+
+
 // The kind of a key as the README's reference names it.
 const char *
 kind_name(enum cfg_keykind k)
