@@ -344,7 +344,8 @@ metrics_render_prometheus(const struct metrics *m, const char *version,
 	prom_counter(sb, m, "gatewayd_held_bytes_discarded_total",
 	    "Bytes received on the link and never relayed: held longer than "
 	    "hold_max_ms, dropped as the device was down, or unread when the "
-	    "link closed.", offsetof(struct link_snap, held_discarded));
+	    "link closed or its device stopped.",
+	    offsetof(struct link_snap, held_discarded));
 	prom_detection(sb, m);
 	prom_family(sb, "gatewayd_watchdog_sweeps_total", "counter",
 	    "Sweeps over every link the watchdog completed.");
