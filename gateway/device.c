@@ -72,6 +72,8 @@ struct side {
 	struct tend		 own[2];
 	int			 n_own;
 	struct log_limit	 discard_log;	/* a host away for hours */
+	uint64_t		 held_gen;	/* src's connection that sent the
+						   newest bytes held; 0: none */
 	struct link_waiter	*waiter;	/* NULL: no receive is woken */
 	pthread_t		 tid;
 	bool			 started;
@@ -348,10 +350,12 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 		expiry = pump_oldest_ms(p) + s->pol.hold_max_ms;
 		if (now >= expiry) {
 			discard(s, "held longer than hold_max_ms");
-			/* The host must learn that its data did not go through. */
+			/* The host must learn that its data did not go through:
+			   the one connected now, if it sent some of it. One that
+			   came after sent nothing held, and stays. */
 			if (s->is_writer)
-				link_fail(dev->up, 0, WD_REASON_NONE, 0,
-				    "held data expired");
+				link_fail(dev->up, s->held_gen, WD_REASON_NONE,
+				    0, "held data expired");
 			return (true);
 		}
 		if (expiry < *wake)
@@ -369,8 +373,9 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 	   timer too: held data expiring, a redial of its other link. */
 	if (s->waiter != NULL)
 		s->waiter->deadline_ms = *wake;
-	pump_fill(p, s->src, dst_up, side_waits_for_others(s, dst_up) ?
-	    s->waiter : NULL);
+	if (pump_fill(p, s->src, dst_up, side_waits_for_others(s, dst_up) ?
+	    s->waiter : NULL) == LINK_OK)
+		s->held_gen = link_rx_gen(s->src);
 	return (true);
 }
 

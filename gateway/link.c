@@ -80,6 +80,9 @@ struct link {
 	struct words_snap	 last_words_out;
 
 	int64_t			 up_ms;		/* monotonic, when attached */
+	uint64_t		 rx_gen;	/* the receiving thread's alone:
+						   generation of the last bytes
+						   it received */
 
 	/* The owner's alone: a link that keeps coming up and going down
 	   logs one down line a minute; its up lines wait until it has
@@ -900,6 +903,7 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 	link_release(l);
 	if (rc > 0) {
 		*n = (size_t)rc;
+		l->rx_gen = gen;
 		atomic_store(&l->last_rx_ms, now_ms);
 		atomic_fetch_add(&l->stat_bytes_in, *n);
 		return (LINK_OK);
@@ -1013,6 +1017,12 @@ void
 link_unseen(struct link *l, size_t n)
 {
 	words_skip(&l->words_in, n);
+}
+
+uint64_t
+link_rx_gen(const struct link *l)
+{
+	return (l->rx_gen);
 }
 
 void

@@ -247,6 +247,10 @@ bool	link_tapped(const struct link *);
 void	link_saw(struct link *, const void *buf, size_t n);
 void	link_unseen(struct link *, size_t n);
 
+/* The receiving thread: the generation (connection) of the last bytes it
+   received on l, 0 before any. */
+uint64_t link_rx_gen(const struct link *);
+
 /* Count n bytes received on l that were never relayed (discarded). */
 void	link_count_discarded(struct link *, size_t n);
 

@@ -431,6 +431,35 @@ TEST_P(OneDevice, HeldCommandExpiresOnTimeWhileTheWriterWaits)
 	EXPECT_EQ(discarded(LINK_KIND_UPSTREAM), 14u);
 }
 
+// Held data that expires closes the host that sent it, to tell it; a
+// host that came after and sent nothing held stays.
+TEST_P(OneDevice, ExpiryClosesOnlyTheHostWhoseDataExpired)
+{
+	start("    on_device_down = \"hold\";\n    hold_max_ms = 1000;\n");
+	int dev, host1;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host1));
+	close(dl_);
+	dl_ = -1;
+	close(dev);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
+
+	ASSERT_TRUE(write_all(host1, "cmd\n", 4, 5000));
+	std::this_thread::sleep_for(std::chrono::milliseconds(200));
+	close(host1);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), host1));
+	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_UPSTREAM); }, 5000));
+	int host2 = keep(tcp_connect(uport_, 5000));
+	ASSERT_NE(host2, -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+
+	// host1's command expires about 1 s after it came.
+	EXPECT_TRUE(eventually([&] {
+		return discarded(LINK_KIND_UPSTREAM) == 4; }, 5000));
+	EXPECT_TRUE(stays_quiet(host2, 500)) << "host2 closed for host1's data";
+	EXPECT_TRUE(up(LINK_KIND_UPSTREAM));
+}
+
 TEST_P(OneDevice, HeldDeviceDataGoesOutAsSoonAsAHostConnects)
 {
 	start(kLongReceives);
