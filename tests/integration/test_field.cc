@@ -4,8 +4,8 @@
 // status server, more listening sockets than poll() used to take, a limit
 // on open files too low for the configuration, a stop while every device
 // dials a silent peer, a reload that swaps the ports of the status server
-// and a device, and the bytes of a host closed at once. Every wait is
-// bounded.
+// and a device, and the bytes of a host closed at once or rejected. Every
+// wait is bounded.
 #include <gtest/gtest.h>
 
 #include <sys/ioctl.h>
@@ -543,4 +543,50 @@ TEST(Field, BytesOfAHostClosedAtOnceAreCounted)
 	}, 5000)) << http_get(sport, "/metrics").body;
 	EXPECT_TRUE(eventually([&] { return g.log_contains("device is down; "
 	    "100 bytes it sent were discarded"); }, 5000)) << g.log();
+}
+
+// A link that rejects a second client while busy: what that client sent
+// before it was closed is counted and said, as for a host closed at once.
+// The gateway is stopped (SIGSTOP) while the client connects and its bytes
+// arrive, so that they are there when it rejects the client.
+TEST(Field, BytesOfAClientABusyLinkRejectsAreCounted)
+{
+	GatewayProcess g(preamble("127.0.0.1:0", kDefaults) + "devices = (\n" +
+	    listen_device("d1", " on_new_client = \"reject\";") + "\n);\n");
+	int sport = logged_port(g, "status: serving");
+	int dport = logged_port(g, "d1/device: listening");
+	int uport = logged_port(g, "d1/upstream: listening");
+	ASSERT_GT(sport, 0) << g.log();
+	ASSERT_GT(dport, 0) << g.log();
+	ASSERT_GT(uport, 0) << g.log();
+	int dev = tcp_connect(dport, 2000);
+	ASSERT_NE(dev, -1);
+	int host = host_when_up(g, uport, "d1");
+	ASSERT_NE(host, -1) << g.log();
+	ASSERT_TRUE(roundtrip(host, dev, "hello\n"));
+
+	ASSERT_EQ(kill(g.pid(), SIGSTOP), 0);
+	int second = tcp_connect(uport, 5000);
+	EXPECT_NE(second, -1);
+	EXPECT_TRUE(second != -1 && write_all(second,
+	    std::string(100, 'r').data(), 100, 5000));
+	EXPECT_TRUE(second != -1 && acked(second, 5000));
+	ASSERT_EQ(kill(g.pid(), SIGCONT), 0);
+	ASSERT_NE(second, -1);
+	EXPECT_TRUE(wait_closed(second, 5000));
+	close(second);
+
+	const std::string series = "gatewayd_held_bytes_discarded_total"
+	    "{device=\"d1\",link=\"upstream\"}";
+	EXPECT_TRUE(eventually([&] {
+		return metric(http_get(sport, "/metrics").body, series) == 100;
+	}, 5000)) << http_get(sport, "/metrics").body;
+	EXPECT_TRUE(eventually([&] { return re_search(g.log(), "d1/upstream: "
+	    "refused 127\\.0\\.0\\.1:[0-9]+: busy with 127\\.0\\.0\\.1:[0-9]+; "
+	    "100 bytes it sent were discarded"); }, 5000)) << g.log();
+	// The link kept its client.
+	EXPECT_TRUE(roundtrip(dev, host, "still here\n"));
+	close(dev);
+	close(host);
+	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0);
 }
