@@ -310,10 +310,19 @@ link_new(const char *device, enum link_kind kind,
 void
 link_free(struct link *l)
 {
+	char	note[LINK_DROPPED_MAX];
+	size_t	n;
+
 	if (l == NULL)
 		return;
-	if (l->pending_fd != -1)
-		(void)link_drop_client(l, l->pending_fd);
+	/* A client still waiting to be taken goes with its device: the link's
+	   counters go too, so only this line tells of the bytes it sent. */
+	if (l->pending_fd != -1 &&
+	    (n = link_drop_client(l, l->pending_fd)) > 0)
+		link_log(l, LOG_LVL_WARN, WD_REASON_NONE, "%s: closed client %s "
+		    "that waited to be taken: stopping%s", l->name,
+		    l->pending_peer, link_dropped_str(n, note, sizeof(note)));
+	l->pending_fd = -1;
 	words_destroy(&l->words_in);
 	words_destroy(&l->words_out);
 	free(l);

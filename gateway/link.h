@@ -130,7 +130,8 @@ struct link *link_new(const char *device, enum link_kind,
 	    const struct cfg_endpoint *ep, const struct cfg_policy *pol,
 	    struct link_sync *);
 
-/* Free l and a pending accepted fd. The link must be down (closed by its
+/* Free l and close a pending accepted fd, logging the bytes its client
+   sent and nobody read, if any. The link must be down (closed by its
    owner). NULL is fine. */
 void	link_free(struct link *);
 

@@ -241,6 +241,38 @@ protected:
 		ASSERT_NE(*host = connect_host(), -1);
 		ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
 	}
+	// With the device not reading, host sends until the gateway takes no
+	// more: the writer is then held up in a send to the device, and a new
+	// client of the upstream waits to be taken for as long as that send
+	// lasts (io_timeout_ms).
+	void hold_up_writer(int host) {
+		std::atomic<bool> stalled{false}, stop{false};
+		std::thread streamer([&] {
+			std::vector<uint8_t> buf(1 << 16);
+			for (int i = 0; i < 4096 && !stop; i++)
+				if (!write_all(host, buf.data(), buf.size(),
+				    300)) {
+					stalled = true;
+					return;
+				}
+		});
+		EXPECT_TRUE(eventually([&] { return stalled.load(); }, 20000));
+		stop = true;
+		streamer.join();
+		ASSERT_TRUE(stalled) << "the writer was never held up";
+	}
+	// A client of the upstream that sent n bytes, once the gateway's end
+	// has them all (acknowledged: in its receive queue); -1 otherwise.
+	int client_that_sent(size_t n) {
+		int fd = keep(tcp_connect(uport_, 5000));
+		if (fd == -1 || !write_all(fd, std::string(n, 'w').data(), n,
+		    5000) || !eventually([&] {
+			int outq = -1;
+			return ioctl(fd, SIOCOUTQ, &outq) == 0 && outq == 0;
+		    }, 5000))
+			return -1;
+		return fd;
+	}
 
 	std::unique_ptr<InProcessGateway> g_;
 	int dl_ = -1, hold_ = -1, dport_ = 0, uport_ = 0;
@@ -505,32 +537,12 @@ TEST_P(OneDevice, BytesOfAWaitingClientThatIsReplacedAreCounted)
 	int dev, host1;
 	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host1));
 	ASSERT_TRUE(roundtrip(host1, dev, "one\n"));
-
-	// The device stops reading; host1 sends until the gateway takes no
-	// more (its writer blocked in a send to the device).
-	std::atomic<bool> stalled{false}, stop{false};
-	std::thread streamer([&] {
-		std::vector<uint8_t> buf(1 << 16);
-		for (int i = 0; i < 4096 && !stop; i++)
-			if (!write_all(host1, buf.data(), buf.size(), 300)) {
-				stalled = true;
-				return;
-			}
-	});
-	EXPECT_TRUE(eventually([&] { return stalled.load(); }, 20000));
-	stop = true;
-	streamer.join();
-	ASSERT_TRUE(stalled) << "the writer was never held up";
+	ASSERT_NO_FATAL_FAILURE(hold_up_writer(host1));
 
 	// host2 waits to be taken, its 100 bytes in its socket; host3
 	// replaces it.
-	int host2 = keep(tcp_connect(uport_, 5000));
-	ASSERT_NE(host2, -1);
-	ASSERT_TRUE(write_all(host2, std::string(100, 'w').data(), 100, 5000));
-	ASSERT_TRUE(eventually([&] {
-		int outq = -1;
-		return ioctl(host2, SIOCOUTQ, &outq) == 0 && outq == 0;
-	}, 5000)) << "host2's bytes never reached the gateway";
+	int host2 = client_that_sent(100);
+	ASSERT_NE(host2, -1) << "host2's bytes never reached the gateway";
 	ASSERT_NE(keep(tcp_connect(uport_, 5000)), -1);
 	EXPECT_TRUE(wait_closed(host2, 5000)) << "host2 was not replaced";
 	EXPECT_TRUE(eventually([&] {
@@ -541,6 +553,29 @@ TEST_P(OneDevice, BytesOfAWaitingClientThatIsReplacedAreCounted)
 	    "be taken replaced by 127.0.0.1:") != std::string::npos &&
 	    g_->log().find("; 100 bytes it sent were discarded") !=
 	    std::string::npos; }, 5000)) << g_->log();
+}
+
+// A client still waiting to be taken when the device stops (its writer
+// held up as above) goes with the link: the bytes it sent are said, as
+// link_close() says what a link left unread, not dropped in silence.
+TEST_P(OneDevice, BytesOfAClientWaitingWhenTheDeviceStopsAreSaid)
+{
+	start("    io_timeout_ms = 30000;\n    stall_timeout_ms = 60000;\n");
+	int dev, host1;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host1));
+	ASSERT_TRUE(roundtrip(host1, dev, "one\n"));
+	ASSERT_NO_FATAL_FAILURE(hold_up_writer(host1));
+	int host2 = client_that_sent(100);
+	ASSERT_NE(host2, -1) << "host2's bytes never reached the gateway";
+
+	// The stop wakes the writer (shutdown of the device link); the
+	// threads end before they take host2, which the link's free closes.
+	g_->stop();
+	EXPECT_TRUE(wait_closed(host2, 5000));
+	std::string log = g_->log();
+	EXPECT_TRUE(re_search(log, "d1/upstream: closed client 127\\.0\\.0\\.1:"
+	    "[0-9]+ that waited to be taken: stopping; 100 bytes it sent were "
+	    "discarded")) << log;
 }
 
 TEST_P(OneDevice, SecondClientIsRejectedWithReject)
