@@ -343,8 +343,9 @@ metrics_render_prometheus(const struct metrics *m, const char *version,
 	    offsetof(struct link_snap, unacked_at_failure));
 	prom_counter(sb, m, "gatewayd_held_bytes_discarded_total",
 	    "Bytes received on the link and never relayed: held longer than "
-	    "hold_max_ms, dropped as the device was down, or unread when the "
-	    "link closed or its device stopped.",
+	    "hold_max_ms, dropped as the device was down, unread when the "
+	    "link closed or its device stopped, or sent by a client closed "
+	    "before it became the link.",
 	    offsetof(struct link_snap, held_discarded));
 	prom_detection(sb, m);
 	prom_family(sb, "gatewayd_watchdog_sweeps_total", "counter",
