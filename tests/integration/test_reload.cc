@@ -1,7 +1,8 @@
 // Reload (what SIGHUP does): unchanged devices keep their connections,
-// new timeouts reach live sockets, changed addresses restart, added
-// devices start, removed ones stop; a status server whose new port is
-// taken serves on where it was; the control socket stays where it is.
+// new timeouts reach live sockets and those that come up across the
+// reload (a dial, a client taken after it), changed addresses restart,
+// added devices start, removed ones stop; a status server whose new port
+// is taken serves on where it was; the control socket stays where it is.
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
@@ -58,6 +59,30 @@ local_port(int fd)
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 		return -1;
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+// A listener on 127.0.0.1 whose accept queue is full (backlog 0, one
+// connection queued: *filler): the SYNs of a dial to *port are dropped
+// until the test accepts the filler, and the kernel sends the next one 1 s
+// after the first. Returns its fd, or -1.
+int
+full_listener(int *port, int *filler)
+{
+	struct sockaddr_in sin = {};
+	int lfd;
+
+	*filler = -1;
+	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(lfd, 0) == -1 || (*port = local_port(lfd)) == -1 ||
+	    (*filler = tcp_connect(*port, 5000)) == -1) {
+		close(lfd);
+		return -1;
+	}
+	return lfd;
 }
 
 // TCP_USER_TIMEOUT on the gateway's own socket of a device's link.
@@ -232,16 +257,8 @@ TEST(Reload, UnchangedDeviceKeepsItsConnectionAndNewTimeoutsApplyInPlace)
 // after the first.
 TEST(Reload, NewPolicyReachesALinkThatWasBeingDialled)
 {
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int port, filler, lfd = full_listener(&port, &filler);
 	ASSERT_NE(lfd, -1);
-	struct sockaddr_in sin = {};
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ASSERT_EQ(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ASSERT_EQ(listen(lfd, 0), 0);
-	int port = local_port(lfd);
-	int filler = tcp_connect(port, 5000);
-	ASSERT_NE(filler, -1);
 
 	TestDir dir;
 	const std::string slow = "    connect_timeout_ms = 10000;\n";
@@ -270,6 +287,60 @@ TEST(Reload, NewPolicyReachesALinkThatWasBeingDialled)
 	}, 2000)) << user_timeout_of(g.gw(), "d1", LINK_KIND_DEVICE);
 
 	for (int fd : {dev, first, filler, lfd})
+		if (fd != -1)
+			close(fd);
+}
+
+// The same for a client taken after a reload that came once the thread
+// had its copy of the policy: the writer of a split device dials its tx
+// link (held up as above), and in the same round takes the client waiting
+// at its upstream, which connected during the dial, as did the reload.
+// The client's socket has the new policy, not the thread's old copy.
+TEST(Reload, NewPolicyReachesAClientTakenAfterADial)
+{
+	int port, filler, lfd = full_listener(&port, &filler);
+	ASSERT_NE(lfd, -1);
+
+	TestDir dir;
+	auto conf = [&](const std::string &extra) {
+		return test_preamble() + "devices = (\n"
+		    "  { name = \"d1\";\n"
+		    "    device = { rx = { listen = \"127.0.0.1:0\"; };\n"
+		    "               tx = { connect = \"127.0.0.1:" +
+		    std::to_string(port) + "\"; }; };\n"
+		    "    upstream = { listen = \"127.0.0.1:0\"; };\n"
+		    "    on_device_down = \"hold\";\n"
+		    "    connect_timeout_ms = 10000;\n" + extra + "  }\n);\n";
+	};
+	InProcessGateway g(conf(""));
+	ASSERT_TRUE(g.ok());
+	int uport = g.listen_port("d1", LINK_KIND_UPSTREAM);
+	ASSERT_GT(uport, 0);
+	// The writer dials tx, its SYN dropped; a host connects meanwhile and
+	// waits to be taken ("hold": a device down does not close it).
+	std::this_thread::sleep_for(std::chrono::milliseconds(300));
+	ASSERT_FALSE(g.up("d1", LINK_KIND_TX));
+	int host = tcp_connect(uport, 5000);
+	EXPECT_NE(host, -1);
+
+	struct cfg *cfg = load(dir, conf("    user_timeout_ms = 9000;\n"));
+	ASSERT_NE(cfg, nullptr);
+	EXPECT_EQ(gw_reload(g.gw(), cfg, nullptr), 0);
+	EXPECT_FALSE(g.up("d1", LINK_KIND_UPSTREAM)) << "taken before the "
+	    "reload: this test would prove nothing";
+
+	int first = tcp_accept(lfd, 5000);
+	EXPECT_NE(first, -1);
+	int tx = tcp_accept(lfd, 5000);
+	EXPECT_NE(tx, -1) << "the gateway's dial did not come through";
+	EXPECT_TRUE(eventually([&] { return g.up("d1", LINK_KIND_UPSTREAM); },
+	    5000));
+	EXPECT_TRUE(eventually([&] {
+		return user_timeout_of(g.gw(), "d1", LINK_KIND_UPSTREAM) == 9000;
+	}, 2000)) << user_timeout_of(g.gw(), "d1", LINK_KIND_UPSTREAM);
+
+	g.stop();
+	for (int fd : {host, tx, first, filler, lfd})
 		if (fd != -1)
 			close(fd);
 }
