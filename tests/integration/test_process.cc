@@ -392,9 +392,19 @@ TEST(Process, ClosedStandardDescriptorsAreNeverALink)
 		EXPECT_EQ(std::string(target, n > 0 ? (size_t)n : 0),
 		    "/dev/null") << "descriptor " << fd;
 	}
+	// A host that comes before the gateway has the device link up is
+	// closed at once (on_device_down = "close"): connect again until one
+	// stays (there is no log here to wait for).
 	int host = -1;
 	EXPECT_TRUE(eventually([&] {
-		return (host = tcp_connect(uport, 500)) != -1; }, 10000));
+		if (host != -1 && !stays_quiet(host, 100)) {
+			close(host);
+			host = -1;
+		}
+		if (host == -1)
+			host = tcp_connect(uport, 500);
+		return host != -1 && stays_quiet(host, 100);
+	}, 10000));
 	// The host's connect is logged: nothing of it may reach the device.
 	if (dev != -1 && host != -1) {
 		EXPECT_TRUE(roundtrip(host, dev, "only this"));
