@@ -216,6 +216,16 @@ protected:
 			close(hold_);
 	}
 	int keep(int fd) { if (fd != -1) fds_.push_back(fd); return fd; }
+	// The device goes away, listening socket and all (redials are
+	// refused), and the gateway sees its link down.
+	void device_gone(int dev) {
+		close(dl_);
+		dl_ = -1;
+		close(dev);
+		fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+		ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); },
+		    5000));
+	}
 	int accept_device() { return keep(tcp_accept(dl_, 5000)); }
 	int connect_host() {
 		return keep(host_connect(*g_, "d1", LINK_KIND_DEVICE, uport_));
@@ -333,11 +343,7 @@ TEST_P(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
 	ASSERT_TRUE(roundtrip(host, dev, "first\n"));
 
 	// The device goes away, listening socket and all: redials are refused.
-	close(dl_);
-	dl_ = -1;
-	close(dev);
-	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
-	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
+	ASSERT_NO_FATAL_FAILURE(device_gone(dev));
 
 	// The host sends while the device is down: 200 KiB, more than the
 	// buffer, so TCP flow control holds the rest.
@@ -363,11 +369,7 @@ TEST_P(OneDevice, HoldModeDiscardsDataOlderThanHoldMaxAndClosesUpstream)
 	int dev, host;
 	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
 
-	close(dl_);
-	dl_ = -1;
-	close(dev);
-	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
-	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
+	ASSERT_NO_FATAL_FAILURE(device_gone(dev));
 	ASSERT_TRUE(write_all(host, "stale command\n", 14, 5000));
 	// The held data expires: the upstream is closed so the host knows,
 	// and the discarded bytes are counted.
@@ -415,11 +417,7 @@ TEST_P(OneDevice, HeldCommandGoesOutAsSoonAsTheDeviceReturns)
 	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
 	ASSERT_TRUE(roundtrip(host, dev, "first\n"));
 
-	close(dl_);
-	dl_ = -1;
-	close(dev);
-	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
-	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
+	ASSERT_NO_FATAL_FAILURE(device_gone(dev));
 	// Held: the writer waits in a receive on the host again.
 	ASSERT_TRUE(write_all(host, "command\n", 8, 5000));
 	std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -449,11 +447,7 @@ TEST_P(OneDevice, HeldCommandExpiresOnTimeWhileTheWriterWaits)
 	    "    backoff = { min_ms = 10000; max_ms = 10000; };\n");
 	int dev, host;
 	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
-	close(dl_);
-	dl_ = -1;
-	close(dev);
-	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
-	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
+	ASSERT_NO_FATAL_FAILURE(device_gone(dev));
 
 	auto t0 = std::chrono::steady_clock::now();
 	ASSERT_TRUE(write_all(host, "stale command\n", 14, 5000));
@@ -470,11 +464,7 @@ TEST_P(OneDevice, ExpiryClosesOnlyTheHostWhoseDataExpired)
 	start("    on_device_down = \"hold\";\n    hold_max_ms = 1000;\n");
 	int dev, host1;
 	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host1));
-	close(dl_);
-	dl_ = -1;
-	close(dev);
-	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
-	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
+	ASSERT_NO_FATAL_FAILURE(device_gone(dev));
 
 	ASSERT_TRUE(write_all(host1, "cmd\n", 4, 5000));
 	std::this_thread::sleep_for(std::chrono::milliseconds(200));
