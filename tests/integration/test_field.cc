@@ -139,19 +139,6 @@ acked(int fd, int timeout_ms)
 	}, timeout_ms);
 }
 
-// The value of one series of a /metrics page (name and labels exactly as
-// rendered), or -1.
-double
-metric(const std::string &text, const std::string &series)
-{
-	std::string key = "\n" + series + " ";
-	size_t at = ("\n" + text).find(key);
-
-	if (at == std::string::npos)
-		return -1;
-	return strtod(text.c_str() + at + key.size() - 1, nullptr);
-}
-
 // Whether every thread of pid is stopped (state T in its stat).
 bool
 all_stopped(pid_t pid)

@@ -128,19 +128,6 @@ gwctl_reload(const std::string &sock, std::string *out)
 	return run_command({ GW_GWCTL, "-S", sock, "reload" }, out, 20000);
 }
 
-// The value of a series ("name{labels}") in a /metrics page; -1 when it
-// is not there.
-double
-metric(const std::string &page, const std::string &series)
-{
-	std::string key = "\n" + series + " ";
-	size_t at = ("\n" + page).find(key);
-
-	if (at == std::string::npos)
-		return -1;
-	return strtod(page.c_str() + at + key.size() - 1, nullptr);
-}
-
 // The bytes a link received from its peer (BYTES-IN of /status?format=
 // text: DEVICE LINK STATE PEER SINCE LAST-REASON BYTES-IN ...); -1 when
 // the link is not there.

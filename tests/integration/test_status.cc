@@ -66,18 +66,6 @@ listen_ep(int port)
 	return "{ listen = \"" + loopback(port) + "\"; }";
 }
 
-// The value of the series (name and labels exactly as rendered), or -1.
-double
-metric(const std::string &text, const std::string &series)
-{
-	std::string key = "\n" + series + " ";
-	size_t at = ("\n" + text).find(key);
-
-	if (at == std::string::npos)
-		return -1;
-	return strtod(text.c_str() + at + key.size() - 1, nullptr);
-}
-
 std::string
 labels(const char *dev, const char *link)
 {

@@ -182,3 +182,14 @@ find_in_path(const std::string &name)
 	}
 	return "";
 }
+
+double
+metric(const std::string &page, const std::string &series)
+{
+	std::string key = "\n" + series + " ";
+	size_t at = ("\n" + page).find(key);
+
+	if (at == std::string::npos)
+		return -1;
+	return strtod(page.c_str() + at + key.size() - 1, nullptr);
+}

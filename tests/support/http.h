@@ -25,6 +25,10 @@ http_get(int port, const std::string &path, const char *host = "127.0.0.1")
 	return http_request(port, "GET", path, 5000, host);
 }
 
+// The value of a series of a /metrics page, its name and labels exactly
+// as rendered ("name{labels}"); -1 when it is not there.
+double	metric(const std::string &page, const std::string &series);
+
 // Run argv[0] (a path) with argv, stdin from stdin_path ("" = /dev/null),
 // stdout and stderr into *out; kill it (SIGKILL) when it runs longer than
 // timeout_ms. Returns its exit code, 128 + signal, or -1 on timeout or when
