@@ -216,24 +216,46 @@ tend_accept(struct side *s, struct tend *t)
 	attach(s, l, fd, peer);
 }
 
+/* Woken while dialling one of its links (a split device's writer, its
+   tx): take a client that waits at another, so that a dial to a peer
+   that does not answer holds up no host. */
+static void
+dial_woken(void *arg)
+{
+	struct side	*s = arg;
+	int		 i;
+
+	for (i = 0; i < s->n_own; i++)
+		if (link_endpoint(s->own[i].link)->mode == CFG_LINK_LISTEN &&
+		    !link_is_up(s->own[i].link))
+			tend_accept(s, &s->own[i]);
+}
+
 static void
 tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 {
-	struct device	*dev = s->dev;
-	struct link	*l = t->link;
-	char		 peer[LINK_PEER_MAX], err[200];
-	unsigned	 suppressed;
-	int		 fd, delay;
+	struct device		*dev = s->dev;
+	struct link		*l = t->link;
+	struct endpoint_wake	 dw;
+	sigset_t		 mask;
+	char			 peer[LINK_PEER_MAX], err[200];
+	unsigned		 suppressed;
+	int			 fd, delay;
 
 	if (now < t->next_try_ms) {
 		if (t->next_try_ms < *wake)
 			*wake = t->next_try_ms;
 		return;
 	}
+	/* A thread with another link lets the wake signal end the wait. */
+	dw.mask = &mask;
+	dw.woken = dial_woken;
+	dw.arg = s;
+	pthread_sigmask(SIG_BLOCK, NULL, &mask);
+	sigdelset(&mask, LINK_WAKE_SIGNAL);
 	link_set_connecting(l, true);
-	fd = endpoint_dial(link_endpoint(l), &s->pol, dev->wake_fd, peer,
-	    sizeof(peer), err,
-	    sizeof(err));
+	fd = endpoint_dial(link_endpoint(l), &s->pol, dev->wake_fd,
+	    s->n_own > 1 ? &dw : NULL, peer, sizeof(peer), err, sizeof(err));
 	if (fd != -1) {
 		if (t->failures > 0)
 			link_log(l, LOG_LVL_INFO, WD_REASON_NONE, "%s: connected "

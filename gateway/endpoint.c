@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -17,7 +18,7 @@
 #include "sockopt.h"
 
 static int	dial_one(const struct resolve_addr *,
-		    const struct cfg_policy *, int);
+		    const struct cfg_policy *, int, const struct endpoint_wake *);
 static int	set_blocking(int, bool);
 
 static int
@@ -35,9 +36,10 @@ set_blocking(int fd, bool blocking)
    connect timeout, or wake_fd, whichever comes first. */
 static int
 dial_one(const struct resolve_addr *ra, const struct cfg_policy *pol,
-    int wake_fd)
+    int wake_fd, const struct endpoint_wake *wake)
 {
 	struct pollfd	pfd[2];
+	struct timespec	ts;
 	int64_t		deadline, left;
 	int		fd, err, rc, saved_errno;
 	socklen_t	errlen = sizeof(err);
@@ -60,7 +62,16 @@ dial_one(const struct resolve_addr *ra, const struct cfg_policy *pol,
 		pfd[1].fd = wake_fd;
 		pfd[1].events = POLLIN;
 		pfd[1].revents = 0;
-		rc = poll(pfd, wake_fd != -1 ? 2 : 1, (int)left);
+		if (wake != NULL) {
+			ts.tv_sec = (time_t)(left / 1000);
+			ts.tv_nsec = (long)(left % 1000) * 1000000;
+			rc = ppoll(pfd, wake_fd != -1 ? 2 : 1, &ts, wake->mask);
+			if (rc == -1 && errno == EINTR) {
+				wake->woken(wake->arg);
+				continue;
+			}
+		} else
+			rc = poll(pfd, wake_fd != -1 ? 2 : 1, (int)left);
 		if (rc == -1 && errno != EINTR)
 			goto out_close;
 		if (pfd[1].revents != 0) {
@@ -88,7 +99,8 @@ out_close:
 
 int
 endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
-    int wake_fd, char *peer, size_t peerlen, char *err, size_t errlen)
+    int wake_fd, const struct endpoint_wake *wake, char *peer,
+    size_t peerlen, char *err, size_t errlen)
 {
 	struct resolve_addrs	 addrs;
 	const char		*what;
@@ -100,7 +112,7 @@ endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
 	for (i = 0; i < addrs.n; i++) {
 		addr_format((const struct sockaddr *)&addrs.a[i].ss, peer,
 		    peerlen);
-		if ((fd = dial_one(&addrs.a[i], pol, wake_fd)) != -1)
+		if ((fd = dial_one(&addrs.a[i], pol, wake_fd, wake)) != -1)
 			break;
 		saved_errno = errno;
 		snprintf(err, errlen, "connect to %s: %s", peer,

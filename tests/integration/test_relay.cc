@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <linux/sockios.h>
 #include <signal.h>
 #include <unistd.h>
@@ -697,6 +700,58 @@ TEST_P(RelayPath, SplitTxIsRedialledOnTheBackoffInHoldMode)
 	for (int fd : {tx2, host, txl, txhold})
 		if (fd != -1)
 			close(fd);
+}
+
+// A split device's writer dials its tx link towards a peer that does not
+// answer (its accept queue full: listen backlog 0, one connection queued,
+// so the gateway's SYNs are dropped; connect_timeout_ms 8 s). A host that
+// connects meanwhile is taken at once, not when the dial gives up, and
+// gets what the rx device sent while no host was there.
+TEST_P(RelayPath, SplitTxDialThatHangsHoldsUpNoHost)
+{
+	int txl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_NE(txl, -1);
+	struct sockaddr_in sin = {};
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(sin);
+	ASSERT_EQ(bind(txl, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ASSERT_EQ(listen(txl, 0), 0);
+	ASSERT_EQ(getsockname(txl, (struct sockaddr *)&sin, &len), 0);
+	int txport = ntohs(sin.sin_port);
+	int filler = tcp_connect(txport, 5000);
+	ASSERT_NE(filler, -1);
+
+	std::string device = "{ rx = " + listen_ep(0) + "; tx = " +
+	    connect_ep(txport) + "; }";
+	InProcessGateway g(preamble() + "devices = (\n" +
+	    device_conf("s1", device, listen_ep(0),
+	    "    on_device_down = \"hold\";\n"
+	    "    connect_timeout_ms = 8000;\n") + ");\n");
+	ASSERT_TRUE(g.ok());
+	int rxport = g.listen_port("s1", LINK_KIND_RX);
+	int uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
+	ASSERT_GT(rxport, 0);
+	ASSERT_GT(uport, 0);
+	int rx = tcp_connect(rxport, 5000);
+	ASSERT_NE(rx, -1);
+	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_RX); }, 5000));
+	ASSERT_TRUE(write_all(rx, "SCAN-1\n", 7, 5000));
+	std::this_thread::sleep_for(std::chrono::milliseconds(300));
+	EXPECT_FALSE(g.up("s1", LINK_KIND_TX));
+
+	int host = tcp_connect(uport, 5000);
+	ASSERT_NE(host, -1);
+	auto t0 = std::chrono::steady_clock::now();
+	char got[7];
+	EXPECT_TRUE(read_exact(host, got, sizeof(got), 2000))
+	    << "the host was not taken while the tx dial waited";
+	EXPECT_EQ(std::string(got, sizeof(got)), "SCAN-1\n");
+	printf("host taken and served %ld ms after it connected, the tx dial "
+	    "still waiting\n", ms_since(t0));
+	EXPECT_FALSE(g.up("s1", LINK_KIND_TX));
+	for (int fd : {host, rx, filler, txl})
+		close(fd);
 }
 
 TEST(Relay, Ipv6LiteralsAndHostNames)
