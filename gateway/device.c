@@ -248,11 +248,13 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 		return;
 	}
 	/* A thread with another link lets the wake signal end the wait. */
-	dw.mask = &mask;
-	dw.woken = dial_woken;
-	dw.arg = s;
-	pthread_sigmask(SIG_BLOCK, NULL, &mask);
-	sigdelset(&mask, LINK_WAKE_SIGNAL);
+	if (s->n_own > 1) {
+		dw.mask = &mask;
+		dw.woken = dial_woken;
+		dw.arg = s;
+		pthread_sigmask(SIG_BLOCK, NULL, &mask);
+		sigdelset(&mask, LINK_WAKE_SIGNAL);
+	}
 	link_set_connecting(l, true);
 	fd = endpoint_dial(link_endpoint(l), &s->pol, dev->wake_fd,
 	    s->n_own > 1 ? &dw : NULL, peer, sizeof(peer), err, sizeof(err));

@@ -3,15 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <linux/sockios.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
-
 #include <chrono>
 #include <string>
 #include <thread>
@@ -709,18 +705,8 @@ TEST_P(RelayPath, SplitTxIsRedialledOnTheBackoffInHoldMode)
 // gets what the rx device sent while no host was there.
 TEST_P(RelayPath, SplitTxDialThatHangsHoldsUpNoHost)
 {
-	int txl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int txport, filler, txl = tcp_listen_full(&txport, &filler);
 	ASSERT_NE(txl, -1);
-	struct sockaddr_in sin = {};
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof(sin);
-	ASSERT_EQ(bind(txl, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ASSERT_EQ(listen(txl, 0), 0);
-	ASSERT_EQ(getsockname(txl, (struct sockaddr *)&sin, &len), 0);
-	int txport = ntohs(sin.sin_port);
-	int filler = tcp_connect(txport, 5000);
-	ASSERT_NE(filler, -1);
 
 	std::string device = "{ rx = " + listen_ep(0) + "; tx = " +
 	    connect_ep(txport) + "; }";

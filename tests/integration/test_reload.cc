@@ -61,30 +61,6 @@ local_port(int fd)
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-// A listener on 127.0.0.1 whose accept queue is full (backlog 0, one
-// connection queued: *filler): the SYNs of a dial to *port are dropped
-// until the test accepts the filler, and the kernel sends the next one 1 s
-// after the first. Returns its fd, or -1.
-int
-full_listener(int *port, int *filler)
-{
-	struct sockaddr_in sin = {};
-	int lfd;
-
-	*filler = -1;
-	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(lfd, 0) == -1 || (*port = local_port(lfd)) == -1 ||
-	    (*filler = tcp_connect(*port, 5000)) == -1) {
-		close(lfd);
-		return -1;
-	}
-	return lfd;
-}
-
 // TCP_USER_TIMEOUT on the gateway's own socket of a device's link.
 int
 user_timeout_of(struct gateway *gw, const char *device, enum link_kind kind)
@@ -244,7 +220,7 @@ TEST(Reload, UnchangedDeviceKeepsItsConnectionAndNewTimeoutsApplyInPlace)
 // after the first.
 TEST(Reload, NewPolicyReachesALinkThatWasBeingDialled)
 {
-	int port, filler, lfd = full_listener(&port, &filler);
+	int port, filler, lfd = tcp_listen_full(&port, &filler);
 	ASSERT_NE(lfd, -1);
 
 	TestDir dir;
@@ -285,7 +261,7 @@ TEST(Reload, NewPolicyReachesALinkThatWasBeingDialled)
 // client's socket has the new policy, not the thread's old copy.
 TEST(Reload, NewPolicyReachesAClientTakenAfterADial)
 {
-	int port, filler, lfd = full_listener(&port, &filler);
+	int port, filler, lfd = tcp_listen_full(&port, &filler);
 	ASSERT_NE(lfd, -1);
 
 	TestDir dir;

@@ -100,6 +100,21 @@ tcp_bound(int *port, const char *host)
 	return bind_any(port, host, false);
 }
 
+int
+tcp_listen_full(int *port, int *filler)
+{
+	int fd = tcp_bound(port);
+
+	*filler = -1;
+	if (fd == -1)
+		return -1;
+	if (listen(fd, 0) == -1 || (*filler = tcp_connect(*port, 5000)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 // A socket bound to 127.0.0.1:port, SO_REUSEPORT when shared.
 static int
 bind_loopback(int port, bool shared)

@@ -23,6 +23,12 @@ int	tcp_listen_held(int *port, int *hold);
 // refused (until listen() on it makes it a listening socket).
 int	tcp_bound(int *port, const char *host = "127.0.0.1");
 
+// A listener on 127.0.0.1:0 (*port gets the port) whose accept queue is
+// full (backlog 0, one connection queued: *filler): the SYNs of a dial to
+// it are dropped until the test accepts the filler, and the kernel sends
+// the next one 1 s after the first. Returns its fd, or -1.
+int	tcp_listen_full(int *port, int *filler);
+
 // A listening socket on 127.0.0.1:port (a device coming back on its port);
 // held: beside the hold of tcp_listen_held().
 int	tcp_listen_on(int port, bool held = false);
