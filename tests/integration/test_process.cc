@@ -217,15 +217,10 @@ TEST(Process, SigtermWithThreadsBlockedInRecvAndInAFullSendExitsZeroPromptly)
 	ASSERT_GT(uport, 0) << gw.log();
 	int dev = tcp_accept(dl, 5000);		// never reads: the writer fills it
 	ASSERT_NE(dev, -1);
-	int host = -1;
-	// The host's data has to reach a writer stuck in send(): keep
-	// connecting until the device link is up and the upstream accepted.
-	ASSERT_TRUE(eventually([&] {
-		if (host != -1)
-			close(host);
-		host = tcp_connect(uport, 1000);
-		return host != -1 && stays_quiet(host, 200);
-	}, 10000));
+	// The host's data has to reach a writer stuck in send(): a host
+	// whose bytes go through to the device.
+	int host = host_through(uport, dev, 10000);
+	ASSERT_NE(host, -1) << gw.log();
 	std::vector<uint8_t> chunk(1 << 16);
 	// Fill the device's receive window and the gateway's buffer: write
 	// until the host's own send blocks.
@@ -337,10 +332,11 @@ TEST(Process, StderrNobodyReadsHoldsNeitherRelayNorStop)
 	close(p[1]);
 	int dev = tcp_accept(dl, 10000);
 	EXPECT_NE(dev, -1) << "the gateway did not dial its device";
-	int host = -1;
-	EXPECT_TRUE(eventually([&] {
-		return (host = tcp_connect(uport, 500)) != -1; }, 10000));
-	if (dev != -1 && host != -1) {
+	// A host that comes before the gateway has the device link up is
+	// closed at once (on_device_down = "close").
+	int host = dev != -1 ? host_through(uport, dev, 10000) : -1;
+	EXPECT_NE(host, -1) << "no host got through to the device";
+	if (host != -1) {
 		EXPECT_TRUE(roundtrip(host, dev, "through a silent log"));
 	}
 	std::ofstream(conf) << test_preamble() <<
@@ -393,20 +389,11 @@ TEST(Process, ClosedStandardDescriptorsAreNeverALink)
 		    "/dev/null") << "descriptor " << fd;
 	}
 	// A host that comes before the gateway has the device link up is
-	// closed at once (on_device_down = "close"): connect again until one
-	// stays (there is no log here to wait for).
-	int host = -1;
-	EXPECT_TRUE(eventually([&] {
-		if (host != -1 && !stays_quiet(host, 100)) {
-			close(host);
-			host = -1;
-		}
-		if (host == -1)
-			host = tcp_connect(uport, 500);
-		return host != -1 && stays_quiet(host, 100);
-	}, 10000));
+	// closed at once (on_device_down = "close").
+	int host = dev != -1 ? host_through(uport, dev, 10000) : -1;
+	EXPECT_NE(host, -1) << "no host got through to the device";
 	// The host's connect is logged: nothing of it may reach the device.
-	if (dev != -1 && host != -1) {
+	if (host != -1) {
 		EXPECT_TRUE(roundtrip(host, dev, "only this"));
 		EXPECT_TRUE(stays_quiet(dev, 200));
 	}

@@ -270,6 +270,56 @@ roundtrip(int from, int to, const std::string &msg)
 	    read_exact(to, got.data(), got.size(), 5000) && got == msg;
 }
 
+int
+host_through(int port, int dev, int timeout_ms)
+{
+	static const char probe[] = "probe\n";
+	const size_t n = sizeof(probe) - 1;
+	int64_t deadline = clock_ms() + timeout_ms;
+	char got[sizeof(probe)];
+
+	while (clock_ms() < deadline) {
+		int host = tcp_connect(port, 500);
+		if (host == -1 || !write_all(host, probe, n, 500)) {
+			if (host != -1)
+				close(host);
+			std::this_thread::sleep_for(
+			    std::chrono::milliseconds(10));
+			continue;
+		}
+		// Either the probe comes out at dev or the gateway closes
+		// this host (then the probe is gone with it).
+		for (;;) {
+			struct pollfd p[2] = { { dev, POLLIN, 0 },
+			    { host, POLLIN, 0 } };
+			int64_t left = deadline - clock_ms();
+			if (left <= 0) {
+				close(host);
+				return -1;
+			}
+			int rc = poll(p, 2, (int)left);
+			if (rc == -1 && errno != EINTR) {
+				close(host);
+				return -1;
+			}
+			if (rc <= 0)
+				continue;
+			if (p[0].revents != 0) {
+				if (read_exact(dev, got, n, 5000) &&
+				    memcmp(got, probe, n) == 0)
+					return host;
+				close(host);
+				return -1;	// dev closed, or other bytes
+			}
+			if (p[1].revents != 0) {
+				close(host);
+				break;		// closed: try again
+			}
+		}
+	}
+	return -1;
+}
+
 bool
 wait_closed(int fd, int timeout_ms)
 {

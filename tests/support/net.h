@@ -50,6 +50,14 @@ bool	write_all(int fd, const void *buf, size_t n, int timeout_ms);
 // Send msg on from and read it back, the same, on to, within 5 s.
 bool	roundtrip(int from, int to, const std::string &msg);
 
+// A host connection to port on 127.0.0.1 whose bytes reach dev, the
+// device's end of a relay whose device link may not be up yet (a gateway
+// with on_device_down = "close" closes such a host at once): it connects
+// again until a probe sent on one arrives whole on dev, and reads it
+// there. Nothing else may come to dev or to the host meanwhile. The
+// host's fd, or -1 when none got through within timeout_ms.
+int	host_through(int port, int dev, int timeout_ms);
+
 // True when the peer's FIN or RST arrives (recv returns 0 or an error)
 // within timeout_ms, discarding any data before it.
 bool	wait_closed(int fd, int timeout_ms);
