@@ -254,7 +254,7 @@ accept_all(struct acceptor *acc, struct listener *ls)
 
 	for (;;) {
 		sslen = sizeof(ss);
-		fd = accept4(ls->fd, (struct sockaddr *)&ss, &sslen,
+		fd = spare_accept(ls->fd, (struct sockaddr *)&ss, &sslen,
 		    SOCK_CLOEXEC);
 		if (fd == -1) {
 			switch (spare_accept_failed(&acc->spare, ls->fd, errno,

@@ -851,7 +851,7 @@ control_accept(struct control *ctl)
 	bool			 away;
 
 	for (;;) {
-		fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC |
+		fd = spare_accept(ctl->lfd, NULL, NULL, SOCK_CLOEXEC |
 		    SOCK_NONBLOCK);
 		if (fd == -1) {
 			switch (spare_accept_failed(&ctl->spare, ctl->lfd,

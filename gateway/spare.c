@@ -1,13 +1,30 @@
 /* spare.c -- what a server does when accept() fails, out of descriptors
- * above all. */
+ * above all.
+ *
+ * DESIGN: out of descriptors, the number a server frees by closing its
+ * spare is the only free one in the process, and the next descriptor
+ * any thread makes takes it. spare_mu keeps the servers off each other:
+ * every server's accept() (spare_accept()) and every turning away hold
+ * it, so one server's accept() cannot take the number another gave up
+ * for its client. And a spare is given up only while a client waits:
+ * accept() fails with EMFILE before it looks at the queue, so a server
+ * that went on after a client would otherwise let its spare go for a
+ * moment every time, with nobody to turn away. A thread that makes a
+ * descriptor of its own (a relay dialling, say) can still take the
+ * number; the server then pauses, and takes a spare again later.
+ */
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "spare.h"
+
+static pthread_mutex_t	spare_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int
 spare_open(struct spare *sp)
@@ -24,28 +41,37 @@ spare_close(struct spare *sp)
 	sp->fd = -1;
 }
 
-enum spare_next
-spare_accept_failed(struct spare *sp, int lfd, int err, const char *msg,
-    bool *turned_away)
+int
+spare_accept(int lfd, struct sockaddr *sa, socklen_t *salen, int flags)
+{
+	int	fd, saved;
+
+	pthread_mutex_lock(&spare_mu);
+	fd = accept4(lfd, sa, salen, flags);
+	saved = errno;
+	pthread_mutex_unlock(&spare_mu);
+	errno = saved;
+	return (fd);
+}
+
+/* Whether a client waits at lfd; when poll() cannot tell, yes. */
+static bool
+client_waits(int lfd)
+{
+	struct pollfd	pfd = { .fd = lfd, .events = POLLIN };
+
+	return (poll(&pfd, 1, 0) != 0);
+}
+
+/* With spare_mu held: give the spare up, take the client, tell it msg,
+   and make its number the spare again. */
+static enum spare_next
+turn_away(struct spare *sp, int lfd, const char *msg, bool *turned_away)
 {
 	char	drain[1024];
 	ssize_t	n;
-	int	fd;
+	int	fd, err;
 
-	*turned_away = false;
-	switch (err) {
-	case EINTR:
-	case ECONNABORTED:
-		return (SPARE_AGAIN);
-	case EMFILE:
-	case ENFILE:
-		break;
-	case ENOBUFS:
-	case ENOMEM:
-		return (SPARE_PAUSE);
-	default:
-		return (SPARE_DONE);	/* EAGAIN */
-	}
 	if (sp->fd == -1 && spare_open(sp) == -1)
 		return (SPARE_PAUSE);
 	spare_close(sp);
@@ -78,4 +104,32 @@ spare_accept_failed(struct spare *sp, int lfd, int err, const char *msg,
 	if (fd != -1 || err == EINTR || err == ECONNABORTED)
 		return (SPARE_AGAIN);
 	return (err == EAGAIN || err == EWOULDBLOCK ? SPARE_DONE : SPARE_PAUSE);
+}
+
+enum spare_next
+spare_accept_failed(struct spare *sp, int lfd, int err, const char *msg,
+    bool *turned_away)
+{
+	enum spare_next	next;
+
+	*turned_away = false;
+	switch (err) {
+	case EINTR:
+	case ECONNABORTED:
+		return (SPARE_AGAIN);
+	case EMFILE:
+	case ENFILE:
+		break;
+	case ENOBUFS:
+	case ENOMEM:
+		return (SPARE_PAUSE);
+	default:
+		return (SPARE_DONE);	/* EAGAIN */
+	}
+	if (!client_waits(lfd))
+		return (SPARE_DONE);
+	pthread_mutex_lock(&spare_mu);
+	next = turn_away(sp, lfd, msg, turned_away);
+	pthread_mutex_unlock(&spare_mu);
+	return (next);
 }

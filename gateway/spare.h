@@ -6,9 +6,13 @@
  * polls would be woken at once, for ever, while the client hangs. So a
  * server keeps a spare descriptor; out of descriptors, it gives the spare
  * up, takes the client, tells it no, closes it, and takes the spare back.
+ * The servers accept() with spare_accept(), so that none takes the number
+ * another has let go for that moment.
  */
 #ifndef GW_SPARE_H
 #define GW_SPARE_H
+
+#include <sys/socket.h>
 
 #include <stdbool.h>
 
@@ -24,6 +28,9 @@ struct spare {
 int	spare_open(struct spare *);
 void	spare_close(struct spare *);
 
+/* accept4() on lfd, never while another server turns a client away. */
+int	spare_accept(int lfd, struct sockaddr *, socklen_t *, int flags);
+
 enum spare_next {
 	SPARE_AGAIN,		/* accept() again */
 	SPARE_DONE,		/* nothing waits: back to poll() */
@@ -32,10 +39,10 @@ enum spare_next {
 
 /* What to do after accept() on the non-blocking listening socket lfd
    failed with err: again after a signal or a client that went away; done
-   when none waits; out of descriptors, turn the client waiting away with
-   the spare (sent msg, unless NULL, without waiting; then closed) and
-   accept() again, *turned_away set; pause when even that cannot be done,
-   or when the kernel is out of memory. */
+   when none waits (the spare is kept); out of descriptors, turn the
+   client waiting away with the spare (sent msg, unless NULL, without
+   waiting; then closed) and accept() again, *turned_away set; pause when
+   even that cannot be done, or when the kernel is out of memory. */
 enum spare_next spare_accept_failed(struct spare *, int lfd, int err,
 		    const char *msg, bool *turned_away);
 

@@ -372,7 +372,7 @@ status_accept(struct status *st)
 
 	while (!status_full(st)) {
 		sslen = sizeof(ss);
-		fd = accept4(st->lfd, (struct sockaddr *)&ss, &sslen,
+		fd = spare_accept(st->lfd, (struct sockaddr *)&ss, &sslen,
 		    SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd != -1) {
 			/* MHD closes it should it not take it. */
