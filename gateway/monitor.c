@@ -29,6 +29,7 @@
 #include "endpoint.h"
 #include "log.h"
 #include "monitor.h"
+#include "spare.h"
 
 #define MON_SUB_BUF	(256 * 1024)	/* a client's buffer in the tap */
 #define MON_OUT_MAX	(64 * 1024)	/* taken from the tap, not yet sent */
@@ -322,7 +323,9 @@ port_accept(struct mon_port *p)
 
 	for (;;) {
 		sslen = sizeof(ss);
-		fd = accept4(p->lfd, (struct sockaddr *)&ss, &sslen,
+		/* Never the number a server let go to turn a client away
+		   (spare.h). */
+		fd = spare_accept(p->lfd, (struct sockaddr *)&ss, &sslen,
 		    SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
