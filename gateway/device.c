@@ -236,7 +236,7 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 {
 	struct device		*dev = s->dev;
 	struct link		*l = t->link;
-	struct endpoint_wake	 dw;
+	struct wake		 dw;
 	sigset_t		 mask;
 	char			 peer[LINK_PEER_MAX], err[200];
 	unsigned		 suppressed;

@@ -8,7 +8,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -18,7 +17,7 @@
 #include "sockopt.h"
 
 static int	dial_one(const struct resolve_addr *,
-		    const struct cfg_policy *, int, const struct endpoint_wake *);
+		    const struct cfg_policy *, int, const struct wake *);
 static int	set_blocking(int, bool);
 
 static int
@@ -36,11 +35,10 @@ set_blocking(int fd, bool blocking)
    connect timeout, or wake_fd, whichever comes first. */
 static int
 dial_one(const struct resolve_addr *ra, const struct cfg_policy *pol,
-    int wake_fd, const struct endpoint_wake *wake)
+    int wake_fd, const struct wake *wake)
 {
 	struct pollfd	pfd[2];
-	struct timespec	ts;
-	int64_t		deadline, left;
+	int64_t		deadline;
 	int		fd, err, rc, saved_errno;
 	socklen_t	errlen = sizeof(err);
 
@@ -52,34 +50,21 @@ dial_one(const struct resolve_addr *ra, const struct cfg_policy *pol,
 	    errno != EINPROGRESS)
 		goto out_close;
 	deadline = clock_ms() + pol->connect_timeout_ms;
-	for (;;) {
-		if ((left = deadline - clock_ms()) <= 0) {
-			errno = ETIMEDOUT;
-			goto out_close;
-		}
-		pfd[0].fd = fd;
-		pfd[0].events = POLLOUT;
-		pfd[1].fd = wake_fd;
-		pfd[1].events = POLLIN;
-		pfd[1].revents = 0;
-		if (wake != NULL) {
-			ts.tv_sec = (time_t)(left / 1000);
-			ts.tv_nsec = (long)(left % 1000) * 1000000;
-			rc = ppoll(pfd, wake_fd != -1 ? 2 : 1, &ts, wake->mask);
-			if (rc == -1 && errno == EINTR) {
-				wake->woken(wake->arg);
-				continue;
-			}
-		} else
-			rc = poll(pfd, wake_fd != -1 ? 2 : 1, (int)left);
-		if (rc == -1 && errno != EINTR)
-			goto out_close;
-		if (pfd[1].revents != 0) {
-			errno = ECANCELED;
-			goto out_close;
-		}
-		if (rc > 0 && pfd[0].revents != 0)
-			break;
+	pfd[0].fd = fd;
+	pfd[0].events = POLLOUT;
+	pfd[1].fd = wake_fd;
+	pfd[1].events = POLLIN;
+	pfd[1].revents = 0;
+	rc = wake_poll(pfd, wake_fd != -1 ? 2 : 1, deadline, wake);
+	if (rc == -1)
+		goto out_close;
+	if (rc == 0) {
+		errno = ETIMEDOUT;
+		goto out_close;
+	}
+	if (pfd[1].revents != 0) {
+		errno = ECANCELED;
+		goto out_close;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1)
 		goto out_close;
@@ -99,14 +84,14 @@ out_close:
 
 int
 endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
-    int wake_fd, const struct endpoint_wake *wake, char *peer,
+    int wake_fd, const struct wake *wake, char *peer,
     size_t peerlen, char *err, size_t errlen)
 {
 	struct resolve_addrs	 addrs;
 	const char		*what;
 	int			 fd = -1, i, saved_errno = 0;
 
-	if (resolve_stream(ep->hp.host, ep->hp.port, wake_fd,
+	if (resolve_stream(ep->hp.host, ep->hp.port, wake_fd, wake,
 	    pol->connect_timeout_ms, &addrs, err, errlen) == -1)
 		return (-1);
 	for (i = 0; i < addrs.n; i++) {

@@ -2,35 +2,26 @@
 #ifndef GW_ENDPOINT_H
 #define GW_ENDPOINT_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "cfg.h"
+#include "wake.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* For a thread that must act on other things while it waits for a
-   connection: the wait runs with the signal mask mask (ppoll()), and each
-   signal that ends it calls woken(arg), then the wait goes on. */
-struct endpoint_wake {
-	const sigset_t	*mask;
-	void		(*woken)(void *);
-	void		*arg;
-};
-
 /* Dial ep: resolve it (resolve_stream(): a literal at once, a name by a
    lookup a stop does not wait for), then try each address with a
-   non-blocking connect bounded by pol->connect_timeout_ms, its wait woken
-   as wake says (NULL: by nothing). Gives up at once when wake_fd (-1:
+   non-blocking connect bounded by pol->connect_timeout_ms; both waits are
+   woken as wake says (NULL: by nothing). Gives up at once when wake_fd (-1:
    none) becomes readable. On success returns a connected, blocking socket
    with every link option set (sockopt_link()) and the peer in peer. On
    failure returns -1 with errno set (ETIMEDOUT, ECONNREFUSED, ECANCELED
    when woken by wake_fd, ...) and a one-line reason in err. */
 int	endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
-	    int wake_fd, const struct endpoint_wake *wake, char *peer,
+	    int wake_fd, const struct wake *wake, char *peer,
 	    size_t peerlen, char *err, size_t errlen);
 
 /* Open a listening socket (SO_REUSEADDR, close-on-exec, non-blocking) on

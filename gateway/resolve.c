@@ -200,32 +200,24 @@ lookup_take(const char *host, const char *port, char *err, size_t errlen)
 /* A name: take the lookup under way or start one, and wait for it, the
    wake fd or the deadline. */
 static int
-resolve_name(const char *host, const char *port, int wake_fd, int timeout_ms,
-    struct resolve_addrs *out, char *err, size_t errlen)
+resolve_name(const char *host, const char *port, int wake_fd,
+    const struct wake *wake, int timeout_ms, struct resolve_addrs *out,
+    char *err, size_t errlen)
 {
 	struct lookup	*lk;
 	struct pollfd	 pfd[2];
-	int64_t		 deadline, left;
 	int		 rc, saved;
 
 	if ((lk = lookup_take(host, port, err, errlen)) == NULL)
 		return (-1);
-	deadline = clock_ms() + timeout_ms;
-	for (;;) {
-		pfd[0].fd = lk->done_fd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = wake_fd;
-		pfd[1].events = POLLIN;
-		pfd[1].revents = 0;
-		if ((left = deadline - clock_ms()) < 0)
-			left = 0;
-		rc = poll(pfd, wake_fd != -1 ? 2 : 1, (int)left);
-		if (rc == -1 && errno == EINTR)
-			continue;
-		if (rc == -1 || pfd[0].revents != 0 || pfd[1].revents != 0 ||
-		    left == 0)
-			break;
-	}
+	pfd[0].fd = lk->done_fd;
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	pfd[1].fd = wake_fd;
+	pfd[1].events = POLLIN;
+	pfd[1].revents = 0;
+	rc = wake_poll(pfd, wake_fd != -1 ? 2 : 1, clock_ms() + timeout_ms,
+	    wake);
 	if (pfd[0].revents == 0) {
 		saved = rc == -1 ? errno : pfd[1].revents != 0 ? ECANCELED :
 		    ETIMEDOUT;
@@ -258,7 +250,8 @@ resolve_name(const char *host, const char *port, int wake_fd, int timeout_ms,
 
 int
 resolve_stream(const char *host, const char *port, int wake_fd,
-    int timeout_ms, struct resolve_addrs *out, char *err, size_t errlen)
+    const struct wake *wake, int timeout_ms, struct resolve_addrs *out,
+    char *err, size_t errlen)
 {
 	struct addrinfo	hints, *res;
 	int		rc;
@@ -278,6 +271,6 @@ resolve_stream(const char *host, const char *port, int wake_fd,
 		errno = EHOSTUNREACH;
 		return (-1);
 	}
-	return (resolve_name(host, port, wake_fd, timeout_ms, out, err,
+	return (resolve_name(host, port, wake_fd, wake, timeout_ms, out, err,
 	    errlen));
 }

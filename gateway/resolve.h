@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <stddef.h>
 
+#include "wake.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -25,7 +27,8 @@ struct resolve_addrs {
    only IPv4 address is loopback still reaches 127.0.0.1). A name is looked
    up with AI_ADDRCONFIG by a thread of its own while the caller waits, at
    most timeout_ms, and no longer than until wake_fd (-1: none) becomes
-   readable; then the caller gives up, and the lookup runs on. While it
+   readable; then the caller gives up, and the lookup runs on. The wait is
+   woken as wake says (NULL: by nothing). While it
    runs, a caller asking for the same host:port waits for it rather than
    start another: a name whose answer takes longer than one caller waits
    is found by the next, and callers that keep giving up on a silent DNS
@@ -34,8 +37,8 @@ struct resolve_addrs {
    EHOSTUNREACH for a name that does not resolve, ...) and a reason in
    err. */
 int	resolve_stream(const char *host, const char *port, int wake_fd,
-	    int timeout_ms, struct resolve_addrs *out, char *err,
-	    size_t errlen);
+	    const struct wake *wake, int timeout_ms, struct resolve_addrs *out,
+	    char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

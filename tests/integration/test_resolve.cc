@@ -193,8 +193,8 @@ expect_resolve(const char *name, int timeout_ms, bool want_ok,
 	char err[256] = "", got[64] = "";
 
 	errno = 0;
-	int rc = resolve_stream(name, "5000", -1, timeout_ms, &addrs, err,
-	    sizeof(err));
+	int rc = resolve_stream(name, "5000", -1, nullptr, timeout_ms, &addrs,
+	    err, sizeof(err));
 	int e = errno;
 	if (rc == 0 && addrs.n > 0) {
 		const struct sockaddr_in *sin =
@@ -343,4 +343,63 @@ TEST(Resolve, ADeviceWhoseNameAnswersSlowerThanItsConnectTimeoutComesUp)
 		r = lookups_are(dns, 1);
 		return r.empty() ? r : r + "; log:\n" + g.log();
 	}, "127.0.0.1");
+}
+
+// A split device whose tx peer is a name the DNS server never answers
+// (the resolver gives up after 5 s, connect_timeout_ms is 8 s). While the
+// writer waits for the lookup, a host that connects is taken at once and
+// gets what the rx device sent meanwhile ("hold"), not when the lookup
+// gives up.
+TEST(Resolve, SplitTxNameThatHangsHoldsUpNoHost)
+{
+	with_dns(-1, [](Dns &) -> std::string {
+		GatewayProcess g(test_preamble() + "devices = (\n"
+		    "  { name = \"s1\";\n"
+		    "    device = { rx = { listen = \"127.0.0.1:0\"; };\n"
+		    "      tx = { connect = \"plc1.gatewayd-test.invalid:5000\"; "
+		    "}; };\n"
+		    "    upstream = { listen = \"127.0.0.1:0\"; };\n"
+		    "    on_device_down = \"hold\";\n"
+		    "    connect_timeout_ms = 8000; }\n);\n");
+		int rxport = logged_port(g, "s1/rx: listening");
+		int uport = logged_port(g, "s1/upstream: listening");
+		if (rxport <= 0 || uport <= 0)
+			return "no listening ports; log:\n" + g.log();
+		int rx = tcp_connect(rxport, 5000);
+		if (rx == -1)
+			return "cannot connect the rx device";
+		std::string r;
+		int host = -1;
+		char got[7];
+		if (!eventually([&] { return g.log_contains("s1/rx up"); },
+		    5000))
+			r = "the rx link did not come up";
+		else if (!write_all(rx, "SCAN-1\n", 7, 5000))
+			r = "the rx device could not send";
+		if (r.empty()) {
+			std::this_thread::sleep_for(
+			    std::chrono::milliseconds(300));
+			host = tcp_connect(uport, 5000);
+			if (host == -1)
+				r = "cannot connect the host";
+		}
+		auto t0 = Clock::now();
+		if (r.empty() && !read_exact(host, got, sizeof(got), 2000))
+			r = "the host was not taken while the lookup waited";
+		else if (r.empty() && std::string(got, sizeof(got)) !=
+		    "SCAN-1\n")
+			r = "the host got " + std::string(got, sizeof(got));
+		if (r.empty())
+			printf("host taken and served %ld ms after it connected, "
+			    "the lookup still waiting\n", (long)std::chrono::
+			    duration_cast<std::chrono::milliseconds>(
+			    Clock::now() - t0).count());
+		if (r.empty() && g.log_contains("s1/tx up"))
+			r = "the tx link came up";
+		if (host != -1)
+			close(host);
+		close(rx);
+		fflush(stdout);
+		return r.empty() ? r : r + "; log:\n" + g.log();
+	});
 }
