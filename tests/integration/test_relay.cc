@@ -126,6 +126,16 @@ protected:
 		return test_preamble(std::string("  relay = \"") + GetParam() +
 		    "\";\n");
 	}
+
+	// A split device s1: rx listens, tx dials txport, the upstream
+	// listens; extra adds policy lines.
+	std::string
+	split_conf(int txport, const std::string &extra = "")
+	{
+		return preamble() + "devices = (\n" + device_conf("s1",
+		    "{ rx = " + listen_ep(0) + "; tx = " + connect_ep(txport) +
+		    "; }", listen_ep(0), extra) + ");\n";
+	}
 };
 
 std::string
@@ -163,10 +173,7 @@ TEST_P(RelayPath, SplitRxTxLinks64MiBEachWay)
 {
 	int txport, txl = tcp_listen(&txport);
 	ASSERT_NE(txl, -1);
-	std::string device = "{ rx = " + listen_ep(0) + "; tx = " +
-	    connect_ep(txport) + "; }";
-	InProcessGateway g(preamble() + "devices = (\n" +
-	    device_conf("s1", device, listen_ep(0)) + ");\n");
+	InProcessGateway g(split_conf(txport));
 	ASSERT_TRUE(g.ok());
 	int rxport = g.listen_port("s1", LINK_KIND_RX);
 	int uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
@@ -625,11 +632,7 @@ TEST_P(RelayPath, SplitTxEndReachesTheHostAtOnce)
 {
 	int txport, txl = tcp_listen(&txport);
 	ASSERT_NE(txl, -1);
-	std::string device = "{ rx = " + listen_ep(0) + "; tx = " +
-	    connect_ep(txport) + "; }";
-	InProcessGateway g(preamble() + "devices = (\n" +
-	    device_conf("s1", device, listen_ep(0),
-	    "    io_timeout_ms = 5000;\n") + ");\n");
+	InProcessGateway g(split_conf(txport, "    io_timeout_ms = 5000;\n"));
 	ASSERT_TRUE(g.ok());
 	int rxport = g.listen_port("s1", LINK_KIND_RX);
 	int uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
@@ -662,12 +665,8 @@ TEST_P(RelayPath, SplitTxIsRedialledOnTheBackoffInHoldMode)
 {
 	int txport, txhold, txl = tcp_listen_held(&txport, &txhold);
 	ASSERT_NE(txl, -1);
-	std::string device = "{ rx = " + listen_ep(0) + "; tx = " +
-	    connect_ep(txport) + "; }";
-	InProcessGateway g(preamble() + "devices = (\n" +
-	    device_conf("s1", device, listen_ep(0),
-	    "    on_device_down = \"hold\";\n    io_timeout_ms = 5000;\n") +
-	    ");\n");
+	InProcessGateway g(split_conf(txport,
+	    "    on_device_down = \"hold\";\n    io_timeout_ms = 5000;\n"));
 	ASSERT_TRUE(g.ok());
 	int uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
 	ASSERT_GT(uport, 0);
@@ -708,12 +707,9 @@ TEST_P(RelayPath, SplitTxDialThatHangsHoldsUpNoHost)
 	int txport, filler, txl = tcp_listen_full(&txport, &filler);
 	ASSERT_NE(txl, -1);
 
-	std::string device = "{ rx = " + listen_ep(0) + "; tx = " +
-	    connect_ep(txport) + "; }";
-	InProcessGateway g(preamble() + "devices = (\n" +
-	    device_conf("s1", device, listen_ep(0),
+	InProcessGateway g(split_conf(txport,
 	    "    on_device_down = \"hold\";\n"
-	    "    connect_timeout_ms = 8000;\n") + ");\n");
+	    "    connect_timeout_ms = 8000;\n"));
 	ASSERT_TRUE(g.ok());
 	int rxport = g.listen_port("s1", LINK_KIND_RX);
 	int uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
