@@ -345,7 +345,7 @@ discard(struct side *s, const char *why)
    When it holds data for a destination that is down (which may come back
    while the source is quiet), or owns a second link (a split device's tx,
    whose failure the writer must act on at once). A bare relay lets its
-   receives run to their end: letting the wake-up in costs two syscalls.
+   receives run to their end: the wake-up costs a ppoll() per receive.
    dst_up is what the step saw: a destination that came up since has
    kicked the waiter, which so ends the receive before it begins. */
 static bool

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -245,6 +246,8 @@ link_waiter_join(struct link_sync *sync)
 			w->tid = pthread_self();
 			w->active = true;
 			w->kicked = false;
+			pthread_sigmask(SIG_BLOCK, NULL, &w->wait_mask);
+			sigdelset(&w->wait_mask, LINK_WAKE_SIGNAL);
 		}
 	pthread_mutex_unlock(&sync->mu);
 	return (w);
@@ -265,18 +268,6 @@ link_waiter_looked(struct link_waiter *w)
 {
 	if (w != NULL)
 		w->kicked = false;
-}
-
-/* Let LINK_WAKE_SIGNAL in (or keep it out again) around a receive that a
-   change may end. */
-static void
-wake_allow(bool allow)
-{
-	sigset_t	set;
-
-	sigemptyset(&set);
-	sigaddset(&set, LINK_WAKE_SIGNAL);
-	(void)pthread_sigmask(allow ? SIG_UNBLOCK : SIG_BLOCK, &set, NULL);
 }
 
 struct link *
@@ -798,8 +789,7 @@ enum io_op {
 	IO_SPLICE_OUT		/* pipe -> socket */
 };
 
-/* One syscall of op on l's borrowed fd, retrying EINTR unless woken may
-   end it (it is a receive that lets LINK_WAKE_SIGNAL in): buf for recv and
+/* One syscall of op on l's borrowed fd, retrying EINTR: buf for recv and
    send, pipe (its write end for IO_SPLICE_IN, its read end for
    IO_SPLICE_OUT) for splice. The socket blocks as ever (SO_RCVTIMEO,
    SO_SNDTIMEO); the pipe never does, and the caller splices in only what
@@ -809,7 +799,7 @@ enum io_op {
    an ETIMEDOUT ended; *reason is WD_REASON_NONE otherwise. */
 static ssize_t
 io_call(struct link *l, int fd, enum io_op op, void *buf, int pipe_fd,
-    size_t len, bool wakeable, int *err, enum wd_reason *reason)
+    size_t len, int *err, enum wd_reason *reason)
 {
 	const unsigned	sflags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 	ssize_t		rc;
@@ -829,7 +819,7 @@ io_call(struct link *l, int fd, enum io_op op, void *buf, int pipe_fd,
 			rc = splice(pipe_fd, NULL, fd, NULL, len, sflags);
 			break;
 		}
-	} while (rc == -1 && errno == EINTR && !wakeable);
+	} while (rc == -1 && errno == EINTR);
 	*err = errno;
 	*reason = WD_REASON_NONE;
 	/* splice() from a socket that an error tore down returns 0, as at a
@@ -848,54 +838,64 @@ io_call(struct link *l, int fd, enum io_op op, void *buf, int pipe_fd,
 	return (rc);
 }
 
+/* Wait up to ms for fd to be readable (or at its end), with the thread's
+   signal mask mask for the wait alone: ppoll() lets LINK_WAKE_SIGNAL in
+   and ends at it, also at one that came before the wait began and waits,
+   blocked, since. True when fd is ready (or the wait failed, and the
+   receive must block as it would without a waiter); false when the wait
+   ended at a signal or at ms. */
+static bool
+wait_readable(int fd, int ms, const sigset_t *mask)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+	struct timespec	ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	switch (ppoll(&pfd, 1, &ts, mask)) {
+	case 0:
+		return (false);
+	case -1:
+		return (errno != EINTR);
+	default:
+		return (true);
+	}
+}
+
 /* Receive into buf or splice into a pipe: one blocking call, which a
-   change of the device's links ends when w is given. What came is stamped
+   change of the device's links ends when w is given (the call is then
+   made once a ppoll() has seen the socket ready). What came is stamped
    with the time the call returned, not the time it began. */
 static enum link_io
 link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
     struct link_waiter *w, size_t *n)
 {
-	enum wd_reason	reason;
+	enum wd_reason	reason = WD_REASON_NONE;
 	uint64_t	gen;
-	int64_t		now_ms;
-	ssize_t		rc;
-	int		fd, err, io_ms = 0, left_ms = 0;
+	int64_t		now_ms, left_ms = 0;
+	ssize_t		rc = -1;
+	int		fd, err = 0, wait_ms;
 	bool		kicked;
 
 	*n = 0;
-	/* Let the signal in before the kick is checked, so that a change
-	   after the check interrupts the call (or, rarely, lands just
-	   before it: then SO_RCVTIMEO ends it). */
-	if (w != NULL)
-		wake_allow(true);
+	/* LINK_WAKE_SIGNAL stays blocked until wait_readable(): a change
+	   after this check waits there, pending, and ends the wait at once. */
 	pthread_mutex_lock(l->mu);
+	wait_ms = l->pol->io_timeout_ms;
 	if (w != NULL && w->deadline_ms > 0) {
-		io_ms = l->pol->io_timeout_ms;
-		left_ms = (int)(w->deadline_ms - clock_ms());
+		left_ms = w->deadline_ms - clock_ms();
+		if (left_ms < wait_ms)
+			wait_ms = left_ms > 0 ? (int)left_ms : 0;
 	}
 	/* A timer due already ends the receive as a change does. */
 	kicked = w != NULL && (w->kicked || (w->deadline_ms > 0 &&
 	    left_ms <= 0));
 	fd = kicked ? -1 : acquire_locked(l, &gen);
 	pthread_mutex_unlock(l->mu);
-	if (fd == -1) {
-		if (w != NULL)
-			wake_allow(false);
+	if (fd == -1)
 		return (kicked ? LINK_TIMEOUT : LINK_CLOSED);
-	}
-	if (left_ms >= io_ms)
-		left_ms = 0;
-	if (left_ms > 0)
-		(void)sockopt_rcvtimeo(fd, left_ms);
-	rc = io_call(l, fd, op, buf, pipe_fd, len, w != NULL, &err, &reason);
-	if (w != NULL)
-		wake_allow(false);
-	/* Under the lock, which a reload's new io_timeout_ms also takes. */
-	if (left_ms > 0) {
-		pthread_mutex_lock(l->mu);
-		(void)sockopt_rcvtimeo(fd, l->pol->io_timeout_ms);
-		pthread_mutex_unlock(l->mu);
-	}
+	if (w == NULL || wait_readable(fd, wait_ms, &w->wait_mask))
+		rc = io_call(l, fd, op, buf, pipe_fd, len, &err, &reason);
 	now_ms = clock_ms();
 	/* Spliced bytes are the pump's to show (link_saw()/link_unseen()). */
 	if (rc > 0 && op == IO_RECV)
@@ -941,7 +941,7 @@ link_out(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 	if (atomic_load(&l->send_since_ms) == 0)
 		atomic_store(&l->send_since_ms, now_ms);
 	atomic_store(&l->send_pending, (uint32_t)len);
-	rc = io_call(l, fd, op, buf, pipe_fd, len, false, &err, &reason);
+	rc = io_call(l, fd, op, buf, pipe_fd, len, &err, &reason);
 	if (rc > 0 && op == IO_SEND)
 		words_add(&l->words_out, buf, (size_t)rc);
 	else if (rc > 0)

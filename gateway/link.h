@@ -39,13 +39,15 @@ enum link_io { LINK_OK, LINK_TIMEOUT, LINK_CLOSED };
 
 /* A thread that may block in a receive on one link while it must act on
    a change of another: it holds data for a link that is down, or owns a
-   second link. A change interrupts such a receive with LINK_WAKE_SIGNAL
-   (see link_read()). */
+   second link. A change ends such a receive with LINK_WAKE_SIGNAL (see
+   link_read()). */
 struct link_waiter {
 	pthread_t		tid;
 	bool			active;	/* protected by the sync's mu */
 	bool			kicked;	/* a change since the thread last
 					   looked; protected by the sync's mu */
+	sigset_t		wait_mask; /* the thread's, at join, without
+					   LINK_WAKE_SIGNAL: its receive's */
 	int64_t			deadline_ms; /* the thread's own: when its next
 					   timer is due (monotonic); 0: none */
 };
@@ -63,8 +65,8 @@ struct link_sync {
 	struct link_waiter	waiters[LINK_SYNC_WAITERS]; /* under mu */
 };
 
-/* Blocked in every thread but inside a receive that link_read() or
-   link_splice_in() is told may be interrupted. Its default is to be
+/* Blocked in every thread but in the wait of a receive that link_read()
+   or link_splice_in() is told a change may end. Its default is to be
    ignored, and the kernel sends it only to a socket's owner process for
    urgent data, which gatewayd never asks for (F_SETOWN). */
 #define LINK_WAKE_SIGNAL	SIGURG
@@ -214,11 +216,11 @@ void	link_policy_changed(struct link *);
    of the socket, or the watchdog's last one). With a waiter w (NULL: none),
    the receive also ends, with LINK_TIMEOUT, at a change of any of the
    device's links: one that came since w last looked ends it before it
-   begins, one that comes during it interrupts it (LINK_WAKE_SIGNAL). A
-   signal that lands between that check and the call itself is lost, and
-   the receive ends at its SO_RCVTIMEO as it would without w. It ends by
-   w->deadline_ms too, when that comes before io_timeout_ms: SO_RCVTIMEO
-   is shortened for it, and put back. */
+   begins, any later one ends its wait. With w the call waits in a ppoll()
+   with LINK_WAKE_SIGNAL let in, for io_timeout_ms or until
+   w->deadline_ms if that comes first, and is made once the socket is
+   ready; a signal sent before that wait began is pending there and ends
+   it at once, so none is lost. */
 enum link_io link_read(struct link *, void *buf, size_t len,
 	    struct link_waiter *w, size_t *n);
 enum link_io link_write(struct link *, const void *buf, size_t len,

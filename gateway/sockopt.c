@@ -31,12 +31,6 @@ sockopt_timeouts(int fd, int timeout_ms)
 }
 
 int
-sockopt_rcvtimeo(int fd, int timeout_ms)
-{
-	return (settimeo(fd, SO_RCVTIMEO, timeout_ms));
-}
-
-int
 sockopt_link(int fd, const struct cfg_policy *p, const char **what)
 {
 	*what = "SO_KEEPALIVE";

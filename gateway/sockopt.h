@@ -14,10 +14,6 @@ extern "C" {
    naming the option that failed. */
 int	sockopt_link(int fd, const struct cfg_policy *, const char **what);
 
-/* SO_RCVTIMEO alone: for one receive that must end sooner than
-   io_timeout_ms, and to put it back. 0 or -1/errno. */
-int	sockopt_rcvtimeo(int fd, int timeout_ms);
-
 /* SO_LINGER {1, 0}: the next close() sends RST and drops unsent data at
    once instead of retrying toward a peer that is gone. 0 or -1/errno. */
 int	sockopt_linger_abort(int fd);

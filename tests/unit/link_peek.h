@@ -19,6 +19,10 @@ enum wd_reason link_peek_reason_for_errno(struct link *, int fd, int err);
 /* When l's last byte came in (monotonic ms). */
 int64_t	link_peek_rx_last_ms(struct link *);
 
+/* The next recv(), splice() or ppoll() of the link module, in any
+   thread, sleeps ms first (signals do not end the sleep). */
+void	link_peek_slow_start(int ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,7 @@
 // and the reason a bare ETIMEDOUT gets from the watchdog's last sample.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 
 #include "clock.h"
@@ -272,4 +275,98 @@ TEST_F(PairLink, AReadStampsItsBytesWhenTheyCame)
 	EXPECT_GE(link_peek_rx_last_ms(l_), began + 250)
 	    << "stamped when the read began";
 	EXPECT_LE(link_peek_rx_last_ms(l_), came);
+}
+
+// A thread that reads with a waiter, as a device's thread that holds data
+// for a link that is down: it blocks LINK_WAKE_SIGNAL outside the read.
+class WaitingRead : public PairLink {
+protected:
+	void
+	SetUp() override
+	{
+		PairLink::SetUp();
+		// Long, so that a read that missed its wake-up shows.
+		pol_.io_timeout_ms = 5000;
+		struct timeval tv = { 5, 0 };
+		ASSERT_EQ(setsockopt(sv_[0], SOL_SOCKET, SO_RCVTIMEO, &tv,
+		    sizeof(tv)), 0);
+	}
+	// One read in a thread of its own, ending by deadline_in ms (0: no
+	// deadline); returns once the thread is about to read.
+	void
+	start_read(int64_t deadline_in = 0)
+	{
+		waiting_ = false;
+		reader_ = std::thread([this, deadline_in] {
+			sigset_t set;
+			sigemptyset(&set);
+			sigaddset(&set, LINK_WAKE_SIGNAL);
+			pthread_sigmask(SIG_BLOCK, &set, NULL);
+			struct link_waiter *w = link_waiter_join(&sync_);
+			char buf[16];
+			int64_t t0 = clock_ms();
+			if (deadline_in > 0)
+				w->deadline_ms = t0 + deadline_in;
+			waiting_ = true;
+			rc_ = link_read(l_, buf, sizeof(buf), w, &n_);
+			took_ = clock_ms() - t0;
+			link_waiter_leave(&sync_, w);
+		});
+		while (!waiting_)
+			std::this_thread::yield();
+	}
+	void
+	change()
+	{
+		pthread_mutex_lock(&sync_.mu);
+		link_sync_changed(&sync_);
+		pthread_mutex_unlock(&sync_.mu);
+	}
+	std::thread reader_;
+	std::atomic<bool> waiting_{false};
+	enum link_io rc_ = LINK_OK;
+	int64_t took_ = -1;
+	size_t n_ = 0;
+};
+
+TEST_F(WaitingRead, AChangeEndsItAtOnce)
+{
+	start_read();
+	std::this_thread::sleep_for(std::chrono::milliseconds(200));
+	change();
+	reader_.join();
+	EXPECT_EQ(rc_, LINK_TIMEOUT);
+	EXPECT_LT(took_, 2000) << "the read ran to its SO_RCVTIMEO (5 s)";
+	EXPECT_TRUE(link_is_up(l_));
+}
+
+// A change after the read looked for one but before its receive began
+// (a thread preempted there, say) ends the receive too.
+TEST_F(WaitingRead, AChangeJustBeforeTheReceiveEndsIt)
+{
+	link_peek_slow_start(300);
+	start_read();
+	// Inside the 300 ms before the receive begins.
+	std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	change();
+	reader_.join();
+	EXPECT_EQ(rc_, LINK_TIMEOUT);
+	EXPECT_LT(took_, 2000) << "the change was lost: the read ran to its "
+	    "SO_RCVTIMEO (5 s)";
+	EXPECT_TRUE(link_is_up(l_));
+}
+
+TEST_F(WaitingRead, ItEndsAtTheThreadsDeadline)
+{
+	start_read(300);
+	reader_.join();
+	EXPECT_EQ(rc_, LINK_TIMEOUT);
+	EXPECT_GE(took_, 250);
+	EXPECT_LT(took_, 2000) << "the read ran to its SO_RCVTIMEO (5 s)";
+	// Bytes that come before the deadline are read.
+	ASSERT_EQ(write(sv_[1], "abc", 3), 3);
+	start_read(300);
+	reader_.join();
+	EXPECT_EQ(rc_, LINK_OK);
+	EXPECT_EQ(n_, 3u);
 }
