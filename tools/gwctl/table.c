@@ -65,8 +65,8 @@ split_rows(char *text, int ncol, struct row **rows, size_t *n)
 static void
 print_words(FILE *out, const char *what, const char *hex, const char *skipped)
 {
-	size_t	i, len = strlen(hex);
-	int	b;
+	size_t		i, len = strlen(hex);
+	unsigned	b;
 
 	fprintf(out, "  last %s:", what);
 	if (strcmp(hex, "-") == 0 || len == 0)
@@ -76,7 +76,7 @@ print_words(FILE *out, const char *what, const char *hex, const char *skipped)
 		for (i = 0; i + 1 < len; i += 2) {
 			if (sscanf(hex + i, "%2x", &b) != 1)
 				break;
-			fputc(b >= 0x20 && b < 0x7f ? b : '.', out);
+			fputc(b >= 0x20 && b < 0x7f ? (int)b : '.', out);
 		}
 		fprintf(out, "|");
 	}
