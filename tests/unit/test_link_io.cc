@@ -291,6 +291,12 @@ protected:
 		ASSERT_EQ(setsockopt(sv_[0], SOL_SOCKET, SO_RCVTIMEO, &tv,
 		    sizeof(tv)), 0);
 	}
+	void
+	TearDown() override
+	{
+		link_peek_slow_start(0);	// in case no receive took it
+		PairLink::TearDown();
+	}
 	// One read in a thread of its own, ending by deadline_in ms (0: no
 	// deadline); returns once the thread is about to read.
 	void
