@@ -237,27 +237,27 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 	struct device		*dev = s->dev;
 	struct link		*l = t->link;
 	struct wake		 dw;
-	sigset_t		 mask;
 	char			 peer[LINK_PEER_MAX], err[200];
 	unsigned		 suppressed;
 	int			 fd, delay;
+	bool			 waking;
 
 	if (now < t->next_try_ms) {
 		if (t->next_try_ms < *wake)
 			*wake = t->next_try_ms;
 		return;
 	}
-	/* A thread with another link lets the wake signal end the wait. */
-	if (s->n_own > 1) {
-		dw.mask = &mask;
+	/* A thread with another link lets the wake signal end the wait, as
+	   its receives do (the waiter's mask). */
+	waking = s->n_own > 1 && s->waiter != NULL;
+	if (waking) {
+		dw.mask = &s->waiter->wait_mask;
 		dw.woken = dial_woken;
 		dw.arg = s;
-		pthread_sigmask(SIG_BLOCK, NULL, &mask);
-		sigdelset(&mask, LINK_WAKE_SIGNAL);
 	}
 	link_set_connecting(l, true);
 	fd = endpoint_dial(link_endpoint(l), &s->pol, dev->wake_fd,
-	    s->n_own > 1 ? &dw : NULL, peer, sizeof(peer), err, sizeof(err));
+	    waking ? &dw : NULL, peer, sizeof(peer), err, sizeof(err));
 	if (fd != -1) {
 		if (t->failures > 0)
 			link_log(l, LOG_LVL_INFO, WD_REASON_NONE, "%s: connected "

@@ -848,10 +848,8 @@ static bool
 wait_readable(int fd, int ms, const sigset_t *mask)
 {
 	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
-	struct timespec	ts;
+	struct timespec	ts = clock_span(ms);
 
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
 	switch (ppoll(&pfd, 1, &ts, mask)) {
 	case 0:
 		return (false);

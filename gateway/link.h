@@ -47,7 +47,8 @@ struct link_waiter {
 	bool			kicked;	/* a change since the thread last
 					   looked; protected by the sync's mu */
 	sigset_t		wait_mask; /* the thread's, at join, without
-					   LINK_WAKE_SIGNAL: its receive's */
+					   LINK_WAKE_SIGNAL: for its waits
+					   (a receive, a dial) */
 	int64_t			deadline_ms; /* the thread's own: when its next
 					   timer is due (monotonic); 0: none */
 };

@@ -465,8 +465,7 @@ main(int argc, char *argv[])
 		wd_ms = notify_watchdog_ms(nt);
 		if (wd_ms > 0 && wd_ms / 4 < tick_ms)
 			tick_ms = wd_ms / 4 > 0 ? wd_ms / 4 : 1;
-		tick.tv_sec = (time_t)(tick_ms / 1000);
-		tick.tv_nsec = (long)(tick_ms % 1000) * 1000000;
+		tick = clock_span(tick_ms);
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == -1 && errno != EAGAIN && errno != EINTR)
 			fatal("sigtimedwait: %s", strerror(errno));

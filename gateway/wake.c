@@ -18,8 +18,7 @@ wake_poll(struct pollfd *pfd, nfds_t n, int64_t deadline_ms,
 		if ((left = deadline_ms - clock_ms()) < 0)
 			left = 0;
 		if (w != NULL) {
-			ts.tv_sec = (time_t)(left / 1000);
-			ts.tv_nsec = (long)(left % 1000) * 1000000;
+			ts = clock_span(left);
 			rc = ppoll(pfd, n, &ts, w->mask);
 		} else
 			rc = poll(pfd, n, (int)left);

@@ -35,6 +35,16 @@ clock_us(void)
 }
 
 struct timespec
+clock_span(int64_t ms)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	return (ts);
+}
+
+struct timespec
 clock_deadline(int64_t ms)
 {
 	struct timespec	ts;

@@ -21,6 +21,9 @@ int64_t	clock_us(void);
 /* CLOCK_REALTIME in milliseconds since the epoch. */
 int64_t	clock_wall_ms(void);
 
+/* ms (>= 0) as a relative time, for ppoll() and sigtimedwait(). */
+struct timespec clock_span(int64_t ms);
+
 /* Absolute CLOCK_MONOTONIC deadline ms from now, for pthread_cond_timedwait
    on a condition variable created with pthread_condattr_setclock. */
 struct timespec clock_deadline(int64_t ms);
