@@ -1,13 +1,35 @@
 #!/usr/bin/env bash
 # demo.sh -- set up, build, and run gatewayd on its bundled demo: two
 # simulated devices on loopback, relayed by the config in etc/gatewayd.conf.
-# Ctrl-C stops everything.
+# Ctrl-C stops everything. With DEMO_BIN=DIR set, it runs the gatewayd
+# and devsim already built in DIR instead (its test does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/setup.sh
-tools/build.sh plain gatewayd devsim >/dev/null
+if [ -n "${DEMO_BIN:-}" ]; then
+	bin=$DEMO_BIN
+else
+	tools/setup.sh
+	tools/build.sh plain gatewayd devsim >/dev/null
+	bin=build
+fi
 
-bin=build
+# The demo's ports. The installed package runs this same configuration
+# as a service, and a port can be held by one process only: say who has
+# one rather than let a device dial the wrong gateway.
+taken=0
+for port in 5001 4001 4002 15001 15002 16001 9780; do
+	holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | head -n 1)
+	if [ -n "$holder" ]; then
+		echo "demo.sh: port $port is in use: $holder" >&2
+		taken=1
+	fi
+done
+if [ "$taken" = 1 ]; then
+	echo "demo.sh: free these ports first (if the package is installed:" \
+	    "systemctl stop gatewayd)" >&2
+	exit 1
+fi
+
 pids=()
 cleanup() {
 	local i
