@@ -84,7 +84,9 @@ static const struct cfg_keydoc cfg_keys[] = {
 	INT(POLICY, "keepalive.count", 1, 50, 3, "probes",
 	    POLF(keepalive_count),
 	    "unanswered probes that declare the peer gone (TCP_KEEPCNT)"),
-	INT(POLICY, "user_timeout_ms", 100, 3600000, 5000, "ms",
+	/* Up to the longest keepalive budget, (7200 + 600 * 50) s, which
+	   it must cover. */
+	INT(POLICY, "user_timeout_ms", 100, 37200000, 5000, "ms",
 	    POLF(user_timeout_ms),
 	    "longest time sent data may stay unacknowledged "
 	    "(TCP_USER_TIMEOUT)"),

@@ -257,12 +257,12 @@ bad_cases()
 	  "out of range (got 99999999999999999999, want 100..3600000)\n" },
 	{ "int64_literal", V + "defaults = { user_timeout_ms = 5000000000L; "
 	  "};\n" + devs(), "F:2: defaults.user_timeout_ms: out of range (got "
-	  "5000000000, want 100..3600000)\n" },
+	  "5000000000, want 100..37200000)\n" },
 	// ... nor wherever else the literal stands: the error names the
 	// setting's line, the message the literal as written.
 	{ "literal_next_line", V + "defaults = { user_timeout_ms =\n"
 	  "4294967396; };\n" + devs(), "F:2: defaults.user_timeout_ms: out of "
-	  "range (got 4294967396, want 100..3600000)\n" },
+	  "range (got 4294967396, want 100..37200000)\n" },
 	{ "literal_equals_next_line", V + "defaults = { io_timeout_ms\n=\n"
 	  "4294967796; };\n" + devs(), "F:2: defaults.io_timeout_ms: out of "
 	  "range (got 4294967796, want 10..60000)\n" },
@@ -305,7 +305,7 @@ bad_cases()
 	{ "int64_literal_next_line", V + "defaults = { user_timeout_ms =\n"
 	  "99999999999999999999L; };\n" + devs(), "F:2: "
 	  "defaults.user_timeout_ms: out of range (got 99999999999999999999L, "
-	  "want 100..3600000)\n" },
+	  "want 100..37200000)\n" },
 	{ "hex64_literal_huge", V + "defaults = { hold_max_ms = "
 	  "0x100000000000000064L; };\n" + devs(), "F:2: defaults.hold_max_ms: "
 	  "out of range (got 0x100000000000000064L, want 100..3600000)\n" },
@@ -866,6 +866,27 @@ TEST_F(CfgTest, ListenPortZeroIsAFreePort)
 	    "upstream = { listen = \"[::1]:0\"; }; }\n);\n"), 0) << out;
 	EXPECT_EQ(out, "");
 	EXPECT_STREQ(c->devices[0].upstream.hp.port, "0");
+}
+
+// Every keepalive the ranges allow has a user_timeout_ms that covers it:
+// the longest, and the Linux defaults (7200, 75, 9).
+TEST_F(CfgTest, TheLongestKeepaliveHasAUserTimeout)
+{
+	EXPECT_EQ(load(V + "defaults = { keepalive = { idle_s = 7200; "
+	    "interval_s = 600; count = 50; }; user_timeout_ms = 37200000; "
+	    "};\n" + devs()), 0) << out;
+	EXPECT_EQ(out, "");
+	EXPECT_EQ(c->defaults.user_timeout_ms, 37200000);
+
+	EXPECT_EQ(load(V + devs("keepalive = { idle_s = 7200; interval_s = 75; "
+	    "count = 9; }; user_timeout_ms = 7875000; ")), 0) << out;
+	EXPECT_EQ(out, "");
+	EXPECT_EQ(c->devices[0].pol.user_timeout_ms, 7875000);
+
+	EXPECT_NE(load(V + "defaults = { user_timeout_ms = 37200001; };\n" +
+	    devs()), 0);
+	EXPECT_EQ(out, "F:2: defaults.user_timeout_ms: out of range (got "
+	    "37200001, want 100..37200000)\n");
 }
 
 TEST_F(CfgTest, WarningsDoNotFail)
