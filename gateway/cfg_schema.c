@@ -156,8 +156,8 @@ static bool	 cfg_listen_slot(const struct cfg *, int,
 		    size_t, int *);
 static bool	 cfg_endpoint_equal(const struct cfg_endpoint *,
 		    const struct cfg_endpoint *);
-static bool	 cfg_policy_equal(const struct cfg_policy *,
-		    const struct cfg_policy *, bool);
+static bool	 cfg_policy_equal(const struct cfg_device *,
+		    const struct cfg_device *, bool);
 static bool	 cfg_device_links_equal(const struct cfg_device *,
 		    const struct cfg_device *);
 
@@ -566,18 +566,28 @@ cfg_endpoint_equal(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
 	return (true);
 }
 
-/* Every policy key of the table, or only those that restart a device. */
+/* Whether a policy key does anything for device d: monitor_format only
+   where it has a monitor. */
 static bool
-cfg_policy_equal(const struct cfg_policy *a, const struct cfg_policy *b,
+cfg_key_used(const struct cfg_device *d, const struct cfg_keydoc *k)
+{
+	return (k->off != POLF(monitor_format) ||
+	    d->monitor.mode != CFG_LINK_NONE);
+}
+
+/* Every policy key of the table that device a uses, or only those that
+   restart it. Called when a and b have the same links. */
+static bool
+cfg_policy_equal(const struct cfg_device *a, const struct cfg_device *b,
     bool restarting_only)
 {
 	const struct cfg_keydoc	*k;
 
 	for (k = cfg_keys; k < cfg_keys + CFG_NKEYS; k++) {
 		if (k->scope != CFG_SCOPE_POLICY ||
-		    (restarting_only && !k->restarts))
+		    (restarting_only && !k->restarts) || !cfg_key_used(a, k))
 			continue;
-		if (cfg_key_int(a, k) != cfg_key_int(b, k))
+		if (cfg_key_int(&a->pol, k) != cfg_key_int(&b->pol, k))
 			return (false);
 	}
 	return (true);
@@ -602,14 +612,14 @@ bool
 cfg_device_equal(const struct cfg_device *a, const struct cfg_device *b)
 {
 	return (cfg_device_links_equal(a, b) &&
-	    cfg_policy_equal(&a->pol, &b->pol, false));
+	    cfg_policy_equal(a, b, false));
 }
 
 bool
 cfg_device_policy_only(const struct cfg_device *a, const struct cfg_device *b)
 {
 	return (cfg_device_links_equal(a, b) &&
-	    cfg_policy_equal(&a->pol, &b->pol, true));
+	    cfg_policy_equal(a, b, true));
 }
 
 char *

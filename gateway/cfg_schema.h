@@ -118,13 +118,15 @@ int	cfg_keepalive_budget_ms(const struct cfg_policy *);
 void	cfg_print_budgets(const struct cfg *, FILE *);
 
 /* True when the two devices' settings are identical (used on reload): the
-   parsed addresses, not their text or config lines, count. */
+   parsed addresses, not their text or config lines, count, and a setting
+   the device does not use (monitor_format without a monitor) does not. */
 bool	cfg_device_equal(const struct cfg_device *, const struct cfg_device *);
 
 /* True when b differs from a only in policy keys that apply to a running
    device (keepalive, timeouts, backoff, hold, ...): not in its name, its
    links' addresses, a listen link's allow or on_new_client, its monitor
-   or a policy key that restarts it (buffer_bytes, relay, monitor_format). */
+   or a policy key that restarts it (buffer_bytes, relay, and
+   monitor_format where it has a monitor). */
 bool	cfg_device_policy_only(const struct cfg_device *a,
 	    const struct cfg_device *b);
 

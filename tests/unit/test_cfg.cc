@@ -1547,7 +1547,6 @@ TEST_F(CfgTest, RestartCausesNameEveryChangeThatRestarts)
 		{ "", "buffer_bytes = 4096;", "buffer_bytes" },
 		{ "", "relay = \"copy\";", "relay" },
 		{ "", "monitor = { listen = \"127.0.0.1:3\"; };", "monitor" },
-		{ "", "monitor_format = \"tagged\";", "monitor_format" },
 		{ "", "device = { connect = \"127.0.0.1:4\"; };", "addresses" },
 	};
 	for (const auto &r : restarts) {
@@ -1564,6 +1563,20 @@ TEST_F(CfgTest, RestartCausesNameEveryChangeThatRestarts)
 	ASSERT_EQ(load(text("", "stall_timeout_ms = 7000; backoff = { max_ms "
 	    "= 900; };")), 0) << out;
 	EXPECT_TRUE(cfg_device_policy_only(&a->devices[0], &c->devices[0]));
+
+	// monitor_format restarts a device with a monitor, and is nothing to
+	// one without.
+	ASSERT_EQ(load(text("", "monitor_format = \"tagged\";")), 0) << out;
+	EXPECT_TRUE(cfg_device_equal(&a->devices[0], &c->devices[0]));
+	cfg_free(a);
+	const std::string mon = "monitor = { listen = \"127.0.0.1:3\"; };";
+	ASSERT_EQ(load(text("", mon)), 0) << out;
+	a = c;
+	c = nullptr;
+	ASSERT_EQ(load(text("", mon + " monitor_format = \"tagged\";")), 0)
+	    << out;
+	EXPECT_FALSE(cfg_device_policy_only(&a->devices[0], &c->devices[0]));
+	EXPECT_NE(strstr(causes, "monitor_format"), nullptr);
 	cfg_free(a);
 }
 
