@@ -8,9 +8,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gwtest.h"
@@ -460,4 +462,63 @@ TEST(Control, StaleSocketIsReplacedALiveOneLeftAlone)
 	ASSERT_EQ(lstat(sock.c_str(), &st), 0);
 	EXPECT_TRUE(S_ISREG(st.st_mode));
 	close(dl);
+}
+
+// A control socket whose server does not answer (a daemon stopped with
+// SIGSTOP, or hung): gwctl says so within its deadline, exit 3, both
+// when the server's queue took the connection and when it is full.
+TEST(Control, GwctlGivesUpOnASocketThatDoesNotAnswer)
+{
+	TestDir dir;
+	auto listener = [&](const std::string &name, int backlog) {
+		struct sockaddr_un sun = {};
+		sun.sun_family = AF_UNIX;
+		const std::string path = dir.path(name);
+		memcpy(sun.sun_path, path.c_str(), path.size() + 1);
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		EXPECT_EQ(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+		EXPECT_EQ(listen(s, backlog), 0);
+		return std::make_pair(s, sun);
+	};
+	// Takes the connection into its queue, never accepts it.
+	auto quiet = listener("quiet.sock", 4);
+	// Its queue full: a connect fails with EAGAIN.
+	auto full = listener("full.sock", 0);
+	std::vector<int> queued;
+	for (int i = 0; i < 64; i++) {
+		int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0);
+		if (connect(c, (struct sockaddr *)&full.second,
+		    sizeof(full.second)) == -1) {
+			EXPECT_EQ(errno, EAGAIN);
+			close(c);
+			break;
+		}
+		queued.push_back(c);
+	}
+	ASSERT_FALSE(queued.empty());
+	ASSERT_LT(queued.size(), 64u);
+
+	std::string out_quiet, out_full;
+	int rc_quiet = -2, rc_full = -2;
+	auto t0 = std::chrono::steady_clock::now();
+	std::thread a([&] { rc_quiet = gwctl({ "-S", dir.path("quiet.sock"),
+	    "status" }, &out_quiet); });
+	std::thread b([&] { rc_full = gwctl({ "-S", dir.path("full.sock"),
+	    "status" }, &out_full); });
+	a.join();
+	b.join();
+	auto secs = std::chrono::duration_cast<std::chrono::seconds>(
+	    std::chrono::steady_clock::now() - t0).count();
+	EXPECT_EQ(rc_quiet, 3) << out_quiet;
+	EXPECT_EQ(out_quiet, "UNKNOWN: no answer from " +
+	    dir.path("quiet.sock") + " within 10 s\n");
+	EXPECT_EQ(rc_full, 3) << out_full;
+	EXPECT_EQ(out_full, "UNKNOWN: no answer from " +
+	    dir.path("full.sock") + " within 10 s: it accepts no connection\n");
+	EXPECT_LT(secs, 14);
+	for (int c : queued)
+		close(c);
+	close(quiet.first);
+	close(full.first);
 }

@@ -184,9 +184,10 @@ out_free:
 }
 
 int
-conn_unix(const char *path)
+conn_unix(const char *path, int timeout_ms)
 {
 	struct sockaddr_un	sun;
+	long long		deadline = now_ms() + timeout_ms;
 	int			fd, saved_errno;
 
 	memset(&sun, 0, sizeof(sun));
@@ -196,13 +197,26 @@ conn_unix(const char *path)
 		return (-1);
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	/* Non-blocking, so that no read or write waits past its deadline. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
 		return (-1);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		saved_errno = errno;
-		close(fd);
-		errno = saved_errno;
-		return (-1);
+	/* A Unix stream connect is done at once, or fails with EAGAIN while
+	   the daemon's queue of clients not yet accepted is full: try again
+	   until the deadline. */
+	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			goto out_close;
+		if (now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			goto out_close;
+		}
+		(void)poll(NULL, 0, 50);
 	}
 	return (fd);
+out_close:
+	saved_errno = errno;
+	close(fd);
+	errno = saved_errno;
+	return (-1);
 }

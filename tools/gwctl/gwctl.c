@@ -128,17 +128,26 @@ command(const char *path, const char *line, int timeout_ms, bool stream,
 	ssize_t		 n;
 	size_t		 done = 0;
 	int		 fd, rc = GWCTL_UNKNOWN, wait, send_errno = 0;
+	int		 connect_ms;
 	bool		 ended = false;
 
-	if ((fd = conn_unix(path)) == -1) {
-		snprintf(last, lastlen, "UNKNOWN: cannot connect to %s: %s",
-		    path, strerror(errno));
-		return (GWCTL_UNKNOWN);
-	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	if (timeout_ms != NO_TIMEOUT)
 		deadline = now + timeout_ms;
+	/* A trace, which has no end, waits for the connection as long as a
+	   status does. */
+	connect_ms = timeout_ms != NO_TIMEOUT ? timeout_ms : COMMAND_MS;
+	if ((fd = conn_unix(path, connect_ms)) == -1) {
+		if (errno == ETIMEDOUT)
+			snprintf(last, lastlen, "UNKNOWN: no answer from %s "
+			    "within %d s: it accepts no connection", path,
+			    connect_ms / 1000);
+		else
+			snprintf(last, lastlen, "UNKNOWN: cannot connect to "
+			    "%s: %s", path, strerror(errno));
+		return (GWCTL_UNKNOWN);
+	}
 	/* A daemon that refuses (too many connections) answers and closes
 	   at once, maybe before the line is sent: its answer is there to
 	   read all the same. */
@@ -163,9 +172,9 @@ command(const char *path, const char *line, int timeout_ms, bool stream,
 			goto out;
 		}
 		wait = deadline != 0 ? (int)(deadline - now) : -1;
-		if (poll(&pfd, 1, wait) == -1) {
-			if (errno == EINTR)
-				continue;
+		if ((n = poll(&pfd, 1, wait)) <= 0) {
+			if (n == 0 || errno == EINTR)
+				continue;	/* the deadline, above */
 			snprintf(last, lastlen, "UNKNOWN: poll: %s",
 			    strerror(errno));
 			goto out;

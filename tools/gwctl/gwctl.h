@@ -18,9 +18,10 @@ enum gwctl_exit { GWCTL_OK, GWCTL_WARNING, GWCTL_CRITICAL, GWCTL_UNKNOWN };
 int	conn_http_get(const char *where, const char *path, int timeout_ms,
 	    struct strbuf *body, char *err, size_t errlen);
 
-/* Connect to the Unix stream socket at path. Returns the fd, or -1 with
-   errno set. */
-int	conn_unix(const char *path);
+/* Connect to the Unix stream socket at path within timeout_ms; the fd is
+   non-blocking. Returns it, or -1 with errno set (ETIMEDOUT: the server
+   accepted no client in time). */
+int	conn_unix(const char *path, int timeout_ms);
 
 /* Send all of buf on fd within timeout_ms. 0, or -1 with errno. */
 int	conn_send_all(int fd, const char *buf, size_t len, int timeout_ms);
