@@ -152,15 +152,44 @@ side_refresh_policy(struct side *s)
 		    s->pol.backoff_max_ms, s->own[i].bo.rng);
 }
 
-/* Called by the owner right after it closed l. */
+/* The reader, with "close": the device's connection (its source) has
+   ended, and the reader still holds bytes it sent. They are the host's of
+   that moment, as on a direct connection, which gets them before its
+   connection is closed too (side_move()); never a later host's. */
+static bool
+side_has_tail(struct side *s)
+{
+	return (!s->is_writer && close_mode(s) && pump_len(&s->pump) > 0 &&
+	    !link_is_up(s->src));
+}
+
+/* With "close" the upstream exists only while the device is up. Each
+   side sees to the device link it owns: the reader to the device (or rx)
+   link, once it has delivered its tail; the writer to a split device's
+   tx link. */
 static void
-after_close(struct side *s, struct link *l)
+side_follow_device(struct side *s)
+{
+	struct device	*dev = s->dev;
+	struct link	*l = s->is_writer ? dev->out : dev->in;
+
+	if (!close_mode(s) || (s->is_writer && l == dev->in) ||
+	    (!s->is_writer && pump_len(&s->pump) > 0))
+		return;
+	if (!link_is_up(l) && link_is_up(dev->up))
+		link_fail(dev->up, 0, WD_REASON_NONE, 0, "%s is down",
+		    link_name(l));
+}
+
+/* With "close", an upstream connection that came up as the device went
+   down (after the check that let it in) goes at once. */
+static void
+after_up(struct side *s, struct link *l)
 {
 	struct device	*dev = s->dev;
 
-	if (l != dev->up && close_mode(s))
-		link_fail(dev->up, 0, WD_REASON_NONE, 0, "%s is down",
-		    link_name(l));
+	if (l == dev->up && close_mode(s) && !device_up(dev))
+		link_fail(l, 0, WD_REASON_NONE, 0, "device is down");
 }
 
 /* The link is up on a socket set with this thread's copy of the policy:
@@ -214,6 +243,7 @@ tend_accept(struct side *s, struct tend *t)
 		return;
 	}
 	attach(s, l, fd, peer);
+	after_up(s, l);
 }
 
 /* Woken while dialling one of its links (a split device's writer, its
@@ -266,6 +296,7 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 			    log_suppressed(log_limit_reset(&t->fail_log)));
 		t->failures = 0;
 		attach(s, l, fd, peer);
+		after_up(s, l);
 		return;
 	}
 	link_set_connecting(l, false);
@@ -295,7 +326,6 @@ side_tend(struct side *s, int64_t now, int64_t *wake)
 		t = &s->own[i];
 		if ((up_for_ms = link_close(t->link, false)) < 0)
 			continue;
-		after_close(s, t->link);
 		/* Redial at once after a connection that lasted; back off
 		   after a short one, so a device that accepts and drops
 		   every connection is not hammered. */
@@ -305,23 +335,22 @@ side_tend(struct side *s, int64_t now, int64_t *wake)
 		} else
 			t->next_try_ms = now + backoff_next(&t->bo);
 	}
+	side_follow_device(s);
 	for (i = 0; i < s->n_own && !atomic_load(&dev->stop); i++) {
 		t = &s->own[i];
 		if (link_is_up(t->link)) {
 			link_check_stable(t->link, now);
 			continue;
 		}
+		/* The device's next connection waits for the last one's
+		   tail to reach its host. */
+		if (t->link == s->src && side_has_tail(s))
+			continue;
 		if (link_endpoint(t->link)->mode == CFG_LINK_LISTEN)
 			tend_accept(s, t);
 		else if (t->link != dev->up || !close_mode(s) ||
 		    device_up(dev))
 			tend_dial(s, t, now, wake);
-	}
-	/* With "close", the upstream exists only while the device is up. */
-	if (s->is_writer && close_mode(s) && link_is_up(dev->up) &&
-	    !device_up(dev)) {
-		link_fail(dev->up, 0, WD_REASON_NONE, 0, "device is down");
-		link_close(dev->up, false);
 	}
 }
 
@@ -364,7 +393,10 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 	bool		 dst_up = link_is_up(s->dst);
 
 	if (pump_len(p) > 0 && !dst_up) {
-		if (s->is_writer && close_mode(s)) {
+		/* With "close" nothing is held across the device's
+		   connections: what is for the device, or what it sent
+		   before it went and no host took, dies with it. */
+		if (close_mode(s) && (s->is_writer || side_has_tail(s))) {
 			discard(s, "device is down");
 			return (true);
 		}

@@ -3,12 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <linux/sockios.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -237,24 +241,140 @@ protected:
 		return keep(host_connect(*g_, "d1", LINK_KIND_DEVICE, uport_));
 	}
 	bool up(enum link_kind k) { return g_->up("d1", k); }
-	// The held bytes discarded on link k of d1 (held_discarded).
-	uint64_t discarded(enum link_kind k) {
-		struct Want { enum link_kind kind; uint64_t n; } w = { k, 0 };
+	// The counters of link k of d1.
+	struct link_snap snap(enum link_kind k) {
+		struct Want { enum link_kind kind; struct link_snap s; } w{};
+		w.kind = k;
 		gw_foreach_link(g_->gw(), [](void *arg, const char *,
 		    struct link *l) {
 			Want *want = static_cast<Want *>(arg);
 			struct link_snap s;
 			link_snapshot(l, &s);
 			if (s.kind == want->kind)
-				want->n += s.held_discarded;
+				want->s = s;
 		}, &w);
-		return w.n;
+		return w.s;
+	}
+	// The held bytes discarded on link k of d1 (held_discarded).
+	uint64_t discarded(enum link_kind k) { return snap(k).held_discarded; }
+	// With the host not reading, the device sends 'A's in 8 KiB steps
+	// until the gateway holds some it cannot pass on: everything the
+	// device sent taken from the kernel (nothing left in the device link's
+	// receive queue), not all of it sent to the host. *sent: the total.
+	void fill_to_a_tail(int dev, size_t *sent) {
+		const std::string a(8192, 'A');
+		// Hundreds of steps: look every millisecond.
+		auto within = [](int ms, const std::function<bool()> &cond) {
+			for (int i = 0; i < ms; i++) {
+				if (cond())
+					return true;
+				std::this_thread::sleep_for(
+				    std::chrono::milliseconds(1));
+			}
+			return cond();
+		};
+		*sent = 0;
+		for (int i = 0; i < 1024; i++) {
+			ASSERT_TRUE(write_all(dev, a.data(), a.size(), 5000));
+			*sent += a.size();
+			// The gateway's kernel has it all, and the gateway took it.
+			ASSERT_TRUE(within(5000, [&] {
+				int outq = -1;
+				return ioctl(dev, SIOCOUTQ, &outq) == 0 &&
+				    outq == 0;
+			})) << "the gateway's receive queue filled up";
+			ASSERT_TRUE(within(5000, [&] {
+				return snap(LINK_KIND_DEVICE).bytes_in == *sent;
+			})) << "the gateway left bytes in its receive queue";
+			if (!within(100, [&] {
+				return snap(LINK_KIND_UPSTREAM).bytes_out == *sent;
+			}))
+				return;
+		}
+		FAIL() << "the host's side took 8 MiB without reading";
+	}
+	// The device's connection ends with a tail in the gateway; once the
+	// gateway has seen it end (and had time to act on it), the host reads:
+	// it gets every byte the device sent, then the end of its connection.
+	void host_gets_the_tail(int host, size_t sent) {
+		ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); },
+		    5000));
+		std::this_thread::sleep_for(std::chrono::milliseconds(500));
+		std::vector<char> buf(1 << 16);
+		size_t got = 0;
+		bool all_a = true, ended = false;
+		auto end = std::chrono::steady_clock::now() +
+		    std::chrono::seconds(10);
+		while (!ended && std::chrono::steady_clock::now() < end) {
+			struct pollfd pfd = { host, POLLIN, 0 };
+			if (poll(&pfd, 1, 500) != 1)
+				continue;
+			ssize_t n = recv(host, buf.data(), buf.size(), 0);
+			ended = n <= 0;
+			for (ssize_t i = 0; i < n; i++)
+				all_a = all_a && buf[i] == 'A';
+			got += n > 0 ? (size_t)n : 0;
+		}
+		EXPECT_TRUE(ended) << "the host's connection did not end";
+		EXPECT_EQ(got, sent) << "the host lost the device's last bytes";
+		EXPECT_TRUE(all_a);
+	}
+	// With "close", the device's connection ends (a FIN, or a reset) while
+	// the gateway holds bytes it sent, for a host that has not read them.
+	void device_ends_with_a_tail(bool reset) {
+		// The host's zero window must not be what ends its connection.
+		start("stall_timeout_ms = 60000;");
+		int dev = -1, host = -1;
+		ASSERT_NO_FATAL_FAILURE(connect_small_host(&dev, &host));
+		size_t sent;
+		ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(dev, &sent));
+		if (reset) {
+			close_reset(dev);
+			fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+		} else
+			shutdown(dev, SHUT_WR);
+		ASSERT_NO_FATAL_FAILURE(host_gets_the_tail(host, sent));
+		EXPECT_EQ(discarded(LINK_KIND_DEVICE), 0u);
+		ASSERT_NO_FATAL_FAILURE(next_session_starts_clean());
+	}
+	// The device's next connection, and a host for it: the first bytes
+	// the host gets are the new connection's, nothing of the last one's.
+	void next_session_starts_clean() {
+		int dev2 = accept_device();
+		ASSERT_NE(dev2, -1) << "the gateway did not redial the device";
+		int host2 = connect_host();
+		ASSERT_NE(host2, -1);
+		ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); },
+		    5000));
+		ASSERT_TRUE(write_all(dev2, "fresh\n", 6, 5000));
+		char got[7] = "";
+		ASSERT_TRUE(read_exact(host2, got, 6, 5000));
+		EXPECT_STREQ(got, "fresh\n") << "a later host got bytes of the "
+		    "device's last connection";
 	}
 	// The device accepts the gateway's dial, then a host connects and the
 	// upstream link comes up.
 	void connect_pair(int *dev, int *host) {
 		ASSERT_NE(*dev = accept_device(), -1);
 		ASSERT_NE(*host = connect_host(), -1);
+		ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
+	}
+	// The same with a host that takes little before it reads: a receive
+	// buffer of 4 KiB, set before it connects (its window is agreed then).
+	void connect_small_host(int *dev, int *host) {
+		ASSERT_NE(*dev = accept_device(), -1);
+		ASSERT_TRUE(eventually([&] { return up(LINK_KIND_DEVICE); }, 5000));
+		int fd = keep(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+		ASSERT_NE(fd, -1);
+		int size = 4096;
+		ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
+		    sizeof(size)), 0);
+		struct sockaddr_in sa = {};
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)uport_);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ASSERT_EQ(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		*host = fd;
 		ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
 	}
 	// With the device not reading, host sends until the gateway takes no
@@ -339,6 +459,20 @@ TEST_P(OneDevice, CloseModeHostSeesTheDropAndNewHostsAreClosedWhileDeviceDown)
 	ASSERT_NE(late, -1);
 	EXPECT_TRUE(wait_closed(late, 5000));
 	EXPECT_FALSE(up(LINK_KIND_UPSTREAM));
+}
+
+// With "close", what the device sent before its connection ended and the
+// gateway still holds goes to the host of that moment, then the close:
+// as on a direct connection, where those bytes would be in the host's
+// receive queue. Never to the host of the device's next connection.
+TEST_P(OneDevice, CloseModeHostGetsTheDevicesLastBytesThenTheClose)
+{
+	ASSERT_NO_FATAL_FAILURE(device_ends_with_a_tail(false));
+}
+
+TEST_P(OneDevice, CloseModeHostGetsTheDevicesLastBytesWhenItResets)
+{
+	ASSERT_NO_FATAL_FAILURE(device_ends_with_a_tail(true));
 }
 
 TEST_P(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
