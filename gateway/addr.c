@@ -456,7 +456,7 @@ addr_listen_overlap(const struct addr_hostport *a,
 		    memcmp(na, nb, fa == AF_INET ? 4 : 16) == 0);
 	/* Two names (or scoped literals): compare as written, ignoring case
 	   and a trailing dot. Names that resolve alike take a lookup
-	   (addr_lookup_bound()). */
+	   (resolve_bound()). */
 	la = strlen(a->host);
 	lb = strlen(b->host);
 	if (la > 0 && a->host[la - 1] == '.')
@@ -467,29 +467,22 @@ addr_listen_overlap(const struct addr_hostport *a,
 }
 
 int
-addr_lookup_bound(const struct addr_hostport *hp, struct addr_bound *out)
+addr_bound_literal(const char *host, struct addr_bound *out)
 {
-	struct addrinfo	 hints, *res;
-	const void	*sa;
-	int		 af;
-
 	memset(out, 0, sizeof(*out));
-	if ((af = addr_literal(hp->host, out->addr)) != 0) {
-		out->family = af;
-		return (0);
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if (getaddrinfo(hp->host, hp->port, &hints, &res) != 0)
-		return (-1);
-	sa = res->ai_addr;
-	if (res->ai_family == AF_INET) {
+	out->family = addr_literal(host, out->addr);
+	return (out->family != 0 ? 0 : -1);
+}
+
+void
+addr_bound_of(const struct sockaddr *sa, struct addr_bound *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET) {
 		memcpy(out->addr, &((const struct sockaddr_in *)sa)->sin_addr,
 		    4);
 		out->family = AF_INET;
-	} else if (res->ai_family == AF_INET6) {
+	} else if (sa->sa_family == AF_INET6) {
 		memcpy(out->addr,
 		    &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
 		out->family = AF_INET6;
@@ -498,8 +491,6 @@ addr_lookup_bound(const struct addr_hostport *hp, struct addr_bound *out)
 			out->family = AF_INET;
 		}
 	}
-	freeaddrinfo(res);
-	return (0);
 }
 
 bool

@@ -67,7 +67,7 @@ bool	addr_host_is_wildcard(const char *host);
    IPv6 literal as IPv4, names as text ignoring case) or either host a
    wildcard, which on Linux also takes the other family. Port 0 overlaps
    nothing: the kernel gives each its own. No lookup: two names that
-   stand for one address take addr_lookup_bound(). */
+   stand for one address take resolve_bound(). */
 bool	addr_listen_overlap(const struct addr_hostport *,
 	    const struct addr_hostport *);
 
@@ -79,10 +79,11 @@ struct addr_bound {
 	uint8_t	addr[16];
 };
 
-/* Look hp->host up into out (a name through the resolver, which may wait
-   on DNS). Returns 0, or -1 when a name does not resolve. */
-int	addr_lookup_bound(const struct addr_hostport *hp,
-	    struct addr_bound *out);
+/* A literal host's address into out: 0, or -1 when host is a name. */
+int	addr_bound_literal(const char *host, struct addr_bound *out);
+
+/* The address of sa (AF_INET or AF_INET6; else out->family 0). */
+void	addr_bound_of(const struct sockaddr *sa, struct addr_bound *out);
 
 /* True when a and b are the same address; its text goes into buf. */
 bool	addr_bound_same(const struct addr_bound *a,

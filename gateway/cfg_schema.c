@@ -13,6 +13,8 @@
 #include "addr.h"
 #include "cfg.h"
 #include "cfg_schema.h"
+#include "clock.h"
+#include "resolve.h"
 #include "verdict.h"
 
 /* Indexed by the enums of cfg.h. */
@@ -377,6 +379,8 @@ cfg_policy_check(const struct cfg_policy *p, struct cfg_issue *iv, int max)
 /* The listen addresses a device may have: device, rx, tx, upstream and
    monitor. */
 #define CFG_LISTEN_SLOTS	5
+/* How long a start or a reload waits for the names it looks up. */
+#define CFG_LOOKUP_MS		2000
 
 /* Listen slot k of c: 0 is status.listen, 1 + CFG_LISTEN_SLOTS * i + r is
    role r of device i. Fills the address, its text, its path and line (0: none) and
@@ -429,7 +433,10 @@ cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
    binds, where a name shares its port with another listen address (only
    then can it clash, and only those are looked up). NULL when there is no
    such name, or memory is short (a clash is then left to the start's
-   bind). */
+   bind). The lookups wait CFG_LOOKUP_MS in all: a reload runs on the
+   thread that answers SIGTERM and tells the service manager it is alive,
+   and a name a silent DNS server leaves unanswered is left to the bind
+   too. */
 static struct addr_bound *
 cfg_listen_bound(const struct cfg *c, int nslots, bool **named)
 {
@@ -439,6 +446,7 @@ cfg_listen_bound(const struct cfg *c, int nslots, bool **named)
 	unsigned short			*uses;
 	char				 path[64];
 	unsigned long			 port;
+	int64_t				 deadline;
 	int				 k, line;
 	bool				 any = false;
 
@@ -461,11 +469,13 @@ cfg_listen_bound(const struct cfg *c, int nslots, bool **named)
 			any = (*named)[k] = true;
 	/* Both sides of a possible clash: the names, and the literals on
 	   their ports. */
+	deadline = clock_ms() + CFG_LOOKUP_MS;
 	for (k = 0; any && k < nslots; k++)
 		if (cfg_listen_slot(c, k, &hp, &text, path, sizeof(path),
 		    &line) && (port = strtoul(hp->port, NULL, 10)) > 0 &&
 		    port < 65536 && uses[port] > 1)
-			(void)addr_lookup_bound(hp, &b[k]);
+			(void)resolve_bound(hp, (int)(deadline - clock_ms()),
+			    &b[k]);
 out:
 	free(uses);
 	if (!any) {

@@ -6,10 +6,11 @@
  * of its own, which signals an eventfd when done; a caller polls that
  * eventfd beside its wake fd and its deadline. A caller that gives up (a
  * stop, a timeout) leaves the lookup running. The lookups under way are
- * listed by host and port, and a caller for a name listed there waits for
- * that lookup instead of starting another: a slow answer serves the next
- * try, and a silent DNS server costs one thread per name, however often
- * its devices redial. The thread takes its lookup off the list as soon as
+ * listed by host, port and purpose (to dial, or to bind: a listen name
+ * the configuration check compares), and a caller for a name listed there
+ * waits for that lookup instead of starting another: a slow answer serves
+ * the next try, and a silent DNS server costs one thread per name, however
+ * often its devices redial. The thread takes its lookup off the list as soon as
  * getaddrinfo() returns, so no answer is kept: a lookup that starts later
  * asks the resolver afresh. The callers and the thread each hold a
  * reference; whoever lets go last frees the lookup. Literal addresses
@@ -39,6 +40,7 @@ struct lookup {
 	int		 done_fd;	/* eventfd, readable when done */
 	char		 host[ADDR_HOST_MAX + 1];
 	char		 port[16];
+	int		 flags;		/* getaddrinfo()'s: to dial or to bind */
 	int		 rc;		/* getaddrinfo()'s, once done */
 	int		 err;		/* errno with EAI_SYSTEM */
 	struct addrinfo	*res;
@@ -50,9 +52,12 @@ static struct lookup	*running;
 
 static void	 addrs_copy(const struct addrinfo *, struct resolve_addrs *);
 static void	 lookup_unlist(struct lookup *);
-static struct lookup *lookup_start(const char *, const char *, char *,
+static struct lookup *lookup_start(const char *, const char *, int,
+		    char *, size_t);
+static struct lookup *lookup_take(const char *, const char *, int, char *,
 		    size_t);
-static struct lookup *lookup_take(const char *, const char *, char *,
+static int	 resolve_name(const char *, const char *, int, int,
+		    const struct wake *, int, struct resolve_addrs *, char *,
 		    size_t);
 static void	*lookup_main(void *);
 static void	 lookup_put(struct lookup *);
@@ -117,7 +122,7 @@ lookup_main(void *arg)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+	hints.ai_flags = lk->flags | AI_NUMERICSERV;
 	rc = getaddrinfo(lk->host, lk->port, &hints, &res);
 	saved = errno;
 	lookup_unlist(lk);
@@ -132,11 +137,13 @@ lookup_main(void *arg)
 	return (NULL);
 }
 
-/* A new lookup of host:port on a thread of its own, listed in running
-   (the caller holds running_mu); one reference is the caller's. NULL with
-   errno and a reason in err when it cannot start. */
+/* A new lookup of host:port with getaddrinfo()'s flags on a thread of
+   its own, listed in running (the caller holds running_mu); one reference
+   is the caller's. NULL with errno and a reason in err when it cannot
+   start. */
 static struct lookup *
-lookup_start(const char *host, const char *port, char *err, size_t errlen)
+lookup_start(const char *host, const char *port, int flags, char *err,
+    size_t errlen)
 {
 	struct lookup	*lk;
 	pthread_attr_t	 attr;
@@ -160,6 +167,7 @@ lookup_start(const char *host, const char *port, char *err, size_t errlen)
 	lk->refs = 2;
 	snprintf(lk->host, sizeof(lk->host), "%s", host);
 	snprintf(lk->port, sizeof(lk->port), "%s", port);
+	lk->flags = flags;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	rc = pthread_create(&tid, &attr, lookup_main, lk);
@@ -177,22 +185,25 @@ lookup_start(const char *host, const char *port, char *err, size_t errlen)
 	return (lk);
 }
 
-/* The lookup of host:port under way, or a new one; a reference to it. */
+/* The lookup of host:port with these flags under way, or a new one; a
+   reference to it. */
 static struct lookup *
-lookup_take(const char *host, const char *port, char *err, size_t errlen)
+lookup_take(const char *host, const char *port, int flags, char *err,
+    size_t errlen)
 {
 	struct lookup	*lk;
 
 	pthread_mutex_lock(&running_mu);
 	for (lk = running; lk != NULL; lk = lk->next)
-		if (strcmp(lk->host, host) == 0 && strcmp(lk->port, port) == 0)
+		if (strcmp(lk->host, host) == 0 &&
+		    strcmp(lk->port, port) == 0 && lk->flags == flags)
 			break;
 	if (lk != NULL) {
 		pthread_mutex_lock(&lk->mu);
 		lk->refs++;
 		pthread_mutex_unlock(&lk->mu);
 	} else
-		lk = lookup_start(host, port, err, errlen);
+		lk = lookup_start(host, port, flags, err, errlen);
 	pthread_mutex_unlock(&running_mu);
 	return (lk);
 }
@@ -200,7 +211,7 @@ lookup_take(const char *host, const char *port, char *err, size_t errlen)
 /* A name: take the lookup under way or start one, and wait for it, the
    wake fd or the deadline. */
 static int
-resolve_name(const char *host, const char *port, int wake_fd,
+resolve_name(const char *host, const char *port, int flags, int wake_fd,
     const struct wake *wake, int timeout_ms, struct resolve_addrs *out,
     char *err, size_t errlen)
 {
@@ -208,7 +219,7 @@ resolve_name(const char *host, const char *port, int wake_fd,
 	struct pollfd	 pfd[2];
 	int		 rc, saved;
 
-	if ((lk = lookup_take(host, port, err, errlen)) == NULL)
+	if ((lk = lookup_take(host, port, flags, err, errlen)) == NULL)
 		return (-1);
 	pfd[0].fd = lk->done_fd;
 	pfd[0].events = POLLIN;
@@ -271,6 +282,22 @@ resolve_stream(const char *host, const char *port, int wake_fd,
 		errno = EHOSTUNREACH;
 		return (-1);
 	}
-	return (resolve_name(host, port, wake_fd, wake, timeout_ms, out, err,
-	    errlen));
+	return (resolve_name(host, port, AI_ADDRCONFIG, wake_fd, wake,
+	    timeout_ms, out, err, errlen));
+}
+
+int
+resolve_bound(const struct addr_hostport *hp, int timeout_ms,
+    struct addr_bound *out)
+{
+	struct resolve_addrs	addrs;
+	char			err[ADDR_HOST_MAX + 64];
+
+	if (addr_bound_literal(hp->host, out) == 0)
+		return (0);
+	if (timeout_ms <= 0 || resolve_name(hp->host, hp->port, AI_PASSIVE,
+	    -1, NULL, timeout_ms, &addrs, err, sizeof(err)) == -1)
+		return (-1);
+	addr_bound_of((const struct sockaddr *)&addrs.a[0].ss, out);
+	return (0);
 }

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <stddef.h>
 
+#include "addr.h"
 #include "wake.h"
 
 #ifdef __cplusplus
@@ -39,6 +40,14 @@ struct resolve_addrs {
 int	resolve_stream(const char *host, const char *port, int wake_fd,
 	    const struct wake *wake, int timeout_ms, struct resolve_addrs *out,
 	    char *err, size_t errlen);
+
+/* The address a listen on hp binds (struct addr_bound): a literal's at
+   once; a name's looked up as resolve_stream() does, by a thread of its
+   own (shared with callers of the same name; AI_PASSIVE, every family, as
+   endpoint_listen() binds), waiting at most timeout_ms (0: not at all).
+   Returns 0, or -1 when the name does not resolve in time. */
+int	resolve_bound(const struct addr_hostport *hp, int timeout_ms,
+	    struct addr_bound *out);
 
 #ifdef __cplusplus
 }

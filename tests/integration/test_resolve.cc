@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -25,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "cfg.h"
 #include "gwtest.h"
 #include "net.h"
 #include "nschild.h"
@@ -273,6 +275,80 @@ TEST(Resolve, AnAnswerSlowerThanOneTryServesTheNext)
 		    true)).empty())
 			return "second try: " + r;
 		return lookups_are(dns, 1);
+	});
+}
+
+namespace {
+
+// load_listen_pair(dir): cfg_load_regular() (a reload's) of a file with
+// two upstreams on port 25100, one at a name, one at 127.0.0.3: whether
+// it loaded, what it said, and how long it took.
+struct Loaded {
+	bool ok;
+	std::string said;
+	int64_t ms;
+};
+
+Loaded
+load_listen_pair(const TestDir &dir)
+{
+	const std::string path = dir.write("gw.conf", "version = 1;\n"
+	    "status = { listen = \"\"; };\ncontrol = { socket = \"\"; };\n"
+	    "devices = (\n"
+	    "  { name = \"a\"; device = { connect = \"127.0.0.1:1\"; }; "
+	    "upstream = { listen = \"plc1.gatewayd-test.invalid:25100\"; }; },\n"
+	    "  { name = \"b\"; device = { connect = \"127.0.0.1:2\"; }; "
+	    "upstream = { listen = \"127.0.0.3:25100\"; }; }\n);\n");
+	char *text = nullptr;
+	size_t len = 0;
+	FILE *err = open_memstream(&text, &len);
+	struct cfg *c = nullptr;
+	auto t0 = Clock::now();
+	int rc = cfg_load_regular(path.c_str(), &c, err);
+	Loaded l;
+	l.ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+	    Clock::now() - t0).count();
+	fclose(err);
+	l.ok = rc == 0 && c != nullptr;
+	l.said = text != nullptr ? text : "";
+	free(text);
+	cfg_free(c);
+	return l;
+}
+
+}  // namespace
+
+// A listen name that shares its port with another listen address is
+// looked up to find a clash: one that binds the other's address is
+// refused.
+TEST(Resolve, AListenNameThatBindsAnotherListenAddressIsRefused)
+{
+	with_dns(0, [](Dns &) -> std::string {
+		TestDir dir;
+		Loaded l = load_listen_pair(dir);
+		if (l.ok)
+			return "loaded: " + l.said;
+		if (l.said.find("both bind 127.0.0.3") == std::string::npos)
+			return "refused, but: " + l.said;
+		return "";
+	}, "127.0.0.3");
+}
+
+// The same with a DNS server that never answers (the resolver waits 5 s
+// for it): a reload runs on the thread that answers SIGTERM and pings
+// the service manager, so it waits 2 s for the name and leaves the clash
+// to the bind, rather than the resolver's 5 s (or its attempts times its
+// servers).
+TEST(Resolve, AListenNameASilentServerHoldsUpNoReload)
+{
+	with_dns(-1, [](Dns &) -> std::string {
+		TestDir dir;
+		Loaded l = load_listen_pair(dir);
+		if (!l.ok)
+			return "refused: " + l.said;
+		if (l.ms >= 4000)
+			return "the load took " + std::to_string(l.ms) + " ms";
+		return "";
 	});
 }
 
