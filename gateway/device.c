@@ -50,6 +50,9 @@
    (every change, a stop and a reload broadcast the device's sync), but
    looks around at least this often (a held-back up line, LINK_SHORT_MS). */
 #define SIDE_IDLE_MS	5000
+/* How often a reader looks whether the host has acknowledged the last
+   of a device's connection that ended (side_has_tail()). */
+#define TAIL_POLL_MS	10
 
 /* A link that a thread owns: how it is (re)established. */
 struct tend {
@@ -75,6 +78,7 @@ struct side {
 	uint64_t		 held_gen;	/* src's connection that sent the
 						   newest bytes held; 0: none */
 	struct link_waiter	*waiter;	/* NULL: no receive is woken */
+	bool			 told_holds;	/* reader: dev->reader_holds */
 	pthread_t		 tid;
 	bool			 started;
 	bool			 has_pump;	/* pump_init() ran: free it */
@@ -87,6 +91,7 @@ struct device {
 	struct link_sync	 sync;
 	unsigned		 pol_gen;	/* +1 per reload; under sync.mu */
 	atomic_bool		 stop;
+	atomic_bool		 reader_holds;	/* bytes for the upstream */
 	int			 wake_fd;	/* eventfd: readable once stopping */
 	struct link		*links[LINK_KIND_COUNT];	/* NULL: unused */
 	bool			 listening[LINK_KIND_COUNT];
@@ -153,32 +158,70 @@ side_refresh_policy(struct side *s)
 }
 
 /* The reader, with "close": the device's connection (its source) has
-   ended, and the reader still holds bytes it sent. They are the host's of
-   that moment, as on a direct connection, which gets them before its
-   connection is closed too (side_move()); never a later host's. */
+   ended, and bytes it sent are still on their way to the host: held by
+   the reader, or sent and not yet acknowledged. They are the host's of
+   that moment, as on a direct connection, which gets them all before its
+   connection is closed too (side_move(), side_follow_device()); never a
+   later host's. Closed before the host has acknowledged them, the
+   connection could lose them: a close() with bytes the host sent unread
+   (the writer does not read while the device is down) resets it, and a
+   reset drops what is still queued to send. */
 static bool
 side_has_tail(struct side *s)
 {
-	return (!s->is_writer && close_mode(s) && pump_len(&s->pump) > 0 &&
-	    !link_is_up(s->src));
+	return (!s->is_writer && close_mode(s) && !link_is_up(s->src) &&
+	    (pump_len(&s->pump) > 0 || link_unacked(s->dst) > 0));
 }
 
-/* With "close" the upstream exists only while the device is up. Each
-   side sees to the device link it owns: the reader to the device (or rx)
-   link, once it has delivered its tail; the writer to a split device's
-   tx link. */
+/* With "close" the upstream exists only while the device is up. The
+   reader closes it once the host has what the reader holds for it: at
+   once, or once the host has its tail (looking again at the latest in
+   TAIL_POLL_MS: *wake). The writer closes it for a split device's tx
+   link, unless the reader holds bytes for the host or its rx link is
+   down too: the reader then closes it (a reboot of the device ends both
+   links, and the host must not lose what rx sent last). */
 static void
-side_follow_device(struct side *s)
+side_follow_device(struct side *s, int64_t now, int64_t *wake)
 {
 	struct device	*dev = s->dev;
-	struct link	*l = s->is_writer ? dev->out : dev->in;
+	struct link	*l;
 
-	if (!close_mode(s) || (s->is_writer && l == dev->in) ||
-	    (!s->is_writer && pump_len(&s->pump) > 0))
+	if (!close_mode(s))
 		return;
-	if (!link_is_up(l) && link_is_up(dev->up))
+	if (s->is_writer) {
+		l = dev->out;
+		if (l == dev->in || link_is_up(l) || !link_is_up(dev->in) ||
+		    atomic_load(&dev->reader_holds))
+			return;
+	} else if (link_is_up(dev->in)) {
+		/* A split device's tx down: what rx sent first. */
+		l = dev->out;
+		if (l == dev->in || link_is_up(l) || pump_len(&s->pump) > 0)
+			return;
+	} else {
+		l = dev->in;
+		if (side_has_tail(s)) {
+			if (pump_len(&s->pump) == 0 &&
+			    now + TAIL_POLL_MS < *wake)
+				*wake = now + TAIL_POLL_MS;
+			return;
+		}
+	}
+	if (link_is_up(dev->up))
 		link_fail(dev->up, 0, WD_REASON_NONE, 0, "%s is down",
 		    link_name(l));
+}
+
+/* The reader: tell the writer whether it holds bytes for the upstream. */
+static void
+side_tell_holds(struct side *s)
+{
+	bool	holds = pump_len(&s->pump) > 0;
+
+	if (holds == s->told_holds)
+		return;
+	s->told_holds = holds;
+	atomic_store(&s->dev->reader_holds, holds);
 }
 
 /* With "close", an upstream connection that came up as the device went
@@ -335,7 +378,7 @@ side_tend(struct side *s, int64_t now, int64_t *wake)
 		} else
 			t->next_try_ms = now + backoff_next(&t->bo);
 	}
-	side_follow_device(s);
+	side_follow_device(s, now, wake);
 	for (i = 0; i < s->n_own && !atomic_load(&dev->stop); i++) {
 		t = &s->own[i];
 		if (link_is_up(t->link)) {
@@ -445,6 +488,7 @@ side_main(void *arg)
 	char		 tag[CFG_NAME_MAX + 16];
 	int64_t		 now, wake;
 	unsigned	 seen;
+	bool		 moved;
 
 	snprintf(tag, sizeof(tag), "%s/%s", dev->cfg.name, s->role);
 	log_set_tag(tag);
@@ -469,7 +513,10 @@ side_main(void *arg)
 		side_tend(s, now, &wake);
 		if (atomic_load(&dev->stop))
 			break;
-		if (side_move(s, clock_ms(), &wake))
+		moved = side_move(s, clock_ms(), &wake);
+		if (!s->is_writer)
+			side_tell_holds(s);
+		if (moved)
 			continue;
 		/* Nothing to do: sleep until a link changes or a timer is due. */
 		pthread_mutex_lock(&dev->sync.mu);
@@ -539,6 +586,7 @@ device_start(const struct cfg_device *dc, struct acceptor *acc,
 	dev->wd = wd;
 	link_sync_init(&dev->sync);
 	atomic_init(&dev->stop, false);
+	atomic_init(&dev->reader_holds, false);
 	if ((dev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto out_stop;

@@ -621,6 +621,19 @@ link_is_up(struct link *l)
 	return (up);
 }
 
+size_t
+link_unacked(struct link *l)
+{
+	int	outq = 0;
+
+	pthread_mutex_lock(l->mu);
+	if (l->state != LINK_UP || l->failed ||
+	    ioctl(l->fd, SIOCOUTQ, &outq) == -1 || outq < 0)
+		outq = 0;
+	pthread_mutex_unlock(l->mu);
+	return ((size_t)outq);
+}
+
 void
 link_set_connecting(struct link *l, bool connecting)
 {

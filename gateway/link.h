@@ -198,6 +198,10 @@ bool	link_fail(struct link *, uint64_t gen, enum wd_reason, int64_t last_life_ms
 /* True when the link is up and has not failed. */
 bool	link_is_up(struct link *);
 
+/* Bytes sent on the link that its peer has not acknowledged yet
+   (SIOCOUTQ); 0 when the link is not up. */
+size_t	link_unacked(struct link *);
+
 /* Owner: mark a down link as dialling (true) or down again (false), for
    the status page. */
 void	link_set_connecting(struct link *, bool);

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -121,6 +122,125 @@ host_connect(InProcessGateway &g, const char *dev, enum link_kind k, int port)
 	return tcp_connect(port, 5000);
 }
 
+// The counters of link k of device dev.
+struct link_snap
+link_of(InProcessGateway &g, const char *dev, enum link_kind k)
+{
+	struct Want {
+		const char *dev;
+		enum link_kind kind;
+		struct link_snap s;
+	} w{};
+	w.dev = dev;
+	w.kind = k;
+	gw_foreach_link(g.gw(), [](void *arg, const char *name,
+	    struct link *l) {
+		Want *want = static_cast<Want *>(arg);
+		struct link_snap s;
+		link_snapshot(l, &s);
+		if (s.kind == want->kind && strcmp(name, want->dev) == 0)
+			want->s = s;
+	}, &w);
+	return w.s;
+}
+
+// A host that takes little before it reads: a receive buffer of 4 KiB,
+// set before it connects to port (its window is agreed then).
+int
+small_host(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int size = 4096;
+	struct sockaddr_in sa = {};
+
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
+	    sizeof(size)) == -1 || connect(fd, (struct sockaddr *)&sa,
+	    sizeof(sa)) == -1) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+// With the host not reading, the device sends 'A's on fd, its link in of
+// device dev, in 8 KiB steps until the gateway holds some it cannot pass
+// on: everything the device sent taken from the kernel (nothing left in
+// the link's receive queue), not all of it sent to the host. *sent: the
+// total.
+void
+fill_to_a_tail(InProcessGateway &g, const char *dev, enum link_kind in,
+    int fd, size_t *sent)
+{
+	const std::string a(8192, 'A');
+	// Hundreds of steps: look every millisecond.
+	auto within = [](int ms, const std::function<bool()> &cond) {
+		for (int i = 0; i < ms; i++) {
+			if (cond())
+				return true;
+			std::this_thread::sleep_for(std::chrono::milliseconds(1));
+		}
+		return cond();
+	};
+	*sent = 0;
+	for (int i = 0; i < 1024; i++) {
+		ASSERT_TRUE(write_all(fd, a.data(), a.size(), 5000));
+		*sent += a.size();
+		// The gateway's kernel has it all, and the gateway took it.
+		ASSERT_TRUE(within(5000, [&] {
+			int outq = -1;
+			return ioctl(fd, SIOCOUTQ, &outq) == 0 && outq == 0;
+		})) << "the gateway's receive queue filled up";
+		ASSERT_TRUE(within(5000, [&] {
+			return link_of(g, dev, in).bytes_in == *sent;
+		})) << "the gateway left bytes in its receive queue";
+		if (!within(100, [&] {
+			return link_of(g, dev, LINK_KIND_UPSTREAM).bytes_out ==
+			    *sent;
+		}))
+			return;
+	}
+	FAIL() << "the host's side took 8 MiB without reading";
+}
+
+// The device's connection on link in of dev ends with a tail in the
+// gateway; once the gateway has seen it end (and had time to act on it),
+// the host reads (with polls, it first sends a line, once the writer's
+// last receive on the upstream has ended, io_timeout_ms: the line stays
+// unread): it gets every byte the device sent, then the end of its
+// connection (a reset when it sent a line).
+void
+host_gets_the_tail(InProcessGateway &g, const char *dev, enum link_kind in,
+    int host, size_t sent, bool polls)
+{
+	ASSERT_TRUE(eventually([&] { return !g.up(dev, in); }, 5000));
+	if (polls) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(500));
+		ASSERT_TRUE(write_all(host, "poll\n", 5, 5000));
+	}
+	std::this_thread::sleep_for(std::chrono::milliseconds(500));
+	std::vector<char> buf(1 << 16);
+	size_t got = 0;
+	bool all_a = true, ended = false;
+	auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+	while (!ended && std::chrono::steady_clock::now() < end) {
+		struct pollfd pfd = { host, POLLIN, 0 };
+		if (poll(&pfd, 1, 500) != 1)
+			continue;
+		ssize_t n = recv(host, buf.data(), buf.size(), 0);
+		ended = n <= 0;
+		for (ssize_t i = 0; i < n; i++)
+			all_a = all_a && buf[i] == 'A';
+		got += n > 0 ? (size_t)n : 0;
+	}
+	EXPECT_TRUE(ended) << "the host's connection did not end";
+	EXPECT_EQ(got, sent) << "the host lost the device's last bytes";
+	EXPECT_TRUE(all_a);
+}
+
 // Each test runs on both paths: splice (zero copy) and copy.
 class RelayPath : public ::testing::TestWithParam<const char *> {
 protected:
@@ -139,6 +259,20 @@ protected:
 		return preamble() + "devices = (\n" + device_conf("s1",
 		    "{ rx = " + listen_ep(0) + "; tx = " + connect_ep(txport) +
 		    "; }", listen_ep(0), extra) + ");\n";
+	}
+
+	// s1 of split_conf() in g, with its tx device accepted from txl
+	// (*tx) and its rx device connected (*rx); *uport: the upstream's.
+	void
+	split_up(InProcessGateway &g, int txl, int *tx, int *rx, int *uport)
+	{
+		ASSERT_TRUE(g.ok());
+		int rxport = g.listen_port("s1", LINK_KIND_RX);
+		*uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
+		ASSERT_GT(rxport, 0);
+		ASSERT_GT(*uport, 0);
+		ASSERT_NE(*tx = tcp_accept(txl, 5000), -1);
+		ASSERT_NE(*rx = tcp_connect(rxport, 5000), -1);
 	}
 };
 
@@ -242,98 +376,28 @@ protected:
 	}
 	bool up(enum link_kind k) { return g_->up("d1", k); }
 	// The counters of link k of d1.
-	struct link_snap snap(enum link_kind k) {
-		struct Want { enum link_kind kind; struct link_snap s; } w{};
-		w.kind = k;
-		gw_foreach_link(g_->gw(), [](void *arg, const char *,
-		    struct link *l) {
-			Want *want = static_cast<Want *>(arg);
-			struct link_snap s;
-			link_snapshot(l, &s);
-			if (s.kind == want->kind)
-				want->s = s;
-		}, &w);
-		return w.s;
-	}
+	struct link_snap snap(enum link_kind k) { return link_of(*g_, "d1", k); }
 	// The held bytes discarded on link k of d1 (held_discarded).
 	uint64_t discarded(enum link_kind k) { return snap(k).held_discarded; }
-	// With the host not reading, the device sends 'A's in 8 KiB steps
-	// until the gateway holds some it cannot pass on: everything the
-	// device sent taken from the kernel (nothing left in the device link's
-	// receive queue), not all of it sent to the host. *sent: the total.
-	void fill_to_a_tail(int dev, size_t *sent) {
-		const std::string a(8192, 'A');
-		// Hundreds of steps: look every millisecond.
-		auto within = [](int ms, const std::function<bool()> &cond) {
-			for (int i = 0; i < ms; i++) {
-				if (cond())
-					return true;
-				std::this_thread::sleep_for(
-				    std::chrono::milliseconds(1));
-			}
-			return cond();
-		};
-		*sent = 0;
-		for (int i = 0; i < 1024; i++) {
-			ASSERT_TRUE(write_all(dev, a.data(), a.size(), 5000));
-			*sent += a.size();
-			// The gateway's kernel has it all, and the gateway took it.
-			ASSERT_TRUE(within(5000, [&] {
-				int outq = -1;
-				return ioctl(dev, SIOCOUTQ, &outq) == 0 &&
-				    outq == 0;
-			})) << "the gateway's receive queue filled up";
-			ASSERT_TRUE(within(5000, [&] {
-				return snap(LINK_KIND_DEVICE).bytes_in == *sent;
-			})) << "the gateway left bytes in its receive queue";
-			if (!within(100, [&] {
-				return snap(LINK_KIND_UPSTREAM).bytes_out == *sent;
-			}))
-				return;
-		}
-		FAIL() << "the host's side took 8 MiB without reading";
-	}
-	// The device's connection ends with a tail in the gateway; once the
-	// gateway has seen it end (and had time to act on it), the host reads:
-	// it gets every byte the device sent, then the end of its connection.
-	void host_gets_the_tail(int host, size_t sent) {
-		ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); },
-		    5000));
-		std::this_thread::sleep_for(std::chrono::milliseconds(500));
-		std::vector<char> buf(1 << 16);
-		size_t got = 0;
-		bool all_a = true, ended = false;
-		auto end = std::chrono::steady_clock::now() +
-		    std::chrono::seconds(10);
-		while (!ended && std::chrono::steady_clock::now() < end) {
-			struct pollfd pfd = { host, POLLIN, 0 };
-			if (poll(&pfd, 1, 500) != 1)
-				continue;
-			ssize_t n = recv(host, buf.data(), buf.size(), 0);
-			ended = n <= 0;
-			for (ssize_t i = 0; i < n; i++)
-				all_a = all_a && buf[i] == 'A';
-			got += n > 0 ? (size_t)n : 0;
-		}
-		EXPECT_TRUE(ended) << "the host's connection did not end";
-		EXPECT_EQ(got, sent) << "the host lost the device's last bytes";
-		EXPECT_TRUE(all_a);
-	}
 	// With "close", the device's connection ends (a FIN, or a reset) while
-	// the gateway holds bytes it sent, for a host that has not read them.
-	void device_ends_with_a_tail(bool reset) {
+	// the gateway holds bytes it sent, for a host that has not read them;
+	// with host_polls, the host sends a line before it reads (which the
+	// gateway does not read while the device is down).
+	void device_ends_with_a_tail(bool reset, bool host_polls = false) {
 		// The host's zero window must not be what ends its connection.
 		start("stall_timeout_ms = 60000;");
 		int dev = -1, host = -1;
 		ASSERT_NO_FATAL_FAILURE(connect_small_host(&dev, &host));
 		size_t sent;
-		ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(dev, &sent));
+		ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(*g_, "d1", LINK_KIND_DEVICE,
+		    dev, &sent));
 		if (reset) {
 			close_reset(dev);
 			fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
 		} else
 			shutdown(dev, SHUT_WR);
-		ASSERT_NO_FATAL_FAILURE(host_gets_the_tail(host, sent));
+		ASSERT_NO_FATAL_FAILURE(host_gets_the_tail(*g_, "d1",
+		    LINK_KIND_DEVICE, host, sent, host_polls));
 		EXPECT_EQ(discarded(LINK_KIND_DEVICE), 0u);
 		ASSERT_NO_FATAL_FAILURE(next_session_starts_clean());
 	}
@@ -359,22 +423,11 @@ protected:
 		ASSERT_NE(*host = connect_host(), -1);
 		ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
 	}
-	// The same with a host that takes little before it reads: a receive
-	// buffer of 4 KiB, set before it connects (its window is agreed then).
+	// The same with a host that takes little before it reads.
 	void connect_small_host(int *dev, int *host) {
 		ASSERT_NE(*dev = accept_device(), -1);
 		ASSERT_TRUE(eventually([&] { return up(LINK_KIND_DEVICE); }, 5000));
-		int fd = keep(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-		ASSERT_NE(fd, -1);
-		int size = 4096;
-		ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
-		    sizeof(size)), 0);
-		struct sockaddr_in sa = {};
-		sa.sin_family = AF_INET;
-		sa.sin_port = htons((uint16_t)uport_);
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		ASSERT_EQ(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		*host = fd;
+		ASSERT_NE(*host = keep(small_host(uport_)), -1);
 		ASSERT_TRUE(eventually([&] { return up(LINK_KIND_UPSTREAM); }, 5000));
 	}
 	// With the device not reading, host sends until the gateway takes no
@@ -473,6 +526,13 @@ TEST_P(OneDevice, CloseModeHostGetsTheDevicesLastBytesThenTheClose)
 TEST_P(OneDevice, CloseModeHostGetsTheDevicesLastBytesWhenItResets)
 {
 	ASSERT_NO_FATAL_FAILURE(device_ends_with_a_tail(true));
+}
+
+// The host sends a line meanwhile: the close that follows the tail is a
+// reset then, which must come only once the host has it all.
+TEST_P(OneDevice, CloseModeHostGetsTheDevicesLastBytesThoughItSendsMeanwhile)
+{
+	ASSERT_NO_FATAL_FAILURE(device_ends_with_a_tail(false, true));
 }
 
 TEST_P(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
@@ -758,6 +818,37 @@ TEST_P(OneDevice, PeerResetWhileGatewayWritesDoesNotKillTheProcess)
 	EXPECT_NE(dev2, -1) << "gateway did not reconnect after the reset";
 }
 
+// A split device that reboots ends both links while the gateway holds
+// the last bytes rx sent, for a host that has not read them: the host
+// gets them all, then the close (the writer, which sees tx end, leaves
+// the upstream to the reader).
+TEST_P(RelayPath, SplitDeviceEndingBothLinksLeavesTheHostItsLastBytes)
+{
+	int txport, txl = tcp_listen(&txport);
+	ASSERT_NE(txl, -1);
+	// The host's zero window must not be what ends its connection.
+	InProcessGateway g(split_conf(txport, "    stall_timeout_ms = 60000;\n"));
+	int tx = -1, rx = -1, uport = 0;
+	ASSERT_NO_FATAL_FAILURE(split_up(g, txl, &tx, &rx, &uport));
+	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_RX) &&
+	    g.up("s1", LINK_KIND_TX); }, 5000));
+	int host = small_host(uport);
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_UPSTREAM); },
+	    5000));
+	size_t sent;
+	ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(g, "s1", LINK_KIND_RX, rx,
+	    &sent));
+	close(tx);
+	shutdown(rx, SHUT_WR);
+	ASSERT_NO_FATAL_FAILURE(host_gets_the_tail(g, "s1", LINK_KIND_RX, host,
+	    sent, false));
+	EXPECT_EQ(link_of(g, "s1", LINK_KIND_RX).held_discarded, 0u);
+	close(host);
+	close(rx);
+	close(txl);
+}
+
 // A split device's tx link ends (the device closes it) while the writer,
 // which owns it, waits in a receive on the host. With "close" the host
 // must learn of it when the watchdog sees the FIN, not when that receive
@@ -767,15 +858,8 @@ TEST_P(RelayPath, SplitTxEndReachesTheHostAtOnce)
 	int txport, txl = tcp_listen(&txport);
 	ASSERT_NE(txl, -1);
 	InProcessGateway g(split_conf(txport, "    io_timeout_ms = 5000;\n"));
-	ASSERT_TRUE(g.ok());
-	int rxport = g.listen_port("s1", LINK_KIND_RX);
-	int uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
-	ASSERT_GT(rxport, 0);
-	ASSERT_GT(uport, 0);
-	int tx = tcp_accept(txl, 5000);
-	ASSERT_NE(tx, -1);
-	int rx = tcp_connect(rxport, 5000);
-	ASSERT_NE(rx, -1);
+	int tx = -1, rx = -1, uport = 0;
+	ASSERT_NO_FATAL_FAILURE(split_up(g, txl, &tx, &rx, &uport));
 	int host = host_connect(g, "s1", LINK_KIND_RX, uport);
 	ASSERT_NE(host, -1);
 	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_UPSTREAM); },
