@@ -126,8 +126,9 @@ static const struct cfg_keydoc cfg_keys[] = {
 	  .help = "how bytes move: splice (zero copy, through a pipe) or "
 	  "copy (through the buffer)" },
 	{ .path = "monitor_format", .scope = CFG_SCOPE_POLICY,
-	  .kind = CFG_KEY_ENUM, .restarts = true, .min = 0,
-	  .max = NCHOICES(cfg_monitor_names) - 1, .def = CFG_MONITOR_RAW,
+	  .kind = CFG_KEY_ENUM, .restarts = true, .monitor_only = true,
+	  .min = 0, .max = NCHOICES(cfg_monitor_names) - 1,
+	  .def = CFG_MONITOR_RAW,
 	  .choices = cfg_monitor_names, .unit = "", .off = POLF(monitor_format),
 	  .help = "what monitor clients get: the raw bytes of both directions, "
 	  "or each chunk tagged with its time, direction and length" },
@@ -576,13 +577,11 @@ cfg_endpoint_equal(const struct cfg_endpoint *a, const struct cfg_endpoint *b)
 	return (true);
 }
 
-/* Whether a policy key does anything for device d: monitor_format only
-   where it has a monitor. */
+/* Whether a policy key does anything for device d. */
 static bool
 cfg_key_used(const struct cfg_device *d, const struct cfg_keydoc *k)
 {
-	return (k->off != POLF(monitor_format) ||
-	    d->monitor.mode != CFG_LINK_NONE);
+	return (!k->monitor_only || d->monitor.mode != CFG_LINK_NONE);
 }
 
 /* Every policy key of the table that device a uses, or only those that

@@ -30,6 +30,8 @@ struct cfg_keydoc {
 	bool			 required;	/* no default: must be set */
 	bool			 restarts;	/* POLICY: a change restarts the
 						   device, not applied live */
+	bool			 monitor_only;	/* POLICY: nothing to a device
+						   without a monitor */
 	long long		 min, max;	/* INT; ENUM: 0..n-1; BOOL: 0..1 */
 	long long		 def;	/* INT: value; ENUM: index in choices;
 					   BOOL: 0 false, 1 true */
