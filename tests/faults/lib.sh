@@ -534,6 +534,18 @@ gf_wait_probe_answer() {	# FILTER
 	return 1
 }
 
+# Wait (at most 3 idle periods) until the gw socket matching FILTER has no
+# keepalive probe unanswered: a link a silent blip left short of probes has
+# had one answered since.
+gf_wait_probes_answered() {	# FILTER
+	local i n=$(( GF_IDLE_S * 3000 / 20 ))
+	for (( i = 0; i < n; i++ )); do
+		[ "$(gf_keepalive_probes "$1")" = 0 ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
 # Evidence for a failure: the gw's sockets and the log.
 gf_evidence() {
 	echo "--- ss -tnio in the gw namespace"

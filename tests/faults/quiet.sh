@@ -78,12 +78,23 @@ case_quiet_idle_60s() {
 	echo "$L: no failure on 5 links in 60 s (keepalive answered, last ACK at most ${lastack} ms old); the same connections still carry data"
 }
 
-# quiet_blip LABEL NS FILTER WHEN: one GF_BLIP_MS drop in NS, placed in the
-# keepalive cycle of the gw socket matching FILTER: right after a probe was
-# answered (after-probe), just before the next probe (before-probe: the
-# next two probes are lost), or at a random point of the idle cycle.
+# quiet_blip LABEL NS FILTER WHEN [OTHER...]: one GF_BLIP_MS drop in NS,
+# placed in the keepalive cycle of the gw socket matching FILTER: right after
+# a probe was answered (after-probe), just before the next probe
+# (before-probe: the next two probes are lost), or at a random point of the
+# idle cycle. The drop silences the gw sockets matching OTHER too, in a
+# cycle of their own: it waits until none has a probe unanswered, or two
+# blips in a row would be one longer than the tolerance to them.
 quiet_blip() {
-	local label=$1 ns=$2 filter=$3 when=$4 ack t0 delay start end probes
+	local label=$1 ns=$2 filter=$3 when=$4 ack t0 delay start end probes o
+	shift 4
+	for o in "$@"; do
+		if ! gf_wait_probes_answered "$o"; then
+			gf_fail "$label: a keepalive probe still unanswered on $o after $(( GF_IDLE_S * 3 )) s"
+			gf_evidence
+			return 1
+		fi
+	done
 	if ! ack=$(gf_wait_probe_answer "$filter"); then
 		gf_fail "$label: no keepalive probe answered on $filter within $(( GF_IDLE_S * 3 )) s"
 		gf_evidence
@@ -107,13 +118,15 @@ quiet_blip() {
 
 # Four blips (after a probe, before a probe, twice at random), then a full
 # budget of quiet; nothing may go down and the same connections carry data.
-quiet_blips() {	# LABEL NS FILTER EXCHANGE-CMD LINKS...
-	local label=$1 ns=$2 filter=$3 exchange=$4 mark before w
-	shift 4
+# OTHERS is a filter of further gw sockets the drop silences, or "".
+quiet_blips() {	# LABEL NS FILTER OTHERS EXCHANGE-CMD LINKS...
+	local label=$1 ns=$2 filter=$3 others=$4 exchange=$5 mark before w
+	shift 5
 	mark=$(gf_mark)
 	before=$(quiet_conns)
 	for w in after-probe before-probe random random; do
-		quiet_blip "$label" "$ns" "$filter" "$w" || return 1
+		quiet_blip "$label" "$ns" "$filter" "$w" ${others:+"$others"} ||
+		    return 1
 	done
 	gf_sleep_ms $(( GF_IDLE_BUDGET_MS + 1000 ))
 	gf_expect_no_down "$label" "$mark" "$@" || return 1
@@ -124,8 +137,9 @@ quiet_blips() {	# LABEL NS FILTER EXCHANGE-CMD LINKS...
 
 case_quiet_blip_bidir() {
 	quiet_bidi_up || return
-	quiet_blips "quiet blip-bidir" "$GF_DEV" "( dport = :$GF_BIDI_DEV_PORT )" \
-	    "bidi_exchange hb after-blips" bidi/device bidi/upstream
+	quiet_blips "quiet blip-bidir" "$GF_DEV" \
+	    "( dport = :$GF_BIDI_DEV_PORT )" "" "bidi_exchange hb after-blips" \
+	    bidi/device bidi/upstream
 }
 
 # The drop cuts rx and tx at once; the blips are placed in tx's cycle, so
@@ -133,12 +147,13 @@ case_quiet_blip_bidir() {
 case_quiet_blip_split() {
 	quiet_split_up || return
 	quiet_blips "quiet blip-split" "$GF_DEV" "( dport = :$GF_TX_PORT )" \
-	    "split_exchange hs rx after-blips" split/rx split/tx split/upstream
+	    "( sport = :$GF_RX_PORT )" "split_exchange hs rx after-blips" \
+	    split/rx split/tx split/upstream
 }
 
 case_quiet_blip_upstream() {
 	quiet_bidi_up || return
 	quiet_blips "quiet blip-upstream" "$GF_HOST" \
-	    "( sport = :$GF_BIDI_UP_PORT )" "bidi_exchange hb after-blips" \
+	    "( sport = :$GF_BIDI_UP_PORT )" "" "bidi_exchange hb after-blips" \
 	    bidi/upstream bidi/device
 }
