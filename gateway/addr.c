@@ -456,7 +456,7 @@ addr_listen_overlap(const struct addr_hostport *a,
 		    memcmp(na, nb, fa == AF_INET ? 4 : 16) == 0);
 	/* Two names (or scoped literals): compare as written, ignoring case
 	   and a trailing dot. Names that resolve alike take a lookup
-	   (resolve_bound()). */
+	   (struct addr_binds). */
 	la = strlen(a->host);
 	lb = strlen(b->host);
 	if (la > 0 && a->host[la - 1] == '.')

@@ -67,16 +67,35 @@ bool	addr_host_is_wildcard(const char *host);
    IPv6 literal as IPv4, names as text ignoring case) or either host a
    wildcard, which on Linux also takes the other family. Port 0 overlaps
    nothing: the kernel gives each its own. No lookup: two names that
-   stand for one address take resolve_bound(). */
+   stand for one address take a lookup (struct addr_binds). */
 bool	addr_listen_overlap(const struct addr_hostport *,
 	    const struct addr_hostport *);
 
 /* The address a listen binds: a literal's own; for a name the first that
-   getaddrinfo() gives (AI_PASSIVE), which endpoint_listen() tries first.
-   An IPv4-mapped IPv6 address is kept as IPv4. */
+   getaddrinfo() gives (AI_PASSIVE, struct addr_binds), which
+   endpoint_listen() tries first. An IPv4-mapped IPv6 address is kept as
+   IPv4. */
 struct addr_bound {
 	int	family;		/* 0: none (a name that does not resolve) */
 	uint8_t	addr[16];
+};
+
+/* An IPv4 or IPv6 socket address. */
+union addr_sock {
+	struct sockaddr		sa;
+	struct sockaddr_in	in;
+	struct sockaddr_in6	in6;
+};
+
+/* What a listen on a host binds, in getaddrinfo()'s order (AI_PASSIVE),
+   port 0: the addresses endpoint_listen() tries in turn. n is 0 when
+   there is none, and why says why ("no answer in time", the resolver's
+   error); n 0 and why "" when it was not looked up. */
+#define ADDR_BINDS_MAX	4
+struct addr_binds {
+	int		n;
+	union addr_sock	a[ADDR_BINDS_MAX];
+	char		why[64];
 };
 
 /* A literal host's address into out: 0, or -1 when host is a name. */

@@ -801,6 +801,8 @@ cfg_parse(struct cfg_ctx *ctx, config_setting_t *root, struct cfg *c)
 		    defaults_ok)
 			cfg_rules(ctx, s, &c->devices[i].pol, true);
 	}
+	if (ctx->lookup)
+		cfg_lookup_listen(c);
 	(void)cfg_check_devices(c, ctx->lookup, cfg_device_issue, ctx);
 }
 

@@ -34,6 +34,8 @@ struct cfg_endpoint {
 	struct addr_cidr	*allow;			/* listen only; NULL = any */
 	int			 n_allow;
 	int			 line;			/* config line, for messages */
+	struct addr_binds	 binds;	/* listen: what a name binds, once a
+					   start or a reload looked it up */
 };
 
 /* Tunables that every device inherits from "defaults" and may override. */
@@ -73,6 +75,7 @@ struct cfg {
 	enum cfg_log_target	 log_target;
 	char			 status_listen[CFG_ADDR_MAX];	/* "" = off */
 	struct addr_hostport	 status_hp;
+	struct addr_binds	 status_binds;	/* as an endpoint's binds */
 	int			 status_per_link_detail;	/* 0 or 1 */
 	char			 control_socket[CFG_SOCKET_MAX]; /* "" = off */
 	int			 watchdog_period_ms;
@@ -89,9 +92,11 @@ struct cfg {
    Touches no network. */
 int	cfg_load(const char *path, struct cfg **out, FILE *err);
 
-/* cfg_load(), and a listen address written as a name is looked up, to
-   find one that binds what another does (cfg_check_devices()): for a
-   start or a reload, where the network is to be used anyway. */
+/* cfg_load(), and every listen address written as a name is looked up,
+   all at once, waiting CFG_LOOKUP_MS in all (cfg_lookup_listen()): for a
+   start or a reload, where the network is to be used anyway. The answers
+   are what the listens bind, and show one name that binds what another
+   listen address does (cfg_check_devices()). */
 int	cfg_load_lookup(const char *path, struct cfg **out, FILE *err);
 
 /* cfg_load_lookup() for a reload, on the thread that answers SIGTERM:

@@ -154,9 +154,11 @@ static void	 cfg_print_link(FILE *, const struct cfg_device *, const char *,
 static int	 cfg_issue(struct cfg_issue *, int, int, bool,
 		    const char *const *, const char *, ...)
 		    __attribute__((format(printf, 6, 7)));
+static struct cfg_endpoint *cfg_slot_endpoint(struct cfg_device *, int);
+static struct addr_binds *cfg_slot_binds(struct cfg *, int, const char **);
 static bool	 cfg_listen_slot(const struct cfg *, int,
 		    const struct addr_hostport **, const char **, char *,
-		    size_t, int *);
+		    size_t, int *, const struct addr_binds **);
 static bool	 cfg_endpoint_equal(const struct cfg_endpoint *,
 		    const struct cfg_endpoint *);
 static bool	 cfg_policy_equal(const struct cfg_device *,
@@ -380,30 +382,14 @@ cfg_policy_check(const struct cfg_policy *p, struct cfg_issue *iv, int max)
 /* The listen addresses a device may have: device, rx, tx, upstream and
    monitor. */
 #define CFG_LISTEN_SLOTS	5
-/* How long a start or a reload waits for the names it looks up. */
-#define CFG_LOOKUP_MS		2000
 
-/* Listen slot k of c: 0 is status.listen, 1 + CFG_LISTEN_SLOTS * i + r is
-   role r of device i. Fills the address, its text, its path and line (0: none) and
-   returns true when the slot holds a valid listen address. */
-static bool
-cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
-    const char **text, char *path, size_t len, int *line)
+/* Role r's endpoint of d, when it listens on an address: NULL else. */
+static struct cfg_endpoint *
+cfg_slot_endpoint(struct cfg_device *d, int r)
 {
-	static const char *const	 role[CFG_LISTEN_SLOTS] = {
-		"device", "device.rx", "device.tx", "upstream", "monitor" };
-	const struct cfg_device		*d;
-	const struct cfg_endpoint	*ep;
+	struct cfg_endpoint	*ep;
 
-	if (k == 0) {
-		*hp = &c->status_hp;
-		*text = c->status_listen;
-		*line = 0;
-		snprintf(path, len, "status.listen");
-		return (c->status_listen[0] != '\0');
-	}
-	d = &c->devices[(k - 1) / CFG_LISTEN_SLOTS];
-	switch ((k - 1) % CFG_LISTEN_SLOTS) {
+	switch (r) {
 	case 0:
 		ep = d->split ? NULL : &d->device;
 		break;
@@ -421,33 +407,107 @@ cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
 		break;
 	}
 	if (ep == NULL || ep->mode != CFG_LINK_LISTEN || ep->text[0] == '\0')
+		return (NULL);
+	return (ep);
+}
+
+/* The binds of listen slot k of c (as cfg_listen_slot() numbers them),
+   when it holds a valid listen address; its host into *host. */
+static struct addr_binds *
+cfg_slot_binds(struct cfg *c, int k, const char **host)
+{
+	struct cfg_endpoint	*ep;
+
+	if (k == 0) {
+		*host = c->status_hp.host;
+		return (c->status_listen[0] != '\0' ? &c->status_binds : NULL);
+	}
+	ep = cfg_slot_endpoint(&c->devices[(k - 1) / CFG_LISTEN_SLOTS],
+	    (k - 1) % CFG_LISTEN_SLOTS);
+	if (ep == NULL)
+		return (NULL);
+	*host = ep->hp.host;
+	return (&ep->binds);
+}
+
+/* Listen slot k of c: 0 is status.listen, 1 + CFG_LISTEN_SLOTS * i + r is
+   role r of device i. Fills the address, its text, its path and line (0:
+   none) and its binds, and returns true when the slot holds a valid
+   listen address. */
+static bool
+cfg_listen_slot(const struct cfg *c, int k, const struct addr_hostport **hp,
+    const char **text, char *path, size_t len, int *line,
+    const struct addr_binds **binds)
+{
+	static const char *const	 role[CFG_LISTEN_SLOTS] = {
+		"device", "device.rx", "device.tx", "upstream", "monitor" };
+	const struct cfg_endpoint	*ep;
+
+	if (k == 0) {
+		*hp = &c->status_hp;
+		*text = c->status_listen;
+		*line = 0;
+		*binds = &c->status_binds;
+		snprintf(path, len, "status.listen");
+		return (c->status_listen[0] != '\0');
+	}
+	/* Read only: the one switch serves cfg_slot_binds() as well. */
+	ep = cfg_slot_endpoint((struct cfg_device *)&c->devices[(k - 1) /
+	    CFG_LISTEN_SLOTS], (k - 1) % CFG_LISTEN_SLOTS);
+	if (ep == NULL)
 		return (false);
 	*hp = &ep->hp;
 	*text = ep->text;
 	*line = ep->line;
+	*binds = &ep->binds;
 	snprintf(path, len, "devices.[%d].%s.listen", (k - 1) / CFG_LISTEN_SLOTS,
 	    role[(k - 1) % CFG_LISTEN_SLOTS]);
 	return (true);
 }
 
+void
+cfg_lookup_listen(struct cfg *c)
+{
+	struct resolve_lookup	**lk;
+	struct addr_binds	 *b;
+	const char		 *host;
+	int64_t			  deadline;
+	int			  k, nslots = 1 + CFG_LISTEN_SLOTS * c->n_devices;
+
+	/* Without memory for the list, one at a time: still bounded. */
+	lk = calloc((size_t)nslots, sizeof(*lk));
+	deadline = clock_ms() + CFG_LOOKUP_MS;
+	for (k = 0; k < nslots; k++) {
+		if ((b = cfg_slot_binds(c, k, &host)) == NULL ||
+		    host[0] == '\0')
+			continue;
+		if (lk != NULL)
+			lk[k] = resolve_binds_begin(host, b);
+		else
+			resolve_binds_end(resolve_binds_begin(host, b),
+			    deadline, b);
+	}
+	for (k = 0; lk != NULL && k < nslots; k++)
+		if (lk[k] != NULL && (b = cfg_slot_binds(c, k, &host)) != NULL)
+			resolve_binds_end(lk[k], deadline, b);
+	free(lk);
+}
+
 /* For cfg_check_devices() with lookup: the address each listen slot
-   binds, where a name shares its port with another listen address (only
-   then can it clash, and only those are looked up). NULL when there is no
-   such name, or memory is short (a clash is then left to the start's
-   bind). The lookups wait CFG_LOOKUP_MS in all: a reload runs on the
-   thread that answers SIGTERM and tells the service manager it is alive,
-   and a name a silent DNS server leaves unanswered is left to the bind
-   too. */
+   binds (the first that cfg_lookup_listen() found), where a name shares
+   its port with another listen address (only then can it clash). NULL
+   when there is no such name, or memory is short (a clash is then left
+   to the start's bind). */
 static struct addr_bound *
 cfg_listen_bound(const struct cfg *c, int nslots, bool **named)
 {
 	const struct addr_hostport	*hp;
+	const struct addr_binds		*binds;
 	struct addr_bound		*b = NULL;
 	const char			*text;
 	unsigned short			*uses;
 	char				 path[64];
 	unsigned long			 port;
-	int64_t				 deadline;
 	int				 k, line;
 	bool				 any = false;
 
@@ -456,27 +516,25 @@ cfg_listen_bound(const struct cfg *c, int nslots, bool **named)
 		return (NULL);
 	for (k = 0; k < nslots; k++)
 		if (cfg_listen_slot(c, k, &hp, &text, path, sizeof(path),
-		    &line) && (port = strtoul(hp->port, NULL, 10)) > 0 &&
+		    &line, &binds) && (port = strtoul(hp->port, NULL, 10)) > 0 &&
 		    port < 65536 && uses[port] < 2)
 			uses[port]++;
 	if ((b = calloc((size_t)nslots, sizeof(*b))) == NULL ||
 	    (*named = calloc((size_t)nslots, sizeof(**named))) == NULL)
 		goto out;
-	for (k = 0; k < nslots; k++)
-		if (cfg_listen_slot(c, k, &hp, &text, path, sizeof(path),
-		    &line) && !addr_host_is_literal(hp->host) &&
-		    (port = strtoul(hp->port, NULL, 10)) > 0 && port < 65536 &&
-		    uses[port] > 1)
-			any = (*named)[k] = true;
 	/* Both sides of a possible clash: the names, and the literals on
 	   their ports. */
-	deadline = clock_ms() + CFG_LOOKUP_MS;
-	for (k = 0; any && k < nslots; k++)
-		if (cfg_listen_slot(c, k, &hp, &text, path, sizeof(path),
-		    &line) && (port = strtoul(hp->port, NULL, 10)) > 0 &&
-		    port < 65536 && uses[port] > 1)
-			(void)resolve_bound(hp, (int)(deadline - clock_ms()),
-			    &b[k]);
+	for (k = 0; k < nslots; k++) {
+		if (!cfg_listen_slot(c, k, &hp, &text, path, sizeof(path),
+		    &line, &binds) || (port = strtoul(hp->port, NULL, 10)) == 0 ||
+		    port >= 65536 || uses[port] < 2)
+			continue;
+		if (addr_bound_literal(hp->host, &b[k]) == 0)
+			continue;
+		any = (*named)[k] = true;
+		if (binds->n > 0)
+			addr_bound_of(&binds->a[0].sa, &b[k]);
+	}
 out:
 	free(uses);
 	if (!any) {
@@ -494,6 +552,7 @@ cfg_check_devices(const struct cfg *c, bool lookup,
 {
 	struct cfg_issue		 is;
 	const struct addr_hostport	*ha, *hb;
+	const struct addr_binds		*ba, *bb;
 	struct addr_bound		*bound = NULL;
 	const char			*ta, *tb;
 	char				 pa[64], where[32], ip[64], which[96];
@@ -521,11 +580,11 @@ cfg_check_devices(const struct cfg *c, bool lookup,
 		bound = cfg_listen_bound(c, nslots, &named);
 	for (j = 1; j < nslots; j++) {
 		if (!cfg_listen_slot(c, j, &hb, &tb, is.path, sizeof(is.path),
-		    &lb))
+		    &lb, &bb))
 			continue;
 		for (i = 0; i < j; i++) {
 			if (!cfg_listen_slot(c, i, &ha, &ta, pa, sizeof(pa),
-			    &la))
+			    &la, &ba))
 				continue;
 			which[0] = '\0';
 			if (!addr_listen_overlap(ha, hb)) {

@@ -89,12 +89,23 @@ struct cfg_issue {
 int	cfg_policy_check(const struct cfg_policy *p, struct cfg_issue *iv,
 	    int max);
 
+/* How long a start or a reload waits, in all, for the listen names it
+   looks up. */
+#define CFG_LOOKUP_MS		2000
+
+/* Look up every listen address of c written as a name (status.listen
+   included), all at once, waiting CFG_LOOKUP_MS in all, into its binds:
+   a start or a reload runs on the thread that answers SIGTERM and tells
+   the service manager it is alive, so a silent DNS server holds it up
+   no longer. A name not answered in time gets no address (binds.why), a
+   lookup of its own running on. */
+void	cfg_lookup_listen(struct cfg *c);
+
 /* Check across devices: duplicate names, overlapping listen addresses
    (status.listen included). With lookup, a listen address written as a
-   name is looked up too (the resolver may wait on DNS), and clashes with
-   any other that binds the same address and port. Calls fn once per
-   problem, blaming the later setting by its full path; returns the number
-   of problems. */
+   name clashes with any other that binds the same address and port, as
+   cfg_lookup_listen() found them. Calls fn once per problem, blaming the
+   later setting by its full path; returns the number of problems. */
 int	cfg_check_devices(const struct cfg *c, bool lookup,
 	    void (*fn)(void *arg, const struct cfg_issue *), void *arg);
 

@@ -1,16 +1,17 @@
 /* endpoint.c -- opening the sockets of a link: dial out or listen. */
 #include <sys/socket.h>
-#include <netdb.h>
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "cfg_schema.h"
 #include "clock.h"
 #include "endpoint.h"
 #include "resolve.h"
@@ -121,23 +122,32 @@ endpoint_dial(const struct cfg_endpoint *ep, const struct cfg_policy *pol,
 }
 
 int
-endpoint_listen_on(const struct addrinfo *ai, bool v6only, int backlog,
-    const char **what)
+endpoint_listen_on(const struct addr_binds *b, int i, const char *port,
+    bool v6only, int backlog, const char **what)
 {
-	int	fd, one = 1, saved;
+	union addr_sock	a = b->a[i];
+	socklen_t	len;
+	int		fd, one = 1, saved;
 
+	if (a.sa.sa_family == AF_INET) {
+		a.in.sin_port = htons((uint16_t)strtoul(port, NULL, 10));
+		len = sizeof(a.in);
+	} else {
+		a.in6.sin6_port = htons((uint16_t)strtoul(port, NULL, 10));
+		len = sizeof(a.in6);
+	}
 	*what = "socket";
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	fd = socket(a.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    IPPROTO_TCP);
 	if (fd == -1)
 		return (-1);
 	*what = "setsockopt";
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
-	    -1 || (v6only && ai->ai_family == AF_INET6 && setsockopt(fd,
+	    -1 || (v6only && a.sa.sa_family == AF_INET6 && setsockopt(fd,
 	    IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1))
 		goto fail;
 	*what = "bind";
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
+	if (bind(fd, &a.sa, len) == -1)
 		goto fail;
 	*what = "listen";
 	if (listen(fd, backlog) == -1)
@@ -150,29 +160,38 @@ fail:
 	return (-1);
 }
 
+const struct addr_binds *
+endpoint_binds(const struct addr_hostport *hp, const struct addr_binds *binds,
+    struct addr_binds *own)
+{
+	if (binds != NULL && (binds->n > 0 || binds->why[0] != '\0'))
+		return (binds);
+	/* A configuration loaded without lookups (cfg_load()). */
+	resolve_binds(hp->host, CFG_LOOKUP_MS, own);
+	return (own);
+}
+
 int
 endpoint_listen(const struct cfg_endpoint *ep, char *err, size_t errlen)
 {
-	struct addrinfo	 hints, *res, *ai;
-	const char	*what;
-	int		 fd = -1, rc, saved_errno = 0;
+	const struct addr_binds	*b;
+	struct addr_binds	 own;
+	const char		*what;
+	int			 fd = -1, i, saved_errno = 0;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(ep->hp.host, ep->hp.port, &hints, &res)) != 0) {
+	b = endpoint_binds(&ep->hp, &ep->binds, &own);
+	if (b->n == 0) {
 		snprintf(err, errlen, "cannot resolve %s: %s", ep->hp.host,
-		    gai_strerror(rc));
+		    b->why);
 		errno = EADDRNOTAVAIL;
 		return (-1);
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = endpoint_listen_on(ai, false, 16, &what)) != -1)
+	for (i = 0; i < b->n; i++) {
+		if ((fd = endpoint_listen_on(b, i, ep->hp.port, false, 16,
+		    &what)) != -1)
 			break;
 		saved_errno = errno;
 	}
-	freeaddrinfo(res);
 	if (fd == -1) {
 		snprintf(err, errlen, "cannot listen on %s: %s", ep->text,
 		    strerror(saved_errno));

@@ -148,7 +148,8 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 		gw->n_devs++;
 	}
 	if (cfg->status_listen[0] != '\0' && (gw->status = status_start(
-	    &cfg->status_hp, gw_collect, gw, err, errlen)) == NULL)
+	    &cfg->status_hp, &cfg->status_binds, gw_collect, gw, err,
+	    errlen)) == NULL)
 		goto out_stop;
 	for (i = spliced = refused = 0; i < gw->n_devs; i++) {
 		if (device_splices(gw->devs[i]))
@@ -269,8 +270,8 @@ gw_status_move(struct gateway *gw, const struct cfg *cfg,
 		gw->status = NULL;
 		return (0);
 	}
-	if (status_move(&gw->status, &cfg->status_hp, gw_collect, gw, err,
-	    sizeof(err)) == 0)
+	if (status_move(&gw->status, &cfg->status_hp, &cfg->status_binds,
+	    gw_collect, gw, err, sizeof(err)) == 0)
 		return (0);
 	if (gw->status != NULL) {
 		gw->status_kept = true;

@@ -33,8 +33,9 @@
 #include "clock.h"
 #include "resolve.h"
 
-struct lookup {
-	struct lookup	*next;		/* in running, until getaddrinfo() returns */
+struct resolve_lookup {
+	struct resolve_lookup *next;	/* in running, until getaddrinfo()
+					   returns */
 	pthread_mutex_t	 mu;
 	int		 refs;		/* the callers and the thread */
 	int		 done_fd;	/* eventfd, readable when done */
@@ -48,19 +49,22 @@ struct lookup {
 
 /* The lookups whose getaddrinfo() has not returned yet. */
 static pthread_mutex_t	 running_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct lookup	*running;
+static struct resolve_lookup *running;
 
 static void	 addrs_copy(const struct addrinfo *, struct resolve_addrs *);
-static void	 lookup_unlist(struct lookup *);
-static struct lookup *lookup_start(const char *, const char *, int,
+static void	 binds_copy(const struct addrinfo *, struct addr_binds *);
+static void	 lookup_unlist(struct resolve_lookup *);
+static struct resolve_lookup *lookup_start(const char *, const char *, int,
 		    char *, size_t);
-static struct lookup *lookup_take(const char *, const char *, int, char *,
-		    size_t);
+static struct resolve_lookup *lookup_take(const char *, const char *, int,
+		    char *, size_t);
+static int	 lookup_wait(struct resolve_lookup *, int,
+		    const struct wake *, int64_t);
 static int	 resolve_name(const char *, const char *, int, int,
 		    const struct wake *, int, struct resolve_addrs *, char *,
 		    size_t);
 static void	*lookup_main(void *);
-static void	 lookup_put(struct lookup *);
+static void	 lookup_put(struct resolve_lookup *);
 
 /* The first RESOLVE_ADDRS_MAX addresses of res, in order. */
 static void
@@ -79,8 +83,30 @@ addrs_copy(const struct addrinfo *res, struct resolve_addrs *out)
 	}
 }
 
+/* The first ADDR_BINDS_MAX IPv4 and IPv6 addresses of res, in order,
+   without their port. */
 static void
-lookup_put(struct lookup *lk)
+binds_copy(const struct addrinfo *res, struct addr_binds *out)
+{
+	const struct addrinfo	*ai;
+
+	out->n = 0;
+	for (ai = res; ai != NULL && out->n < ADDR_BINDS_MAX;
+	    ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(out->a[0]))
+			continue;
+		memcpy(&out->a[out->n], ai->ai_addr, ai->ai_addrlen);
+		if (ai->ai_family == AF_INET)
+			out->a[out->n].in.sin_port = 0;
+		else
+			out->a[out->n].in6.sin6_port = 0;
+		out->n++;
+	}
+}
+
+static void
+lookup_put(struct resolve_lookup *lk)
 {
 	bool	last;
 
@@ -97,9 +123,9 @@ lookup_put(struct lookup *lk)
 }
 
 static void
-lookup_unlist(struct lookup *lk)
+lookup_unlist(struct resolve_lookup *lk)
 {
-	struct lookup	**pp;
+	struct resolve_lookup	**pp;
 
 	pthread_mutex_lock(&running_mu);
 	for (pp = &running; *pp != NULL; pp = &(*pp)->next)
@@ -113,7 +139,7 @@ lookup_unlist(struct lookup *lk)
 static void *
 lookup_main(void *arg)
 {
-	struct lookup	*lk = arg;
+	struct resolve_lookup	*lk = arg;
 	struct addrinfo	 hints, *res = NULL;
 	uint64_t	 one = 1;
 	ssize_t		 n;
@@ -141,11 +167,11 @@ lookup_main(void *arg)
    its own, listed in running (the caller holds running_mu); one reference
    is the caller's. NULL with errno and a reason in err when it cannot
    start. */
-static struct lookup *
+static struct resolve_lookup *
 lookup_start(const char *host, const char *port, int flags, char *err,
     size_t errlen)
 {
-	struct lookup	*lk;
+	struct resolve_lookup	*lk;
 	pthread_attr_t	 attr;
 	pthread_t	 tid;
 	int		 rc, saved;
@@ -187,11 +213,11 @@ lookup_start(const char *host, const char *port, int flags, char *err,
 
 /* The lookup of host:port with these flags under way, or a new one; a
    reference to it. */
-static struct lookup *
+static struct resolve_lookup *
 lookup_take(const char *host, const char *port, int flags, char *err,
     size_t errlen)
 {
-	struct lookup	*lk;
+	struct resolve_lookup	*lk;
 
 	pthread_mutex_lock(&running_mu);
 	for (lk = running; lk != NULL; lk = lk->next)
@@ -208,6 +234,30 @@ lookup_take(const char *host, const char *port, int flags, char *err,
 	return (lk);
 }
 
+/* Wait until lk is done, wake_fd (-1: none) is readable or the deadline
+   (clock_ms()) passes. Returns 0 when done, else -1 with errno ECANCELED,
+   ETIMEDOUT or poll()'s. */
+static int
+lookup_wait(struct resolve_lookup *lk, int wake_fd, const struct wake *wake,
+    int64_t deadline)
+{
+	struct pollfd	pfd[2];
+	int		rc;
+
+	pfd[0].fd = lk->done_fd;
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	pfd[1].fd = wake_fd;
+	pfd[1].events = POLLIN;
+	pfd[1].revents = 0;
+	rc = wake_poll(pfd, wake_fd != -1 ? 2 : 1, deadline, wake);
+	if (pfd[0].revents != 0)
+		return (0);
+	if (rc != -1)
+		errno = pfd[1].revents != 0 ? ECANCELED : ETIMEDOUT;
+	return (-1);
+}
+
 /* A name: take the lookup under way or start one, and wait for it, the
    wake fd or the deadline. */
 static int
@@ -215,23 +265,13 @@ resolve_name(const char *host, const char *port, int flags, int wake_fd,
     const struct wake *wake, int timeout_ms, struct resolve_addrs *out,
     char *err, size_t errlen)
 {
-	struct lookup	*lk;
-	struct pollfd	 pfd[2];
-	int		 rc, saved;
+	struct resolve_lookup	*lk;
+	int			 rc, saved;
 
 	if ((lk = lookup_take(host, port, flags, err, errlen)) == NULL)
 		return (-1);
-	pfd[0].fd = lk->done_fd;
-	pfd[0].events = POLLIN;
-	pfd[0].revents = 0;
-	pfd[1].fd = wake_fd;
-	pfd[1].events = POLLIN;
-	pfd[1].revents = 0;
-	rc = wake_poll(pfd, wake_fd != -1 ? 2 : 1, clock_ms() + timeout_ms,
-	    wake);
-	if (pfd[0].revents == 0) {
-		saved = rc == -1 ? errno : pfd[1].revents != 0 ? ECANCELED :
-		    ETIMEDOUT;
+	if (lookup_wait(lk, wake_fd, wake, clock_ms() + timeout_ms) == -1) {
+		saved = errno;
 		snprintf(err, errlen, "cannot resolve %s: %s", host,
 		    saved == ETIMEDOUT ? "no answer in time" : strerror(saved));
 		lookup_put(lk);
@@ -286,18 +326,69 @@ resolve_stream(const char *host, const char *port, int wake_fd,
 	    timeout_ms, out, err, errlen));
 }
 
-int
-resolve_bound(const struct addr_hostport *hp, int timeout_ms,
-    struct addr_bound *out)
+struct resolve_lookup *
+resolve_binds_begin(const char *host, struct addr_binds *out)
 {
-	struct resolve_addrs	addrs;
-	char			err[ADDR_HOST_MAX + 64];
+	struct resolve_lookup	*lk;
+	struct addrinfo		 hints, *res;
+	char			 err[ADDR_HOST_MAX + 64];
+	int			 rc;
 
-	if (addr_bound_literal(hp->host, out) == 0)
-		return (0);
-	if (timeout_ms <= 0 || resolve_name(hp->host, hp->port, AI_PASSIVE,
-	    -1, NULL, timeout_ms, &addrs, err, sizeof(err)) == -1)
-		return (-1);
-	addr_bound_of((const struct sockaddr *)&addrs.a[0].ss, out);
-	return (0);
+	memset(out, 0, sizeof(*out));
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, "0", &hints, &res)) == 0) {
+		binds_copy(res, out);
+		freeaddrinfo(res);
+		if (out->n == 0)
+			snprintf(out->why, sizeof(out->why), "no address");
+		return (NULL);
+	}
+	if (rc != EAI_NONAME) {
+		snprintf(out->why, sizeof(out->why), "%s", gai_strerror(rc));
+		return (NULL);
+	}
+	/* Port 0 for every port: one lookup a name, however many ports. */
+	if ((lk = lookup_take(host, "0", AI_PASSIVE, err, sizeof(err))) ==
+	    NULL)
+		snprintf(out->why, sizeof(out->why), "cannot look it up: %s",
+		    strerror(errno));
+	return (lk);
+}
+
+void
+resolve_binds_end(struct resolve_lookup *lk, int64_t deadline,
+    struct addr_binds *out)
+{
+	int	rc, saved;
+
+	if (lk == NULL)
+		return;
+	if (lookup_wait(lk, -1, NULL, deadline) == -1) {
+		snprintf(out->why, sizeof(out->why), "%s", errno == ETIMEDOUT ?
+		    "no answer in time" : strerror(errno));
+		lookup_put(lk);
+		return;
+	}
+	pthread_mutex_lock(&lk->mu);
+	rc = lk->rc;
+	saved = lk->err;
+	if (rc == 0)
+		binds_copy(lk->res, out);
+	pthread_mutex_unlock(&lk->mu);
+	lookup_put(lk);
+	if (rc != 0)
+		snprintf(out->why, sizeof(out->why), "%s", rc == EAI_SYSTEM ?
+		    strerror(saved) : gai_strerror(rc));
+	else if (out->n == 0)
+		snprintf(out->why, sizeof(out->why), "no address");
+}
+
+void
+resolve_binds(const char *host, int timeout_ms, struct addr_binds *out)
+{
+	resolve_binds_end(resolve_binds_begin(host, out),
+	    clock_ms() + timeout_ms, out);
 }

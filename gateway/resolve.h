@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "addr.h"
 #include "wake.h"
@@ -41,13 +42,24 @@ int	resolve_stream(const char *host, const char *port, int wake_fd,
 	    const struct wake *wake, int timeout_ms, struct resolve_addrs *out,
 	    char *err, size_t errlen);
 
-/* The address a listen on hp binds (struct addr_bound): a literal's at
-   once; a name's looked up as resolve_stream() does, by a thread of its
-   own (shared with callers of the same name; AI_PASSIVE, every family, as
-   endpoint_listen() binds), waiting at most timeout_ms (0: not at all).
-   Returns 0, or -1 when the name does not resolve in time. */
-int	resolve_bound(const struct addr_hostport *hp, int timeout_ms,
-	    struct addr_bound *out);
+/* What a listen on host binds (struct addr_binds), in two steps, so that
+   a start or a reload looks every name up at once: a literal (a scoped
+   IPv6 one too) at once, into out, and NULL returned; a name by a thread
+   of its own, shared as resolve_stream()'s are (one a name, whatever the
+   port), whose lookup is returned (NULL, with out->why, when it cannot
+   start). resolve_binds_end() waits for it until deadline (clock_ms()),
+   puts its answer or out->why "no answer in time" into out, and lets it
+   go; a lookup not answered runs on. Either leaves out->n 0 and a
+   reason in out->why when there is no address. */
+struct resolve_lookup;
+struct resolve_lookup *resolve_binds_begin(const char *host,
+	    struct addr_binds *out);
+void	resolve_binds_end(struct resolve_lookup *lk, int64_t deadline,
+	    struct addr_binds *out);
+
+/* Both steps for one host, waiting at most timeout_ms. */
+void	resolve_binds(const char *host, int timeout_ms,
+	    struct addr_binds *out);
 
 #ifdef __cplusplus
 }

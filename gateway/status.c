@@ -28,7 +28,6 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <netdb.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -100,7 +99,7 @@ static enum MHD_Result	status_handle(void *, struct MHD_Connection *,
 			    const char *, const char *, const char *,
 			    const char *, size_t *, void **);
 static int		status_socket(struct status *,
-			    const struct addrinfo *);
+			    const struct addr_binds *, int, const char *);
 static struct MHD_Daemon *status_mhd(struct status *);
 static bool		status_full(struct status *);
 static void		status_accept(struct status *);
@@ -443,16 +442,18 @@ status_main(void *arg)
 	return (NULL);
 }
 
-/* A listening socket on ai, made as libmicrohttpd makes its own (an
-   IPv6 socket for IPv6 alone, the system's backlog): the fd, or -1 with
-   the reason in st->start_err. */
+/* A listening socket on address i of b at port, made as libmicrohttpd
+   makes its own (an IPv6 socket for IPv6 alone, the system's backlog):
+   the fd, or -1 with the reason in st->start_err. */
 static int
-status_socket(struct status *st, const struct addrinfo *ai)
+status_socket(struct status *st, const struct addr_binds *b, int i,
+    const char *port)
 {
 	const char	*what;
 	int		 fd, saved;
 
-	if ((fd = endpoint_listen_on(ai, true, SOMAXCONN, &what)) != -1)
+	if ((fd = endpoint_listen_on(b, i, port, true, SOMAXCONN, &what)) !=
+	    -1)
 		return (fd);
 	saved = errno;
 	pthread_mutex_lock(&st->mu);
@@ -482,12 +483,13 @@ status_mhd(struct status *st)
 }
 
 struct status *
-status_start(const struct addr_hostport *hp, status_collect_fn collect,
-    void *ctx, char *err, size_t errlen)
+status_start(const struct addr_hostport *hp, const struct addr_binds *binds,
+    status_collect_fn collect, void *ctx, char *err, size_t errlen)
 {
 	struct status			*st;
-	struct addrinfo			 hints, *res, *ai;
-	int				 rc;
+	const struct addr_binds		*b;
+	struct addr_binds		 own;
+	int				 i, rc = 0;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		snprintf(err, errlen, "status: out of memory");
@@ -501,23 +503,17 @@ status_start(const struct addr_hostport *hp, status_collect_fn collect,
 	    "[%s]:%s" : "%s:%s", hp->host, hp->port);
 	pthread_mutex_init(&st->mu, NULL);
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(hp->host, hp->port, &hints, &res)) != 0) {
+	if ((b = endpoint_binds(hp, binds, &own))->n == 0) {
 		snprintf(err, errlen, "status.listen %s: cannot resolve %s: %s",
-		    st->where, hp->host, gai_strerror(rc));
+		    st->where, hp->host, b->why);
 		goto out_free;
 	}
 	pthread_mutex_lock(&st->mu);
 	st->starting = true;
 	snprintf(st->start_err, sizeof(st->start_err), "no usable address");
 	pthread_mutex_unlock(&st->mu);
-	for (ai = res; ai != NULL && st->lfd == -1; ai = ai->ai_next)
-		if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
-			st->lfd = status_socket(st, ai);
-	freeaddrinfo(res);
+	for (i = 0; i < b->n && st->lfd == -1; i++)
+		st->lfd = status_socket(st, b, i, hp->port);
 	if (st->lfd != -1)
 		st->mhd = status_mhd(st);
 	pthread_mutex_lock(&st->mu);
@@ -572,7 +568,8 @@ status_may_hold(const struct status *st, const struct addr_hostport *hp)
 
 int
 status_move(struct status **stp, const struct addr_hostport *hp,
-    status_collect_fn collect, void *ctx, char *err, size_t errlen)
+    const struct addr_binds *binds, status_collect_fn collect, void *ctx,
+    char *err, size_t errlen)
 {
 	struct addr_hostport	 was;
 	struct status		*st;
@@ -580,7 +577,7 @@ status_move(struct status **stp, const struct addr_hostport *hp,
 	char			 rerr[256];
 	size_t			 n;
 
-	if ((st = status_start(hp, collect, ctx, err, errlen)) != NULL)
+	if ((st = status_start(hp, binds, collect, ctx, err, errlen)) != NULL)
 		goto out_swap;
 	if (*stp == NULL || !status_may_hold(*stp, hp) ||
 	    addr_parse_bind((*stp)->where, &was, &why) == -1)
@@ -589,10 +586,10 @@ status_move(struct status **stp, const struct addr_hostport *hp,
 	   way: let it go and try again, or take it back. */
 	status_stop(*stp);
 	*stp = NULL;
-	if ((st = status_start(hp, collect, ctx, err, errlen)) != NULL)
+	if ((st = status_start(hp, binds, collect, ctx, err, errlen)) != NULL)
 		goto out_swap;
-	if ((*stp = status_start(&was, collect, ctx, rerr, sizeof(rerr))) ==
-	    NULL && (n = strlen(err)) < errlen)
+	if ((*stp = status_start(&was, NULL, collect, ctx, rerr,
+	    sizeof(rerr))) == NULL && (n = strlen(err)) < errlen)
 		snprintf(err + n, errlen - n, "; and not again where it "
 		    "served: %s", rerr);
 	return (-1);

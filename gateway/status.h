@@ -29,27 +29,29 @@ typedef void (*status_collect_fn)(void *ctx, struct metrics *m);
 /* Serve what collect copies on hp (libmicrohttpd, run by one thread of
    the server's): GET /metrics (Prometheus text format 0.0.4), GET /status
    (JSON; /status?format=text: one tab-separated line per link); HEAD too;
-   other paths 404, other methods 405. A host name in hp is resolved and
-   the first address that can be bound is used. Each connection has a few
-   seconds to complete a request, however slowly it trickles; a connection
-   over STATUS_CONN_MAX evicts the oldest. Returns NULL with a reason in
+   other paths 404, other methods 405. A host name in hp binds the first
+   of its addresses that can be had: those in binds, as a start or a
+   reload looked them up, else looked up now (endpoint_binds()). Each
+   connection has a few seconds to complete a request, however slowly it
+   trickles; a connection over STATUS_CONN_MAX evicts the oldest. Returns NULL with a reason in
    err ("status.listen 127.0.0.1:9780: cannot serve: ... Address already
    in use") when no address can be had. A request copies under short locks
    and renders without any: it never blocks a pump or the watchdog. */
 struct status	*status_start(const struct addr_hostport *hp,
-		    status_collect_fn collect, void *ctx, char *err,
-		    size_t errlen);
+		    const struct addr_binds *binds, status_collect_fn collect,
+		    void *ctx, char *err, size_t errlen);
 
-/* Serve on hp instead of where *stp serves (NULL: nowhere). The new
-   server starts while the old one serves, and the old one stops once it
-   has: 0, *stp the new one. When hp cannot be had and the old server may
+/* Serve on hp (binds as for status_start()) instead of where *stp serves
+   (NULL: nowhere). The new server starts while the old one serves, and
+   the old one stops once it has: 0, *stp the new one. When hp cannot be had and the old server may
    hold it (the same port, and the same host, a wildcard or a name), the
    old one stops, hp is tried again, and should it fail again the old
    address is served again. -1 with the reason in err when hp cannot be
    had: *stp serves where it did (a new server when restarted), or is
    NULL when it could not be restarted (err says why too). */
 int		 status_move(struct status **stp,
-		    const struct addr_hostport *hp, status_collect_fn collect,
+		    const struct addr_hostport *hp,
+		    const struct addr_binds *binds, status_collect_fn collect,
 		    void *ctx, char *err, size_t errlen);
 
 /* The address it serves on, as bound: "127.0.0.1:9780", "[::1]:9780"

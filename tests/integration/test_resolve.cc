@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -349,6 +350,118 @@ TEST(Resolve, AListenNameASilentServerHoldsUpNoReload)
 		if (l.ms >= 4000)
 			return "the load took " + std::to_string(l.ms) + " ms";
 		return "";
+	});
+}
+
+namespace {
+
+// ms since t0.
+int64_t
+ms_since(Clock::time_point t0)
+{
+	return std::chrono::duration_cast<std::chrono::milliseconds>(
+	    Clock::now() - t0).count();
+}
+
+// A device called name whose upstream listens on listen.
+std::string
+device_listening(const std::string &name, const std::string &listen)
+{
+	return "  { name = \"" + name + "\"; device = { connect = "
+	    "\"127.0.0.1:1\"; }; upstream = { listen = \"" + listen +
+	    "\"; }; }";
+}
+
+}  // namespace
+
+// Listen names, the status server's too, bind what the DNS server
+// answers: looked up once for a start, one lookup a name whatever its
+// ports (the answer comes 0.3 s late, so both wait for the one lookup).
+TEST(Resolve, ListenNamesBindWhatTheStartLookedUp)
+{
+	with_dns(300, [](Dns &dns) -> std::string {
+		std::string conf = test_preamble() + "devices = (\n" +
+		    device_listening("d1", "plc1.gatewayd-test.invalid:0") +
+		    "\n);\n";
+		const std::string off = "status = { listen = \"\"; };";
+		conf.replace(conf.find(off), off.size(), "status = { listen = "
+		    "\"plc1.gatewayd-test.invalid:0\"; };");
+		GatewayProcess g(conf);
+		if (logged_port(g, "d1/upstream: listening") <= 0 ||
+		    logged_port(g, "status: serving") <= 0)
+			return "not listening; log:\n" + g.log();
+		if (!g.log_contains("d1/upstream: listening on 127.0.0.3:") ||
+		    !g.log_contains(" on http://127.0.0.3:"))
+			return "not on the answer; log:\n" + g.log();
+		std::string r = lookups_are(dns, 1);
+		if (g.signal_and_wait(SIGTERM, 5000) != 0)
+			r += (r.empty() ? "" : ", ") + std::string("no clean stop");
+		return r.empty() ? r : r + "; log:\n" + g.log();
+	}, "127.0.0.3");
+}
+
+// A reload that adds a device listening at a name the DNS server never
+// answers (the resolver would wait 5 s), and a SIGTERM 0.2 s after the
+// SIGHUP: the reload runs on the thread that answers SIGTERM and pings the
+// service manager, so it waits 2 s for the name; the device does not
+// start, the reload says why, and then the stop comes.
+TEST(Resolve, AReloadWaitsTwoSecondsForAListenNameNotAnswered)
+{
+	with_dns(-1, [](Dns &) -> std::string {
+		const std::string d1 = device_listening("d1", "127.0.0.1:0");
+		GatewayProcess g(test_preamble() + "devices = (\n" + d1 +
+		    "\n);\n");
+		if (logged_port(g, "d1/upstream: listening") <= 0)
+			return "d1 did not start; log:\n" + g.log();
+		g.rewrite_config(test_preamble() + "devices = (\n" + d1 +
+		    ",\n" + device_listening("d2",
+		    "plc2.gatewayd-test.invalid:25102") + "\n);\n");
+		auto t0 = Clock::now();
+		kill(g.pid(), SIGHUP);
+		std::this_thread::sleep_for(std::chrono::milliseconds(200));
+		kill(g.pid(), SIGTERM);
+		if (!eventually([&] {
+			return g.log_contains("reload: d2: cannot start");
+		    }, 8000))
+			return "no word on d2 within 8 s; log:\n" + g.log();
+		int64_t ms = ms_since(t0);
+		int rc = g.wait_exit(5000);
+		printf("the reload gave up on the name after %lld ms; "
+		    "stopped after %lld ms\n", (long long)ms,
+		    (long long)ms_since(t0));
+		fflush(stdout);
+		std::string r;
+		if (!g.log_contains("reload: d2: cannot start: cannot resolve "
+		    "plc2.gatewayd-test.invalid: no answer in time"))
+			r = "not the reason";
+		else if (ms >= 4000)
+			r = "the reload took " + std::to_string(ms) + " ms";
+		else if (rc != 0)
+			r = "exit " + std::to_string(rc) + " on SIGTERM";
+		return r.empty() ? r : r + "; log:\n" + g.log();
+	});
+}
+
+// The same name at a start: gatewayd cannot start (70) and says why,
+// after 2 s rather than the resolver's 5 s.
+TEST(Resolve, AStartWaitsTwoSecondsForAListenNameNotAnswered)
+{
+	with_dns(-1, [](Dns &) -> std::string {
+		auto t0 = Clock::now();
+		GatewayProcess g(test_preamble() + "devices = (\n" +
+		    device_listening("d1", "plc1.gatewayd-test.invalid:25101") +
+		    "\n);\n");
+		int rc = g.wait_exit(8000);
+		int64_t ms = ms_since(t0);
+		std::string r;
+		if (rc != 70)
+			r = "exit " + std::to_string(rc) + ", want 70";
+		else if (!g.log_contains("cannot start: d1: cannot resolve "
+		    "plc1.gatewayd-test.invalid: no answer in time"))
+			r = "not the reason";
+		else if (ms >= 4000)
+			r = "the start took " + std::to_string(ms) + " ms";
+		return r.empty() ? r : r + "; log:\n" + g.log();
 	});
 }
 
