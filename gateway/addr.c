@@ -485,6 +485,7 @@ addr_bound_of(const struct sockaddr *sa, struct addr_bound *out)
 	} else if (sa->sa_family == AF_INET6) {
 		memcpy(out->addr,
 		    &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		out->scope = ((const struct sockaddr_in6 *)sa)->sin6_scope_id;
 		out->family = AF_INET6;
 		if (addr_v4_mapped(out->addr)) {
 			memmove(out->addr, out->addr + 12, 4);
@@ -498,7 +499,8 @@ addr_bound_same(const struct addr_bound *a, const struct addr_bound *b,
     char *buf, size_t len)
 {
 	if (a->family == 0 || a->family != b->family ||
-	    memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) != 0)
+	    memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) != 0 ||
+	    a->scope != b->scope)
 		return (false);
 	if (inet_ntop(a->family, a->addr, buf, (socklen_t)len) == NULL &&
 	    len > 0)

@@ -76,8 +76,10 @@ bool	addr_listen_overlap(const struct addr_hostport *,
    endpoint_listen() tries first. An IPv4-mapped IPv6 address is kept as
    IPv4. */
 struct addr_bound {
-	int	family;		/* 0: none (a name that does not resolve) */
-	uint8_t	addr[16];
+	int		family;		/* 0: none (a name that does not
+					   resolve) */
+	uint8_t		addr[16];
+	uint32_t	scope;		/* IPv6: the interface, 0 for none */
 };
 
 /* An IPv4 or IPv6 socket address. */
@@ -104,7 +106,8 @@ int	addr_bound_literal(const char *host, struct addr_bound *out);
 /* The address of sa (AF_INET or AF_INET6; else out->family 0). */
 void	addr_bound_of(const struct sockaddr *sa, struct addr_bound *out);
 
-/* True when a and b are the same address; its text goes into buf. */
+/* True when a and b are the same address (and IPv6 scope); its text goes
+   into buf. */
 bool	addr_bound_same(const struct addr_bound *a,
 	    const struct addr_bound *b, char *buf, size_t len);
 

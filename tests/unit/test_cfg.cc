@@ -612,11 +612,28 @@ TEST_F(CfgTest, ListenNameThatBindsAnotherListensAddressIsADuplicate)
 	    "devices.[0].upstream.listen \"localhost:2\" at line 3, both bind " +
 	    ip + ")\n");
 
-	// Another port: no clash, and nothing to look up.
+	// Another port: no clash.
 	const std::string other = V + "devices = (\n{ name = \"a\"; " + DV +
 	    "upstream = { listen = \"localhost:3\"; }; },\n{ name = \"b\"; " +
 	    DV + "upstream = { listen = \"" + lit + "\"; }; }\n);\n";
 	EXPECT_EQ(load(other, true), 0) << out;
+}
+
+// One link-local address on two interfaces is two addresses: Linux binds
+// both on one port. The same interface twice is a duplicate.
+TEST_F(CfgTest, ALinkLocalAddressOnTwoInterfacesIsNoDuplicate)
+{
+	auto two = [](const char *a, const char *b) {
+		return V + "devices = (\n{ name = \"a\"; " + DV +
+		    "upstream = { listen = \"[" + a + "]:2\"; }; },\n"
+		    "{ name = \"b\"; " + DV + "upstream = { listen = \"[" + b +
+		    "]:2\"; }; }\n);\n";
+	};
+
+	EXPECT_EQ(load(two("fe80::1%1", "fe80::1%2"), true), 0) << out;
+	EXPECT_EQ(load(two("fe80::1%1", "fe80::1%1"), true), -1);
+	EXPECT_NE(out.find("duplicate listen address"), std::string::npos)
+	    << out;
 }
 
 TEST(BadConfigTable, CoversEnough)
