@@ -129,6 +129,14 @@ endpoint_listen_on(const struct addr_binds *b, int i, const char *port,
 	socklen_t	len;
 	int		fd, one = 1, saved;
 
+	/* An IPv6 socket for IPv6 alone cannot bind an IPv4-mapped address:
+	   it is the IPv4 address. */
+	if (v6only && a.sa.sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&a.in6.sin6_addr)) {
+		memset(&a.in, 0, sizeof(a.in));
+		a.in.sin_family = AF_INET;
+		memcpy(&a.in.sin_addr, &b->a[i].in6.sin6_addr.s6_addr[12], 4);
+	}
 	if (a.sa.sa_family == AF_INET) {
 		a.in.sin_port = htons((uint16_t)strtoul(port, NULL, 10));
 		len = sizeof(a.in);

@@ -766,6 +766,25 @@ TEST(Status, ListensOnIPv6Loopback)
 	close(d);
 }
 
+// An IPv4-mapped IPv6 address is the IPv4 address: the status server,
+// whose IPv6 sockets take IPv6 alone, serves on it.
+TEST(Status, ListensOnAnIPv4MappedAddress)
+{
+	int dport, d = tcp_bound(&dport);
+	ASSERT_NE(d, -1);
+	InProcessGateway g(preamble_with_status("[::ffff:127.0.0.1]:0") +
+	    "devices = (\n" + device_conf("d1", connect_ep(dport),
+	    listen_ep(0)) + ");\n");
+	ASSERT_TRUE(g.ok()) << g.log();
+	int sport = logged_port(g, "status: serving");
+	ASSERT_GT(sport, 0) << g.log();
+	EXPECT_TRUE(g.log().find("on http://127.0.0.1:" + std::to_string(sport))
+	    != std::string::npos) << g.log();
+	EXPECT_EQ(http_get(sport, "/status").status, 200);
+	g.stop();
+	close(d);
+}
+
 TEST(Status, BusyPortFailsStartWithTheReason)
 {
 	int sport, busy = tcp_listen(&sport);
