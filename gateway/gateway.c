@@ -231,13 +231,15 @@ find_cfg(const struct cfg *cfg, const char *name)
 }
 
 /* A listen link holds its listening socket, its client and one more
-   waiting to be taken; a dialling link its socket and, while it looks a
-   name up, an eventfd. */
+   waiting to be taken, and for a name a lookup a silent DNS server may
+   keep (its eventfd and the resolver's socket) until the resolver gives
+   up; a dialling link its socket and, while it looks a name up, an
+   eventfd. */
 static long
 endpoint_fds(const struct cfg_endpoint *ep)
 {
 	if (ep->mode == CFG_LINK_LISTEN)
-		return (3);
+		return (addr_host_is_literal(ep->hp.host) ? 3 : 5);
 	return (addr_host_is_literal(ep->hp.host) ? 1 : 2);
 }
 

@@ -111,7 +111,8 @@ static void		status_shut(struct status_conn *);
 static void		status_expire(struct status *, int64_t);
 static void		*status_main(void *);
 static bool		status_may_hold(const struct status *,
-			    const struct addr_hostport *);
+			    const struct addr_hostport *,
+			    const struct addr_binds *);
 
 /* libmicrohttpd's error messages: kept as the reason while starting, then
    logged, at most one line a minute (a client flood must not flood the
@@ -550,20 +551,36 @@ out_free:
 	return (NULL);
 }
 
-/* Might st hold hp's address: the same port, and a host that is, or may
-   resolve to, the one it is bound to? */
+/* Might st hold hp's address: the same port, and a host that is, or
+   resolves to (b), the one st is bound to, or a wildcard on either side? */
 static bool
-status_may_hold(const struct status *st, const struct addr_hostport *hp)
+status_may_hold(const struct status *st, const struct addr_hostport *hp,
+    const struct addr_binds *b)
 {
+	static const uint8_t	 zero[16];
 	struct addr_hostport	 bound;
+	struct addr_bound	 was, to;
 	const char		*why;
+	char			 ip[64];
+	int			 i;
 
 	if (addr_parse_bind(st->where, &bound, &why) == -1)
 		return (true);
 	if (strtoul(hp->port, NULL, 10) != strtoul(bound.port, NULL, 10))
 		return (false);
-	return (!addr_host_is_literal(hp->host) ||
-	    addr_listen_overlap(hp, &bound));
+	if (addr_host_is_literal(hp->host))
+		return (addr_listen_overlap(hp, &bound));
+	if (addr_host_is_wildcard(bound.host) ||
+	    addr_bound_literal(bound.host, &was) == -1)
+		return (true);
+	for (i = 0; i < b->n; i++) {
+		addr_bound_of(&b->a[i].sa, &to);
+		if (addr_bound_same(&was, &to, ip, sizeof(ip)) ||
+		    (to.family != 0 && memcmp(to.addr, zero,
+		    to.family == AF_INET ? 4 : 16) == 0))
+			return (true);
+	}
+	return (false);
 }
 
 int
@@ -571,22 +588,27 @@ status_move(struct status **stp, const struct addr_hostport *hp,
     const struct addr_binds *binds, status_collect_fn collect, void *ctx,
     char *err, size_t errlen)
 {
+	const struct addr_binds	*b;
+	struct addr_binds	 own;
 	struct addr_hostport	 was;
 	struct status		*st;
 	const char		*why;
 	char			 rerr[256];
 	size_t			 n;
 
-	if ((st = status_start(hp, binds, collect, ctx, err, errlen)) != NULL)
+	/* A name is looked up once, for every try below; one that binds
+	   nothing leaves the old server alone. */
+	b = endpoint_binds(hp, binds, &own);
+	if ((st = status_start(hp, b, collect, ctx, err, errlen)) != NULL)
 		goto out_swap;
-	if (*stp == NULL || !status_may_hold(*stp, hp) ||
+	if (b->n == 0 || *stp == NULL || !status_may_hold(*stp, hp, b) ||
 	    addr_parse_bind((*stp)->where, &was, &why) == -1)
 		return (-1);
 	/* Perhaps the old server holds the very address, written another
 	   way: let it go and try again, or take it back. */
 	status_stop(*stp);
 	*stp = NULL;
-	if ((st = status_start(hp, binds, collect, ctx, err, errlen)) != NULL)
+	if ((st = status_start(hp, b, collect, ctx, err, errlen)) != NULL)
 		goto out_swap;
 	if ((*stp = status_start(&was, NULL, collect, ctx, rerr,
 	    sizeof(rerr))) == NULL && (n = strlen(err)) < errlen)

@@ -43,12 +43,14 @@ struct status	*status_start(const struct addr_hostport *hp,
 
 /* Serve on hp (binds as for status_start()) instead of where *stp serves
    (NULL: nowhere). The new server starts while the old one serves, and
-   the old one stops once it has: 0, *stp the new one. When hp cannot be had and the old server may
-   hold it (the same port, and the same host, a wildcard or a name), the
-   old one stops, hp is tried again, and should it fail again the old
-   address is served again. -1 with the reason in err when hp cannot be
-   had: *stp serves where it did (a new server when restarted), or is
-   NULL when it could not be restarted (err says why too). */
+   the old one stops once it has: 0, *stp the new one. When hp cannot be
+   had and the old server may hold it (the same port, and the same
+   address, one that hp's name binds, or a wildcard), the old one stops,
+   hp is tried again, and should it fail again the old address is served
+   again. A name that binds nothing (not answered in time) leaves the old
+   server serving. -1 with the reason in err when hp cannot be had: *stp
+   serves where it did (a new server when restarted), or is NULL when it
+   could not be restarted (err says why too). */
 int		 status_move(struct status **stp,
 		    const struct addr_hostport *hp,
 		    const struct addr_binds *binds, status_collect_fn collect,

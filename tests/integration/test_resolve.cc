@@ -29,6 +29,7 @@
 
 #include "cfg.h"
 #include "gwtest.h"
+#include "http.h"
 #include "net.h"
 #include "nschild.h"
 #include "resolve.h"
@@ -372,27 +373,38 @@ device_listening(const std::string &name, const std::string &listen)
 	    "\"; }; }";
 }
 
+// The preamble with status.listen at listen.
+std::string
+preamble_status(const std::string &listen)
+{
+	std::string p = test_preamble();
+	const std::string off = "status = { listen = \"\"; };";
+
+	return p.replace(p.find(off), off.size(), "status = { listen = \"" +
+	    listen + "\"; };");
+}
+
 }  // namespace
 
 // Listen names, the status server's too, bind what the DNS server
-// answers: looked up once for a start, one lookup a name whatever its
-// ports (the answer comes 0.3 s late, so both wait for the one lookup).
+// answers, at their ports: looked up once for a start, one lookup a name
+// whatever its ports (the answer comes 0.3 s late, so both wait for the
+// one lookup).
 TEST(Resolve, ListenNamesBindWhatTheStartLookedUp)
 {
 	with_dns(300, [](Dns &dns) -> std::string {
-		std::string conf = test_preamble() + "devices = (\n" +
+		GatewayProcess g(preamble_status(
+		    "plc1.gatewayd-test.invalid:25103") + "devices = (\n" +
 		    device_listening("d1", "plc1.gatewayd-test.invalid:0") +
-		    "\n);\n";
-		const std::string off = "status = { listen = \"\"; };";
-		conf.replace(conf.find(off), off.size(), "status = { listen = "
-		    "\"plc1.gatewayd-test.invalid:0\"; };");
-		GatewayProcess g(conf);
+		    "\n);\n");
 		if (logged_port(g, "d1/upstream: listening") <= 0 ||
-		    logged_port(g, "status: serving") <= 0)
+		    logged_port(g, "status: serving") != 25103)
 			return "not listening; log:\n" + g.log();
 		if (!g.log_contains("d1/upstream: listening on 127.0.0.3:") ||
-		    !g.log_contains(" on http://127.0.0.3:"))
+		    !g.log_contains(" on http://127.0.0.3:25103"))
 			return "not on the answer; log:\n" + g.log();
+		if (http_get(25103, "/status", "127.0.0.3").status != 200)
+			return "no status on 127.0.0.3:25103; log:\n" + g.log();
 		std::string r = lookups_are(dns, 1);
 		if (g.signal_and_wait(SIGTERM, 5000) != 0)
 			r += (r.empty() ? "" : ", ") + std::string("no clean stop");
@@ -442,14 +454,18 @@ TEST(Resolve, AReloadWaitsTwoSecondsForAListenNameNotAnswered)
 	});
 }
 
-// The same name at a start: gatewayd cannot start (70) and says why,
-// after 2 s rather than the resolver's 5 s.
-TEST(Resolve, AStartWaitsTwoSecondsForAListenNameNotAnswered)
+// Three such names at a start: gatewayd cannot start (70) and says why,
+// after 2 s in all, rather than the resolver's 5 s for each, or 2 s for
+// each.
+TEST(Resolve, AStartWaitsTwoSecondsForListenNamesNotAnswered)
 {
 	with_dns(-1, [](Dns &) -> std::string {
 		auto t0 = Clock::now();
 		GatewayProcess g(test_preamble() + "devices = (\n" +
 		    device_listening("d1", "plc1.gatewayd-test.invalid:25101") +
+		    ",\n" + device_listening("d2",
+		    "plc2.gatewayd-test.invalid:25102") + ",\n" +
+		    device_listening("d3", "plc3.gatewayd-test.invalid:25103") +
 		    "\n);\n");
 		int rc = g.wait_exit(8000);
 		int64_t ms = ms_since(t0);
@@ -461,6 +477,34 @@ TEST(Resolve, AStartWaitsTwoSecondsForAListenNameNotAnswered)
 			r = "not the reason";
 		else if (ms >= 4000)
 			r = "the start took " + std::to_string(ms) + " ms";
+		return r.empty() ? r : r + "; log:\n" + g.log();
+	});
+}
+
+// A reload that moves the status server to a name the DNS server never
+// answers, on the port it serves on: the old server serves on, never
+// stopped (it cannot hold what a name without an answer binds).
+TEST(Resolve, AStatusServerMovedToANameNotAnsweredServesOn)
+{
+	with_dns(-1, [](Dns &) -> std::string {
+		const std::string devs = "devices = (\n" +
+		    device_listening("d1", "127.0.0.1:0") + "\n);\n";
+		GatewayProcess g(preamble_status("127.0.0.1:25111") + devs);
+		if (logged_port(g, "status: serving") != 25111)
+			return "no status server; log:\n" + g.log();
+		g.rewrite_config(preamble_status(
+		    "plc1.gatewayd-test.invalid:25111") + devs);
+		kill(g.pid(), SIGHUP);
+		if (!eventually([&] {
+			return g.log_contains("status server kept on");
+		    }, 8000))
+			return "no word on the status server within 8 s; log:\n" +
+			    g.log();
+		std::string r;
+		if (g.log_contains("status: stopped serving"))
+			r = "the old server was stopped";
+		else if (http_get(25111, "/status").status != 200)
+			r = "no status on 127.0.0.1:25111";
 		return r.empty() ? r : r + "; log:\n" + g.log();
 	});
 }
