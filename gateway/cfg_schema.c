@@ -472,9 +472,10 @@ cfg_lookup_listen(struct cfg *c)
 	struct addr_binds	 *b;
 	const char		 *host;
 	int64_t			  deadline;
-	int			  k, nslots = 1 + CFG_LISTEN_SLOTS * c->n_devices;
+	int			  k, nslots;
 
 	/* Without memory for the list, one at a time: still bounded. */
+	nslots = 1 + CFG_LISTEN_SLOTS * c->n_devices;
 	lk = calloc((size_t)nslots, sizeof(*lk));
 	deadline = clock_ms() + CFG_LOOKUP_MS;
 	for (k = 0; k < nslots; k++) {
@@ -516,7 +517,8 @@ cfg_listen_bound(const struct cfg *c, int nslots, bool **named)
 		return (NULL);
 	for (k = 0; k < nslots; k++)
 		if (cfg_listen_slot(c, k, &hp, &text, path, sizeof(path),
-		    &line, &binds) && (port = strtoul(hp->port, NULL, 10)) > 0 &&
+		    &line, &binds) &&
+		    (port = strtoul(hp->port, NULL, 10)) > 0 &&
 		    port < 65536 && uses[port] < 2)
 			uses[port]++;
 	if ((b = calloc((size_t)nslots, sizeof(*b))) == NULL ||
@@ -526,7 +528,8 @@ cfg_listen_bound(const struct cfg *c, int nslots, bool **named)
 	   their ports. */
 	for (k = 0; k < nslots; k++) {
 		if (!cfg_listen_slot(c, k, &hp, &text, path, sizeof(path),
-		    &line, &binds) || (port = strtoul(hp->port, NULL, 10)) == 0 ||
+		    &line, &binds) ||
+		    (port = strtoul(hp->port, NULL, 10)) == 0 ||
 		    port >= 65536 || uses[port] < 2)
 			continue;
 		if (addr_bound_literal(hp->host, &b[k]) == 0)

@@ -33,10 +33,11 @@ typedef void (*status_collect_fn)(void *ctx, struct metrics *m);
    of its addresses that can be had: those in binds, as a start or a
    reload looked them up, else looked up now (endpoint_binds()). Each
    connection has a few seconds to complete a request, however slowly it
-   trickles; a connection over STATUS_CONN_MAX evicts the oldest. Returns NULL with a reason in
-   err ("status.listen 127.0.0.1:9780: cannot serve: ... Address already
-   in use") when no address can be had. A request copies under short locks
-   and renders without any: it never blocks a pump or the watchdog. */
+   trickles; a connection over STATUS_CONN_MAX evicts the oldest. Returns
+   NULL with a reason in err ("status.listen 127.0.0.1:9780: cannot serve:
+   ... Address already in use") when no address can be had. A request
+   copies under short locks and renders without any: it never blocks a
+   pump or the watchdog. */
 struct status	*status_start(const struct addr_hostport *hp,
 		    const struct addr_binds *binds, status_collect_fn collect,
 		    void *ctx, char *err, size_t errlen);

@@ -407,7 +407,8 @@ TEST(Resolve, ListenNamesBindWhatTheStartLookedUp)
 			return "no status on 127.0.0.3:25103; log:\n" + g.log();
 		std::string r = lookups_are(dns, 1);
 		if (g.signal_and_wait(SIGTERM, 5000) != 0)
-			r += (r.empty() ? "" : ", ") + std::string("no clean stop");
+			r += std::string(r.empty() ? "" : ", ") +
+			    "no clean stop";
 		return r.empty() ? r : r + "; log:\n" + g.log();
 	}, "127.0.0.3");
 }
@@ -498,8 +499,8 @@ TEST(Resolve, AStatusServerMovedToANameNotAnsweredServesOn)
 		if (!eventually([&] {
 			return g.log_contains("status server kept on");
 		    }, 8000))
-			return "no word on the status server within 8 s; log:\n" +
-			    g.log();
+			return "no word on the status server within 8 s; "
+			    "log:\n" + g.log();
 		std::string r;
 		if (g.log_contains("status: stopped serving"))
 			r = "the old server was stopped";
