@@ -474,7 +474,10 @@ client_drain(struct mon_port *p, struct mon_client *c)
 }
 
 /* Take from the tap and send, while the client keeps up: a buffer that
-   was full takes from the tap again once it is sent. */
+   was full takes from the tap again once it is sent, MON_ROUNDS times
+   a wake-up (the other clients' turn); then the tap may still hold more,
+   and no feed wakes a reader that did not find it empty: the client's
+   tap eventfd is made readable to come back at the next poll(). */
 static void
 client_pump(struct mon_port *p, struct mon_client *c)
 {
@@ -493,6 +496,7 @@ client_pump(struct mon_port *p, struct mon_client *c)
 		if (had < MON_OUT_MAX)
 			return;
 	}
+	tap_kick(c->sub);
 }
 
 /* What one poll() entry stands for. */

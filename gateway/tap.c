@@ -240,8 +240,9 @@ tap_subscribe(struct tap *t, enum tap_kind kind, size_t cap)
 	s->waiting = true;
 	pthread_mutex_lock(&t->mu);
 	if (t->closed || t->nkind[kind] == kind_max(kind)) {
+		err = t->closed ? ESHUTDOWN : EBUSY;
 		pthread_mutex_unlock(&t->mu);
-		errno = t->closed ? ESHUTDOWN : EBUSY;
+		errno = err;
 		goto out_free;
 	}
 	/* The places of both kinds add up to the table: one is free. */
@@ -301,6 +302,12 @@ tap_wake(struct tap_sub *s)
 	/* Resets the counter; EAGAIN: there was nothing to reset. */
 	n = read(s->efd, &count, sizeof(count));
 	(void)n;
+}
+
+void
+tap_kick(struct tap_sub *s)
+{
+	sub_signal(s);
 }
 
 enum tap_take

@@ -68,6 +68,11 @@ void		 tap_unsubscribe(struct tap_sub *);
 int		 tap_fd(const struct tap_sub *);
 void		 tap_wake(struct tap_sub *);
 
+/* Make tap_fd() readable: for a reader that stops taking before the
+   buffer is empty (a feed wakes only a reader that found it empty), to
+   come back to it at its next poll(). */
+void		 tap_kick(struct tap_sub *);
+
 enum tap_take {
 	TAP_DATA,	/* a chunk: dir, time, bytes */
 	TAP_GAP,	/* *n bytes dropped here: the buffer was full */

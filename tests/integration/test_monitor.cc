@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -191,6 +193,50 @@ TEST_P(Monitor, AStoppedClientNeverSlowsTheRelay)
 	    "sent, [1-9][0-9]* missed"); }, 5000)) << r.g->log();
 	// Once it is gone, the relay is back on its own path and whole.
 	ASSERT_TRUE(roundtrip(r.dev, r.up, "after"));
+}
+
+// A client that reads as fast as it can, through a burst of 32 MiB: it
+// may miss some of it, but what comes after the burst reaches it.
+TEST_P(Monitor, AFastClientGetsWhatFollowsABurst)
+{
+	Rig r(GetParam(), "raw");
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	int m = r.watch(1);
+	ASSERT_NE(m, -1);
+	std::atomic<bool> stop{false}, found{false};
+	std::atomic<uint64_t> seen{0};
+	std::thread reader([&] {
+		std::string tail;
+		char buf[65536];
+		while (!stop && !found) {
+			struct pollfd pfd = { m, POLLIN, 0 };
+			if (poll(&pfd, 1, 100) != 1)
+				continue;
+			ssize_t n = recv(m, buf, sizeof(buf), 0);
+			if (n <= 0)
+				break;
+			seen += (uint64_t)n;
+			tail.append(buf, (size_t)n);
+			if (tail.size() > 64)
+				tail.erase(0, tail.size() - 64);
+			found = tail.find("MARK-END") != std::string::npos;
+		}
+	});
+	const size_t total = 32u << 20;
+	std::vector<uint8_t> in(total, 'x'), got(total);
+	bool sent = false;
+	std::thread w([&] { sent = write_all(r.dev, in.data(), total, 20000); });
+	bool read = read_exact(r.up, got.data(), total, 20000);
+	w.join();
+	EXPECT_TRUE(sent);
+	EXPECT_TRUE(read);
+	EXPECT_TRUE(roundtrip(r.dev, r.up, "MARK-END"));
+	bool ok = eventually([&] { return found.load(); }, 5000);
+	stop = true;
+	reader.join();
+	EXPECT_TRUE(ok) << seen << " bytes seen, and not what followed; "
+	    "log:\n" << r.g->log();
+	close(m);
 }
 
 INSTANTIATE_TEST_SUITE_P(Relay, Monitor, ::testing::Values("copy", "splice"));
