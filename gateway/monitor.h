@@ -5,7 +5,8 @@
    up is dropped from (its tap buffer overflows), never waited for, and
    the bytes it missed are counted.
 
-   Tagged format: each chunk is a header line, then exactly LEN bytes:
+   Tagged format: each chunk (in pieces of at most TAP_PIECE_MAX bytes)
+   is a header line, then exactly LEN bytes:
      2026-11-28T10:00:00.123Z dev>up LEN\n<LEN bytes>
    and where bytes were dropped for this client, a line with no bytes:
      2026-11-28T10:00:00.123Z dropped LEN\n */
