@@ -1,6 +1,5 @@
 /* diag.c -- every established TCP socket's state in one netlink dump. */
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -10,18 +9,17 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "diag.h"
 
 /* The kernel fills at most about 32 KiB per recv() of a dump
    (netlink_dump() caps its buffer there), so a larger one is never used. */
 #define DIAG_BUF_BYTES		32768
-/* A kernel that takes longer than this to answer is broken: the sweep
-   falls back to probing each socket rather than wait. */
-#define DIAG_RECV_TIMEOUT_MS	1000
 #define DIAG_MIN_SLOTS		64
 
 struct diag_slot {
@@ -41,7 +39,7 @@ struct wd_diag {
 
 static int	diag_open(struct wd_diag *);
 static int	diag_request(struct wd_diag *, int family);
-static int	diag_receive(struct wd_diag *);
+static int	diag_receive(struct wd_diag *, int64_t deadline);
 static void	diag_clear(struct wd_diag *);
 static int	diag_insert(struct wd_diag *, uint32_t ino,
 		    const struct wd_sample *);
@@ -84,7 +82,7 @@ wd_diag_free(struct wd_diag *d)
 }
 
 int
-wd_diag_dump(struct wd_diag *d, unsigned mask)
+wd_diag_dump(struct wd_diag *d, unsigned mask, int timeout_ms)
 {
 	/* One request covers one family. */
 	static const struct {
@@ -94,6 +92,7 @@ wd_diag_dump(struct wd_diag *d, unsigned mask)
 		{ WD_DIAG_INET, AF_INET },
 		{ WD_DIAG_INET6, AF_INET6 },
 	};
+	int64_t			deadline = clock_ms() + timeout_ms;
 	size_t			i;
 	int			saved_errno;
 
@@ -104,7 +103,7 @@ wd_diag_dump(struct wd_diag *d, unsigned mask)
 		if (!(mask & families[i].bit))
 			continue;
 		if (diag_request(d, families[i].family) == -1 ||
-		    diag_receive(d) == -1)
+		    diag_receive(d, deadline) == -1)
 			goto out_close_socket;
 	}
 	return (0);
@@ -248,22 +247,13 @@ diag_socket(struct wd_diag *d, const struct nlmsghdr *h)
 static int
 diag_open(struct wd_diag *d)
 {
-	struct timeval	tv = { DIAG_RECV_TIMEOUT_MS / 1000,
-			    (DIAG_RECV_TIMEOUT_MS % 1000) * 1000 };
-	int		fd, saved_errno;
+	int	fd;
 
 	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
 	    NETLINK_SOCK_DIAG)) == -1)
 		return (-1);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
-		goto out_close_fd;
 	d->fd = fd;
 	return (0);
-out_close_fd:
-	saved_errno = errno;
-	close(fd);
-	errno = saved_errno;
-	return (-1);
 }
 
 /* Ask for every ESTABLISHED TCP socket of family with its tcp_info. */
@@ -303,19 +293,35 @@ diag_request(struct wd_diag *d, int family)
 
 /* Read the reply to the last request until NLMSG_DONE. */
 static int
-diag_receive(struct wd_diag *d)
+diag_receive(struct wd_diag *d, int64_t deadline)
 {
 	struct iovec		iov = { d->buf, DIAG_BUF_BYTES };
+	struct pollfd		pfd;
 	struct msghdr		msg;
 	enum wd_diag_status	st;
+	int64_t			left;
 	ssize_t			n;
+	int			rc;
 
 	for (;;) {
+		pfd.fd = d->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		do
+			rc = (left = deadline - clock_ms()) > 0 ?
+			    poll(&pfd, 1, (int)left) : 0;
+		while (rc == -1 && errno == EINTR);
+		if (rc == -1)
+			return (-1);
+		if (rc == 0) {
+			errno = EAGAIN;
+			return (-1);
+		}
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
 		do
-			n = recvmsg(d->fd, &msg, 0);
+			n = recvmsg(d->fd, &msg, MSG_DONTWAIT);
 		while (n == -1 && errno == EINTR);
 		if (n == -1)
 			return (-1);

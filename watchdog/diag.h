@@ -43,13 +43,14 @@ void		 wd_diag_free(struct wd_diag *);
 #define WD_DIAG_INET6	0x2
 
 /* Empty the table and refill it from a fresh dump of the families in mask
-   (WD_DIAG_INET, WD_DIAG_INET6), opening the netlink socket on first use.
-   Returns 0, or -1 with errno (socket() errors such as
-   EAFNOSUPPORT where sock_diag is missing or filtered, EAGAIN when the
-   kernel did not answer within a second, EPROTO for a reply that does not
-   parse, the kernel's own error); then the table is empty and the socket
-   closed, so the next dump starts clean. */
-int		 wd_diag_dump(struct wd_diag *, unsigned mask);
+   (WD_DIAG_INET, WD_DIAG_INET6), opening the netlink socket on first use,
+   in timeout_ms at most, however many replies the dump takes. Returns 0,
+   or -1 with errno (socket() errors such as EAFNOSUPPORT where sock_diag
+   is missing or filtered, EAGAIN when the dump did not end in time,
+   EPROTO for a reply that does not parse, the kernel's own error); then
+   the table is empty and the socket closed, so the next dump starts
+   clean. */
+int		 wd_diag_dump(struct wd_diag *, unsigned mask, int timeout_ms);
 
 /* The sample of the socket with inode ino, from the last dump: true and *s
    filled, or false when the dump did not show it established. */

@@ -36,6 +36,9 @@
    probing each was cheaper, at 1,000 the two were even, at 2,000 the
    dump took a fifth off the sweep. */
 #define WD_DUMP_MIN_LINKS	1000
+/* A dump that takes longer than this is given up, and the sweep probes
+   each link: a kernel that slow is broken. */
+#define WD_DUMP_MAX_MS		1000
 
 struct wd_entry {
 	const struct wd_target_ops	*ops;
@@ -168,7 +171,8 @@ wd_main(void *arg)
 		   the last sweep is probed by itself once. */
 		dumped = wd->links_up >= WD_DUMP_MIN_LINKS &&
 		    wd->families != 0 && wd->diag != NULL &&
-		    wd_diag_dump(wd->diag, wd->families) == 0;
+		    wd_diag_dump(wd->diag, wd->families,
+		    wd_dump_timeout_ms(atomic_load(&wd->period_ms))) == 0;
 		wd->families = 0;
 		wd->links_up = 0;
 		for (i = 0; i < wd->n && !wd->stop; i++)
@@ -284,6 +288,14 @@ int
 wd_period(struct watchdog *wd)
 {
 	return (atomic_load(&wd->period_ms));
+}
+
+int
+wd_dump_timeout_ms(int period_ms)
+{
+	int64_t	ms = (int64_t)period_ms * WD_STUCK_PERIODS / 2;
+
+	return (ms < WD_DUMP_MAX_MS ? (int)ms : WD_DUMP_MAX_MS);
 }
 
 int64_t

@@ -56,6 +56,12 @@ int64_t	 wd_stuck_ms(struct watchdog *, int64_t now_ms);
 #define WD_STUCK_PERIODS	10
 bool	 wd_is_stuck(struct watchdog *, int64_t now_ms, int64_t *stuck_ms);
 
+/* How long a sweep's sock_diag dump may take, at most, with a period of
+   period_ms: half of what makes a sweep stuck (and no more than a
+   second), so that a dump given up leaves the sweep the time to probe
+   each link instead. */
+int	 wd_dump_timeout_ms(int period_ms);
+
 /* Counters for the metrics. */
 uint64_t	 wd_sweeps(struct watchdog *);
 const struct hist *wd_sweep_hist(struct watchdog *);

@@ -23,6 +23,7 @@
 #include "diag.h"
 #include "net.h"
 #include "probe.h"
+#include "watchdog.h"
 
 namespace {
 
@@ -453,7 +454,7 @@ inode_of(int fd)
 bool
 dump_or_skip(struct wd_diag *d)
 {
-	if (wd_diag_dump(d, WD_DIAG_INET | WD_DIAG_INET6) == 0)
+	if (wd_diag_dump(d, WD_DIAG_INET | WD_DIAG_INET6, 1000) == 0)
 		return true;
 	if (errno == EAFNOSUPPORT || errno == EPROTONOSUPPORT ||
 	    errno == EACCES || errno == EPERM)
@@ -510,4 +511,38 @@ TEST_F(Diag, CloseWaitIsLeftToTheProbe)
 	if (!dump_or_skip(d))
 		GTEST_SKIP() << "no sock_diag here";
 	EXPECT_FALSE(lookup(inode_of(p.cli), &s));
+}
+
+// A dump has a time of its own, however many replies it takes: one out of
+// time is given up (EAGAIN) and leaves nothing behind, and the next one
+// starts clean.
+TEST_F(Diag, ADumpOutOfTimeIsGivenUp)
+{
+	Pair p;
+	ASSERT_NO_FATAL_FAILURE(p.open());
+	if (!dump_or_skip(d))
+		GTEST_SKIP() << "no sock_diag here";
+	struct wd_sample s;
+	ASSERT_TRUE(lookup(inode_of(p.cli), &s));
+	errno = 0;
+	EXPECT_EQ(wd_diag_dump(d, WD_DIAG_INET | WD_DIAG_INET6, 0), -1);
+	EXPECT_EQ(errno, EAGAIN);
+	EXPECT_FALSE(lookup(inode_of(p.cli), &s));
+	ASSERT_TRUE(dump_or_skip(d));
+	EXPECT_TRUE(lookup(inode_of(p.cli), &s));
+}
+
+// The dump's time ends well before the sweep under way counts as stuck
+// (which exits 70), so that the sweep can still probe each link: half of
+// WD_STUCK_PERIODS periods, and a second at most.
+TEST(DiagTime, ADumpEndsBeforeTheSweepIsStuck)
+{
+	for (int period : { 1, 10, 50, 100, 200, 250, 1000, 60000 }) {
+		int ms = wd_dump_timeout_ms(period);
+		EXPECT_GT(ms, 0) << period;
+		EXPECT_LE(ms, 1000) << period;
+		EXPECT_LE(2 * (int64_t)ms, (int64_t)WD_STUCK_PERIODS * period)
+		    << period;
+	}
+	EXPECT_EQ(wd_dump_timeout_ms(100), 500);
 }
