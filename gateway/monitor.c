@@ -10,6 +10,9 @@
  * waits; monitor_open() and monitor_close() change the table under mu,
  * bump gen and wake the thread, which then throws away what that poll()
  * found (its descriptors may be closed) and builds its list again.
+ * A listening socket is closed only once that poll() has returned
+ * (polls counts the returns): poll() holds the socket while it waits, and
+ * its port could not be bound again until then.
  */
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -72,6 +75,9 @@ struct monitor {
 	int			  wake;		/* eventfd */
 	bool			  stop;		/* protected by mu */
 	unsigned		  gen;		/* protected by mu */
+	bool			  in_poll;	/* protected by mu */
+	unsigned		  polls;	/* returns from poll(), by mu */
+	pthread_cond_t		  polled;	/* polls moved */
 	struct mon_port		**ports;	/* protected by mu */
 	int			  n_ports;
 	int			  cap_ports;
@@ -104,8 +110,10 @@ monitor_start(void)
 		return (NULL);
 	}
 	pthread_mutex_init(&mon->mu, NULL);
+	pthread_cond_init(&mon->polled, NULL);
 	if ((err = pthread_create(&mon->thread, NULL, monitor_main, mon)) !=
 	    0) {
+		pthread_cond_destroy(&mon->polled);
 		pthread_mutex_destroy(&mon->mu);
 		close(mon->wake);
 		free(mon);
@@ -131,6 +139,7 @@ monitor_stop(struct monitor *mon)
 		port_free(mon->ports[i]);
 	free(mon->ports);
 	close(mon->wake);
+	pthread_cond_destroy(&mon->polled);
 	pthread_mutex_destroy(&mon->mu);
 	free(mon);
 }
@@ -214,6 +223,7 @@ void
 monitor_close(struct monitor *mon, const char *device)
 {
 	struct mon_port	*p = NULL;
+	unsigned	 polls;
 	int		 i;
 
 	pthread_mutex_lock(&mon->mu);
@@ -229,12 +239,17 @@ monitor_close(struct monitor *mon, const char *device)
 				client_close(p, &p->cl[i], "the device stopped");
 		mon->gen++;
 	}
-	pthread_mutex_unlock(&mon->mu);
-	if (p == NULL)
+	if (p == NULL) {
+		pthread_mutex_unlock(&mon->mu);
 		return;
+	}
 	/* The thread looks at the table again before it touches a
-	   descriptor: closing here is safe. */
+	   descriptor; wait for the poll() that holds the port to return. */
 	mon_wake(mon);
+	polls = mon->polls;
+	while (mon->in_poll && mon->polls == polls)
+		pthread_cond_wait(&mon->polled, &mon->mu);
+	pthread_mutex_unlock(&mon->mu);
 	port_free(p);
 }
 
@@ -573,6 +588,7 @@ monitor_main(void *arg)
 		}
 		gen = mon->gen;
 		timeout = wake_at == 0 ? -1 : (int)(wake_at - now);
+		mon->in_poll = true;
 		pthread_mutex_unlock(&mon->mu);
 		if (poll(pfd, (nfds_t)n, timeout) == -1 && errno != EINTR)
 			fatal("monitor: poll: %s", strerror(errno));
@@ -581,6 +597,9 @@ monitor_main(void *arg)
 			(void)rd;
 		}
 		pthread_mutex_lock(&mon->mu);
+		mon->in_poll = false;
+		mon->polls++;
+		pthread_cond_broadcast(&mon->polled);
 		if (mon->gen != gen)
 			continue;	/* the table changed: look again */
 		for (k = 1; k < n; k++) {

@@ -10,14 +10,18 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "addr.h"
 #include "gwtest.h"
 #include "http.h"
+#include "monitor.h"
 #include "net.h"
+#include "tap.h"
 
 namespace {
 
@@ -377,4 +381,37 @@ TEST(MonitorLimits, RemovedDeviceClosesItsClients)
 	    << "the monitor port is still taken";
 	if (again != -1)
 		close(again);
+}
+
+// A port closed and opened again at once, as a reload that restarts its
+// device does: the monitor thread's poll() holds the listening socket
+// while it waits, and the close waits for it, so the port can be bound
+// again (before, 2 to 119 of these 500 failed: Address already in use).
+TEST(MonitorPort, ClosedAndOpenedAgainAtOnce)
+{
+	int port, probe = tcp_listen(&port);
+	ASSERT_NE(probe, -1);
+	close(probe);
+	struct cfg_endpoint ep = {};
+	const char *why = nullptr;
+	ep.mode = CFG_LINK_LISTEN;
+	snprintf(ep.text, sizeof(ep.text), "127.0.0.1:%d", port);
+	ASSERT_EQ(addr_parse_bind(ep.text, &ep.hp, &why), 0) << why;
+	struct tap *tap = tap_new();
+	struct monitor *mon = monitor_start();
+	ASSERT_NE(tap, nullptr);
+	ASSERT_NE(mon, nullptr);
+	char err[256] = "";
+	int failed = 0;
+	for (int i = 0; i < 500; i++) {
+		if (monitor_open(mon, "p1", &ep, CFG_MONITOR_RAW, tap, err,
+		    sizeof(err)) != 0) {
+			failed++;
+			continue;
+		}
+		monitor_close(mon, "p1");
+	}
+	EXPECT_EQ(failed, 0) << "last: " << err;
+	monitor_stop(mon);
+	tap_unref(tap);
 }
