@@ -418,13 +418,19 @@ addr_literal(const char *host, uint8_t *a)
 bool
 addr_host_is_wildcard(const char *host)
 {
-	static const uint8_t	zero[16];
-	uint8_t			a[16];
-	int			af;
+	struct addr_bound	b;
 
-	if ((af = addr_literal(host, a)) == 0)
-		return (false);
-	return (memcmp(a, zero, af == AF_INET ? 4 : 16) == 0);
+	return (addr_bound_literal(host, &b) == 0 &&
+	    addr_bound_is_wildcard(&b));
+}
+
+bool
+addr_bound_is_wildcard(const struct addr_bound *b)
+{
+	static const uint8_t	zero[16];
+
+	return (b->family != 0 && memcmp(b->addr, zero,
+	    b->family == AF_INET ? 4 : 16) == 0);
 }
 
 bool

@@ -103,6 +103,9 @@ struct addr_binds {
 /* A literal host's address into out: 0, or -1 when host is a name. */
 int	addr_bound_literal(const char *host, struct addr_bound *out);
 
+/* True when b is the IPv4 or IPv6 wildcard (0.0.0.0, ::). */
+bool	addr_bound_is_wildcard(const struct addr_bound *b);
+
 /* The address of sa (AF_INET or AF_INET6; else out->family 0). */
 void	addr_bound_of(const struct sockaddr *sa, struct addr_bound *out);
 

@@ -557,7 +557,6 @@ static bool
 status_may_hold(const struct status *st, const struct addr_hostport *hp,
     const struct addr_binds *b)
 {
-	static const uint8_t	 zero[16];
 	struct addr_hostport	 bound;
 	struct addr_bound	 was, to;
 	const char		*why;
@@ -576,8 +575,7 @@ status_may_hold(const struct status *st, const struct addr_hostport *hp,
 	for (i = 0; i < b->n; i++) {
 		addr_bound_of(&b->a[i].sa, &to);
 		if (addr_bound_same(&was, &to, ip, sizeof(ip)) ||
-		    (to.family != 0 && memcmp(to.addr, zero,
-		    to.family == AF_INET ? 4 : 16) == 0))
+		    addr_bound_is_wildcard(&to))
 			return (true);
 	}
 	return (false);
