@@ -23,7 +23,7 @@
 #define DIAG_MIN_SLOTS		64
 
 struct diag_slot {
-	uint32_t		ino;	/* 0: empty */
+	uint64_t		cookie;	/* 0: empty */
 	struct wd_sample	s;
 };
 
@@ -41,10 +41,10 @@ static int	diag_open(struct wd_diag *);
 static int	diag_request(struct wd_diag *, int family);
 static int	diag_receive(struct wd_diag *, int64_t deadline);
 static void	diag_clear(struct wd_diag *);
-static int	diag_insert(struct wd_diag *, uint32_t ino,
+static int	diag_insert(struct wd_diag *, uint64_t cookie,
 		    const struct wd_sample *);
 static int	diag_grow(struct wd_diag *);
-static size_t	diag_hash(uint32_t ino, size_t cap);
+static size_t	diag_hash(uint64_t cookie, size_t cap);
 static int	diag_socket(struct wd_diag *, const struct nlmsghdr *);
 
 struct wd_diag *
@@ -119,16 +119,15 @@ out_close_socket:
 }
 
 bool
-wd_diag_lookup(const struct wd_diag *d, uint64_t ino, struct wd_sample *s)
+wd_diag_lookup(const struct wd_diag *d, uint64_t cookie, struct wd_sample *s)
 {
 	size_t	i;
 
-	/* Socket inodes are 32-bit (get_next_ino()), as is idiag_inode. */
-	if (ino == 0 || ino > UINT32_MAX)
+	if (cookie == 0)
 		return (false);
-	for (i = diag_hash((uint32_t)ino, d->cap); d->slots[i].ino != 0;
+	for (i = diag_hash(cookie, d->cap); d->slots[i].cookie != 0;
 	    i = (i + 1) & (d->cap - 1)) {
-		if (d->slots[i].ino == ino) {
+		if (d->slots[i].cookie == cookie) {
 			*s = d->slots[i].s;
 			return (true);
 		}
@@ -201,6 +200,7 @@ diag_socket(struct wd_diag *d, const struct nlmsghdr *h)
 	const struct rtattr		*a;
 	const unsigned char		*p;
 	struct wd_sample		 s;
+	uint64_t			 cookie;
 	size_t				 len, step;
 	bool				 notsent_known;
 
@@ -209,8 +209,13 @@ diag_socket(struct wd_diag *d, const struct nlmsghdr *h)
 		return (-1);
 	}
 	r = NLMSG_DATA(h);
-	/* Inode 0: no file behind it (orphaned, time-wait), not ours. */
-	if (r->idiag_inode == 0 || r->idiag_state != TCP_ESTABLISHED)
+	/* Inode 0: no file behind it (orphaned, time-wait), not ours. The
+	   cookie, not the inode, names the socket: inode numbers are 32
+	   bits, shared with every pipe and file of the system, and wrap; a
+	   cookie is 64 bits and never given twice (SO_COOKIE). */
+	cookie = (uint64_t)r->id.idiag_cookie[1] << 32 | r->id.idiag_cookie[0];
+	if (r->idiag_inode == 0 || cookie == 0 ||
+	    r->idiag_state != TCP_ESTABLISHED)
 		return (0);
 	p = (const unsigned char *)r + NLMSG_ALIGN(sizeof(*r));
 	len = h->nlmsg_len > NLMSG_SPACE(sizeof(*r)) ?
@@ -239,7 +244,7 @@ diag_socket(struct wd_diag *d, const struct nlmsghdr *h)
 		s.so_error = 0;
 		s.inq_bytes = r->idiag_rqueue;
 		s.outq_bytes = r->idiag_wqueue;
-		return (diag_insert(d, r->idiag_inode, &s));
+		return (diag_insert(d, cookie, &s));
 	}
 	return (0);
 }
@@ -352,20 +357,20 @@ diag_clear(struct wd_diag *d)
 /* A socket seen twice (the hash changed between two recv() calls of the
    dump) keeps its later sample. */
 static int
-diag_insert(struct wd_diag *d, uint32_t ino, const struct wd_sample *s)
+diag_insert(struct wd_diag *d, uint64_t cookie, const struct wd_sample *s)
 {
 	size_t	i;
 
 	if ((d->n + 1) * 2 > d->cap && diag_grow(d) == -1)
 		return (-1);
-	for (i = diag_hash(ino, d->cap); d->slots[i].ino != 0;
+	for (i = diag_hash(cookie, d->cap); d->slots[i].cookie != 0;
 	    i = (i + 1) & (d->cap - 1)) {
-		if (d->slots[i].ino == ino) {
+		if (d->slots[i].cookie == cookie) {
 			d->slots[i].s = *s;
 			return (0);
 		}
 	}
-	d->slots[i].ino = ino;
+	d->slots[i].cookie = cookie;
 	d->slots[i].s = *s;
 	d->n++;
 	return (0);
@@ -383,9 +388,9 @@ diag_grow(struct wd_diag *d)
 		return (-1);
 	}
 	for (i = 0; i < d->cap; i++) {
-		if (old[i].ino == 0)
+		if (old[i].cookie == 0)
 			continue;
-		for (j = diag_hash(old[i].ino, cap); slots[j].ino != 0;
+		for (j = diag_hash(old[i].cookie, cap); slots[j].cookie != 0;
 		    j = (j + 1) & (cap - 1))
 			;
 		slots[j] = old[i];
@@ -396,14 +401,15 @@ diag_grow(struct wd_diag *d)
 	return (0);
 }
 
-/* Inodes come in runs; a multiplicative mix spreads them over the slots. */
+/* Cookies come in runs (a counter); a multiplicative mix spreads them
+   over the slots. */
 static size_t
-diag_hash(uint32_t ino, size_t cap)
+diag_hash(uint64_t cookie, size_t cap)
 {
-	uint32_t	x = ino;
+	uint64_t	x = cookie;
 
-	x ^= x >> 16;
-	x *= 0x45d9f3bU;
-	x ^= x >> 16;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
 	return ((size_t)x & (cap - 1));
 }

@@ -13,7 +13,7 @@ extern "C" {
 #endif
 
 /*
- * A table of samples, keyed by socket inode, filled from a sock_diag
+ * A table of samples, keyed by socket cookie (SO_COOKIE), filled from a sock_diag
  * (NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY) dump of the ESTABLISHED TCP
  * sockets of the network namespace, IPv4, IPv6 or both, with their struct
  * tcp_info: a few recv() calls for thousands of sockets, where probing each
@@ -52,9 +52,10 @@ void		 wd_diag_free(struct wd_diag *);
    clean. */
 int		 wd_diag_dump(struct wd_diag *, unsigned mask, int timeout_ms);
 
-/* The sample of the socket with inode ino, from the last dump: true and *s
-   filled, or false when the dump did not show it established. */
-bool		 wd_diag_lookup(const struct wd_diag *, uint64_t ino,
+/* The sample of the socket whose SO_COOKIE is cookie, from the last dump:
+   true and *s filled, or false when the dump did not show it
+   established. */
+bool		 wd_diag_lookup(const struct wd_diag *, uint64_t cookie,
 		    struct wd_sample *s);
 
 /* How one buffer of a dump's reply parsed. */

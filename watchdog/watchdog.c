@@ -9,13 +9,12 @@
  *
  * With WD_DUMP_MIN_LINKS links up, a sweep starts with one sock_diag dump
  * of every established TCP socket (diag.h) and takes each link's sample
- * from it, found by the socket's inode; a link the dump does not show
+ * from it, found by the socket's cookie (SO_COOKIE); a link the dump does not show
  * established (closed by its peer, aborted, just connected), and every
  * link when the dump fails, is probed by itself as with fewer links
- * (probe.h). The dump, the counts and the inodes are the thread's alone.
+ * (probe.h). The dump, the counts and the cookies are the thread's alone.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -43,11 +42,11 @@
 struct wd_entry {
 	const struct wd_target_ops	*ops;
 	void				*ctx;
-	/* Generation ino_gen's socket: its inode, to find it in a dump (0
-	   when not known yet), and its family (WD_DIAG_INET*), to know which
-	   families to dump. */
-	uint64_t			 ino_gen;
-	uint64_t			 ino;
+	/* Generation cookie_gen's socket: its cookie, to find it in a dump
+	   (0 when not known yet), and its family (WD_DIAG_INET*), to know
+	   which families to dump. */
+	uint64_t			 cookie_gen;
+	uint64_t			 cookie;
 	unsigned			 family;
 };
 
@@ -74,23 +73,24 @@ struct watchdog {
 	int			 links_up;
 };
 
-/* Learn the inode and family of e's socket fd, generation gen, once per
-   connection: an fstat() and a getsockname(), not two calls per sweep. On
-   failure the inode stays 0, the link is probed by itself, and the next
+/* Learn the cookie and family of e's socket fd, generation gen, once per
+   connection: a getsockopt() and a getsockname(), not per sweep. On
+   failure the cookie stays 0, the link is probed by itself, and the next
    sweep tries again. */
 static void
 entry_learn(struct wd_entry *e, int fd, uint64_t gen)
 {
 	struct sockaddr_storage	ss;
-	struct stat		st;
-	socklen_t		len = sizeof(ss);
+	uint64_t		cookie;
+	socklen_t		len = sizeof(ss), clen = sizeof(cookie);
 
-	if (e->ino_gen == gen && e->ino != 0)
+	if (e->cookie_gen == gen && e->cookie != 0)
 		return;
-	e->ino_gen = gen;
-	e->ino = 0;
+	e->cookie_gen = gen;
+	e->cookie = 0;
 	e->family = 0;
-	if (fstat(fd, &st) == -1 ||
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &clen) == -1 ||
+	    clen != sizeof(cookie) ||
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 		return;
 	if (ss.ss_family == AF_INET)
@@ -99,7 +99,7 @@ entry_learn(struct wd_entry *e, int fd, uint64_t gen)
 		e->family = WD_DIAG_INET6;
 	else
 		return;
-	e->ino = (uint64_t)st.st_ino;
+	e->cookie = cookie;
 }
 
 /* Sample, judge and apply one link. With dumped, its sample comes from the
@@ -127,7 +127,8 @@ sweep_one(struct watchdog *wd, struct wd_entry *e, bool dumped,
 	wd->families |= e->family;
 	/* The sample's ages count back from the dump: judged at the dump's
 	   time they are never taken for older than they are. */
-	if (dumped && e->ino != 0 && wd_diag_lookup(wd->diag, e->ino, &s)) {
+	if (dumped && e->cookie != 0 &&
+	    wd_diag_lookup(wd->diag, e->cookie, &s)) {
 		rc = 0;
 		now = dump_ms;
 	} else {

@@ -1,7 +1,6 @@
 // test_diag.cc -- the sock_diag dump: crafted replies parsed into the
 // table, and a real dump of loopback sockets against wd_probe().
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -28,6 +27,8 @@
 namespace {
 
 const uint32_t kSeq = 7;
+// The inode of a message that does not test inodes: any but 0.
+const uint32_t kIno = 4711;
 
 // The kernel's struct tcp_info up to tcpi_snd_wnd, at the offsets of
 // include/uapi/linux/tcp.h (x86_64 and aarch64 alike).
@@ -107,12 +108,13 @@ public:
 			append(payload.data(), payload.size());
 	}
 
-	// One socket: its inet_diag_msg, then attributes (INET_DIAG_INFO
-	// with info when info is not empty, and an INET_DIAG_SHUTDOWN first,
-	// as the kernel sends, to be skipped).
+	// One socket, named by its cookie: its inet_diag_msg, then
+	// attributes (INET_DIAG_INFO with info when info is not empty, and
+	// an INET_DIAG_SHUTDOWN first, as the kernel sends, to be skipped).
 	void
-	socket(uint32_t ino, uint8_t state, uint32_t rqueue, uint32_t wqueue,
-	    const std::vector<uint8_t> &info, uint32_t seq = kSeq)
+	socket(uint64_t cookie, uint8_t state, uint32_t rqueue,
+	    uint32_t wqueue, const std::vector<uint8_t> &info,
+	    uint32_t seq = kSeq, uint32_t ino = kIno)
 	{
 		struct inet_diag_msg r;
 		std::vector<uint8_t> p;
@@ -121,6 +123,8 @@ public:
 		r.idiag_family = AF_INET;
 		r.idiag_state = state;
 		r.idiag_inode = ino;
+		r.id.idiag_cookie[0] = (uint32_t)cookie;
+		r.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
 		r.idiag_rqueue = rqueue;
 		r.idiag_wqueue = wqueue;
 		p.resize(NLMSG_ALIGN(sizeof(r)));
@@ -194,10 +198,10 @@ protected:
 	}
 
 	bool
-	lookup(uint64_t ino, struct wd_sample *s)
+	lookup(uint64_t cookie, struct wd_sample *s)
 	{
 		memset(s, 0xa5, sizeof(*s));
-		return wd_diag_lookup(d, ino, s);
+		return wd_diag_lookup(d, cookie, s);
 	}
 };
 
@@ -256,14 +260,15 @@ TEST_F(Diag, ReplyOverSeveralReads)
 	EXPECT_EQ(parse(b), WD_DIAG_MORE);
 	EXPECT_EQ(parse(c), WD_DIAG_DONE);
 	struct wd_sample s;
-	for (uint64_t ino = 1; ino <= 3; ino++)
-		EXPECT_TRUE(lookup(ino, &s)) << ino;
+	for (uint64_t cookie = 1; cookie <= 3; cookie++)
+		EXPECT_TRUE(lookup(cookie, &s)) << cookie;
 }
 
 // What the table leaves out, so that the caller probes the socket itself:
 // any other state than ESTABLISHED (the dump asks for ESTABLISHED only;
-// a reply that says otherwise is not trusted), no inode, no tcp_info, a
-// tcp_info without tcpi_notsent_bytes, another request's messages.
+// a reply that says otherwise is not trusted), no inode (no file behind
+// it), no cookie, no tcp_info, a tcp_info without tcpi_notsent_bytes,
+// another request's messages.
 TEST_F(Diag, LeavesOutWhatTheProbeMustSee)
 {
 	info_fields f, cw;
@@ -271,6 +276,8 @@ TEST_F(Diag, LeavesOutWhatTheProbeMustSee)
 	Reply r;
 	r.socket(10, TCP_CLOSE_WAIT, 0, 0, tcp_info_bytes(cw, kInfoFull));
 	r.socket(11, TCP_ESTABLISHED, 0, 0, tcp_info_bytes(cw, kInfoFull));
+	r.socket(17, TCP_ESTABLISHED, 0, 0, tcp_info_bytes(f, kInfoFull), kSeq,
+	    0);
 	r.socket(0, TCP_ESTABLISHED, 0, 0, tcp_info_bytes(f, kInfoFull));
 	r.socket(12, TCP_ESTABLISHED, 0, 0, {});
 	r.socket(13, TCP_ESTABLISHED, 0, 0, tcp_info_bytes(f, kInfoNoNotsent));
@@ -282,8 +289,10 @@ TEST_F(Diag, LeavesOutWhatTheProbeMustSee)
 
 	ASSERT_EQ(parse(r), WD_DIAG_DONE);
 	struct wd_sample s;
-	for (uint64_t ino = 10; ino <= 15; ino++)
-		EXPECT_FALSE(lookup(ino, &s)) << ino;
+	for (uint64_t cookie = 10; cookie <= 15; cookie++)
+		EXPECT_FALSE(lookup(cookie, &s)) << cookie;
+	EXPECT_FALSE(lookup(17, &s));
+	EXPECT_FALSE(lookup(0, &s));
 	EXPECT_TRUE(lookup(16, &s));
 }
 
@@ -414,6 +423,35 @@ TEST_F(Diag, ManySocketsAndDuplicates)
 	EXPECT_FALSE(lookup(999, &s));
 }
 
+// Inode numbers are 32 bits, drawn from one counter with every pipe and
+// file of the system, and wrap: two live sockets can share one. Their
+// cookies differ (here also in the upper 32 bits alone), and each is found
+// with its own sample.
+TEST_F(Diag, SocketsSharingAnInodeAreToldApartByTheirCookies)
+{
+	const uint64_t a = 0x100000005ULL, b = 0x200000005ULL, c = 5;
+	info_fields f;
+	Reply r;
+	f.last_ack_recv = 100;
+	r.socket(a, TCP_ESTABLISHED, 0, 0, tcp_info_bytes(f, kInfoFull));
+	f.last_ack_recv = 200;
+	r.socket(b, TCP_ESTABLISHED, 0, 0, tcp_info_bytes(f, kInfoFull));
+	f.last_ack_recv = 300;
+	r.socket(c, TCP_ESTABLISHED, 0, 0, tcp_info_bytes(f, kInfoFull));
+	r.done();
+
+	ASSERT_EQ(parse(r), WD_DIAG_DONE);
+	struct wd_sample s;
+	ASSERT_TRUE(lookup(a, &s));
+	EXPECT_EQ(s.last_ack_recv_ms, 100u);
+	ASSERT_TRUE(lookup(b, &s));
+	EXPECT_EQ(s.last_ack_recv_ms, 200u);
+	ASSERT_TRUE(lookup(c, &s));
+	EXPECT_EQ(s.last_ack_recv_ms, 300u);
+	EXPECT_FALSE(lookup(kIno, &s));
+	EXPECT_FALSE(lookup(0x300000005ULL, &s));
+}
+
 namespace {
 
 // A connected 127.0.0.1 pair, for a real dump.
@@ -443,11 +481,13 @@ struct Pair {
 };
 
 uint64_t
-inode_of(int fd)
+cookie_of(int fd)
 {
-	struct stat st;
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
 
-	return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
+	return getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) == 0 ?
+	    cookie : 0;
 }
 
 // A dump, or the test is skipped where sock_diag is not there.
@@ -478,7 +518,7 @@ TEST_F(Diag, DumpAgreesWithProbe)
 	if (!dump_or_skip(d))
 		GTEST_SKIP() << "no sock_diag here";
 	struct wd_sample dumped, probed;
-	ASSERT_TRUE(lookup(inode_of(p.srv), &dumped));
+	ASSERT_TRUE(lookup(cookie_of(p.srv), &dumped));
 	ASSERT_EQ(wd_probe(p.srv, &probed), 0);
 	EXPECT_EQ(dumped.state, probed.state);
 	EXPECT_EQ(dumped.so_error, probed.so_error);
@@ -489,7 +529,7 @@ TEST_F(Diag, DumpAgreesWithProbe)
 	EXPECT_EQ(dumped.unacked, probed.unacked);
 	EXPECT_EQ(dumped.probes, probed.probes);
 	EXPECT_EQ(dumped.snd_wnd_known, probed.snd_wnd_known);
-	EXPECT_TRUE(lookup(inode_of(p.cli), &dumped));
+	EXPECT_TRUE(lookup(cookie_of(p.cli), &dumped));
 }
 
 // A socket whose peer sent FIN is in CLOSE_WAIT: left out of the dump, so
@@ -510,7 +550,7 @@ TEST_F(Diag, CloseWaitIsLeftToTheProbe)
 	ASSERT_EQ(s.state, WD_TCP_CLOSE_WAIT);
 	if (!dump_or_skip(d))
 		GTEST_SKIP() << "no sock_diag here";
-	EXPECT_FALSE(lookup(inode_of(p.cli), &s));
+	EXPECT_FALSE(lookup(cookie_of(p.cli), &s));
 }
 
 // A dump has a time of its own, however many replies it takes: one out of
@@ -523,13 +563,13 @@ TEST_F(Diag, ADumpOutOfTimeIsGivenUp)
 	if (!dump_or_skip(d))
 		GTEST_SKIP() << "no sock_diag here";
 	struct wd_sample s;
-	ASSERT_TRUE(lookup(inode_of(p.cli), &s));
+	ASSERT_TRUE(lookup(cookie_of(p.cli), &s));
 	errno = 0;
 	EXPECT_EQ(wd_diag_dump(d, WD_DIAG_INET | WD_DIAG_INET6, 0), -1);
 	EXPECT_EQ(errno, EAGAIN);
-	EXPECT_FALSE(lookup(inode_of(p.cli), &s));
+	EXPECT_FALSE(lookup(cookie_of(p.cli), &s));
 	ASSERT_TRUE(dump_or_skip(d));
-	EXPECT_TRUE(lookup(inode_of(p.cli), &s));
+	EXPECT_TRUE(lookup(cookie_of(p.cli), &s));
 }
 
 // The dump's time ends well before the sweep under way counts as stuck
