@@ -113,6 +113,8 @@ static void		*status_main(void *);
 static bool		status_may_hold(const struct status *,
 			    const struct addr_hostport *,
 			    const struct addr_binds *);
+static int		status_held(const struct status *,
+			    struct addr_binds *);
 
 /* libmicrohttpd's error messages: kept as the reason while starting, then
    logged, at most one line a minute (a client flood must not flood the
@@ -551,6 +553,20 @@ out_free:
 	return (NULL);
 }
 
+/* The address st is bound to, as a lookup's answer (with its IPv6 scope,
+   which st->where leaves out): 0, or -1 with errno. */
+static int
+status_held(const struct status *st, struct addr_binds *held)
+{
+	socklen_t	len = sizeof(held->a[0]);
+
+	memset(held, 0, sizeof(*held));
+	if (getsockname(st->lfd, &held->a[0].sa, &len) == -1)
+		return (-1);
+	held->n = 1;
+	return (0);
+}
+
 /* Might st hold hp's address: the same port, and a host that is, or
    resolves to (b), the one st is bound to, or a wildcard on either side? */
 static bool
@@ -587,7 +603,7 @@ status_move(struct status **stp, const struct addr_hostport *hp,
     char *err, size_t errlen)
 {
 	const struct addr_binds	*b;
-	struct addr_binds	 own;
+	struct addr_binds	 own, held;
 	struct addr_hostport	 was;
 	struct status		*st;
 	const char		*why;
@@ -600,7 +616,8 @@ status_move(struct status **stp, const struct addr_hostport *hp,
 	if ((st = status_start(hp, b, collect, ctx, err, errlen)) != NULL)
 		goto out_swap;
 	if (b->n == 0 || *stp == NULL || !status_may_hold(*stp, hp, b) ||
-	    addr_parse_bind((*stp)->where, &was, &why) == -1)
+	    addr_parse_bind((*stp)->where, &was, &why) == -1 ||
+	    status_held(*stp, &held) == -1)
 		return (-1);
 	/* Perhaps the old server holds the very address, written another
 	   way: let it go and try again, or take it back. */
@@ -608,7 +625,7 @@ status_move(struct status **stp, const struct addr_hostport *hp,
 	*stp = NULL;
 	if ((st = status_start(hp, b, collect, ctx, err, errlen)) != NULL)
 		goto out_swap;
-	if ((*stp = status_start(&was, NULL, collect, ctx, rerr,
+	if ((*stp = status_start(&was, &held, collect, ctx, rerr,
 	    sizeof(rerr))) == NULL && (n = strlen(err)) < errlen)
 		snprintf(err + n, errlen - n, "; and not again where it "
 		    "served: %s", rerr);

@@ -3,6 +3,7 @@
 // slow client, IPv6, a busy port and reload. Every wait is bounded.
 #include <gtest/gtest.h>
 
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "gwtest.h"
 #include "http.h"
 #include "net.h"
+#include "nschild.h"
 
 namespace {
 
@@ -862,6 +864,61 @@ TEST(Status, ReloadMovesOrStopsTheServer)
 	EXPECT_EQ(tcp_connect(p3, 500), -1);
 	g.stop();
 	close(d);
+}
+
+// A move that cannot be had even once the old server has let go (the
+// test holds the port on [::1], which "[::]" overlaps) takes the old
+// server back where it served: on a link-local address, with its scope,
+// without which that address cannot be bound.
+TEST(Status, AServerTakenBackKeepsItsLinkLocalScope)
+{
+	expect_in_namespaces(CLONE_NEWNET, [] {
+		return system("ip addr add fe80::1/64 dev lo nodad "
+		    ">/dev/null 2>&1") == 0;
+	    }, []() -> std::string {
+		int port, busy = tcp_listen(&port, "::1");
+		if (busy == -1)
+			return "cannot listen on [::1]";
+		int dport, d = tcp_bound(&dport);
+		if (d == -1) {
+			close(busy);
+			return "cannot bind a device port";
+		}
+		const std::string sp = std::to_string(port);
+		const std::string devices = "devices = (\n" + device_conf("d1",
+		    connect_ep(dport), listen_ep(0)) + ");\n";
+		std::string r;
+		{
+			InProcessGateway g(preamble_with_status(
+			    "[fe80::1%lo]:" + sp) + devices);
+			TestDir dir;
+			std::string p = dir.write("new.conf",
+			    preamble_with_status("[::]:" + sp) + devices);
+			struct cfg *cfg = nullptr;
+			if (!g.ok())
+				r = "no start";
+			else if (http_get(port, "/status", "fe80::1%lo")
+			    .status != 200)
+				r = "no status on [fe80::1%lo]";
+			else if (cfg_load(p.c_str(), &cfg, stderr) != 0)
+				r = "the new file does not load";
+			if (r.empty()) {
+				gw_reload(g.gw(), cfg, nullptr);
+				if (g.log().find("status server kept on") ==
+				    std::string::npos)
+					r = "the move was not refused";
+				else if (http_get(port, "/status",
+				    "fe80::1%lo").status != 200)
+					r = "no status on [fe80::1%lo] after";
+			}
+			if (!r.empty())
+				r += "; log:\n" + g.log();
+			g.stop();
+		}
+		close(busy);
+		close(d);
+		return r;
+	    }, "no private network namespace here");
 }
 
 TEST(Status, FleetMetricsFollowTheReloads)

@@ -4,6 +4,7 @@
 #include "clock.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,7 +13,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 
 static bool
@@ -44,9 +47,20 @@ fill_sockaddr(const char *host, int port, struct sockaddr_storage *ss,
 		*len = sizeof(*s4);
 		return true;
 	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+	// An IPv6 address may name its scope: "fe80::1%lo", "fe80::1%1".
+	std::string a = host;
+	size_t pct = a.find('%');
+	unsigned scope = 0;
+	if (pct != std::string::npos) {
+		const char *z = host + pct + 1;
+		if ((scope = if_nametoindex(z)) == 0)
+			scope = (unsigned)strtoul(z, nullptr, 10);
+		a.resize(pct);
+	}
+	if (inet_pton(AF_INET6, a.c_str(), &s6->sin6_addr) == 1) {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons(port);
+		s6->sin6_scope_id = scope;
 		*len = sizeof(*s6);
 		return true;
 	}
