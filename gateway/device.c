@@ -356,6 +356,26 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 		    err, delay, log_suppressed(suppressed));
 }
 
+/* A source that failed: before it is closed, the bytes the kernel still
+   holds of it (a device's last telegram before its reset, bytes that came
+   while the watchdog reached its verdict) join the side's, as far as
+   there is room, and go where the others go. True when the reader, with
+   "close", keeps it open to take the rest once the host has made room:
+   they are part of the tail the host gets before its connection ends
+   (side_has_tail()), which the device's next connection waits for. */
+static bool
+side_fill_rest(struct side *s)
+{
+	bool	more;
+
+	if (!link_failed(s->src))
+		return (false);
+	more = pump_fill_rest(&s->pump, s->src);
+	s->held_gen = link_rx_gen(s->src);
+	return (more && !s->is_writer && close_mode(s) &&
+	    link_is_up(s->dst));
+}
+
 /* Close what failed, establish what is down. */
 static void
 side_tend(struct side *s, int64_t now, int64_t *wake)
@@ -367,6 +387,8 @@ side_tend(struct side *s, int64_t now, int64_t *wake)
 
 	for (i = 0; i < s->n_own; i++) {
 		t = &s->own[i];
+		if (t->link == s->src && side_fill_rest(s))
+			continue;
 		if ((up_for_ms = link_close(t->link, false)) < 0)
 			continue;
 		/* Redial at once after a connection that lasted; back off

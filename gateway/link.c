@@ -84,6 +84,10 @@ struct link {
 	uint64_t		 rx_gen;	/* the receiving thread's alone:
 						   generation of the last bytes
 						   it received */
+	/* The owner's alone, for link_read_rest(): of the bytes the
+	   kernel held when the connection failed, how many are left. */
+	bool			 rest_known;
+	size_t			 rest_left;
 
 	/* The owner's alone: a link that keeps coming up and going down
 	   logs one down line a minute; its up lines wait until it has
@@ -350,6 +354,8 @@ link_attach(struct link *l, int fd, const char *peer)
 	l->gen++;
 	l->state = LINK_UP;
 	l->failed = false;
+	l->rest_known = false;
+	l->rest_left = 0;
 	l->reason = WD_REASON_NONE;
 	l->detail[0] = '\0';
 	l->have_sample = false;
@@ -619,6 +625,17 @@ link_is_up(struct link *l)
 	up = l->state == LINK_UP && !l->failed;
 	pthread_mutex_unlock(l->mu);
 	return (up);
+}
+
+bool
+link_failed(struct link *l)
+{
+	bool	failed;
+
+	pthread_mutex_lock(l->mu);
+	failed = l->state == LINK_UP && l->failed;
+	pthread_mutex_unlock(l->mu);
+	return (failed);
 }
 
 size_t
@@ -987,6 +1004,50 @@ link_read(struct link *l, void *buf, size_t len, struct link_waiter *w,
     size_t *n)
 {
 	return (link_in(l, IO_RECV, buf, -1, len, w, n));
+}
+
+size_t
+link_read_rest(struct link *l, void *buf, size_t len, bool *more)
+{
+	uint64_t	gen;
+	size_t		got = 0;
+	ssize_t		rc;
+	int		fd;
+
+	*more = false;
+	pthread_mutex_lock(l->mu);
+	fd = l->state == LINK_UP && l->failed ? l->fd : -1;
+	gen = l->gen;
+	pthread_mutex_unlock(l->mu);
+	/* Only the owner closes the link, and the owner is the caller. */
+	if (fd == -1)
+		return (0);
+	/* A reset after the bytes leaves them readable (recv() returns them
+	   before the error); what a peer still sends after the failure is
+	   not waited for. */
+	if (!l->rest_known) {
+		l->rest_left = unread_bytes(fd);
+		l->rest_known = true;
+	}
+	if (len > l->rest_left)
+		len = l->rest_left;
+	while (got < len) {
+		rc = recv(fd, (char *)buf + got, len - got, MSG_DONTWAIT);
+		if (rc > 0)
+			got += (size_t)rc;
+		else if (rc == 0 || errno != EINTR)
+			break;
+	}
+	/* A read that came short found the end of what there was. */
+	l->rest_left = got < len ? 0 : l->rest_left - got;
+	*more = l->rest_left > 0;
+	if (got > 0) {
+		link_saw(l, buf, got);
+		l->rx_gen = gen;
+		atomic_store(&l->last_rx_ms, clock_ms());
+		atomic_fetch_add(&l->stat_bytes_in, got);
+	}
+	return (got);
 }
 
 enum link_io

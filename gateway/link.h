@@ -198,6 +198,9 @@ bool	link_fail(struct link *, uint64_t gen, enum wd_reason, int64_t last_life_ms
 /* True when the link is up and has not failed. */
 bool	link_is_up(struct link *);
 
+/* True when the link has failed and its owner has not closed it yet. */
+bool	link_failed(struct link *);
+
 /* Bytes sent on the link that its peer has not acknowledged yet
    (SIOCOUTQ); 0 when the link is not up. */
 size_t	link_unacked(struct link *);
@@ -230,6 +233,14 @@ enum link_io link_read(struct link *, void *buf, size_t len,
 	    struct link_waiter *w, size_t *n);
 enum link_io link_write(struct link *, const void *buf, size_t len,
 	    size_t *n, int64_t now_ms);
+
+/* The owner of a link that failed and is not closed yet: read, without
+   waiting, up to len of the bytes the kernel still held of the connection
+   when it failed (a peer's last bytes before its reset, bytes that came
+   while the verdict was reached), counted and seen as link_read() does;
+   what the peer sends later is not taken. Returns the bytes read; *more
+   is whether some of them are left. */
+size_t	link_read_rest(struct link *, void *buf, size_t len, bool *more);
 
 /* The same with the bytes kept in the kernel (zero copy): splice() from
    the socket into the write end of a pipe that has room for len bytes, or

@@ -96,6 +96,17 @@ pump_unsplice(struct pump *p)
 	return (true);
 }
 
+/* The bytes held move to the start of the buffer, so that the free space
+   is all after them. */
+static void
+pump_compact(struct pump *p)
+{
+	if (p->head > 0) {
+		memmove(p->buf, p->buf + p->head, p->len);
+		p->head = 0;
+	}
+}
+
 static void
 pump_mark(struct pump *p, size_t n, int64_t now_ms)
 {
@@ -162,10 +173,9 @@ pump_fill(struct pump *p, struct link *src, bool dst_up,
 	}
 	if (p->in_pipe && !pump_unsplice(p))
 		return (LINK_TIMEOUT);
-	if (p->head > 0 && p->head + p->len == p->cap) {
-		memmove(p->buf, p->buf + p->head, p->len);
-		p->head = 0;
-	}
+	/* Only once they reach the end, not at every read. */
+	if (p->head + p->len == p->cap)
+		pump_compact(p);
 	io = link_read(src, p->buf + p->head + p->len,
 	    p->cap - p->head - p->len, w, &n);
 	if (io == LINK_OK) {
@@ -174,6 +184,25 @@ pump_fill(struct pump *p, struct link *src, bool dst_up,
 		p->small = n < PUMP_SEEN_MAX;
 	}
 	return (io);
+}
+
+bool
+pump_fill_rest(struct pump *p, struct link *src)
+{
+	size_t	n;
+	bool	more;
+
+	if (p->in_pipe && !pump_unsplice(p))
+		return (false);
+	pump_compact(p);
+	n = link_read_rest(src, p->buf + p->head + p->len,
+	    p->cap - p->head - p->len, &more);
+	if (n > 0) {
+		p->len += n;
+		pump_mark(p, n, clock_ms());
+		p->small = n < PUMP_SEEN_MAX;
+	}
+	return (more);
 }
 
 enum link_io

@@ -76,6 +76,12 @@ pump_full(const struct pump *p)
 enum link_io pump_fill(struct pump *, struct link *src, bool dst_up,
 	    struct link_waiter *w);
 
+/* Take into the free space what the kernel still holds of src, which
+   failed and is not closed yet (link_read_rest()); what the pipe held
+   moves to the buffer first. Returns whether src holds more than there
+   was room for. */
+bool	pump_fill_rest(struct pump *, struct link *src);
+
 /* One send() (or splice()) of the held bytes to dst (may be partial). Same results as
    pump_fill(), for dst. Keeps dst's send-progress stamps for the watchdog. */
 enum link_io pump_drain(struct pump *, struct link *dst, int64_t now_ms);

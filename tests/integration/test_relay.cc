@@ -528,6 +528,49 @@ TEST_P(OneDevice, CloseModeHostGetsTheDevicesLastBytesWhenItResets)
 	ASSERT_NO_FATAL_FAILURE(device_ends_with_a_tail(true));
 }
 
+// The device resets with bytes the gateway's kernel has taken and the
+// gateway has not read yet (its buffer full for a host that does not
+// read): the watchdog finds the reset, and those bytes, which a direct
+// connection would still have delivered, reach the host too, once it
+// reads, before its connection ends.
+TEST_P(OneDevice, CloseModeHostGetsTheBytesQueuedWhenTheDeviceResets)
+{
+	start("stall_timeout_ms = 60000;");
+	int dev = -1, host = -1;
+	ASSERT_NO_FATAL_FAILURE(connect_small_host(&dev, &host));
+	size_t sent;
+	ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(*g_, "d1", LINK_KIND_DEVICE,
+	    dev, &sent));
+	// More, until the gateway has stopped reading: the rest waits in
+	// its receive queue. What the gateway's kernel has not taken when
+	// the device resets dies with the device's connection.
+	const std::string a(8192, 'A');
+	uint64_t taken = 0;
+	for (int i = 0; i < 64; i++) {
+		ASSERT_TRUE(write_all(dev, a.data(), a.size(), 5000));
+		sent += a.size();
+		std::this_thread::sleep_for(std::chrono::milliseconds(20));
+		taken = snap(LINK_KIND_DEVICE).bytes_in;
+		if (sent - taken >= 4 * a.size())
+			break;
+	}
+	std::this_thread::sleep_for(std::chrono::milliseconds(200));
+	int outq = -1;
+	ASSERT_EQ(ioctl(dev, SIOCOUTQ, &outq), 0);
+	size_t delivered = sent - (size_t)outq;
+	ASSERT_GT(delivered, snap(LINK_KIND_DEVICE).bytes_in) << "nothing "
+	    "waits in the gateway's receive queue";
+	close_reset(dev);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	ASSERT_NO_FATAL_FAILURE(host_gets_the_tail(*g_, "d1", LINK_KIND_DEVICE,
+	    host, delivered, false));
+	EXPECT_EQ(discarded(LINK_KIND_DEVICE), 0u);
+	EXPECT_EQ(snap(LINK_KIND_DEVICE).bytes_in, delivered);
+	EXPECT_EQ(g_->log().find("received and not relayed"), std::string::npos)
+	    << g_->log();
+	ASSERT_NO_FATAL_FAILURE(next_session_starts_clean());
+}
+
 // The host sends a line meanwhile: the close that follows the tail is a
 // reset then, which must come only once the host has it all.
 TEST_P(OneDevice, CloseModeHostGetsTheDevicesLastBytesThoughItSendsMeanwhile)
