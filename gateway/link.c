@@ -62,6 +62,8 @@ struct link {
 						   sure one may replace it */
 	enum wd_reason		 reason;	/* why; NONE = closed on purpose */
 	int64_t			 last_life_ms;	/* last sign of life at failure */
+	int64_t			 failed_ms;	/* when it failed: monotonic, */
+	int64_t			 failed_wall_ms; /* and wall clock */
 	uint32_t		 unacked_at_fail; /* SIOCOUTQ when it failed */
 	bool			 detail_names_queue; /* detail says unacked */
 	char			 detail[LINK_DETAIL_MAX];
@@ -532,6 +534,10 @@ vfail_locked(struct link *l, enum wd_reason reason, int64_t last_life_ms,
 	int	outq = 0;
 
 	l->failed = true;
+	/* The owner may close it much later (a tail to pass on first): the
+	   link went down now. */
+	l->failed_ms = clock_ms();
+	l->failed_wall_ms = clock_wall_ms();
 	vreason_locked(l, reason, last_life_ms, names_queue, fmt, ap);
 	/* What the peer never acknowledged may be lost in flight. Counted
 	   before shutdown(), whose FIN would count as one more byte. */
@@ -668,7 +674,7 @@ link_close(struct link *l, bool close_anyway)
 	enum wd_reason	 reason;
 	enum log_level	 lvl;
 	char		 detail[LINK_DETAIL_MAX], unacked[48], unread[64] = "";
-	int64_t		 last_life_ms, detect_ms, up_for_ms;
+	int64_t		 last_life_ms, failed_ms, detect_ms, up_for_ms;
 	unsigned	 suppressed = 0;
 	int		 fd, outq, inq = 0;
 	bool		 quiet, names_queue;
@@ -689,10 +695,11 @@ link_close(struct link *l, bool close_anyway)
 	l->state = LINK_DOWN;
 	reason = l->reason;
 	last_life_ms = l->last_life_ms;
+	failed_ms = l->failed_ms;
 	outq = (int)l->unacked_at_fail;
 	names_queue = l->detail_names_queue;
 	snprintf(detail, sizeof(detail), "%s", l->detail);
-	l->since_wall_ms = clock_wall_ms();
+	l->since_wall_ms = l->failed_wall_ms;
 	if (reason != WD_REASON_NONE) {
 		l->last_reason = reason;
 		l->last_failure_wall_ms = l->since_wall_ms;
@@ -714,7 +721,7 @@ link_close(struct link *l, bool close_anyway)
 	if (reason != WD_REASON_NONE && reason != WD_PEER_CLOSED)
 		(void)sockopt_linger_abort(fd);
 	close(fd);
-	up_for_ms = clock_ms() - l->up_ms;
+	up_for_ms = failed_ms - l->up_ms;
 
 	/* A flapping link logs one down line a minute, then a summary. */
 	quiet = false;
@@ -739,7 +746,7 @@ link_close(struct link *l, bool close_anyway)
 	}
 	atomic_fetch_add(&l->stat_failures[reason], 1);
 	atomic_fetch_add(&l->stat_unacked_at_failure, (uint64_t)outq);
-	detect_ms = last_life_ms > 0 ? clock_ms() - last_life_ms : -1;
+	detect_ms = last_life_ms > 0 ? failed_ms - last_life_ms : -1;
 	if (detect_ms >= 0) {
 		hist_add_us(&l->stat_detect, detect_ms * 1000);
 		atomic_store(&l->last_detect_ms, detect_ms);

@@ -96,12 +96,13 @@ pump_unsplice(struct pump *p)
 	return (true);
 }
 
-/* The bytes held move to the start of the buffer, so that the free space
-   is all after them. */
+/* Bytes held at the end of the buffer move to its start, so that the
+   free space is all after them; not sooner, not to move them at every
+   read. */
 static void
 pump_compact(struct pump *p)
 {
-	if (p->head > 0) {
+	if (p->head > 0 && p->head + p->len == p->cap) {
 		memmove(p->buf, p->buf + p->head, p->len);
 		p->head = 0;
 	}
@@ -173,9 +174,7 @@ pump_fill(struct pump *p, struct link *src, bool dst_up,
 	}
 	if (p->in_pipe && !pump_unsplice(p))
 		return (LINK_TIMEOUT);
-	/* Only once they reach the end, not at every read. */
-	if (p->head + p->len == p->cap)
-		pump_compact(p);
+	pump_compact(p);
 	io = link_read(src, p->buf + p->head + p->len,
 	    p->cap - p->head - p->len, w, &n);
 	if (io == LINK_OK) {

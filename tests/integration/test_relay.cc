@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "clock.h"
 #include "gwtest.h"
 #include "net.h"
 
@@ -542,30 +543,38 @@ TEST_P(OneDevice, CloseModeHostGetsTheBytesQueuedWhenTheDeviceResets)
 	ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(*g_, "d1", LINK_KIND_DEVICE,
 	    dev, &sent));
 	// More, until the gateway has stopped reading: the rest waits in
-	// its receive queue. What the gateway's kernel has not taken when
-	// the device resets dies with the device's connection.
+	// its receive queue, more than its buffer (buffer_bytes, 64 KiB)
+	// holds. What the gateway's kernel has not taken when the device
+	// resets dies with the device's connection.
 	const std::string a(8192, 'A');
-	uint64_t taken = 0;
-	for (int i = 0; i < 64; i++) {
-		ASSERT_TRUE(write_all(dev, a.data(), a.size(), 5000));
+	const size_t buffer = 65536;
+	for (int i = 0; i < 128; i++) {
+		if (!write_all(dev, a.data(), a.size(), 1000))
+			break;
 		sent += a.size();
-		std::this_thread::sleep_for(std::chrono::milliseconds(20));
-		taken = snap(LINK_KIND_DEVICE).bytes_in;
-		if (sent - taken >= 4 * a.size())
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+		if (sent - snap(LINK_KIND_DEVICE).bytes_in >= 2 * buffer)
 			break;
 	}
 	std::this_thread::sleep_for(std::chrono::milliseconds(200));
 	int outq = -1;
 	ASSERT_EQ(ioctl(dev, SIOCOUTQ, &outq), 0);
 	size_t delivered = sent - (size_t)outq;
-	ASSERT_GT(delivered, snap(LINK_KIND_DEVICE).bytes_in) << "nothing "
-	    "waits in the gateway's receive queue";
+	ASSERT_GT(delivered, snap(LINK_KIND_DEVICE).bytes_in + buffer) <<
+	    "the gateway's receive queue holds no more than its buffer";
 	close_reset(dev);
 	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	int64_t reset_wall = clock_wall_ms();
 	ASSERT_NO_FATAL_FAILURE(host_gets_the_tail(*g_, "d1", LINK_KIND_DEVICE,
 	    host, delivered, false));
 	EXPECT_EQ(discarded(LINK_KIND_DEVICE), 0u);
-	EXPECT_EQ(snap(LINK_KIND_DEVICE).bytes_in, delivered);
+	struct link_snap ls = snap(LINK_KIND_DEVICE);
+	EXPECT_EQ(ls.bytes_in, delivered);
+	// The link went down at the verdict, not when the tail had passed
+	// (the host waited 0.5 s before it read).
+	EXPECT_LT(ls.last_failure_wall_ms - reset_wall, 400);
+	EXPECT_GE(ls.last_detection_ms, 0);
+	EXPECT_LT(ls.last_detection_ms, 400);
 	EXPECT_EQ(g_->log().find("received and not relayed"), std::string::npos)
 	    << g_->log();
 	ASSERT_NO_FATAL_FAILURE(next_session_starts_clean());
