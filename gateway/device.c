@@ -263,7 +263,9 @@ tend_accept(struct side *s, struct tend *t)
 	size_t		 n;
 	int		 fd, err;
 
-	if ((fd = link_take_pending(l, peer, sizeof(peer))) == -1)
+	/* A link that failed since its owner looked is closed first. */
+	if (link_failed(l) ||
+	    (fd = link_take_pending(l, peer, sizeof(peer))) == -1)
 		return;
 	if (l == dev->up && close_mode(s) && !device_up(dev)) {
 		/* As a direct connection to a device that is down would. What
@@ -289,19 +291,65 @@ tend_accept(struct side *s, struct tend *t)
 	after_up(s, l);
 }
 
+/* A source that failed: before it is closed, the bytes the kernel still
+   holds of it (a device's last telegram before its reset, bytes that came
+   while the watchdog reached its verdict) join the side's, as far as
+   there is room, and go where the others go. True when the reader, with
+   "close", keeps it open to take the rest once the host has made room:
+   they are part of the tail the host gets before its connection ends
+   (side_has_tail()), which the device's next connection waits for. */
+static bool
+side_fill_rest(struct side *s)
+{
+	bool	more;
+
+	if (!link_failed(s->src))
+		return (false);
+	more = pump_fill_rest(&s->pump, s->src);
+	s->held_gen = link_rx_gen(s->src);
+	return (more && !s->is_writer && close_mode(s) &&
+	    link_is_up(s->dst));
+}
+
+/* Close t's link if it failed, once a source has passed on what it still
+   queues (side_fill_rest()). Redial at once after a connection that
+   lasted; back off after a short one, so a device that accepts and drops
+   every connection is not hammered. */
+static void
+tend_close(struct side *s, struct tend *t, int64_t now)
+{
+	int64_t	up_for_ms;
+
+	if (t->link == s->src && side_fill_rest(s))
+		return;
+	if ((up_for_ms = link_close(t->link, false)) < 0)
+		return;
+	if (up_for_ms >= LINK_SHORT_MS) {
+		backoff_reset(&t->bo);
+		t->next_try_ms = 0;
+	} else
+		t->next_try_ms = now + backoff_next(&t->bo);
+}
+
 /* Woken while dialling one of its links (a split device's writer, its
    tx): take a client that waits at another, so that a dial to a peer
-   that does not answer holds up no host. */
+   that does not answer holds up no host; first close that link if it
+   failed (a client replaced by the one waiting). */
 static void
 dial_woken(void *arg)
 {
 	struct side	*s = arg;
+	struct tend	*t;
 	int		 i;
 
-	for (i = 0; i < s->n_own; i++)
-		if (link_endpoint(s->own[i].link)->mode == CFG_LINK_LISTEN &&
-		    !link_is_up(s->own[i].link))
-			tend_accept(s, &s->own[i]);
+	for (i = 0; i < s->n_own; i++) {
+		t = &s->own[i];
+		if (link_endpoint(t->link)->mode != CFG_LINK_LISTEN)
+			continue;
+		tend_close(s, t, clock_ms());
+		if (!link_is_up(t->link))
+			tend_accept(s, t);
+	}
 }
 
 static void
@@ -315,6 +363,9 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 	int			 fd, delay;
 	bool			 waking;
 
+	/* A link that failed since its owner looked is closed first. */
+	if (link_failed(l))
+		return;
 	if (now < t->next_try_ms) {
 		if (t->next_try_ms < *wake)
 			*wake = t->next_try_ms;
@@ -356,50 +407,16 @@ tend_dial(struct side *s, struct tend *t, int64_t now, int64_t *wake)
 		    err, delay, log_suppressed(suppressed));
 }
 
-/* A source that failed: before it is closed, the bytes the kernel still
-   holds of it (a device's last telegram before its reset, bytes that came
-   while the watchdog reached its verdict) join the side's, as far as
-   there is room, and go where the others go. True when the reader, with
-   "close", keeps it open to take the rest once the host has made room:
-   they are part of the tail the host gets before its connection ends
-   (side_has_tail()), which the device's next connection waits for. */
-static bool
-side_fill_rest(struct side *s)
-{
-	bool	more;
-
-	if (!link_failed(s->src))
-		return (false);
-	more = pump_fill_rest(&s->pump, s->src);
-	s->held_gen = link_rx_gen(s->src);
-	return (more && !s->is_writer && close_mode(s) &&
-	    link_is_up(s->dst));
-}
-
 /* Close what failed, establish what is down. */
 static void
 side_tend(struct side *s, int64_t now, int64_t *wake)
 {
 	struct device	*dev = s->dev;
 	struct tend	*t;
-	int64_t		 up_for_ms;
 	int		 i;
 
-	for (i = 0; i < s->n_own; i++) {
-		t = &s->own[i];
-		if (t->link == s->src && side_fill_rest(s))
-			continue;
-		if ((up_for_ms = link_close(t->link, false)) < 0)
-			continue;
-		/* Redial at once after a connection that lasted; back off
-		   after a short one, so a device that accepts and drops
-		   every connection is not hammered. */
-		if (up_for_ms >= LINK_SHORT_MS) {
-			backoff_reset(&t->bo);
-			t->next_try_ms = 0;
-		} else
-			t->next_try_ms = now + backoff_next(&t->bo);
-	}
+	for (i = 0; i < s->n_own; i++)
+		tend_close(s, &s->own[i], now);
 	side_follow_device(s, now, wake);
 	for (i = 0; i < s->n_own && !atomic_load(&dev->stop); i++) {
 		t = &s->own[i];

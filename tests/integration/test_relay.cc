@@ -1006,6 +1006,47 @@ TEST_P(RelayPath, SplitTxDialThatHangsHoldsUpNoHost)
 		close(fd);
 }
 
+// The same dial, and a second host replaces the first (on_new_client's
+// default): the first host's connection is closed, not left open behind
+// the second's, which is taken at once and served.
+TEST_P(RelayPath, SplitTxDialThatHangsLetsASecondHostReplaceTheFirst)
+{
+	int txport, filler, txl = tcp_listen_full(&txport, &filler);
+	ASSERT_NE(txl, -1);
+
+	InProcessGateway g(split_conf(txport,
+	    "    on_device_down = \"hold\";\n"
+	    "    connect_timeout_ms = 8000;\n"));
+	ASSERT_TRUE(g.ok());
+	int rxport = g.listen_port("s1", LINK_KIND_RX);
+	int uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
+	ASSERT_GT(rxport, 0);
+	ASSERT_GT(uport, 0);
+	int rx = tcp_connect(rxport, 5000);
+	ASSERT_NE(rx, -1);
+	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_RX); }, 5000));
+	int first = tcp_connect(uport, 5000);
+	ASSERT_NE(first, -1);
+	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_UPSTREAM); },
+	    2000)) << "the first host was not taken while the tx dial waited";
+	int second = tcp_connect(uport, 5000);
+	ASSERT_NE(second, -1);
+	EXPECT_TRUE(wait_closed(first, 2000)) << "the first host's connection "
+	    "was left open";
+	EXPECT_TRUE(eventually([&] {
+		return g.log().find("s1/upstream down: replaced by new client") !=
+		    std::string::npos;
+	    }, 2000)) << "the first host's link was not closed";
+	ASSERT_TRUE(write_all(rx, "SCAN-2\n", 7, 5000));
+	char got[7];
+	EXPECT_TRUE(read_exact(second, got, sizeof(got), 2000))
+	    << "the second host was not served while the tx dial waited";
+	EXPECT_EQ(std::string(got, sizeof(got)), "SCAN-2\n");
+	EXPECT_FALSE(g.up("s1", LINK_KIND_TX));
+	for (int fd : {first, second, rx, filler, txl})
+		close(fd);
+}
+
 TEST(Relay, Ipv6LiteralsAndHostNames)
 {
 	// The device is dialled by host name (every address of "localhost" is
