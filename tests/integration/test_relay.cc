@@ -262,6 +262,31 @@ protected:
 		    "; }", listen_ep(0), extra) + ");\n";
 	}
 
+	// s1 in g, in hold mode, its tx dial waiting on a peer that does not
+	// answer (*txl, with its accept queue full by *filler;
+	// connect_timeout_ms 8 s), and its rx device connected (*rx);
+	// *uport: the upstream's.
+	void
+	split_tx_waiting(std::unique_ptr<InProcessGateway> *g, int *txl,
+	    int *filler, int *rx, int *uport)
+	{
+		int txport;
+
+		ASSERT_NE(*txl = tcp_listen_full(&txport, filler), -1);
+		g->reset(new InProcessGateway(split_conf(txport,
+		    "    on_device_down = \"hold\";\n"
+		    "    connect_timeout_ms = 8000;\n")));
+		ASSERT_TRUE((*g)->ok());
+		int rxport = (*g)->listen_port("s1", LINK_KIND_RX);
+		*uport = (*g)->listen_port("s1", LINK_KIND_UPSTREAM);
+		ASSERT_GT(rxport, 0);
+		ASSERT_GT(*uport, 0);
+		ASSERT_NE(*rx = tcp_connect(rxport, 5000), -1);
+		ASSERT_TRUE(eventually([&] {
+			return (*g)->up("s1", LINK_KIND_RX);
+		    }, 5000));
+	}
+
 	// s1 of split_conf() in g, with its tx device accepted from txl
 	// (*tx) and its rx device connected (*rx); *uport: the upstream's.
 	void
@@ -974,20 +999,11 @@ TEST_P(RelayPath, SplitTxIsRedialledOnTheBackoffInHoldMode)
 // gets what the rx device sent while no host was there.
 TEST_P(RelayPath, SplitTxDialThatHangsHoldsUpNoHost)
 {
-	int txport, filler, txl = tcp_listen_full(&txport, &filler);
-	ASSERT_NE(txl, -1);
-
-	InProcessGateway g(split_conf(txport,
-	    "    on_device_down = \"hold\";\n"
-	    "    connect_timeout_ms = 8000;\n"));
-	ASSERT_TRUE(g.ok());
-	int rxport = g.listen_port("s1", LINK_KIND_RX);
-	int uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
-	ASSERT_GT(rxport, 0);
-	ASSERT_GT(uport, 0);
-	int rx = tcp_connect(rxport, 5000);
-	ASSERT_NE(rx, -1);
-	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_RX); }, 5000));
+	std::unique_ptr<InProcessGateway> gp;
+	int txl = -1, filler = -1, rx = -1, uport = 0;
+	ASSERT_NO_FATAL_FAILURE(split_tx_waiting(&gp, &txl, &filler, &rx,
+	    &uport));
+	InProcessGateway &g = *gp;
 	ASSERT_TRUE(write_all(rx, "SCAN-1\n", 7, 5000));
 	std::this_thread::sleep_for(std::chrono::milliseconds(300));
 	EXPECT_FALSE(g.up("s1", LINK_KIND_TX));
@@ -1011,20 +1027,11 @@ TEST_P(RelayPath, SplitTxDialThatHangsHoldsUpNoHost)
 // the second's, which is taken at once and served.
 TEST_P(RelayPath, SplitTxDialThatHangsLetsASecondHostReplaceTheFirst)
 {
-	int txport, filler, txl = tcp_listen_full(&txport, &filler);
-	ASSERT_NE(txl, -1);
-
-	InProcessGateway g(split_conf(txport,
-	    "    on_device_down = \"hold\";\n"
-	    "    connect_timeout_ms = 8000;\n"));
-	ASSERT_TRUE(g.ok());
-	int rxport = g.listen_port("s1", LINK_KIND_RX);
-	int uport = g.listen_port("s1", LINK_KIND_UPSTREAM);
-	ASSERT_GT(rxport, 0);
-	ASSERT_GT(uport, 0);
-	int rx = tcp_connect(rxport, 5000);
-	ASSERT_NE(rx, -1);
-	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_RX); }, 5000));
+	std::unique_ptr<InProcessGateway> gp;
+	int txl = -1, filler = -1, rx = -1, uport = 0;
+	ASSERT_NO_FATAL_FAILURE(split_tx_waiting(&gp, &txl, &filler, &rx,
+	    &uport));
+	InProcessGateway &g = *gp;
 	int first = tcp_connect(uport, 5000);
 	ASSERT_NE(first, -1);
 	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_UPSTREAM); },
