@@ -345,9 +345,25 @@ link_set_listening(struct link *l, const char *addr)
 	pthread_mutex_unlock(l->mu);
 }
 
+/* Turn a client away from a link busy with another (with): what it sent
+   is counted and said. */
+static void
+refuse_busy(struct link *l, int fd, const char *peer, const char *with)
+{
+	char	why[LINK_PEER_MAX + 64], dropped[LINK_DROPPED_MAX];
+	size_t	n = link_drop_client(l, fd);
+
+	snprintf(why, sizeof(why), "busy with %s%s", with,
+	    link_dropped_str(n, dropped, sizeof(dropped)));
+	link_refuse(l, peer, why);
+}
+
 void
 link_attach(struct link *l, int fd, const char *peer)
 {
+	char	late_peer[LINK_PEER_MAX];
+	int	late = -1;
+
 	/* The last words are a connection's own. */
 	words_clear(&l->words_in);
 	words_clear(&l->words_out);
@@ -367,6 +383,17 @@ link_attach(struct link *l, int fd, const char *peer)
 	atomic_store(&l->last_rx_ms, l->up_ms);
 	atomic_store(&l->send_since_ms, 0);
 	atomic_store(&l->send_progress_ms, clock_ms());
+	/* A client that came while this one was being taken found the link
+	   not busy, and waits: it meets the link busy now, as link_offer()
+	   would have had it a moment later. */
+	if (l->pending_fd != -1 &&
+	    l->ep->on_new_client == CFG_NEW_CLIENT_REJECT) {
+		late = l->pending_fd;
+		l->pending_fd = -1;
+		snprintf(late_peer, sizeof(late_peer), "%s", l->pending_peer);
+	} else if (l->pending_fd != -1)
+		fail_locked(l, WD_REASON_NONE, 0, "replaced by new client %s",
+		    l->pending_peer);
 	link_sync_changed(l->sync);
 	pthread_mutex_unlock(l->mu);
 	atomic_fetch_add(&l->stat_connects, 1);
@@ -377,6 +404,8 @@ link_attach(struct link *l, int fd, const char *peer)
 	    WD_REASON_NONE, "%s up: %s %s",
 	    l->name, l->ep->mode == CFG_LINK_LISTEN ? "accepted" :
 	    "connected to", peer);
+	if (late != -1)
+		refuse_busy(l, late, late_peer, peer);
 }
 
 int
@@ -438,8 +467,7 @@ link_refuse(struct link *l, const char *peer, const char *why)
 void
 link_offer(struct link *l, int fd, const char *peer)
 {
-	char		old_peer[LINK_PEER_MAX], why[LINK_PEER_MAX + 64];
-	char		dropped[LINK_DROPPED_MAX];
+	char		old_peer[LINK_PEER_MAX], dropped[LINK_DROPPED_MAX];
 	unsigned	suppressed;
 	size_t		n;
 	int		old_pending;
@@ -450,10 +478,7 @@ link_offer(struct link *l, int fd, const char *peer)
 	if (busy && l->ep->on_new_client == CFG_NEW_CLIENT_REJECT) {
 		snprintf(old_peer, sizeof(old_peer), "%s", l->peer);
 		pthread_mutex_unlock(l->mu);
-		n = link_drop_client(l, fd);
-		snprintf(why, sizeof(why), "busy with %s%s", old_peer,
-		    link_dropped_str(n, dropped, sizeof(dropped)));
-		link_refuse(l, peer, why);
+		refuse_busy(l, fd, peer, old_peer);
 		return;
 	}
 	old_pending = l->pending_fd;

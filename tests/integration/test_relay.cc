@@ -794,6 +794,43 @@ TEST_P(OneDevice, SecondClientReplacesTheFirstByDefault)
 	EXPECT_TRUE(roundtrip(dev, host2, "back to two\n"));
 }
 
+// Clients that come back to back, 100 rounds of two: each round's second
+// client replaces the first, also one that comes while the gateway is
+// taking the first (and so found the link not busy): the link ends up with
+// the second, served, and the first closed, every round.
+TEST_P(OneDevice, ClientsBackToBackLeaveTheNewestTaken)
+{
+	start();
+	int dev, host;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
+	for (int i = 0; i < 100; i++) {
+		int first = tcp_connect(uport_, 5000);
+		int second = tcp_connect(uport_, 5000);
+		struct sockaddr_in sa = {};
+		socklen_t len = sizeof(sa);
+		std::string peer;
+		if (second != -1 && getsockname(second,
+		    (struct sockaddr *)&sa, &len) == 0)
+			peer = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+		bool taken = eventually([&] {
+			return up(LINK_KIND_UPSTREAM) &&
+			    snap(LINK_KIND_UPSTREAM).peer == peer;
+		    }, 2000);
+		bool closed = first != -1 && wait_closed(first, 2000);
+		std::string line = "round " + std::to_string(i) + "\n";
+		bool served = taken && roundtrip(dev, second, line.c_str());
+		close(first);
+		close(second);
+		ASSERT_NE(peer, "");
+		ASSERT_TRUE(taken) << "round " << i << ": the link is not the "
+		    "second client's: " << snap(LINK_KIND_UPSTREAM).peer;
+		ASSERT_TRUE(closed) << "round " << i << ": the first client "
+		    "was not closed";
+		ASSERT_TRUE(served) << "round " << i << ": the second client "
+		    "was not served";
+	}
+}
+
 // A client waiting to be taken while the writer is held up (here in a
 // send to a device that stops reading) and replaced by a newer one: what
 // it sent is counted as discarded on the upstream link, not lost unseen.
