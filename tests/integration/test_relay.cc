@@ -123,6 +123,19 @@ host_connect(InProcessGateway &g, const char *dev, enum link_kind k, int port)
 	return tcp_connect(port, 5000);
 }
 
+// The local address of a socket of ours on 127.0.0.1, as the gateway
+// shows its peer ("127.0.0.1:PORT"); "" when it has none.
+std::string
+local_addr(int fd)
+{
+	struct sockaddr_in sa = {};
+	socklen_t len = sizeof(sa);
+
+	if (fd == -1 || getsockname(fd, (struct sockaddr *)&sa, &len) == -1)
+		return "";
+	return "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+}
+
 // The counters of link k of device dev.
 struct link_snap
 link_of(InProcessGateway &g, const char *dev, enum link_kind k)
@@ -806,12 +819,7 @@ TEST_P(OneDevice, ClientsBackToBackLeaveTheNewestTaken)
 	for (int i = 0; i < 100; i++) {
 		int first = tcp_connect(uport_, 5000);
 		int second = tcp_connect(uport_, 5000);
-		struct sockaddr_in sa = {};
-		socklen_t len = sizeof(sa);
-		std::string peer;
-		if (second != -1 && getsockname(second,
-		    (struct sockaddr *)&sa, &len) == 0)
-			peer = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+		std::string peer = local_addr(second);
 		bool taken = eventually([&] {
 			return up(LINK_KIND_UPSTREAM) &&
 			    snap(LINK_KIND_UPSTREAM).peer == peer;
@@ -828,6 +836,46 @@ TEST_P(OneDevice, ClientsBackToBackLeaveTheNewestTaken)
 		    "was not closed";
 		ASSERT_TRUE(served) << "round " << i << ": the second client "
 		    "was not served";
+	}
+}
+
+// The same with reject, each round to a link without a client: one of
+// the two becomes the link and is served (the first, or the second when
+// it came before the first was taken), the other is closed; never one
+// left waiting beside the link.
+TEST_P(OneDevice, ClientsBackToBackWithRejectLeaveOneTaken)
+{
+	start("", " on_new_client = \"reject\";");
+	int dev;
+	ASSERT_NE(dev = accept_device(), -1);
+	ASSERT_TRUE(eventually([&] { return up(LINK_KIND_DEVICE); }, 5000));
+	for (int i = 0; i < 100; i++) {
+		int c[2] = { tcp_connect(uport_, 5000),
+		    tcp_connect(uport_, 5000) };
+		std::string peer[2] = { local_addr(c[0]), local_addr(c[1]) };
+		int k = -1;
+		bool taken = eventually([&] {
+			struct link_snap ls = snap(LINK_KIND_UPSTREAM);
+			k = ls.peer == peer[0] ? 0 : ls.peer == peer[1] ? 1 : -1;
+			return up(LINK_KIND_UPSTREAM) && k != -1;
+		    }, 2000);
+		bool closed = taken && wait_closed(c[1 - k], 2000);
+		std::string line = "round " + std::to_string(i) + "\n";
+		bool served = taken && roundtrip(dev, c[k], line.c_str());
+		close(c[0]);
+		close(c[1]);
+		bool down = eventually([&] {
+			return !up(LINK_KIND_UPSTREAM);
+		    }, 2000);
+		ASSERT_NE(peer[0], "");
+		ASSERT_NE(peer[1], "");
+		ASSERT_TRUE(taken) << "round " << i << ": neither client is the "
+		    "link";
+		ASSERT_TRUE(closed) << "round " << i << ": the other client was "
+		    "left open";
+		ASSERT_TRUE(served) << "round " << i << ": the link's client "
+		    "was not served";
+		ASSERT_TRUE(down) << "round " << i << ": the link stayed up";
 	}
 }
 
