@@ -475,8 +475,12 @@ link_offer(struct link *l, int fd, const char *peer)
 
 	pthread_mutex_lock(l->mu);
 	busy = l->state == LINK_UP && !l->failed;
-	if (busy && l->ep->on_new_client == CFG_NEW_CLIENT_REJECT) {
-		snprintf(old_peer, sizeof(old_peer), "%s", l->peer);
+	/* With reject, a client waiting to be taken holds the link too:
+	   the first to come is the one served. */
+	if ((busy || l->pending_fd != -1) &&
+	    l->ep->on_new_client == CFG_NEW_CLIENT_REJECT) {
+		snprintf(old_peer, sizeof(old_peer), "%s", busy ? l->peer :
+		    l->pending_peer);
 		pthread_mutex_unlock(l->mu);
 		refuse_busy(l, fd, peer, old_peer);
 		return;

@@ -839,10 +839,10 @@ TEST_P(OneDevice, ClientsBackToBackLeaveTheNewestTaken)
 	}
 }
 
-// The same with reject, each round to a link without a client: one of
-// the two becomes the link and is served (the first, or the second when
-// it came before the first was taken), the other is closed; never one
-// left waiting beside the link.
+// The same with reject, each round to a link without a client: the first
+// becomes the link and is served, also when the second came before the
+// first was taken (a client waiting to be taken holds the link) or while
+// it was being taken; the second is closed, never left waiting.
 TEST_P(OneDevice, ClientsBackToBackWithRejectLeaveOneTaken)
 {
 	start("", " on_new_client = \"reject\";");
@@ -871,6 +871,8 @@ TEST_P(OneDevice, ClientsBackToBackWithRejectLeaveOneTaken)
 		ASSERT_NE(peer[1], "");
 		ASSERT_TRUE(taken) << "round " << i << ": neither client is the "
 		    "link";
+		ASSERT_EQ(k, 0) << "round " << i << ": the second client "
+		    "replaced the first";
 		ASSERT_TRUE(closed) << "round " << i << ": the other client was "
 		    "left open";
 		ASSERT_TRUE(served) << "round " << i << ": the link's client "
