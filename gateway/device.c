@@ -342,7 +342,7 @@ dial_woken(void *arg)
 	struct tend	*t;
 	int		 i;
 
-	for (i = 0; i < s->n_own; i++) {
+	for (i = 0; i < s->n_own && !atomic_load(&s->dev->stop); i++) {
 		t = &s->own[i];
 		if (link_endpoint(t->link)->mode != CFG_LINK_LISTEN)
 			continue;
