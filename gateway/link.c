@@ -95,9 +95,10 @@ struct link {
 	   logs one down line a minute; its up lines wait until it has
 	   stayed up LINK_SHORT_MS (link_check_stable()). */
 	struct log_limit	 flap_log;
-	/* The acceptor's alone: what a remote client can trigger at will
-	   (refused, rejected, replaced while waiting) logs one line per
-	   window, with a count. */
+	/* What a remote client can trigger at will (refused, rejected,
+	   replaced while waiting) logs one line per window, with a count:
+	   the acceptor's and the owner's (a client rejected as another is
+	   taken), protected by mu (peer_log_allow()). */
 	struct log_limit	 peer_log;
 	bool			 flap_quiet_up;	/* after a short connection */
 	bool			 up_unlogged;	/* this up is not logged yet */
@@ -453,12 +454,23 @@ link_drop_client(struct link *l, int fd)
 	return (n);
 }
 
+static bool
+peer_log_allow(struct link *l, unsigned *suppressed)
+{
+	bool	allow;
+
+	pthread_mutex_lock(l->mu);
+	allow = log_limit_allow(&l->peer_log, clock_ms(), suppressed);
+	pthread_mutex_unlock(l->mu);
+	return (allow);
+}
+
 void
 link_refuse(struct link *l, const char *peer, const char *why)
 {
 	unsigned	suppressed;
 
-	if (log_limit_allow(&l->peer_log, clock_ms(), &suppressed))
+	if (peer_log_allow(l, &suppressed))
 		link_log(l, LOG_LVL_WARN, WD_REASON_NONE, "%s: refused %s: %s%s",
 		    l->name, peer,
 		    why, log_suppressed(suppressed));
@@ -498,7 +510,7 @@ link_offer(struct link *l, int fd, const char *peer)
 
 	if (old_pending != -1) {
 		n = link_drop_client(l, old_pending);
-		if (log_limit_allow(&l->peer_log, clock_ms(), &suppressed))
+		if (peer_log_allow(l, &suppressed))
 			link_log(l, n > 0 ? LOG_LVL_WARN : LOG_LVL_INFO,
 			    WD_REASON_NONE, "%s: client waiting to be taken "
 			    "replaced by %s%s%s", l->name, peer,
@@ -775,7 +787,10 @@ link_close(struct link *l, bool close_anyway)
 	}
 	atomic_fetch_add(&l->stat_failures[reason], 1);
 	atomic_fetch_add(&l->stat_unacked_at_failure, (uint64_t)outq);
-	detect_ms = last_life_ms > 0 ? failed_ms - last_life_ms : -1;
+	/* A sure reason that replaced a guess may date its last sign of
+	   life after the guess: no time passed then. */
+	detect_ms = last_life_ms <= 0 ? -1 : failed_ms > last_life_ms ?
+	    failed_ms - last_life_ms : 0;
 	if (detect_ms >= 0) {
 		hist_add_us(&l->stat_detect, detect_ms * 1000);
 		atomic_store(&l->last_detect_ms, detect_ms);
@@ -1167,19 +1182,31 @@ void
 link_snapshot(struct link *l, struct link_snap *s)
 {
 	int	r;
+	bool	failed;
 
 	pthread_mutex_lock(l->mu);
+	failed = l->state == LINK_UP && l->failed;
 	s->kind = l->kind;
-	s->state = l->state == LINK_UP && l->failed ? LINK_DOWN : l->state;
+	s->state = failed ? LINK_DOWN : l->state;
 	snprintf(s->peer, sizeof(s->peer), "%s",
-	    l->state == LINK_UP ? l->peer : "");
+	    l->state == LINK_UP && !failed ? l->peer : "");
 	snprintf(s->listen, sizeof(s->listen), "%s", l->listen);
-	s->since_wall_ms = l->since_wall_ms;
+	s->since_wall_ms = failed ? l->failed_wall_ms : l->since_wall_ms;
 	s->last_reason = l->last_reason;
 	snprintf(s->last_detail, sizeof(s->last_detail), "%s", l->last_detail);
 	s->last_failure_wall_ms = l->last_failure_wall_ms;
 	s->last_words_in = l->last_words_in;
 	s->last_words_out = l->last_words_out;
+	/* Failed, its owner not done with it yet (the rest of what it
+	   received still going out): shown as it will be once closed. */
+	if (failed && l->reason != WD_REASON_NONE) {
+		s->last_reason = l->reason;
+		snprintf(s->last_detail, sizeof(s->last_detail), "%s",
+		    l->detail);
+		s->last_failure_wall_ms = l->failed_wall_ms;
+		words_copy(&l->words_in, &s->last_words_in);
+		words_copy(&l->words_out, &s->last_words_out);
+	}
 	pthread_mutex_unlock(l->mu);
 	s->connects = atomic_load(&l->stat_connects);
 	for (r = 0; r < WD_REASON_COUNT; r++)
