@@ -36,16 +36,20 @@ struct Rig {
 	std::unique_ptr<GatewayProcess> &g = d.g;
 	int mport = logged_port(*g, "p1/monitor: listening");
 	int sport = logged_port(*g, "status: serving");
+	bool control_ = false;
 
 	Rig(const std::string &relay, const std::string &format,
 	    const std::string &allow = "127.0.0.0/8", bool control = false)
 	    : d(test_preamble_with(control ? sock : "", true), "p1",
 	    "relay = \"" + relay + "\"; monitor_format = \"" + format +
 	    "\"; monitor = { listen = \"127.0.0.1:0\"; allow = [\"" + allow +
-	    "\"]; };") {}
+	    "\"]; };") { control_ = control; }
+	// Relaying, and the control socket serving if there is one: the
+	// daemon opens it after its devices have started.
 	bool ready() const
 	{
-		return dev != -1 && up != -1 && mport > 0 && sport > 0;
+		return dev != -1 && up != -1 && mport > 0 && sport > 0 &&
+		    (!control_ || control_serving(*g));
 	}
 	// A monitor client, once the gateway counts it (n of 4).
 	int

@@ -47,10 +47,12 @@ struct Rig {
 	explicit Rig(const std::string &relay)
 	    : d(test_preamble_with(sock, false), "d1", "relay = \"" + relay +
 	    "\";") {}
+	// Relaying, and the control socket serving: the daemon opens it
+	// after its devices have started.
 	bool ready() const
 	{
 		return dev != -1 && up != -1 && roundtrip(up, dev, "x") &&
-		    roundtrip(dev, up, "y");
+		    roundtrip(dev, up, "y") && control_serving(*g);
 	}
 };
 

@@ -88,6 +88,14 @@ test_preamble_with(const std::string &sock, bool status)
 	return p;
 }
 
+bool
+control_serving(const GatewayProcess &g)
+{
+	return eventually([&] {
+		return g.log_contains("control: serving gwctl's commands on ");
+	    }, 5000);
+}
+
 DeviceProcess::DeviceProcess(const std::string &preamble, const std::string &name,
     const std::string &extra, const RunAs *as)
 {

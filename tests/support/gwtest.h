@@ -112,6 +112,9 @@ std::string test_preamble_with(const std::string &sock, bool status);
 // device link would close the host: on_device_down = close), dev is the
 // device's end of the device link and up a host's end of the upstream
 // link; -1 when they did not come up within 5 s.
+// Within 5 s, g's control socket serves (its log says so).
+bool	control_serving(const GatewayProcess &g);
+
 class DeviceProcess {
 public:
 	DeviceProcess(const std::string &preamble, const std::string &name,
