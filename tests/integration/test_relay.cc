@@ -255,6 +255,24 @@ host_gets_the_tail(InProcessGateway &g, const char *dev, enum link_kind in,
 	EXPECT_TRUE(all_a);
 }
 
+// A split device s1 whose tx dial waits on a peer that does not answer
+// (txl, its accept queue full by filler: listen backlog 0, one connection
+// queued, so the gateway's SYNs are dropped; connect_timeout_ms 8 s), its
+// rx device connected (rx), the upstream listening on uport. The gateway
+// goes first at the end, then the descriptors.
+struct WaitingTx {
+	std::unique_ptr<InProcessGateway> g;
+	int txl = -1, filler = -1, rx = -1, uport = 0;
+
+	~WaitingTx()
+	{
+		g.reset();
+		for (int fd : { rx, filler, txl })
+			if (fd != -1)
+				close(fd);
+	}
+};
+
 // Each test runs on both paths: splice (zero copy) and copy.
 class RelayPath : public ::testing::TestWithParam<const char *> {
 protected:
@@ -275,28 +293,25 @@ protected:
 		    "; }", listen_ep(0), extra) + ");\n";
 	}
 
-	// s1 in g, in hold mode, its tx dial waiting on a peer that does not
-	// answer (*txl, with its accept queue full by *filler;
-	// connect_timeout_ms 8 s), and its rx device connected (*rx);
-	// *uport: the upstream's.
+	// s1 in hold mode, its tx dial waiting on a peer that does not
+	// answer, and its rx device connected (WaitingTx).
 	void
-	split_tx_waiting(std::unique_ptr<InProcessGateway> *g, int *txl,
-	    int *filler, int *rx, int *uport)
+	split_tx_waiting(WaitingTx *w)
 	{
 		int txport;
 
-		ASSERT_NE(*txl = tcp_listen_full(&txport, filler), -1);
-		g->reset(new InProcessGateway(split_conf(txport,
+		ASSERT_NE(w->txl = tcp_listen_full(&txport, &w->filler), -1);
+		w->g.reset(new InProcessGateway(split_conf(txport,
 		    "    on_device_down = \"hold\";\n"
 		    "    connect_timeout_ms = 8000;\n")));
-		ASSERT_TRUE((*g)->ok());
-		int rxport = (*g)->listen_port("s1", LINK_KIND_RX);
-		*uport = (*g)->listen_port("s1", LINK_KIND_UPSTREAM);
+		ASSERT_TRUE(w->g->ok());
+		int rxport = w->g->listen_port("s1", LINK_KIND_RX);
+		w->uport = w->g->listen_port("s1", LINK_KIND_UPSTREAM);
 		ASSERT_GT(rxport, 0);
-		ASSERT_GT(*uport, 0);
-		ASSERT_NE(*rx = tcp_connect(rxport, 5000), -1);
+		ASSERT_GT(w->uport, 0);
+		ASSERT_NE(w->rx = tcp_connect(rxport, 5000), -1);
 		ASSERT_TRUE(eventually([&] {
-			return (*g)->up("s1", LINK_KIND_RX);
+			return w->g->up("s1", LINK_KIND_RX);
 		    }, 5000));
 	}
 
@@ -1097,16 +1112,14 @@ TEST_P(RelayPath, SplitTxIsRedialledOnTheBackoffInHoldMode)
 // gets what the rx device sent while no host was there.
 TEST_P(RelayPath, SplitTxDialThatHangsHoldsUpNoHost)
 {
-	std::unique_ptr<InProcessGateway> gp;
-	int txl = -1, filler = -1, rx = -1, uport = 0;
-	ASSERT_NO_FATAL_FAILURE(split_tx_waiting(&gp, &txl, &filler, &rx,
-	    &uport));
-	InProcessGateway &g = *gp;
-	ASSERT_TRUE(write_all(rx, "SCAN-1\n", 7, 5000));
+	WaitingTx w;
+	ASSERT_NO_FATAL_FAILURE(split_tx_waiting(&w));
+	InProcessGateway &g = *w.g;
+	ASSERT_TRUE(write_all(w.rx, "SCAN-1\n", 7, 5000));
 	std::this_thread::sleep_for(std::chrono::milliseconds(300));
 	EXPECT_FALSE(g.up("s1", LINK_KIND_TX));
 
-	int host = tcp_connect(uport, 5000);
+	int host = tcp_connect(w.uport, 5000);
 	ASSERT_NE(host, -1);
 	auto t0 = std::chrono::steady_clock::now();
 	char got[7];
@@ -1116,8 +1129,7 @@ TEST_P(RelayPath, SplitTxDialThatHangsHoldsUpNoHost)
 	printf("host taken and served %ld ms after it connected, the tx dial "
 	    "still waiting\n", ms_since(t0));
 	EXPECT_FALSE(g.up("s1", LINK_KIND_TX));
-	for (int fd : {host, rx, filler, txl})
-		close(fd);
+	close(host);
 }
 
 // The same dial, and a second host replaces the first (on_new_client's
@@ -1125,16 +1137,14 @@ TEST_P(RelayPath, SplitTxDialThatHangsHoldsUpNoHost)
 // the second's, which is taken at once and served.
 TEST_P(RelayPath, SplitTxDialThatHangsLetsASecondHostReplaceTheFirst)
 {
-	std::unique_ptr<InProcessGateway> gp;
-	int txl = -1, filler = -1, rx = -1, uport = 0;
-	ASSERT_NO_FATAL_FAILURE(split_tx_waiting(&gp, &txl, &filler, &rx,
-	    &uport));
-	InProcessGateway &g = *gp;
-	int first = tcp_connect(uport, 5000);
+	WaitingTx w;
+	ASSERT_NO_FATAL_FAILURE(split_tx_waiting(&w));
+	InProcessGateway &g = *w.g;
+	int first = tcp_connect(w.uport, 5000);
 	ASSERT_NE(first, -1);
 	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_UPSTREAM); },
 	    2000)) << "the first host was not taken while the tx dial waited";
-	int second = tcp_connect(uport, 5000);
+	int second = tcp_connect(w.uport, 5000);
 	ASSERT_NE(second, -1);
 	EXPECT_TRUE(wait_closed(first, 2000)) << "the first host's connection "
 	    "was left open";
@@ -1142,14 +1152,14 @@ TEST_P(RelayPath, SplitTxDialThatHangsLetsASecondHostReplaceTheFirst)
 		return g.log().find("s1/upstream down: replaced by new client") !=
 		    std::string::npos;
 	    }, 2000)) << "the first host's link was not closed";
-	ASSERT_TRUE(write_all(rx, "SCAN-2\n", 7, 5000));
+	ASSERT_TRUE(write_all(w.rx, "SCAN-2\n", 7, 5000));
 	char got[7];
 	EXPECT_TRUE(read_exact(second, got, sizeof(got), 2000))
 	    << "the second host was not served while the tx dial waited";
 	EXPECT_EQ(std::string(got, sizeof(got)), "SCAN-2\n");
 	EXPECT_FALSE(g.up("s1", LINK_KIND_TX));
-	for (int fd : {first, second, rx, filler, txl})
-		close(fd);
+	close(first);
+	close(second);
 }
 
 TEST(Relay, Ipv6LiteralsAndHostNames)
