@@ -438,13 +438,9 @@ protected:
 	// with host_polls, the host sends a line before it reads (which the
 	// gateway does not read while the device is down).
 	void device_ends_with_a_tail(bool reset, bool host_polls = false) {
-		// The host's zero window must not be what ends its connection.
-		start("stall_timeout_ms = 60000;");
 		int dev = -1, host = -1;
-		ASSERT_NO_FATAL_FAILURE(connect_small_host(&dev, &host));
 		size_t sent;
-		ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(*g_, "d1", LINK_KIND_DEVICE,
-		    dev, &sent));
+		ASSERT_NO_FATAL_FAILURE(start_with_a_tail(&dev, &host, &sent));
 		if (reset) {
 			close_reset(dev);
 			fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
@@ -454,6 +450,15 @@ protected:
 		    LINK_KIND_DEVICE, host, sent, host_polls));
 		EXPECT_EQ(discarded(LINK_KIND_DEVICE), 0u);
 		ASSERT_NO_FATAL_FAILURE(next_session_starts_clean());
+	}
+	// The gateway holding a tail of *sent bytes the device (*dev) sent
+	// for a host (*host) that takes little and does not read.
+	void start_with_a_tail(int *dev, int *host, size_t *sent) {
+		// The host's zero window must not be what ends its connection.
+		start("stall_timeout_ms = 60000;");
+		ASSERT_NO_FATAL_FAILURE(connect_small_host(dev, host));
+		ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(*g_, "d1", LINK_KIND_DEVICE,
+		    *dev, sent));
 	}
 	// The device's next connection, and a host for it: the first bytes
 	// the host gets are the new connection's, nothing of the last one's.
@@ -589,12 +594,9 @@ TEST_P(OneDevice, CloseModeHostGetsTheDevicesLastBytesWhenItResets)
 // reads, before its connection ends.
 TEST_P(OneDevice, CloseModeHostGetsTheBytesQueuedWhenTheDeviceResets)
 {
-	start("stall_timeout_ms = 60000;");
 	int dev = -1, host = -1;
-	ASSERT_NO_FATAL_FAILURE(connect_small_host(&dev, &host));
 	size_t sent;
-	ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(*g_, "d1", LINK_KIND_DEVICE,
-	    dev, &sent));
+	ASSERT_NO_FATAL_FAILURE(start_with_a_tail(&dev, &host, &sent));
 	// More, until the gateway has stopped reading: the rest waits in
 	// its receive queue, more than its buffer (buffer_bytes, 64 KiB)
 	// holds. What the gateway's kernel has not taken when the device
