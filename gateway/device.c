@@ -157,20 +157,29 @@ side_refresh_policy(struct side *s)
 		    s->pol.backoff_max_ms, s->own[i].bo.rng);
 }
 
-/* The reader, with "close": the device's connection (its source) has
-   ended, and bytes it sent are still on their way to the host: held by
-   the reader, or sent and not yet acknowledged. They are the host's of
-   that moment, as on a direct connection, which gets them all before its
-   connection is closed too (side_move(), side_follow_device()); never a
-   later host's. Closed before the host has acknowledged them, the
-   connection could lose them: a close() with bytes the host sent unread
-   (the writer does not read while the device is down) resets it, and a
-   reset drops what is still queued to send. */
+/* The reader: the device's connection (its source) has ended, and bytes
+   it sent are still on their way to the host. They go first: the
+   device's next connection waits for them (side_tend()), as its dial can
+   take connect_timeout_ms when the device is off.
+   With "close" they are held by the reader, or sent and not yet
+   acknowledged. They are the host's of that moment, as on a direct
+   connection, which gets them all before its connection is closed too
+   (side_move(), side_follow_device()); never a later host's. Closed
+   before the host has acknowledged them, the connection could lose them:
+   a close() with bytes the host sent unread (the writer does not read
+   while the device is down) resets it, and a reset drops what is still
+   queued to send.
+   With "hold" the host's connection stays: the tail is what the reader
+   holds while that host is up. A host that stops reading is ended by the
+   watchdog, and what is left is then held for the next one. */
 static bool
 side_has_tail(struct side *s)
 {
-	return (!s->is_writer && close_mode(s) && !link_is_up(s->src) &&
-	    (pump_len(&s->pump) > 0 || link_unacked(s->dst) > 0));
+	if (s->is_writer || link_is_up(s->src))
+		return (false);
+	if (close_mode(s))
+		return (pump_len(&s->pump) > 0 || link_unacked(s->dst) > 0);
+	return (pump_len(&s->pump) > 0 && link_is_up(s->dst));
 }
 
 /* With "close" the upstream exists only while the device is up. The
@@ -294,10 +303,10 @@ tend_accept(struct side *s, struct tend *t)
 /* A source that failed: before it is closed, the bytes the kernel still
    holds of it (a device's last telegram before its reset, bytes that came
    while the watchdog reached its verdict) join the side's, as far as
-   there is room, and go where the others go. True when the reader, with
-   "close", keeps it open to take the rest once the host has made room:
-   they are part of the tail the host gets before its connection ends
-   (side_has_tail()), which the device's next connection waits for. */
+   there is room, and go where the others go. True when the reader keeps
+   it open to take the rest once the host, up, has made room: they are
+   part of the tail (side_has_tail()), which the device's next connection
+   waits for. */
 static bool
 side_fill_rest(struct side *s)
 {
@@ -307,8 +316,7 @@ side_fill_rest(struct side *s)
 		return (false);
 	more = pump_fill_rest(&s->pump, s->src);
 	s->held_gen = link_rx_gen(s->src);
-	return (more && !s->is_writer && close_mode(s) &&
-	    link_is_up(s->dst));
+	return (more && !s->is_writer && link_is_up(s->dst));
 }
 
 /* Close t's link if it failed, once a source has passed on what it still

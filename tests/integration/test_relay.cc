@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -452,13 +453,43 @@ protected:
 		ASSERT_NO_FATAL_FAILURE(next_session_starts_clean());
 	}
 	// The gateway holding a tail of *sent bytes the device (*dev) sent
-	// for a host (*host) that takes little and does not read.
-	void start_with_a_tail(int *dev, int *host, size_t *sent) {
+	// for a host (*host) that takes little and does not read; extra adds
+	// policy lines.
+	void start_with_a_tail(int *dev, int *host, size_t *sent,
+	    const std::string &extra = "") {
 		// The host's zero window must not be what ends its connection.
-		start("stall_timeout_ms = 60000;");
+		start("stall_timeout_ms = 60000;\n" + extra);
 		ASSERT_NO_FATAL_FAILURE(connect_small_host(dev, host));
 		ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(*g_, "d1", LINK_KIND_DEVICE,
 		    *dev, sent));
+	}
+	// With a tail of sent bytes held, the device (dev) sends more, until
+	// the gateway has stopped reading: the rest waits in its receive
+	// queue, more than its buffer (buffer_bytes, 64 KiB) holds. What the
+	// gateway's kernel has not taken when the device's connection ends
+	// dies with it. *delivered: the bytes the gateway's kernel has taken
+	// in all; *last_write: when the device last sent.
+	void queue_past_the_buffer(int dev, size_t sent, size_t *delivered,
+	    int64_t *last_write) {
+		const std::string a(8192, 'A');
+		const size_t buffer = 65536;
+		for (int i = 0; i < 128; i++) {
+			ssize_t n = send(dev, a.data(), a.size(), MSG_DONTWAIT);
+			if (n <= 0)
+				break;
+			sent += (size_t)n;
+			std::this_thread::sleep_for(
+			    std::chrono::milliseconds(10));
+			if (sent - snap(LINK_KIND_DEVICE).bytes_in >= 2 * buffer)
+				break;
+		}
+		*last_write = clock_ms();
+		std::this_thread::sleep_for(std::chrono::milliseconds(200));
+		int outq = -1;
+		ASSERT_EQ(ioctl(dev, SIOCOUTQ, &outq), 0);
+		*delivered = sent - (size_t)outq;
+		ASSERT_GT(*delivered, snap(LINK_KIND_DEVICE).bytes_in + buffer) <<
+		    "the gateway's receive queue holds no more than its buffer";
 	}
 	// The device's next connection, and a host for it: the first bytes
 	// the host gets are the new connection's, nothing of the last one's.
@@ -595,30 +626,11 @@ TEST_P(OneDevice, CloseModeHostGetsTheDevicesLastBytesWhenItResets)
 TEST_P(OneDevice, CloseModeHostGetsTheBytesQueuedWhenTheDeviceResets)
 {
 	int dev = -1, host = -1;
-	size_t sent;
+	size_t sent, delivered;
+	int64_t last_write;
 	ASSERT_NO_FATAL_FAILURE(start_with_a_tail(&dev, &host, &sent));
-	// More, until the gateway has stopped reading: the rest waits in
-	// its receive queue, more than its buffer (buffer_bytes, 64 KiB)
-	// holds. What the gateway's kernel has not taken when the device
-	// resets dies with the device's connection.
-	const std::string a(8192, 'A');
-	const size_t buffer = 65536;
-	for (int i = 0; i < 128; i++) {
-		ssize_t n = send(dev, a.data(), a.size(), MSG_DONTWAIT);
-		if (n <= 0)
-			break;
-		sent += (size_t)n;
-		std::this_thread::sleep_for(std::chrono::milliseconds(10));
-		if (sent - snap(LINK_KIND_DEVICE).bytes_in >= 2 * buffer)
-			break;
-	}
-	int64_t last_write = clock_ms();
-	std::this_thread::sleep_for(std::chrono::milliseconds(200));
-	int outq = -1;
-	ASSERT_EQ(ioctl(dev, SIOCOUTQ, &outq), 0);
-	size_t delivered = sent - (size_t)outq;
-	ASSERT_GT(delivered, snap(LINK_KIND_DEVICE).bytes_in + buffer) <<
-	    "the gateway's receive queue holds no more than its buffer";
+	ASSERT_NO_FATAL_FAILURE(queue_past_the_buffer(dev, sent, &delivered,
+	    &last_write));
 	close_reset(dev);
 	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
 	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
@@ -651,6 +663,47 @@ TEST_P(OneDevice, CloseModeHostGetsTheBytesQueuedWhenTheDeviceResets)
 TEST_P(OneDevice, CloseModeHostGetsTheDevicesLastBytesThoughItSendsMeanwhile)
 {
 	ASSERT_NO_FATAL_FAILURE(device_ends_with_a_tail(false, true));
+}
+
+// With "hold", the device's last bytes, those the gateway's kernel took
+// and the gateway had not read yet included, go to the host, which stays
+// up, before the gateway dials the device again: a dial that lasts
+// connect_timeout_ms when the device is off.
+TEST_P(OneDevice, HoldModeHostGetsTheDevicesLastBytesBeforeTheRedial)
+{
+	int dev = -1, host = -1;
+	size_t sent, delivered;
+	int64_t last_write;
+	ASSERT_NO_FATAL_FAILURE(start_with_a_tail(&dev, &host, &sent,
+	    "    on_device_down = \"hold\";\n    hold_max_ms = 20000;\n"
+	    "    connect_timeout_ms = 8000;\n"));
+	ASSERT_NO_FATAL_FAILURE(queue_past_the_buffer(dev, sent, &delivered,
+	    &last_write));
+	// The device goes off: the gateway's dials to it go unanswered (its
+	// accept queue full: backlog 0, one connection queued).
+	ASSERT_EQ(listen(dl_, 0), 0);
+	int filler = keep(tcp_connect(dport_, 5000));
+	ASSERT_NE(filler, -1);
+	close_reset(dev);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
+	std::this_thread::sleep_for(std::chrono::milliseconds(500));
+	// All of it, within 3 s of the host's first read: not after the
+	// dial's 8 s.
+	std::vector<char> got(delivered);
+	ASSERT_TRUE(read_exact(host, got.data(), got.size(), 3000)) <<
+	    "the host did not get the device's last bytes before the redial "
+	    "ended; discarded: " << discarded(LINK_KIND_DEVICE);
+	EXPECT_EQ(std::count(got.begin(), got.end(), 'A'), (long)delivered);
+	EXPECT_EQ(discarded(LINK_KIND_DEVICE), 0u);
+	EXPECT_EQ(snap(LINK_KIND_DEVICE).bytes_in, delivered);
+	EXPECT_TRUE(up(LINK_KIND_UPSTREAM)) << "hold closed the host";
+	// The device back (its queue free again): the same host gets its
+	// next connection's bytes.
+	ASSERT_NE(keep(tcp_accept(dl_, 5000)), -1);
+	int dev2 = accept_device();
+	ASSERT_NE(dev2, -1) << "the gateway did not redial the device";
+	EXPECT_TRUE(roundtrip(dev2, host, "fresh\n"));
 }
 
 TEST_P(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
