@@ -77,6 +77,8 @@ struct side {
 	struct log_limit	 discard_log;	/* a host away for hours */
 	uint64_t		 held_gen;	/* src's connection that sent the
 						   newest bytes held; 0: none */
+	uint64_t		 for_gen;	/* dst's connection the bytes held
+						   are for; 0: any (side_move()) */
 	struct link_waiter	*waiter;	/* NULL: no receive is woken */
 	bool			 told_holds;	/* reader: dev->reader_holds */
 	pthread_t		 tid;
@@ -480,6 +482,7 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 	struct device	*dev = s->dev;
 	struct pump	*p = &s->pump;
 	int64_t		 expiry;
+	uint64_t	 for_gen = 0;
 	bool		 dst_up = link_is_up(s->dst);
 
 	if (pump_len(p) > 0 && !dst_up) {
@@ -508,20 +511,32 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 			*wake = expiry;
 	}
 	if (pump_len(p) > 0 && dst_up) {
-		pump_drain(p, s->dst, now);
+		/* The device came back before this thread saw it go. */
+		if (s->for_gen != 0 && link_gen(s->dst) != s->for_gen) {
+			discard(s, "the device's connection they were for "
+			    "ended");
+			return (true);
+		}
+		pump_drain(p, s->dst, s->for_gen, now);
 		return (true);
 	}
 	if (pump_full(p) || !link_is_up(s->src))
 		return (false);
-	if (s->is_writer && close_mode(s) && !device_up(dev))
+	/* With "close" the writer takes what the host sends only while the
+	   device is up, and for its connection of now, with which it dies
+	   (above). It fills an empty pump only: a connection for all. */
+	if (s->is_writer && close_mode(s) &&
+	    (!device_up(dev) || (for_gen = link_gen(s->dst)) == 0))
 		return (false);
 	/* A receive that others' changes end ends at this thread's own next
 	   timer too: held data expiring, a redial of its other link. */
 	if (s->waiter != NULL)
 		s->waiter->deadline_ms = *wake;
 	if (pump_fill(p, s->src, dst_up, side_waits_for_others(s, dst_up) ?
-	    s->waiter : NULL) == LINK_OK)
+	    s->waiter : NULL) == LINK_OK) {
 		s->held_gen = link_rx_gen(s->src);
+		s->for_gen = for_gen;
+	}
 	return (true);
 }
 

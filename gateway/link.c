@@ -674,6 +674,17 @@ link_is_up(struct link *l)
 	return (up);
 }
 
+uint64_t
+link_gen(struct link *l)
+{
+	uint64_t	gen;
+
+	pthread_mutex_lock(l->mu);
+	gen = l->state == LINK_UP && !l->failed ? l->gen : 0;
+	pthread_mutex_unlock(l->mu);
+	return (gen);
+}
+
 bool
 link_failed(struct link *l)
 {
@@ -1002,8 +1013,8 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 
 /* Send from buf or splice out of a pipe: one blocking call. */
 static enum link_io
-link_out(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
-    size_t *n, int64_t now_ms)
+link_out(struct link *l, uint64_t want_gen, enum io_op op, void *buf,
+    int pipe_fd, size_t len, size_t *n, int64_t now_ms)
 {
 	enum wd_reason	reason;
 	uint64_t	gen;
@@ -1015,6 +1026,10 @@ link_out(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 		return (LINK_OK);
 	if ((fd = link_acquire(l, &gen)) == -1)
 		return (LINK_CLOSED);
+	if (want_gen != 0 && gen != want_gen) {
+		link_release(l);
+		return (LINK_CLOSED);
+	}
 	/* The watchdog tells a stuck writer by these: since when it waits,
 	   and how much it holds. */
 	if (atomic_load(&l->send_since_ms) == 0)
@@ -1102,11 +1117,11 @@ link_read_rest(struct link *l, void *buf, size_t len, bool *more)
 }
 
 enum link_io
-link_write(struct link *l, const void *buf, size_t len, size_t *n,
-    int64_t now_ms)
+link_write(struct link *l, uint64_t gen, const void *buf, size_t len,
+    size_t *n, int64_t now_ms)
 {
 	/* send() only reads buf. */
-	return (link_out(l, IO_SEND, (void *)(uintptr_t)buf, -1, len, n,
+	return (link_out(l, gen, IO_SEND, (void *)(uintptr_t)buf, -1, len, n,
 	    now_ms));
 }
 
@@ -1118,10 +1133,11 @@ link_splice_in(struct link *l, int pipe_w, size_t len, struct link_waiter *w,
 }
 
 enum link_io
-link_splice_out(struct link *l, int pipe_r, size_t len, size_t *n,
-    int64_t now_ms)
+link_splice_out(struct link *l, uint64_t gen, int pipe_r, size_t len,
+    size_t *n, int64_t now_ms)
 {
-	return (link_out(l, IO_SPLICE_OUT, NULL, pipe_r, len, n, now_ms));
+	return (link_out(l, gen, IO_SPLICE_OUT, NULL, pipe_r, len, n,
+	    now_ms));
 }
 
 void

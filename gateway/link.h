@@ -198,6 +198,9 @@ bool	link_fail(struct link *, uint64_t gen, enum wd_reason, int64_t last_life_ms
 /* True when the link is up and has not failed. */
 bool	link_is_up(struct link *);
 
+/* The generation (connection) of a link up and not failed; 0 otherwise. */
+uint64_t link_gen(struct link *);
+
 /* True when the link has failed and its owner has not closed it yet. */
 bool	link_failed(struct link *);
 
@@ -215,7 +218,8 @@ void	link_policy_changed(struct link *);
 
 /* One blocking recv() (at most io_timeout_ms: SO_RCVTIMEO) into buf, or
    one send() of buf (may be partial), with MSG_NOSIGNAL, on the link's
-   socket. Keeps the times the watchdog reads (last byte in, taken when
+   socket; with gen (0: whichever is up), only on that connection: a send
+   meant for one that has ended is LINK_CLOSED, whatever is up now. Keeps the times the watchdog reads (last byte in, taken when
    the call returns: a read may wait io_timeout_ms for it; a writer's wait
    and progress) and the byte counters. LINK_OK with *n > 0 bytes
    moved; LINK_TIMEOUT when nothing moved; LINK_CLOSED when the link is
@@ -231,8 +235,8 @@ void	link_policy_changed(struct link *);
    it at once, so none is lost. */
 enum link_io link_read(struct link *, void *buf, size_t len,
 	    struct link_waiter *w, size_t *n);
-enum link_io link_write(struct link *, const void *buf, size_t len,
-	    size_t *n, int64_t now_ms);
+enum link_io link_write(struct link *, uint64_t gen, const void *buf,
+	    size_t len, size_t *n, int64_t now_ms);
 
 /* The owner of a link that failed and is not closed yet: read, without
    waiting, up to len of the bytes the kernel still held of the connection
@@ -248,8 +252,8 @@ size_t	link_read_rest(struct link *, void *buf, size_t len, bool *more);
    results, stamps and counters. */
 enum link_io link_splice_in(struct link *, int pipe_w, size_t len,
 	    struct link_waiter *w, size_t *n);
-enum link_io link_splice_out(struct link *, int pipe_r, size_t len,
-	    size_t *n, int64_t now_ms);
+enum link_io link_splice_out(struct link *, uint64_t gen, int pipe_r,
+	    size_t len, size_t *n, int64_t now_ms);
 
 /* Before the device's threads start: the bytes link_read() receives on l
    go to tap too, as direction dir (what the device sent on a device or rx

@@ -205,7 +205,7 @@ pump_fill_rest(struct pump *p, struct link *src)
 }
 
 enum link_io
-pump_drain(struct pump *p, struct link *dst, int64_t now_ms)
+pump_drain(struct pump *p, struct link *dst, uint64_t gen, int64_t now_ms)
 {
 	enum link_io	io;
 	size_t		n;
@@ -213,9 +213,10 @@ pump_drain(struct pump *p, struct link *dst, int64_t now_ms)
 	if (p->len == 0)
 		return (LINK_OK);
 	if (p->in_pipe)
-		io = link_splice_out(dst, p->pipe[0], p->len, &n, now_ms);
+		io = link_splice_out(dst, gen, p->pipe[0], p->len, &n, now_ms);
 	else
-		io = link_write(dst, p->buf + p->head, p->len, &n, now_ms);
+		io = link_write(dst, gen, p->buf + p->head, p->len, &n,
+		    now_ms);
 	if (io == LINK_OK) {
 		pump_consume(p, n);
 		if (p->len == 0)

@@ -82,9 +82,11 @@ enum link_io pump_fill(struct pump *, struct link *src, bool dst_up,
    was room for. */
 bool	pump_fill_rest(struct pump *, struct link *src);
 
-/* One send() (or splice()) of the held bytes to dst (may be partial). Same results as
-   pump_fill(), for dst. Keeps dst's send-progress stamps for the watchdog. */
-enum link_io pump_drain(struct pump *, struct link *dst, int64_t now_ms);
+/* One send() (or splice()) of the held bytes to dst's connection gen (0:
+   whichever is up; may be partial). Same results as pump_fill(), for dst.
+   Keeps dst's send-progress stamps for the watchdog. */
+enum link_io pump_drain(struct pump *, struct link *dst, uint64_t gen,
+	    int64_t now_ms);
 
 /* Arrival time (monotonic ms) of the oldest byte held, 0 when empty. */
 int64_t	pump_oldest_ms(const struct pump *);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
 
 #include <sys/socket.h>
@@ -74,7 +75,7 @@ TEST_F(PairLink, ReadsWritesAndCounts)
 	ASSERT_EQ(write(sv_[1], "abc", 3), 3);
 	EXPECT_EQ(link_read(l_, buf, sizeof(buf), NULL, &n), LINK_OK);
 	EXPECT_EQ(n, 3u);
-	EXPECT_EQ(link_write(l_, "wxyz", 4, &n, clock_ms()), LINK_OK);
+	EXPECT_EQ(link_write(l_, 0, "wxyz", 4, &n, clock_ms()), LINK_OK);
 	EXPECT_EQ(n, 4u);
 	EXPECT_EQ(read(sv_[1], buf, sizeof(buf)), 4);
 	EXPECT_EQ(snap().bytes_in, 3u);
@@ -118,7 +119,7 @@ TEST_F(PairLink, ResetIsPeerReset)
 	size_t n;
 
 	// A peer that closes with data unread resets the connection.
-	ASSERT_EQ(link_write(l_, "x", 1, &n, clock_ms()), LINK_OK);
+	ASSERT_EQ(link_write(l_, 0, "x", 1, &n, clock_ms()), LINK_OK);
 	close(sv_[1]);
 	sv_[1] = -1;
 	EXPECT_EQ(link_read(l_, buf, sizeof(buf), NULL, &n),
@@ -134,7 +135,7 @@ TEST_F(PairLink, WriteToAGonePeerIsPeerResetAndNoSignal)
 	close(sv_[1]);
 	sv_[1] = -1;
 	// EPIPE, without SIGPIPE killing the test.
-	EXPECT_EQ(link_write(l_, "x", 1, &n, clock_ms()), LINK_CLOSED);
+	EXPECT_EQ(link_write(l_, 0, "x", 1, &n, clock_ms()), LINK_CLOSED);
 	EXPECT_GE(link_close(l_, false), 0);
 	EXPECT_EQ(snap().last_reason, WD_PEER_RESET);
 }
@@ -148,9 +149,41 @@ TEST_F(PairLink, FailedLinkMovesNothing)
 	EXPECT_FALSE(link_fail(l_, 0, WD_PEER_RESET, 0, "second"));
 	EXPECT_EQ(link_read(l_, buf, sizeof(buf), NULL, &n),
 	    LINK_CLOSED);
-	EXPECT_EQ(link_write(l_, "x", 1, &n, clock_ms()), LINK_CLOSED);
+	EXPECT_EQ(link_write(l_, 0, "x", 1, &n, clock_ms()), LINK_CLOSED);
 	EXPECT_GE(link_close(l_, false), 0);
 	EXPECT_EQ(snap().last_reason, WD_RX_SILENCE);	// the first wins
+}
+
+// Bytes meant for one connection never go to the next: a send for a
+// generation that has ended fails, whatever is up now.
+TEST_F(PairLink, WriteForAConnectionThatEndedSendsNothingToTheNext)
+{
+	char buf[16];
+	size_t n;
+
+	uint64_t first = link_gen(l_);
+	ASSERT_NE(first, 0u);
+	ASSERT_EQ(link_write(l_, first, "a", 1, &n, clock_ms()), LINK_OK);
+	ASSERT_EQ(read(sv_[1], buf, sizeof(buf)), 1);
+	EXPECT_TRUE(link_fail(l_, 0, WD_PEER_RESET, 0, "test"));
+	EXPECT_EQ(link_gen(l_), 0u);
+	EXPECT_GE(link_close(l_, false), 0);
+	close(sv_[1]);
+	int sv[2];
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	sv_[1] = sv[1];
+	link_attach(l_, sv[0], "peer");
+	uint64_t second = link_gen(l_);
+	ASSERT_NE(second, 0u);
+	ASSERT_NE(second, first);
+	EXPECT_EQ(link_write(l_, first, "b", 1, &n, clock_ms()), LINK_CLOSED);
+	EXPECT_EQ(n, 0u);
+	EXPECT_TRUE(link_is_up(l_)) << "a stale send failed the new connection";
+	ASSERT_EQ(link_write(l_, second, "c", 1, &n, clock_ms()), LINK_OK);
+	ASSERT_EQ(link_write(l_, 0, "d", 1, &n, clock_ms()), LINK_OK);
+	ASSERT_EQ(read(sv_[1], buf, sizeof(buf)), 2);
+	EXPECT_EQ(std::string(buf, 2), "cd");
+	EXPECT_EQ(snap().bytes_out, 3u);
 }
 
 TEST(LinkIo, ReasonFromErrno)
