@@ -308,6 +308,39 @@ gw_report(struct gw_reload_report *rep, const char *fmt, ...)
 	strbuf_printf(&rep->lines, "%s\n", line);
 }
 
+/* A changed device whose new settings could not start (err says why):
+   start it again as it ran before the reload (was; NULL when there is no
+   copy), so that a port taken or a name not resolved takes no device out
+   of service. Returns the device, or NULL when it cannot start either.
+   Logs and reports the outcome. */
+static struct device *
+gw_device_restore(struct gateway *gw, const char *name,
+    const struct cfg_device *was, const char *err,
+    struct gw_reload_report *rep)
+{
+	struct device	*dev;
+	char		 werr[256];
+
+	if (was == NULL) {
+		log_link(LOG_LVL_WARN, name, NULL, NULL, "reload: %s: cannot "
+		    "start: %s", name, err);
+		gw_report(rep, "%s: cannot start: %s", name, err);
+		return (NULL);
+	}
+	if ((dev = gw_device_start(gw, was, werr, sizeof(werr))) == NULL) {
+		log_link(LOG_LVL_WARN, name, NULL, NULL, "reload: %s: cannot "
+		    "start: %s; nor as it was: %s", name, err, werr);
+		gw_report(rep, "%s: cannot start: %s; nor as it was: %s", name,
+		    err, werr);
+		return (NULL);
+	}
+	log_link(LOG_LVL_WARN, name, NULL, NULL, "reload: %s: cannot start: "
+	    "%s; started again as it was", name, err);
+	gw_report(rep, "%s: cannot start: %s; started again as it was", name,
+	    err);
+	return (dev);
+}
+
 int
 gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 {
@@ -317,7 +350,10 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 	int			 *stopping;	/* slots of old */
 	bool			 *ran;		/* per device of cfg: one of
 						   its name ran before */
-	int			  i, n_old, n = 0, n_stop = 0, rc = 0;
+	struct cfg_device	 *was;		/* per device of cfg: how it
+						   ran before a restart */
+	bool			 *has_was;
+	int			  i, i_was, n_old, n = 0, n_stop = 0, rc = 0;
 	int			  kept = 0, started = 0, updated = 0;
 
 	devs = calloc((size_t)cfg->n_devices + 1, sizeof(*devs));
@@ -327,11 +363,16 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 	pthread_mutex_unlock(&gw->mu);
 	stopping = calloc((size_t)n_old + 1, sizeof(*stopping));
 	ran = calloc((size_t)cfg->n_devices + 1, sizeof(*ran));
-	if (devs == NULL || stopping == NULL || ran == NULL) {
+	was = calloc((size_t)cfg->n_devices + 1, sizeof(*was));
+	has_was = calloc((size_t)cfg->n_devices + 1, sizeof(*has_was));
+	if (devs == NULL || stopping == NULL || ran == NULL || was == NULL ||
+	    has_was == NULL) {
 		log_warnx("reload: out of memory; running configuration kept");
 		free(devs);
 		free(stopping);
 		free(ran);
+		free(was);
+		free(has_was);
 		cfg_free(cfg);
 		gw_reload_outcome(gw, false);
 		return (-1);
@@ -366,6 +407,11 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 		if (nc != NULL) {
 			log_link(LOG_LVL_INFO, nc->name, NULL, NULL, "reload: "
 			    "%s: %s changed: restarting", nc->name, causes);
+			/* To start it again as it was if the new one cannot
+			   start (a port taken, a name not resolved). */
+			i_was = (int)(nc - cfg->devices);
+			has_was[i_was] = cfg_device_copy(&was[i_was],
+			    device_cfg(old[i])) == 0;
 		} else {
 			log_link(LOG_LVL_INFO, device_cfg(old[i])->name, NULL,
 			    NULL, "reload: %s: removed: stopping",
@@ -408,12 +454,13 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 		}
 		if ((dev = gw_device_start(gw, nc, derr, sizeof(derr))) ==
 		    NULL) {
-			log_link(LOG_LVL_WARN, nc->name, NULL, NULL,
-			    "reload: %s: cannot start: %s", nc->name, derr);
-			gw_report(rep, "%s: cannot start: %s", nc->name, derr);
+			rc = -1;
 			if (rep != NULL)
 				rep->failed++;
-			rc = -1;
+			if ((dev = gw_device_restore(gw, nc->name,
+			    has_was[i] ? &was[i] : NULL, derr, rep)) == NULL)
+				continue;
+			devs[n++] = dev;
 			continue;
 		}
 		devs[n++] = dev;
@@ -434,6 +481,11 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 		started++;
 	}
 	free(ran);
+	for (i = 0; i < cfg->n_devices; i++)
+		if (has_was[i])
+			cfg_device_free(&was[i]);
+	free(was);
+	free(has_was);
 	pthread_mutex_lock(&gw->mu);
 	gw->devs = devs;
 	gw->n_devs = n;

@@ -47,7 +47,8 @@ struct gw_reload_report {
 
 /* Apply a new, already validated config (which the gateway then owns):
    devices whose settings did not change keep running untouched, changed
-   ones restart, added ones start, removed ones stop. A status server
+   ones restart (as they were when the new settings cannot start), added
+   ones start, removed ones stop. A status server
    that moves serves on its old address until the new one is had; when
    it cannot be, the old address serves on (and the next reload tries
    the new one again). Logs what changed, and tells it in report too

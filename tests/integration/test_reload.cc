@@ -385,6 +385,61 @@ TEST(Reload, DeviceThatCannotStartClosesNoDescriptorOfOthers)
 			close(fd);
 }
 
+// A changed device whose new settings cannot start (its new port taken)
+// runs on as it was, on its old port, relaying; the reload says so and is
+// a failure. Once the port is free, the same file again restarts it.
+TEST(Reload, ChangedDeviceThatCannotStartRunsOnAsItWas)
+{
+	int dport, dl = tcp_listen(&dport);
+	int busy, b = tcp_listen(&busy);
+	int uport, u = tcp_listen(&uport);
+	ASSERT_NE(dl, -1);
+	ASSERT_NE(b, -1);
+	ASSERT_NE(u, -1);
+	close(u);	// a free port for d1's upstream
+	TestDir dir;
+	InProcessGateway g(test_preamble() + "devices = (\n" +
+	    dev_conf("d1", dport, uport) + ");\n");
+	ASSERT_TRUE(g.ok());
+	int dev = tcp_accept(dl, 5000);
+	ASSERT_NE(dev, -1);
+
+	const std::string moved = test_preamble() + "devices = (\n" +
+	    dev_conf("d1", dport, busy) + ");\n";
+	Report first;
+	struct cfg *cfg = load(dir, moved);
+	ASSERT_NE(cfg, nullptr);
+	EXPECT_EQ(gw_reload(g.gw(), cfg, &first.r), -1);
+	EXPECT_NE(first.text().find("d1: cannot start: cannot listen on "
+	    "127.0.0.1:" + std::to_string(busy)), std::string::npos)
+	    << first.text();
+	EXPECT_NE(first.text().find("; started again as it was"),
+	    std::string::npos) << first.text();
+	EXPECT_EQ(first.r.failed, 1);
+	ASSERT_EQ(g.listen_port("d1", LINK_KIND_UPSTREAM), uport);
+	close(dev);
+	int dev2 = tcp_accept(dl, 5000);
+	ASSERT_NE(dev2, -1) << "d1 does not dial its device";
+	int host = tcp_connect(uport, 5000);
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return g.up("d1", LINK_KIND_UPSTREAM); },
+	    5000));
+	EXPECT_TRUE(roundtrip(host, dev2, "as it was\n"));
+
+	// The port is free now: the same file again moves d1.
+	close(b);
+	Report second;
+	ASSERT_NE(cfg = load(dir, moved), nullptr);
+	EXPECT_EQ(gw_reload(g.gw(), cfg, &second.r), 0) << second.text();
+	EXPECT_EQ(second.r.restarted, 1);
+	EXPECT_EQ(g.listen_port("d1", LINK_KIND_UPSTREAM), busy);
+	g.stop();
+	EXPECT_EQ(count_lines(g.log(), "reload: d1: cannot start: "), 1u)
+	    << g.log();
+	for (int fd : {host, dev2, dl})
+		close(fd);
+}
+
 // A reload that moves status.listen to a port another process holds: the
 // old address serves on, the outcome is a warning that names the status
 // server (and the same file again tries the new port again), and a later
