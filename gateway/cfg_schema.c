@@ -97,7 +97,7 @@ static const struct cfg_keydoc cfg_keys[] = {
 	    "longest zero window, or time without write progress"),
 	INT(POLICY, "rx_silence_ms", 0, 86400000, 0, "ms",
 	    POLF(rx_silence_ms),
-	    "longest time without a received byte; 0 = off"),
+	    "longest time without a byte from the device; 0 = off"),
 	INT(POLICY, "io_timeout_ms", 10, 60000, 500, "ms",
 	    POLF(io_timeout_ms),
 	    "SO_RCVTIMEO / SO_SNDTIMEO: how often blocked threads wake up"),

@@ -126,9 +126,9 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 		    "%u probes unanswered, peer silent %" PRId64 " ms",
 		    s->probes, silence));
 
-	/* Every role but tx reads. Data the reader has not drained yet counts:
-	   the device did talk. */
-	if (p->rx_silence_ms > 0 && role != WD_ROLE_TX) {
+	/* On the links the device talks on. Data the reader has not drained
+	   yet counts: the device did talk. */
+	if (p->rx_silence_ms > 0 && wd_reads_device(role)) {
 		rx = min_ms(min_ms(s->last_data_recv_ms,
 		    age_ms(now_ms, ls->rx_last_ms)), age_ms(now_ms, ls->up_ms));
 		if (rx >= p->rx_silence_ms)
@@ -184,7 +184,8 @@ wd_budgets(const struct wd_policy *p, enum wd_role role, int64_t period_ms,
 	b->stall_ms = role == WD_ROLE_RX ? -1 :
 	    wd_budget_ms(p, WD_ZERO_WINDOW_STALL) + period_ms;
 	b->close_ms = wd_budget_ms(p, WD_PEER_CLOSED) + period_ms;
-	b->rx_silence_ms = rx < 0 || role == WD_ROLE_TX ? -1 : rx + period_ms;
+	b->rx_silence_ms = rx < 0 || !wd_reads_device(role) ? -1 :
+	    rx + period_ms;
 	b->blip_ms = wd_blip_tolerance_ms(p);
 }
 

@@ -12,7 +12,8 @@
 extern "C" {
 #endif
 
-/* What the gateway does with a link; rx_silence only applies where it reads. */
+/* What the gateway does with a link; rx_silence only applies where it
+   reads a device (wd_reads_device()). */
 enum wd_role {
 	WD_ROLE_BIDIR,		/* device link, read and written */
 	WD_ROLE_RX,		/* device rx link, only read */
@@ -20,6 +21,14 @@ enum wd_role {
 	WD_ROLE_UPSTREAM,	/* upstream link, read and written */
 	WD_ROLE_COUNT
 };
+
+/* rx_silence_ms is for devices that talk periodically: a host that only
+   reads what the device says is quiet and healthy. */
+static inline bool
+wd_reads_device(enum wd_role role)
+{
+	return (role == WD_ROLE_BIDIR || role == WD_ROLE_RX);
+}
 
 /* A link's liveness settings, as configured and as set on its socket. */
 struct wd_policy {

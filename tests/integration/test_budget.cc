@@ -6,8 +6,10 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "gwtest.h"
 #include "http.h"
@@ -142,4 +144,34 @@ TEST(Budget, LastDetectionIsWithinTheBudget)
 	close(dev);
 	close(txl);
 	close(d2l);
+}
+
+// rx_silence_ms is for what the device says: a host that only reads the
+// device's periodic lines is quiet and healthy, and stays.
+TEST(Budget, RxSilenceLeavesAHostThatOnlyReads)
+{
+	int txport, txl = tcp_bound(&txport);
+	int d2port, d2l = tcp_listen(&d2port);
+	ASSERT_NE(txl, -1);
+	ASSERT_NE(d2l, -1);
+	GatewayProcess g(config(txport, d2port));
+	int uport = logged_port(g, "quiet/upstream: listening");
+	ASSERT_GT(uport, 0) << g.log();
+	int dev = tcp_accept(d2l, 5000);
+	ASSERT_NE(dev, -1);
+	int host = tcp_connect(uport, 5000);
+	ASSERT_NE(host, -1);
+	// A line every 100 ms for 1.5 s: the host silent for more than three
+	// times rx_silence_ms (400 ms).
+	for (int i = 0; i < 15; i++) {
+		ASSERT_TRUE(write_all(dev, "tick\n", 5, 1000));
+		char got[6] = "";
+		ASSERT_TRUE(read_exact(host, got, 5, 2000)) << "line " << i <<
+		    g.log();
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	}
+	EXPECT_FALSE(g.log_contains("quiet/upstream down")) << g.log();
+	EXPECT_FALSE(g.log_contains("quiet/device down")) << g.log();
+	for (int fd : { host, dev, txl, d2l })
+		close(fd);
 }

@@ -73,8 +73,8 @@ TEST(CliLong, CheckWithConfig)
 }
 
 // -t shows each link's budgets as the watchdog's arithmetic has them: an rx
-// link has no data in flight, a tx link reads nothing (no rx_silence), the
-// watchdog period adds to each, and a budget over a minute or a link that
+// link has no data in flight, rx_silence is for what the device says (not
+// on tx, which reads nothing, nor upstream), the watchdog period adds to each, and a budget over a minute or a link that
 // survives no blip is warned about.
 TEST(CliLong, CheckShowsBudgetsPerLinkAndWarns)
 {
@@ -102,8 +102,7 @@ TEST(CliLong, CheckShowsBudgetsPerLinkAndWarns)
 	    "s/tx: idle peer 5.2 s, data in flight 5.2 s, stalled peer 5.2 s, "
 	    "FIN/RST 0.2 s; survives a silent blip of 2.0 s\n",
 	    "s/upstream: idle peer 5.2 s, data in flight 5.2 s, stalled peer "
-	    "5.2 s, FIN/RST 0.2 s, no byte received 3.2 s; survives a silent "
-	    "blip of 2.0 s\n",
+	    "5.2 s, FIN/RST 0.2 s; survives a silent blip of 2.0 s\n",
 	    "slow/device: idle peer 65.2 s, data in flight 70.2 s, stalled "
 	    "peer 5.2 s, FIN/RST 0.2 s; survives a silent blip of 0.0 s\n",
 	    "warning: slow/device: a silent idle peer goes unnoticed for up to "

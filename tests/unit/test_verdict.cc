@@ -27,7 +27,7 @@ const uint32_t kHour = 3600000;
 const struct wd_policy kPolicy = { 2, 1, 3, 6000, 4000, 0 };
 
 enum { BIDIR = 1, RX = 2, TX = 4, UPSTREAM = 8, ALL = 15, READERS = 11,
-    WRITERS = 13 };
+    WRITERS = 13, DEVICE_READERS = 3 };
 
 const enum wd_role kRoles[] = { WD_ROLE_BIDIR, WD_ROLE_RX, WD_ROLE_TX,
     WD_ROLE_UPSTREAM };
@@ -303,24 +303,27 @@ const struct row kRows[] = {
 	{ "rx_silence 0 is off", ALL, [](world &w) {
 		w.s.last_data_recv_ms = kHour; w.ls.rx_last_ms = kNow - kHour; },
 	    ALIVE },
-	{ "no data for rx_silence_ms on a read link", READERS, [](world &w) {
+	{ "no data for rx_silence_ms on a read link", DEVICE_READERS, [](world &w) {
 		w.p.rx_silence_ms = 3000; silent(w, 3000);
 		w.s.last_ack_recv_ms = 10; }, DEAD, WD_RX_SILENCE, 0 },
-	{ "no data just under rx_silence_ms", READERS, [](world &w) {
+	{ "no data just under rx_silence_ms", DEVICE_READERS, [](world &w) {
 		w.p.rx_silence_ms = 3000; silent(w, 2999);
 		w.s.last_ack_recv_ms = 10; }, ALIVE },
 	{ "rx_silence never applies to tx", TX, [](world &w) {
 		w.p.rx_silence_ms = 3000; silent(w, kHour);
 		w.s.last_ack_recv_ms = 10; }, ALIVE },
-	{ "rx: the reader read recently, kernel stamp old", READERS,
+	{ "nor to a host that only reads what the device says", UPSTREAM,
+	    [](world &w) { w.p.rx_silence_ms = 3000; silent(w, kHour);
+		w.s.last_ack_recv_ms = 10; }, ALIVE },
+	{ "rx: the reader read recently, kernel stamp old", DEVICE_READERS,
 	    [](world &w) { w.p.rx_silence_ms = 3000;
 		w.s.last_data_recv_ms = kHour; w.s.last_ack_recv_ms = 10; },
 	    ALIVE },
-	{ "rx: data in the kernel the reader has not drained", READERS,
+	{ "rx: data in the kernel the reader has not drained", DEVICE_READERS,
 	    [](world &w) { w.p.rx_silence_ms = 3000;
 		w.ls.rx_last_ms = kNow - kHour; w.s.inq_bytes = 10; },
 	    ALIVE },
-	{ "rx: nothing ever received on a fresh link", READERS, [](world &w) {
+	{ "rx: nothing ever received on a fresh link", DEVICE_READERS, [](world &w) {
 		w.p.rx_silence_ms = 3000; w.ls.up_ms = kNow - 3000;
 		w.ls.rx_last_ms = w.ls.up_ms; w.s.last_data_recv_ms = 3000; },
 	    DEAD, WD_RX_SILENCE, 0 },
@@ -393,7 +396,7 @@ const struct boundary kBoundaries[] = {
 	{ "stuck writer", WRITERS, WD_ZERO_WINDOW_STALL,
 	    [](world &w, int64_t t) { in_flight(w, 100);
 		w.s.snd_wnd_known = false; writer_stuck(w, t, 100); } },
-	{ "rx_silence", READERS, WD_RX_SILENCE,
+	{ "rx_silence", DEVICE_READERS, WD_RX_SILENCE,
 	    [](world &w, int64_t t) { w.p.rx_silence_ms = 1500;
 		silent(w, (uint32_t)t); w.s.last_ack_recv_ms = 0; } },
 };
