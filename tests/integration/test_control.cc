@@ -264,6 +264,11 @@ TEST(Control, BadCommandsAreOneLineErrors)
 	    << out;
 	EXPECT_EQ(out, "UNKNOWN: no such link: d1/cable (want device, rx, tx or "
 	    "upstream)\n");
+	// A name longer than any: said at once, the command never cut.
+	EXPECT_EQ(gwctl({ "-S", sock, "disconnect", std::string(300, 'x') },
+	    &out), 3) << out;
+	EXPECT_EQ(out, "UNKNOWN: a device or link name has at most 64 "
+	    "characters\n");
 	EXPECT_EQ(gwctl({ "-S", sock, "frobnicate" }, &out), 3) << out;
 	EXPECT_NE(out.find("usage: gwctl"), std::string::npos) << out;
 	EXPECT_EQ(gwctl({ "-S", sock, "reload", "now" }, &out), 3) << out;

@@ -30,6 +30,7 @@
 #define COMMAND_MS	10000	/* status and disconnect on the socket */
 #define RELOAD_MS	90000	/* the daemon gives a reload 60 s */
 #define NO_TIMEOUT	0
+#define NAME_MAX_LEN	64	/* a device name (gatewayd.conf(5)) */
 #define LINE_MAX_LEN	(1024 * 1024)	/* one line of an answer */
 
 static volatile sig_atomic_t	interrupted;
@@ -386,6 +387,13 @@ main(int argc, char *argv[])
 	    !is_word(argv[1]))) {
 		printf("UNKNOWN: a device or link name has no blank or control "
 		    "character\n");
+		return (GWCTL_UNKNOWN);
+	}
+	/* So that every command fits its line whole. */
+	if ((argc >= 1 && strlen(argv[0]) > NAME_MAX_LEN) || (argc == 2 &&
+	    strlen(argv[1]) > NAME_MAX_LEN)) {
+		printf("UNKNOWN: a device or link name has at most %d "
+		    "characters\n", NAME_MAX_LEN);
 		return (GWCTL_UNKNOWN);
 	}
 	if (strcmp(cmd, "reload") == 0)
