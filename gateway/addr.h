@@ -36,9 +36,9 @@ struct addr_cidr {
 int	addr_parse_hostport(const char *s, struct addr_hostport *hp,
 	    const char **why);
 
-/* As addr_parse_hostport(), for an address to bind: an empty host
-   (":PORT", stored as "") stands for any address, and port 0 for a free
-   one. */
+/* As addr_parse_hostport(), for an address to bind: port 0 stands for a
+   free one, and an empty host (":PORT", stored as "") for any address,
+   which the configuration does not take (it names 0.0.0.0 or [::]). */
 int	addr_parse_bind(const char *s, struct addr_hostport *hp,
 	    const char **why);
 
