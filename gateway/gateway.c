@@ -191,8 +191,8 @@ gw_device_start(struct gateway *gw, const struct cfg_device *dc, char *err,
 	if (gw->mon == NULL)
 		snprintf(err, errlen, "cannot start the monitor: %s",
 		    strerror(errno));
-	else if (monitor_open(gw->mon, dc->name, &dc->monitor,
-	    dc->pol.monitor_format, device_tap(dev), err, errlen) == 0)
+	else if (monitor_open(gw->mon, dc->name, &dc->monitor, &dc->pol,
+	    device_tap(dev), err, errlen) == 0)
 		return (dev);
 	device_stop(dev);
 	return (NULL);

@@ -32,6 +32,7 @@
 #include "endpoint.h"
 #include "log.h"
 #include "monitor.h"
+#include "sockopt.h"
 #include "spare.h"
 
 #define MON_SUB_BUF	(256 * 1024)	/* a client's buffer in the tap */
@@ -60,7 +61,8 @@ struct mon_port {
 	char			 bound[MON_PEER_MAX];
 	int			 lfd;
 	struct tap		*tap;
-	enum cfg_monitor_format	 fmt;
+	struct cfg_policy	 pol;		/* its format, its clients'
+						   keepalive */
 	struct addr_cidr	*allow;		/* NULL: anyone */
 	int			 n_allow;
 	int64_t			 paused_until;	/* monotonic ms; 0: not */
@@ -157,7 +159,7 @@ mon_wake(struct monitor *mon)
 
 int
 monitor_open(struct monitor *mon, const char *device,
-    const struct cfg_endpoint *ep, enum cfg_monitor_format fmt,
+    const struct cfg_endpoint *ep, const struct cfg_policy *pol,
     struct tap *tap, char *err, size_t errlen)
 {
 	struct mon_port	 *p, **grown;
@@ -171,7 +173,7 @@ monitor_open(struct monitor *mon, const char *device,
 	for (i = 0; i < CFG_MONITOR_CLIENTS; i++)
 		p->cl[i].fd = -1;
 	snprintf(p->device, sizeof(p->device), "%s", device);
-	p->fmt = fmt;
+	p->pol = *pol;
 	p->refuse_log.window_ms = MON_LOG_MS;
 	if (ep->n_allow > 0) {
 		if ((p->allow = calloc((size_t)ep->n_allow,
@@ -215,7 +217,7 @@ monitor_open(struct monitor *mon, const char *device,
 	mon_wake(mon);
 	log_link(LOG_LVL_INFO, device, "monitor", NULL, "%s/monitor: listening "
 	    "on %s (%s, up to %d clients)", device, p->bound,
-	    fmt == CFG_MONITOR_TAGGED ? "tagged" : "raw", CFG_MONITOR_CLIENTS);
+	    pol->monitor_format == CFG_MONITOR_TAGGED ? "tagged" : "raw", CFG_MONITOR_CLIENTS);
 	return (0);
 }
 
@@ -334,6 +336,7 @@ port_accept(struct mon_port *p)
 	struct mon_client	*c;
 	socklen_t		 sslen;
 	char			 peer[MON_PEER_MAX];
+	const char		*what;
 	int			 fd, i, used;
 
 	for (;;) {
@@ -356,6 +359,14 @@ port_accept(struct mon_port *p)
 		addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
 		if (!port_allows(p, (struct sockaddr *)&ss)) {
 			port_refuse(p, "client %s refused: not in allow", peer);
+			close(fd);
+			continue;
+		}
+		/* A client whose host went away (a cable pulled, a laptop
+		   closed) would hold its place for good. */
+		if (sockopt_liveness(fd, &p->pol, &what) == -1) {
+			port_refuse(p, "client %s refused: cannot set %s: %s",
+			    peer, what, strerror(errno));
 			close(fd);
 			continue;
 		}
@@ -427,13 +438,13 @@ client_fill(struct mon_port *p, struct mon_client *c)
 			client_close(p, c, "the device stopped");
 			return;
 		case TAP_GAP:
-			if (p->fmt == CFG_MONITOR_TAGGED)
+			if (p->pol.monitor_format == CFG_MONITOR_TAGGED)
 				c->len += (size_t)snprintf(c->out + c->len,
 				    MON_HEAD_MAX, "%s dropped %zu\n",
 				    clock_format_utc(wall_ms, ts, sizeof(ts)), n);
 			break;
 		case TAP_DATA:
-			if (p->fmt == CFG_MONITOR_RAW) {
+			if (p->pol.monitor_format == CFG_MONITOR_RAW) {
 				memmove(c->out + c->len, c->out + c->len +
 				    MON_HEAD_MAX, n);
 				c->len += n;

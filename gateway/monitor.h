@@ -33,10 +33,12 @@ struct monitor	*monitor_start(void);
 void		 monitor_stop(struct monitor *);
 
 /* Listen for device's monitor clients on ep (listen, allow), fed by tap
-   (a reference is taken), in format fmt. Returns 0, or -1 with a reason in
+   (a reference is taken), in the device's monitor_format, each client's
+   socket with the device's keepalive and user timeout (as of now: a
+   policy reload does not reach them). Returns 0, or -1 with a reason in
    err (address in use, ...). */
 int		 monitor_open(struct monitor *, const char *device,
-		    const struct cfg_endpoint *ep, enum cfg_monitor_format fmt,
+		    const struct cfg_endpoint *ep, const struct cfg_policy *pol,
 		    struct tap *tap, char *err, size_t errlen);
 
 /* Close device's port and its clients (each told nothing more comes: the

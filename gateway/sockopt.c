@@ -33,6 +33,18 @@ sockopt_timeouts(int fd, int timeout_ms)
 int
 sockopt_link(int fd, const struct cfg_policy *p, const char **what)
 {
+	if (sockopt_liveness(fd, p, what) == -1)
+		return (-1);
+	*what = "TCP_NODELAY";
+	if (setint(fd, IPPROTO_TCP, TCP_NODELAY, 1) == -1)
+		return (-1);
+	*what = "SO_RCVTIMEO/SO_SNDTIMEO";
+	return (sockopt_timeouts(fd, p->io_timeout_ms));
+}
+
+int
+sockopt_liveness(int fd, const struct cfg_policy *p, const char **what)
+{
 	*what = "SO_KEEPALIVE";
 	if (setint(fd, SOL_SOCKET, SO_KEEPALIVE, 1) == -1)
 		return (-1);
@@ -47,13 +59,7 @@ sockopt_link(int fd, const struct cfg_policy *p, const char **what)
 	if (setint(fd, IPPROTO_TCP, TCP_KEEPCNT, p->keepalive_count) == -1)
 		return (-1);
 	*what = "TCP_USER_TIMEOUT";
-	if (setint(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms) == -1)
-		return (-1);
-	*what = "TCP_NODELAY";
-	if (setint(fd, IPPROTO_TCP, TCP_NODELAY, 1) == -1)
-		return (-1);
-	*what = "SO_RCVTIMEO/SO_SNDTIMEO";
-	return (sockopt_timeouts(fd, p->io_timeout_ms));
+	return (setint(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms));
 }
 
 int

@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -39,11 +41,12 @@ struct Rig {
 	bool control_ = false;
 
 	Rig(const std::string &relay, const std::string &format,
-	    const std::string &allow = "127.0.0.0/8", bool control = false)
+	    const std::string &allow = "127.0.0.0/8", bool control = false,
+	    const std::string &extra = "")
 	    : d(test_preamble_with(control ? sock : "", true), "p1",
 	    "relay = \"" + relay + "\"; monitor_format = \"" + format +
 	    "\"; monitor = { listen = \"127.0.0.1:0\"; allow = [\"" + allow +
-	    "\"]; };") { control_ = control; }
+	    "\"]; };" + extra) { control_ = control; }
 	// Relaying, and the control socket serving if there is one: the
 	// daemon opens it after its devices have started.
 	bool ready() const
@@ -99,6 +102,44 @@ read_some(int fd, size_t want, int timeout_ms)
 	if (!read_exact(fd, &got[0], want, timeout_ms))
 		return "";
 	return got;
+}
+
+// The timer of an IPv4 TCP socket from local port lport to remote port
+// rport, as /proc/net/tcp shows it: its kind (0 none, 1 retransmit, 2
+// keepalive, ...) and when it fires, in hundredths of a second. False
+// when there is no such socket.
+bool
+tcp_timer(int lport, int rport, int *kind, long *when)
+{
+	std::ifstream f("/proc/net/tcp");
+	std::string line;
+
+	std::getline(f, line);		// the header
+	while (std::getline(f, line)) {
+		unsigned sl, la, lp, ra, rp, st, txq, rxq, tr;
+		unsigned long tm;
+		if (sscanf(line.c_str(), " %u: %x:%x %x:%x %x %x:%x %x:%lx", &sl,
+		    &la, &lp, &ra, &rp, &st, &txq, &rxq, &tr, &tm) != 10)
+			continue;
+		if ((int)lp == lport && (int)rp == rport) {
+			*kind = (int)tr;
+			*when = (long)tm;
+			return true;
+		}
+	}
+	return false;
+}
+
+// The local port of a connected socket, or -1.
+int
+local_port_of(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
+		return -1;
+	return ntohs(sin.sin_port);
 }
 
 class Monitor : public ::testing::TestWithParam<const char *> {};
@@ -351,6 +392,25 @@ TEST(MonitorLimits, TracesNeverTakeTheClientsPlaces)
 }
 
 // A client outside allow is closed without a byte.
+// A monitor client's socket has its device's keepalive: a client whose
+// host went away does not hold one of the four places for good.
+TEST(MonitorLimits, AClientIsProbedWithTheDevicesKeepalive)
+{
+	Rig r("splice", "raw", "127.0.0.0/8", false, " keepalive = { idle_s = "
+	    "7; interval_s = 2; count = 3; }; user_timeout_ms = 13000;");
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	int c = r.watch(1);
+	ASSERT_NE(c, -1);
+	int kind = -1;
+	long when = -1;
+	ASSERT_TRUE(tcp_timer(r.mport, local_port_of(c), &kind, &when));
+	EXPECT_EQ(kind, 2) << "no keepalive timer on the gateway's end";
+	// idle_s = 7: the first probe within 7 s.
+	EXPECT_GT(when, 400);
+	EXPECT_LE(when, 700);
+	close(c);
+}
+
 TEST(MonitorLimits, AllowIsEnforced)
 {
 	Rig r("splice", "raw", "10.0.0.0/8");
@@ -397,7 +457,9 @@ TEST(MonitorPort, ClosedAndOpenedAgainAtOnce)
 	ASSERT_NE(probe, -1);
 	close(probe);
 	struct cfg_endpoint ep = {};
+	struct cfg_policy pol = {};
 	const char *why = nullptr;
+	pol.monitor_format = CFG_MONITOR_RAW;
 	ep.mode = CFG_LINK_LISTEN;
 	snprintf(ep.text, sizeof(ep.text), "127.0.0.1:%d", port);
 	ASSERT_EQ(addr_parse_bind(ep.text, &ep.hp, &why), 0) << why;
@@ -408,7 +470,7 @@ TEST(MonitorPort, ClosedAndOpenedAgainAtOnce)
 	char err[256] = "";
 	int failed = 0;
 	for (int i = 0; i < 500; i++) {
-		if (monitor_open(mon, "p1", &ep, CFG_MONITOR_RAW, tap, err,
+		if (monitor_open(mon, "p1", &ep, &pol, tap, err,
 		    sizeof(err)) != 0) {
 			failed++;
 			continue;
