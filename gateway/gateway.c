@@ -308,11 +308,23 @@ gw_report(struct gw_reload_report *rep, const char *fmt, ...)
 	strbuf_printf(&rep->lines, "%s\n", line);
 }
 
+/* How a device that a reload restarts ran before. */
+struct gw_was {
+	struct cfg_device	cfg;
+	bool			has;		/* cfg is a copy: free it */
+	bool			again;		/* its new settings did not
+						   start (why): start it as
+						   it was, at slot */
+	int			slot;		/* its place in the new table,
+						   NULL there meanwhile */
+	char			why[256];
+};
+
 /* A changed device whose new settings could not start (err says why):
-   start it again as it ran before the reload (was; NULL when there is no
-   copy), so that a port taken or a name not resolved takes no device out
-   of service. Returns the device, or NULL when it cannot start either.
-   Logs and reports the outcome. */
+   start it again as it ran before the reload (was), so that a port taken
+   or a name not resolved takes no device out of service. Returns the
+   device, or NULL when it cannot start either. Logs and reports the
+   outcome. */
 static struct device *
 gw_device_restore(struct gateway *gw, const char *name,
     const struct cfg_device *was, const char *err,
@@ -321,12 +333,6 @@ gw_device_restore(struct gateway *gw, const char *name,
 	struct device	*dev;
 	char		 werr[256];
 
-	if (was == NULL) {
-		log_link(LOG_LVL_WARN, name, NULL, NULL, "reload: %s: cannot "
-		    "start: %s", name, err);
-		gw_report(rep, "%s: cannot start: %s", name, err);
-		return (NULL);
-	}
 	if ((dev = gw_device_start(gw, was, werr, sizeof(werr))) == NULL) {
 		log_link(LOG_LVL_WARN, name, NULL, NULL, "reload: %s: cannot "
 		    "start: %s; nor as it was: %s", name, err, werr);
@@ -341,6 +347,26 @@ gw_device_restore(struct gateway *gw, const char *name,
 	return (dev);
 }
 
+/* The changed devices of cfg whose new settings could not start, once
+   every other device has started: each is started again as it was in
+   its place of devs (n of them), or left out. Returns the new n. */
+static int
+gw_restore_all(struct gateway *gw, const struct cfg *cfg, struct gw_was *was,
+    struct device **devs, int n, struct gw_reload_report *rep)
+{
+	int	i, j, kept;
+
+	for (i = 0; i < cfg->n_devices; i++)
+		if (was[i].again)
+			devs[was[i].slot] = gw_device_restore(gw,
+			    cfg->devices[i].name, &was[i].cfg, was[i].why,
+			    rep);
+	for (j = kept = 0; j < n; j++)
+		if (devs[j] != NULL)
+			devs[kept++] = devs[j];
+	return (kept);
+}
+
 int
 gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 {
@@ -350,9 +376,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 	int			 *stopping;	/* slots of old */
 	bool			 *ran;		/* per device of cfg: one of
 						   its name ran before */
-	struct cfg_device	 *was;		/* per device of cfg: how it
-						   ran before a restart */
-	bool			 *has_was;
+	struct gw_was		 *was;		/* per device of cfg */
 	int			  i, i_was, n_old, n = 0, n_stop = 0, rc = 0;
 	int			  kept = 0, started = 0, updated = 0;
 
@@ -364,15 +388,12 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 	stopping = calloc((size_t)n_old + 1, sizeof(*stopping));
 	ran = calloc((size_t)cfg->n_devices + 1, sizeof(*ran));
 	was = calloc((size_t)cfg->n_devices + 1, sizeof(*was));
-	has_was = calloc((size_t)cfg->n_devices + 1, sizeof(*has_was));
-	if (devs == NULL || stopping == NULL || ran == NULL || was == NULL ||
-	    has_was == NULL) {
+	if (devs == NULL || stopping == NULL || ran == NULL || was == NULL) {
 		log_warnx("reload: out of memory; running configuration kept");
 		free(devs);
 		free(stopping);
 		free(ran);
 		free(was);
-		free(has_was);
 		cfg_free(cfg);
 		gw_reload_outcome(gw, false);
 		return (-1);
@@ -410,7 +431,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 			/* To start it again as it was if the new one cannot
 			   start (a port taken, a name not resolved). */
 			i_was = (int)(nc - cfg->devices);
-			has_was[i_was] = cfg_device_copy(&was[i_was],
+			was[i_was].has = cfg_device_copy(&was[i_was].cfg,
 			    device_cfg(old[i])) == 0;
 		} else {
 			log_link(LOG_LVL_INFO, device_cfg(old[i])->name, NULL,
@@ -457,10 +478,20 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 			rc = -1;
 			if (rep != NULL)
 				rep->failed++;
-			if ((dev = gw_device_restore(gw, nc->name,
-			    has_was[i] ? &was[i] : NULL, derr, rep)) == NULL)
+			if (!was[i].has) {
+				log_link(LOG_LVL_WARN, nc->name, NULL, NULL,
+				    "reload: %s: cannot start: %s", nc->name,
+				    derr);
+				gw_report(rep, "%s: cannot start: %s", nc->name,
+				    derr);
 				continue;
-			devs[n++] = dev;
+			}
+			/* After the others have started: its old ports may
+			   be theirs now. */
+			snprintf(was[i].why, sizeof(was[i].why), "%s", derr);
+			was[i].again = true;
+			was[i].slot = n;
+			devs[n++] = NULL;
 			continue;
 		}
 		devs[n++] = dev;
@@ -481,11 +512,11 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 		started++;
 	}
 	free(ran);
+	n = gw_restore_all(gw, cfg, was, devs, n, rep);
 	for (i = 0; i < cfg->n_devices; i++)
-		if (has_was[i])
-			cfg_device_free(&was[i]);
+		if (was[i].has)
+			cfg_device_free(&was[i].cfg);
 	free(was);
-	free(has_was);
 	pthread_mutex_lock(&gw->mu);
 	gw->devs = devs;
 	gw->n_devs = n;

@@ -440,6 +440,43 @@ TEST(Reload, ChangedDeviceThatCannotStartRunsOnAsItWas)
 		close(fd);
 }
 
+// The new file gives the port of a device that cannot start to another
+// device: that one has it, and the first is not started again in its
+// place, whatever the order of the file.
+TEST(Reload, ADeviceStartedAgainAsItWasTakesNoPortOfTheNewFile)
+{
+	int dport, dl = tcp_bound(&dport);
+	int busy, b = tcp_listen(&busy);
+	int aport, a = tcp_listen(&aport);
+	ASSERT_NE(dl, -1);
+	ASSERT_NE(b, -1);
+	ASSERT_NE(a, -1);
+	close(a);	// a free port for d1's upstream
+	TestDir dir;
+	InProcessGateway g(test_preamble() + "devices = (\n" +
+	    dev_conf("d1", dport, aport) + ");\n");
+	ASSERT_TRUE(g.ok());
+
+	Report rep;
+	struct cfg *cfg = load(dir, test_preamble() + "devices = (\n" +
+	    dev_conf("d1", dport, busy) + ",\n" + dev_conf("d2", dport, aport) +
+	    ");\n");
+	ASSERT_NE(cfg, nullptr);
+	EXPECT_EQ(gw_reload(g.gw(), cfg, &rep.r), -1);
+	EXPECT_NE(rep.text().find("d2: added: started\n"), std::string::npos)
+	    << rep.text();
+	EXPECT_NE(rep.text().find("d1: cannot start: cannot listen on "
+	    "127.0.0.1:" + std::to_string(busy)), std::string::npos)
+	    << rep.text();
+	EXPECT_NE(rep.text().find("; nor as it was: "), std::string::npos)
+	    << rep.text();
+	EXPECT_EQ(g.listen_port("d2", LINK_KIND_UPSTREAM), aport);
+	EXPECT_EQ(g.listen_port("d1", LINK_KIND_UPSTREAM), -1);
+	g.stop();
+	close(b);
+	close(dl);
+}
+
 // A reload that moves status.listen to a port another process holds: the
 // old address serves on, the outcome is a warning that names the status
 // server (and the same file again tries the new port again), and a later
