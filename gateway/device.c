@@ -79,8 +79,10 @@ struct side {
 						   newest bytes held; 0: none */
 	uint64_t		 for_gen;	/* dst's connection the bytes held
 						   are for; 0: any (side_move()) */
+	uint64_t		 fill_gen;	/* the same at the last fill */
 	struct link_waiter	*waiter;	/* NULL: no receive is woken */
-	bool			 told_holds;	/* reader: dev->reader_holds */
+	bool			 told_holds;	/* dev->reader_holds or
+						   writer_holds */
 	pthread_t		 tid;
 	bool			 started;
 	bool			 has_pump;	/* pump_init() ran: free it */
@@ -94,6 +96,7 @@ struct device {
 	unsigned		 pol_gen;	/* +1 per reload; under sync.mu */
 	atomic_bool		 stop;
 	atomic_bool		 reader_holds;	/* bytes for the upstream */
+	atomic_bool		 writer_holds;	/* bytes for the device */
 	int			 wake_fd;	/* eventfd: readable once stopping */
 	struct link		*links[LINK_KIND_COUNT];	/* NULL: unused */
 	bool			 listening[LINK_KIND_COUNT];
@@ -159,29 +162,37 @@ side_refresh_policy(struct side *s)
 		    s->pol.backoff_max_ms, s->own[i].bo.rng);
 }
 
-/* The reader: the device's connection (its source) has ended, and bytes
-   it sent are still on their way to the host. They go first: the
-   device's next connection waits for them (side_tend()), as its dial can
-   take connect_timeout_ms when the device is off.
-   With "close" they are held by the reader, or sent and not yet
-   acknowledged. They are the host's of that moment, as on a direct
-   connection, which gets them all before its connection is closed too
-   (side_move(), side_follow_device()); never a later host's. Closed
-   before the host has acknowledged them, the connection could lose them:
-   a close() with bytes the host sent unread (the writer does not read
-   while the device is down) resets it, and a reset drops what is still
-   queued to send.
-   With "hold" the host's connection stays: the tail is what the reader
-   holds while that host is up. A host that stops reading is ended by the
-   watchdog, and what is left is then held for the next one. */
+/* The reader, with "close": the device's connection (its source) has
+   ended, and bytes it sent are still on their way to the host: held by
+   the reader, or sent and not yet acknowledged. They are the host's of
+   that moment, as on a direct connection, which gets them all before its
+   connection is closed too (side_move(), side_follow_device()); never a
+   later host's. Closed before the host has acknowledged them, the
+   connection could lose them: a close() with bytes the host sent unread
+   (the writer does not read while the device is down) resets it, and a
+   reset drops what is still queued to send. The device's next connection
+   waits for them (side_tend()). */
 static bool
 side_has_tail(struct side *s)
 {
-	if (s->is_writer || link_is_up(s->src))
-		return (false);
-	if (close_mode(s))
-		return (pump_len(&s->pump) > 0 || link_unacked(s->dst) > 0);
-	return (pump_len(&s->pump) > 0 && link_is_up(s->dst));
+	return (!s->is_writer && close_mode(s) && !link_is_up(s->src) &&
+	    (pump_len(&s->pump) > 0 || link_unacked(s->dst) > 0));
+}
+
+/* The reader, with "hold": the device's connection has ended, and bytes it
+   sent are held for the host, which is up. They go first, the bytes its
+   kernel still queued included (side_fill_rest()), and the device's next
+   connection waits, whose dial can take connect_timeout_ms when the
+   device is off; but not once the host waits for the device (the writer
+   holds bytes for it), nor once the oldest of them has waited
+   hold_max_ms: a host that reads slowly does not keep the device away. */
+static bool
+side_hold_tail(struct side *s, int64_t now)
+{
+	return (!s->is_writer && !close_mode(s) && !link_is_up(s->src) &&
+	    pump_len(&s->pump) > 0 && link_is_up(s->dst) &&
+	    !atomic_load(&s->dev->writer_holds) &&
+	    now < pump_oldest_ms(&s->pump) + s->pol.hold_max_ms);
 }
 
 /* With "close" the upstream exists only while the device is up. The
@@ -223,7 +234,8 @@ side_follow_device(struct side *s, int64_t now, int64_t *wake)
 		    link_name(l));
 }
 
-/* The reader: tell the writer whether it holds bytes for the upstream. */
+/* Tell the other thread whether this one holds bytes for its
+   destination. */
 static void
 side_tell_holds(struct side *s)
 {
@@ -232,7 +244,8 @@ side_tell_holds(struct side *s)
 	if (holds == s->told_holds)
 		return;
 	s->told_holds = holds;
-	atomic_store(&s->dev->reader_holds, holds);
+	atomic_store(s->is_writer ? &s->dev->writer_holds :
+	    &s->dev->reader_holds, holds);
 }
 
 /* With "close", an upstream connection that came up as the device went
@@ -305,12 +318,13 @@ tend_accept(struct side *s, struct tend *t)
 /* A source that failed: before it is closed, the bytes the kernel still
    holds of it (a device's last telegram before its reset, bytes that came
    while the watchdog reached its verdict) join the side's, as far as
-   there is room, and go where the others go. True when the reader keeps
-   it open to take the rest once the host, up, has made room: they are
-   part of the tail (side_has_tail()), which the device's next connection
-   waits for. */
+   there is room, and go where the others go: the writer's, with "close",
+   to the device's connection its host was paired with (fill_gen), or
+   nowhere. True when the reader keeps it open to take the rest once the
+   host has made room: they are part of the tail (side_has_tail(),
+   side_hold_tail()), which the device's next connection waits for. */
 static bool
-side_fill_rest(struct side *s)
+side_fill_rest(struct side *s, int64_t now)
 {
 	bool	more;
 
@@ -318,7 +332,9 @@ side_fill_rest(struct side *s)
 		return (false);
 	more = pump_fill_rest(&s->pump, s->src);
 	s->held_gen = link_rx_gen(s->src);
-	return (more && !s->is_writer && link_is_up(s->dst));
+	s->for_gen = s->fill_gen;
+	return (more && link_is_up(s->dst) && (side_has_tail(s) ||
+	    side_hold_tail(s, now)));
 }
 
 /* Close t's link if it failed, once a source has passed on what it still
@@ -330,7 +346,7 @@ tend_close(struct side *s, struct tend *t, int64_t now)
 {
 	int64_t	up_for_ms;
 
-	if (t->link == s->src && side_fill_rest(s))
+	if (t->link == s->src && side_fill_rest(s, now))
 		return;
 	if ((up_for_ms = link_close(t->link, false)) < 0)
 		return;
@@ -436,7 +452,8 @@ side_tend(struct side *s, int64_t now, int64_t *wake)
 		}
 		/* The device's next connection waits for the last one's
 		   tail to reach its host. */
-		if (t->link == s->src && side_has_tail(s))
+		if (t->link == s->src && (side_has_tail(s) ||
+		    side_hold_tail(s, now)))
 			continue;
 		if (link_endpoint(t->link)->mode == CFG_LINK_LISTEN)
 			tend_accept(s, t);
@@ -512,7 +529,8 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 	}
 	if (pump_len(p) > 0 && dst_up) {
 		/* The device came back before this thread saw it go. */
-		if (s->for_gen != 0 && link_gen(s->dst) != s->for_gen) {
+		if (s->for_gen != 0 && close_mode(s) &&
+		    link_gen(s->dst) != s->for_gen) {
 			discard(s, "the device's connection they were for "
 			    "ended");
 			return (true);
@@ -528,6 +546,7 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 	if (s->is_writer && close_mode(s) &&
 	    (!device_up(dev) || (for_gen = link_gen(s->dst)) == 0))
 		return (false);
+	s->fill_gen = for_gen;
 	/* A receive that others' changes end ends at this thread's own next
 	   timer too: held data expiring, a redial of its other link. */
 	if (s->waiter != NULL)
@@ -576,8 +595,7 @@ side_main(void *arg)
 		if (atomic_load(&dev->stop))
 			break;
 		moved = side_move(s, clock_ms(), &wake);
-		if (!s->is_writer)
-			side_tell_holds(s);
+		side_tell_holds(s);
 		if (moved)
 			continue;
 		/* Nothing to do: sleep until a link changes or a timer is due. */
@@ -649,6 +667,7 @@ device_start(const struct cfg_device *dc, struct acceptor *acc,
 	link_sync_init(&dev->sync);
 	atomic_init(&dev->stop, false);
 	atomic_init(&dev->reader_holds, false);
+	atomic_init(&dev->writer_holds, false);
 	if ((dev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto out_stop;

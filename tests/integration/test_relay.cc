@@ -706,6 +706,31 @@ TEST_P(OneDevice, HoldModeHostGetsTheDevicesLastBytesBeforeTheRedial)
 	EXPECT_TRUE(roundtrip(dev2, host, "fresh\n"));
 }
 
+// The same, but the host does not read, and sends a command for the
+// device: the host waits for the device now, which is dialled again at
+// once and gets it; what the host has not taken stays held for it.
+TEST_P(OneDevice, HoldModeHostThatWaitsForTheDeviceHasItRedialled)
+{
+	int dev = -1, host = -1;
+	size_t sent, delivered;
+	int64_t last_write;
+	ASSERT_NO_FATAL_FAILURE(start_with_a_tail(&dev, &host, &sent,
+	    "    on_device_down = \"hold\";\n    hold_max_ms = 20000;\n"));
+	ASSERT_NO_FATAL_FAILURE(queue_past_the_buffer(dev, sent, &delivered,
+	    &last_write));
+	close_reset(dev);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	ASSERT_TRUE(eventually([&] { return !up(LINK_KIND_DEVICE); }, 5000));
+	ASSERT_TRUE(write_all(host, "poll\n", 5, 1000));
+	int dev2 = accept_device();
+	ASSERT_NE(dev2, -1) << "the device was not dialled again while its "
+	    "host waited for it";
+	char got[6] = "";
+	ASSERT_TRUE(read_exact(dev2, got, 5, 5000));
+	EXPECT_STREQ(got, "poll\n");
+	EXPECT_TRUE(up(LINK_KIND_UPSTREAM)) << "hold closed the host";
+}
+
 TEST_P(OneDevice, HoldModeDeliversHeldDataInOrderWhenTheDeviceReturns)
 {
 	start("    on_device_down = \"hold\";\n    hold_max_ms = 20000;\n");
