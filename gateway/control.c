@@ -666,6 +666,16 @@ cl_trace_pump(struct ctl_client *cl)
 	}
 }
 
+static int
+control_traces(const struct control *ctl)
+{
+	int	i, n;
+
+	for (i = n = 0; i < CONTROL_CLIENTS_MAX; i++)
+		n += ctl->cl[i].state == CL_TRACE;
+	return (n);
+}
+
 static void
 cl_trace(struct control *ctl, struct ctl_client *cl, int argc, char **argv)
 {
@@ -674,6 +684,14 @@ cl_trace(struct control *ctl, struct ctl_client *cl, int argc, char **argv)
 
 	if (argc < 2 || argc > 3) {
 		cl_reply(cl, CONTROL_UNKNOWN, "usage: trace DEVICE [BYTES]");
+		return;
+	}
+	/* Traces that nobody ends must not lock out a reload. */
+	if (control_traces(ctl) >= CONTROL_TRACES_MAX) {
+		cl_reply(cl, CONTROL_UNKNOWN, "cannot trace: %d traces run "
+		    "already, the limit; the other %d places are kept for "
+		    "status, reload and disconnect", CONTROL_TRACES_MAX,
+		    CONTROL_CLIENTS_MAX - CONTROL_TRACES_MAX);
 		return;
 	}
 	cl_printable(argv[1], cl->dev, sizeof(cl->dev));

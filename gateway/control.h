@@ -32,8 +32,11 @@ enum control_code { CONTROL_OK, CONTROL_WARNING, CONTROL_CRITICAL,
 /* "OK", "WARNING", "CRITICAL" or "UNKNOWN". */
 const char	*control_code_str(enum control_code);
 
-/* Commands a client sends at once: one more is refused. */
+/* Commands a client sends at once: one more is refused. A trace lasts as
+   long as its reader: traces take at most CONTROL_TRACES_MAX places, the
+   rest are kept for status, reload and disconnect. */
 #define CONTROL_CLIENTS_MAX	16
+#define CONTROL_TRACES_MAX	12
 /* Descriptors the server may hold: its clients (and one refused), the
    listening socket, its wake pipe, a tap's eventfd per client, and a
    spare to turn clients away with when the process is out of them. */
