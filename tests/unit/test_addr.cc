@@ -79,6 +79,10 @@ const HostPortCase hostport_cases[] = {
 	{ "[mes.local]:80", nullptr, "bad IPv6 address" },
 	{ "[fe80::1%]:80", nullptr, "bad IPv6 address" },
 	{ "[fe80::1%e/0]:80", nullptr, "bad IPv6 address" },
+	{ "[fe80::2]:80", nullptr, "a link-local address needs its interface "
+	    "([fe80::...%IFACE])" },
+	{ "[febf::1]:80", nullptr, "a link-local address needs its interface "
+	    "([fe80::...%IFACE])" },
 	{ "h:0", nullptr, "port out of range 1..65535" },
 	{ "h:65536", nullptr, "port out of range 1..65535" },
 	{ "h:99999999999999999999", nullptr, "port out of range 1..65535" },

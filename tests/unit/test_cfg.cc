@@ -484,6 +484,10 @@ bad_cases()
 	{ "addr_port_65536", V + devs_raw(DV + "upstream = { listen = "
 	  "\"0.0.0.0:65536\"; };"), D0 + "upstream.listen: bad address: port "
 	  "out of range 0..65535 (got \"0.0.0.0:65536\", want HOST:PORT)\n" },
+	{ "addr_link_local_no_zone", V + devs_raw(DV + "upstream = { listen = "
+	  "\"[fe80::2]:15000\"; };"), D0 + "upstream.listen: bad address: a "
+	  "link-local address needs its interface ([fe80::...%IFACE]) (got "
+	  "\"[fe80::2]:15000\", want HOST:PORT)\n" },
 	{ "addr_listen_no_host", V + devs_raw(DV + "upstream = { listen = "
 	  "\":15000\"; };"), D0 + "upstream.listen: bad address: no host "
 	  "(got \":15000\", want HOST:PORT)\n" },
