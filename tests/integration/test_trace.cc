@@ -223,6 +223,10 @@ TEST(TraceErrors, UnknownDeviceAndBadLimit)
 	EXPECT_EQ(run_command({ kGwctl, "-S", r.sock, "trace", "nope" }, &out,
 	    5000), 3);
 	EXPECT_EQ(out, "UNKNOWN: no such device: nope\n");
+	// Sent as the number it is: leading zeros never cut the line.
+	EXPECT_EQ(run_command({ kGwctl, "-S", r.sock, "-n", std::string(300,
+	    '0') + "7", "trace", "nope" }, &out, 5000), 3);
+	EXPECT_EQ(out, "UNKNOWN: no such device: nope\n");
 	EXPECT_EQ(run_command({ kGwctl, "-S", r.sock, "-n", "0", "trace",
 	    "d1" }, &out, 5000), 3);
 	EXPECT_EQ(out, "UNKNOWN: -n wants a positive number of bytes, not 0\n");

@@ -313,7 +313,7 @@ int
 main(int argc, char *argv[])
 {
 	const char		*server = NULL, *sock = NULL, *cmd = "status";
-	const char		*limit = NULL;
+	unsigned long long	 limit = 0;	/* -n; 0: none */
 	char			 line[256], *end;
 	bool			 verbose = false;
 	int			 ch, nargs;
@@ -323,13 +323,12 @@ main(int argc, char *argv[])
 		case 'n':
 			errno = 0;
 			if (optarg[0] < '0' || optarg[0] > '9' ||
-			    strtoull(optarg, &end, 10) == 0 || errno != 0 ||
-			    *end != '\0') {
+			    (limit = strtoull(optarg, &end, 10)) == 0 ||
+			    errno != 0 || *end != '\0') {
 				printf("UNKNOWN: -n wants a positive number of "
 				    "bytes, not %s\n", optarg);
 				return (GWCTL_UNKNOWN);
 			}
-			limit = optarg;
 			break;
 		case 'v':
 			verbose = true;
@@ -366,10 +365,10 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return (GWCTL_UNKNOWN);
 	}
-	if ((limit != NULL && strcmp(cmd, "trace") != 0) ||
+	if ((limit > 0 && strcmp(cmd, "trace") != 0) ||
 	    (verbose && strcmp(cmd, "status") != 0)) {
-		printf("UNKNOWN: %s goes with %s only\n", limit != NULL ? "-n" :
-		    "-v", limit != NULL ? "trace" : "status");
+		printf("UNKNOWN: %s goes with %s only\n", limit > 0 ? "-n" :
+		    "-v", limit > 0 ? "trace" : "status");
 		return (GWCTL_UNKNOWN);
 	}
 	if (strcmp(cmd, "status") == 0)
@@ -403,8 +402,12 @@ main(int argc, char *argv[])
 			printf("UNKNOWN: sigaction: %s\n", strerror(errno));
 			return (GWCTL_UNKNOWN);
 		}
-		snprintf(line, sizeof(line), "trace %s%s%s\n", argv[0],
-		    limit != NULL ? " " : "", limit != NULL ? limit : "");
+		/* The number as parsed: no leading zeros to lengthen it. */
+		if (limit > 0)
+			snprintf(line, sizeof(line), "trace %s %llu\n", argv[0],
+			    limit);
+		else
+			snprintf(line, sizeof(line), "trace %s\n", argv[0]);
 		return (say(sock, line, NO_TIMEOUT, true));
 	}
 	snprintf(line, sizeof(line), "disconnect %s%s%s\n", argv[0],
