@@ -154,16 +154,21 @@ TEST(Budget, RxSilenceLeavesAHostThatOnlyReads)
 	int d2port, d2l = tcp_listen(&d2port);
 	ASSERT_NE(txl, -1);
 	ASSERT_NE(d2l, -1);
-	GatewayProcess g(config(txport, d2port));
+	// rx_silence_ms = 1000 here: a tick late on a loaded machine must not
+	// be what ends the device's link.
+	std::string conf = config(txport, d2port);
+	const std::string rxs = "rx_silence_ms = 400;";
+	conf.replace(conf.find(rxs), rxs.size(), "rx_silence_ms = 1000;");
+	GatewayProcess g(conf);
 	int uport = logged_port(g, "quiet/upstream: listening");
 	ASSERT_GT(uport, 0) << g.log();
 	int dev = tcp_accept(d2l, 5000);
 	ASSERT_NE(dev, -1);
 	int host = tcp_connect(uport, 5000);
 	ASSERT_NE(host, -1);
-	// A line every 100 ms for 1.5 s: the host silent for more than three
-	// times rx_silence_ms (400 ms).
-	for (int i = 0; i < 15; i++) {
+	// A line every 100 ms for 3 s: the host silent for three times
+	// rx_silence_ms.
+	for (int i = 0; i < 30; i++) {
 		ASSERT_TRUE(write_all(dev, "tick\n", 5, 1000));
 		char got[6] = "";
 		ASSERT_TRUE(read_exact(host, got, 5, 2000)) << "line " << i <<
