@@ -84,6 +84,31 @@ open_trace(const std::string &sock, const std::string &dev)
 	return c;
 }
 
+// Four devices, d1 to d4, that dial 127.0.0.1:dport, the control socket
+// at sock.
+std::string
+four_devices(const std::string &sock, int dport)
+{
+	return preamble(sock) + "devices = (\n" + device("d1", dport) + ",\n" +
+	    device("d2", dport) + ",\n" + device("d3", dport) + ",\n" +
+	    device("d4", dport) + "\n);\n";
+}
+
+// Twelve traces, the most the socket runs: four (the most a device
+// takes) of each of d1, d2 and d3, their fds appended to *fds. False when
+// one did not open.
+bool
+open_twelve_traces(const std::string &sock, std::vector<int> *fds)
+{
+	for (int i = 0; i < 12; i++) {
+		int c = open_trace(sock, "d" + std::to_string(1 + i / 4));
+		if (c == -1)
+			return false;
+		fds->push_back(c);
+	}
+	return true;
+}
+
 }  // namespace
 
 // gwctl -S: the same table and exit codes as over HTTP; the socket is
@@ -342,16 +367,10 @@ TEST(Control, TracesLeaveRoomForTheOtherCommands)
 	const std::string sock = dir.path("ctl.sock");
 	int dport, dl = tcp_bound(&dport);
 	ASSERT_NE(dl, -1);
-	GatewayProcess g(preamble(sock) + "devices = (\n" + device("d1", dport) +
-	    ",\n" + device("d2", dport) + ",\n" + device("d3", dport) + ",\n" +
-	    device("d4", dport) + "\n);\n");
+	GatewayProcess g(four_devices(sock, dport));
 	ASSERT_TRUE(serving(g)) << g.log();
 	std::vector<int> traces;
-	for (int i = 0; i < 12; i++) {
-		int c = open_trace(sock, "d" + std::to_string(1 + i / 4));
-		ASSERT_NE(c, -1) << i;
-		traces.push_back(c);
-	}
+	ASSERT_TRUE(open_twelve_traces(sock, &traces));
 	int c = unix_connect(sock);
 	ASSERT_NE(c, -1);
 	traces.push_back(c);
@@ -385,20 +404,13 @@ TEST(Control, AllSlotsTakenGwctlSaysTheRefusal)
 	    "try again\n";
 	int dport, dl = tcp_bound(&dport);
 	ASSERT_NE(dl, -1);
-	GatewayProcess g(preamble(sock) + "devices = (\n" + device("d1", dport) +
-	    ",\n" + device("d2", dport) + ",\n" + device("d3", dport) + ",\n" +
-	    device("d4", dport) + "\n);\n");
+	GatewayProcess g(four_devices(sock, dport));
 	ASSERT_TRUE(serving(g)) << g.log();
 
-	// Twelve traces (four a device, the most a device takes), which have
-	// no deadline, and four clients that have not sent their command yet,
-	// which have 5 s to, hold every slot.
+	// Twelve traces, which have no deadline, and four clients that have
+	// not sent their command yet, which have 5 s to, hold every slot.
 	std::vector<int> traces;
-	for (int i = 0; i < 12; i++) {
-		int c = open_trace(sock, "d" + std::to_string(1 + i / 4));
-		ASSERT_NE(c, -1) << i;
-		traces.push_back(c);
-	}
+	ASSERT_TRUE(open_twelve_traces(sock, &traces));
 	int64_t filled = clock_ms();
 	for (int i = 0; i < 4; i++) {
 		int c = unix_connect(sock);

@@ -165,18 +165,6 @@ reap_within(pid_t pid, int timeout_ms, int *status)
 	return exited;
 }
 
-// A port free on 127.0.0.1 just now, for a listen whose logged port
-// nobody can read.
-int
-free_port()
-{
-	int port, fd = tcp_listen(&port);
-
-	if (fd == -1)
-		return -1;
-	close(fd);
-	return port;
-}
 
 }  // namespace
 

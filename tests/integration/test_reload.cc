@@ -392,11 +392,10 @@ TEST(Reload, ChangedDeviceThatCannotStartRunsOnAsItWas)
 {
 	int dport, dl = tcp_listen(&dport);
 	int busy, b = tcp_listen(&busy);
-	int uport, u = tcp_listen(&uport);
+	int uport = free_port();	// d1's upstream
 	ASSERT_NE(dl, -1);
 	ASSERT_NE(b, -1);
-	ASSERT_NE(u, -1);
-	close(u);	// a free port for d1's upstream
+	ASSERT_NE(uport, -1);
 	TestDir dir;
 	InProcessGateway g(test_preamble() + "devices = (\n" +
 	    dev_conf("d1", dport, uport) + ");\n");
@@ -447,11 +446,10 @@ TEST(Reload, ADeviceStartedAgainAsItWasTakesNoPortOfTheNewFile)
 {
 	int dport, dl = tcp_bound(&dport);
 	int busy, b = tcp_listen(&busy);
-	int aport, a = tcp_listen(&aport);
+	int aport = free_port();	// d1's upstream
 	ASSERT_NE(dl, -1);
 	ASSERT_NE(b, -1);
-	ASSERT_NE(a, -1);
-	close(a);	// a free port for d1's upstream
+	ASSERT_NE(aport, -1);
 	TestDir dir;
 	InProcessGateway g(test_preamble() + "devices = (\n" +
 	    dev_conf("d1", dport, aport) + ");\n");

@@ -115,6 +115,17 @@ tcp_bound(int *port, const char *host)
 }
 
 int
+free_port()
+{
+	int port, fd = tcp_listen(&port);
+
+	if (fd == -1)
+		return -1;
+	close(fd);
+	return port;
+}
+
+int
 tcp_listen_full(int *port, int *filler)
 {
 	int fd = tcp_bound(port);

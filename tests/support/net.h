@@ -11,6 +11,10 @@
 // A listening socket on host:0 (127.0.0.1 unless said); *port gets the port.
 int	tcp_listen(int *port, const char *host = "127.0.0.1");
 
+// A port free on 127.0.0.1 just now (a listener's, closed), for a
+// configuration that must name it; -1 when none could be had.
+int	free_port();
+
 // A device that goes away and comes back on its port: a listening socket
 // on 127.0.0.1:0 (*port gets the port), and in *hold a socket bound to the
 // same port (SO_REUSEPORT) that does not listen. While hold is open the
