@@ -123,6 +123,31 @@ load(const char *path, struct strbuf *msgs,
 	return (rc);
 }
 
+/* The first error among the loader's lines (its warnings left out) in
+   buf, and how many errors there were: the log line of a rejected reload
+   says why, whatever the log's target, where the lines themselves go to
+   stderr only. */
+static int
+first_error(const struct strbuf *lines, char *buf, size_t len)
+{
+	const char	*p = lines->buf, *end, *nl;
+	int		 n = 0;
+
+	buf[0] = '\0';
+	if (p == NULL)
+		return (0);
+	for (end = p + lines->len; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (nl == p || memmem(p, (size_t)(nl - p), ": warning: ",
+		    strlen(": warning: ")) != NULL)
+			continue;
+		if (n++ == 0)
+			snprintf(buf, len, "%.*s", (int)(nl - p), p);
+	}
+	return (n);
+}
+
 /* The status, as GET /status?format=text has it. */
 static int
 ctl_status(void *arg, bool verbose, struct strbuf *out)
@@ -268,8 +293,17 @@ reload(struct gateway *gw, const char *path, struct notify *nt,
 		    "configuration kept", path);
 	if (cfg == NULL) {
 		gw_reload_rejected(gw);
-		log_warnx("reload: %s is not valid; running configuration kept",
-		    path);
+		if ((n = first_error(&rep->lines, trouble, sizeof(trouble))) >
+		    1)
+			log_warnx("reload: %s is not valid (%s, and %d more "
+			    "errors); running configuration kept", path,
+			    trouble, n - 1);
+		else if (n == 1)
+			log_warnx("reload: %s is not valid (%s); running "
+			    "configuration kept", path, trouble);
+		else
+			log_warnx("reload: %s is not valid; running "
+			    "configuration kept", path);
 		told(notify_send(nt, "READY=1\nSTATUS=reload failed: %s is "
 		    "not valid; running configuration kept", path), "READY=1");
 		snprintf(summary, summarylen, "reload rejected: %s is not "

@@ -214,6 +214,12 @@ TEST(Control, ReloadTellsWhatItDidAndRejectsABadFile)
 	    std::string::npos) << out;
 	EXPECT_NE(last_line(out).find("is not valid; running configuration "
 	    "kept"), std::string::npos) << out;
+	// The log line says why too, whatever the log's target (the lines
+	// above go to stderr only).
+	EXPECT_TRUE(re_search(g.log(), "reload: [^ ]*gw\\.conf is not valid "
+	    "\\([^ ]*gw\\.conf:12: devices\\.\\[0\\]\\.keepalive\\.idle_s: out "
+	    "of range \\(got 0, want 1\\.\\.7200\\), and 2 more errors\\); "
+	    "running configuration kept\n")) << g.log();
 	// Kept: the four devices of the last good file are still there.
 	std::string raw = unix_request(sock, "status\n");
 	for (const char *d : { "| kept\t", "| moved\t", "| tuned\t", "| new\t" })
