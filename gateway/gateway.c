@@ -48,7 +48,7 @@ struct gateway {
 };
 
 static void	gw_collect(void *, struct metrics *);
-static void	gw_log_target(const struct cfg *);
+static int	gw_log_target(const struct cfg *, struct gw_reload_report *);
 static void	gw_reload_outcome(struct gateway *, bool);
 static void	gw_report(struct gw_reload_report *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -90,16 +90,25 @@ target_of(enum cfg_log_target t)
 }
 
 /* Send the log where cfg says. A socket that cannot be used leaves the
-   lines on stderr, which says so once. Tried again at every reload. */
-static void
-gw_log_target(const struct cfg *cfg)
+   lines on stderr, which says so once (and rep, for a reload: NULL for
+   none). Tried again at every reload. Returns 0, or -1 then. */
+static int
+gw_log_target(const struct cfg *cfg, struct gw_reload_report *rep)
 {
 	enum log_target	t = target_of(cfg->log_target);
+	const char	*sock = t == LOG_TO_JOURNAL ? JOURNAL_SOCKET : _PATH_LOG;
+	int		 err;
 
-	if (log_set_target(t, JOURNAL_SOCKET) == -1)
-		log_warnx("log.target %s: cannot use %s: %s; logging to stderr",
-		    log_target_str(t), t == LOG_TO_JOURNAL ? JOURNAL_SOCKET :
-		    _PATH_LOG, strerror(errno));
+	if (log_set_target(t, JOURNAL_SOCKET) == 0)
+		return (0);
+	err = errno;
+	log_warnx("log.target %s: cannot use %s: %s; logging to stderr",
+	    log_target_str(t), sock, strerror(err));
+	gw_report(rep, "log.target %s: cannot use %s: %s; logging to stderr",
+	    log_target_str(t), sock, strerror(err));
+	if (rep != NULL)
+		rep->log_failed = log_target_str(t);
+	return (-1);
 }
 
 struct gateway *
@@ -119,7 +128,8 @@ gw_start(struct cfg *cfg, char *err, size_t errlen)
 	gw->reload_ok = true;
 	gw->per_link_detail = cfg->status_per_link_detail;
 	log_set_level(level_of(cfg->log_level));
-	gw_log_target(cfg);
+	/* A start goes on, on stderr. */
+	(void)gw_log_target(cfg, NULL);
 	if ((gw->acc = acceptor_start()) == NULL) {
 		snprintf(err, errlen, "cannot start acceptor: %s",
 		    strerror(errno));
@@ -527,7 +537,8 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 		log_info("reload: log.target %s -> %s",
 		    log_target_str(target_of(gw->cfg->log_target)),
 		    log_target_str(target_of(cfg->log_target)));
-	gw_log_target(cfg);
+	if (gw_log_target(cfg, rep) == -1)
+		rc = -1;
 	if (cfg->status_per_link_detail != gw->cfg->status_per_link_detail) {
 		log_info("reload: status.per_link_detail %s -> %s",
 		    gw->cfg->status_per_link_detail ? "true" : "false",

@@ -41,6 +41,8 @@ struct gw_reload_report {
 	int		removed;
 	int		failed;		/* could not start */
 	bool		status_failed;	/* its new status.listen not had */
+	const char	*log_failed;	/* the log.target that could not be
+					   used (lines on stderr); NULL */
 	char		status_kept[ADDR_HOST_MAX + 16]; /* where the status
 					   server serves on then; "": nowhere */
 };
@@ -53,8 +55,8 @@ struct gw_reload_report {
    it cannot be, the old address serves on (and the next reload tries
    the new one again). Logs what changed, and tells it in report too
    (NULL: not; strbuf_init() its lines first). Returns 0, or -1 when some
-   device could not start or the status server could not move or start
-   (logged; the others run). The outcome is the reload's in the metrics
+   device could not start, the status server could not move or start, or
+   the new log.target could not be used (logged; the others run). The outcome is the reload's in the metrics
    (gatewayd_config_last_reload_successful). */
 int		 gw_reload(struct gateway *, struct cfg *cfg,
 		    struct gw_reload_report *report);

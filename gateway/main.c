@@ -245,26 +245,29 @@ fit_nofile(const struct cfg *cfg, const char *ctl_path, char *err,
 
 /* What of a reload did not take, into buf: "2 devices could not start",
    "the status server could not move to B: kept on A" (listen is B, the
-   new status.listen), or both. */
+   new status.listen), "the log could not go to journal: logging to
+   stderr", joined by ", and ". */
 static void
 reload_trouble(const struct gw_reload_report *rep, const char *listen,
     char *buf, size_t len)
 {
-	char	st[CFG_ADDR_MAX + sizeof(rep->status_kept) + 64] = "";
+	size_t	off = 0;
 
-	if (rep->status_failed && rep->status_kept[0] != '\0')
-		snprintf(st, sizeof(st), "the status server could not move to "
-		    "%s: kept on %s", listen, rep->status_kept);
-	else if (rep->status_failed)
-		snprintf(st, sizeof(st), "the status server could not start "
-		    "on %s", listen);
+	buf[0] = '\0';
 	if (rep->failed > 0)
-		snprintf(buf, len, "%d device%s could not start%s%s",
-		    rep->failed, rep->failed == 1 ? "" : "s",
-		    st[0] != '\0' ? ", and " : "", st);
-	else if (st[0] != '\0')
-		snprintf(buf, len, "%s", st);
-	else
+		off += (size_t)snprintf(buf, len, "%d device%s could not start",
+		    rep->failed, rep->failed == 1 ? "" : "s");
+	if (rep->status_failed && off < len)
+		off += (size_t)snprintf(buf + off, len - off, "%sthe status "
+		    "server could not %s %s%s%s", off > 0 ? ", and " : "",
+		    rep->status_kept[0] != '\0' ? "move to" : "start on",
+		    listen, rep->status_kept[0] != '\0' ? ": kept on " : "",
+		    rep->status_kept);
+	if (rep->log_failed != NULL && off < len)
+		off += (size_t)snprintf(buf + off, len - off, "%sthe log could "
+		    "not go to %s: logging to stderr", off > 0 ? ", and " : "",
+		    rep->log_failed);
+	if (off == 0)
 		snprintf(buf, len, "out of memory: the running configuration "
 		    "kept");
 }

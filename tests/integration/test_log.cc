@@ -30,6 +30,7 @@
 #include "log.h"
 #include "net.h"
 #include "nschild.h"
+#include "strbuf.h"
 
 namespace {
 
@@ -773,6 +774,48 @@ TEST(Log, ReloadChangesTheTarget)
 		g.stop();
 		if (sink.next(&d, 100))
 			return "on /dev/log after the reload to stderr: " + d;
+		return "";
+	});
+}
+
+// A reload to a target nobody reads (no /dev/log) takes the rest of the
+// file, but is no success: the lines stay on stderr, and the report says
+// why.
+TEST(Log, ReloadToATargetThatCannotBeUsedSaysSo)
+{
+	expect_in_private_dev([]() -> std::string {
+		const std::string devices = "devices = ();\n";
+		InProcessGateway g(test_preamble() + devices);
+		if (!g.ok())
+			return "the gateway did not start";
+		TestDir dir;
+		std::string t = test_preamble() + devices;
+		size_t at = t.find("log = { level = \"info\"; };");
+		if (at == std::string::npos)
+			return "no log group in the preamble";
+		t.replace(at, 26, "log = { level = \"info\"; target = "
+		    "\"syslog\"; };");
+		std::string p = dir.write("new.conf", t);
+		struct cfg *cfg = nullptr;
+		if (cfg_load(p.c_str(), &cfg, nullptr) == -1)
+			return "the file did not load";
+		struct gw_reload_report rep;
+		memset(&rep, 0, sizeof(rep));
+		strbuf_init(&rep.lines);
+		int rc = gw_reload(g.gw(), cfg, &rep);
+		std::string lines = rep.lines.buf != nullptr ?
+		    std::string(rep.lines.buf, rep.lines.len) : "";
+		const char *failed = rep.log_failed;
+		strbuf_free(&rep.lines);
+		if (rc != -1)
+			return "the reload counted as a success";
+		if (failed == nullptr || std::string(failed) != "syslog")
+			return "log_failed not syslog";
+		if (lines.find("log.target syslog: cannot use /dev/log: ") ==
+		    std::string::npos || lines.find("; logging to stderr\n") ==
+		    std::string::npos)
+			return "the report does not say so: " + lines;
+		g.stop();
 		return "";
 	});
 }
