@@ -92,6 +92,8 @@ static void	 port_accept(struct mon_port *);
 static bool	 port_allows(const struct mon_port *, const struct sockaddr *);
 static void	 client_close(struct mon_port *, struct mon_client *,
 		    const char *);
+static void	 client_last(struct mon_port *, struct mon_client *,
+		    const char *);
 static void	 client_fill(struct mon_port *, struct mon_client *);
 static void	 client_flush(struct mon_port *, struct mon_client *);
 static void	 client_drain(struct mon_port *, struct mon_client *);
@@ -238,7 +240,7 @@ monitor_close(struct monitor *mon, const char *device)
 	if (p != NULL) {
 		for (i = 0; i < CFG_MONITOR_CLIENTS; i++)
 			if (p->cl[i].fd != -1)
-				client_close(p, &p->cl[i], "the device stopped");
+				client_last(p, &p->cl[i], "the device stopped");
 		mon->gen++;
 	}
 	if (p == NULL) {
@@ -289,7 +291,7 @@ port_free(struct mon_port *p)
 
 	for (i = 0; i < CFG_MONITOR_CLIENTS; i++)
 		if (p->cl[i].fd != -1)
-			client_close(p, &p->cl[i], "the gateway stopped");
+			client_last(p, &p->cl[i], "the gateway stopped");
 	if (p->lfd != -1)
 		close(p->lfd);
 	tap_unref(p->tap);
@@ -399,19 +401,68 @@ port_accept(struct mon_port *p)
 	}
 }
 
+/* Close c, and say what it was sent, what it missed and, when its port
+   closed with bytes still for it, how many were left unsent. */
 static void
-client_close(struct mon_port *p, struct mon_client *c, const char *why)
+client_close_left(struct mon_port *p, struct mon_client *c, const char *why,
+    uint64_t left)
 {
 	uint64_t	missed = tap_dropped(c->sub);
+	char		unsent[64] = "";
 
 	p->missed += missed;
+	if (left > 0)
+		snprintf(unsent, sizeof(unsent), ", %llu left unsent",
+		    (unsigned long long)left);
 	log_link(LOG_LVL_INFO, p->device, "monitor", NULL, "%s/monitor: client "
-	    "%s left (%s): %llu bytes sent, %llu missed", p->device, c->peer,
-	    why, (unsigned long long)c->total, (unsigned long long)missed);
+	    "%s left (%s): %llu bytes sent, %llu missed%s", p->device, c->peer,
+	    why, (unsigned long long)c->total, (unsigned long long)missed,
+	    unsent);
 	tap_unsubscribe(c->sub);
 	c->sub = NULL;
 	close(c->fd);
 	c->fd = -1;
+}
+
+static void
+client_close(struct mon_port *p, struct mon_client *c, const char *why)
+{
+	client_close_left(p, c, why, 0);
+}
+
+/* c's port closes (its device stops, or the gateway): what its buffers
+   still hold goes out as far as its socket takes it now, without waiting
+   (the caller holds mu); what is left, of the output buffer and of the
+   bytes in the tap, is said with the rest. */
+static void
+client_last(struct mon_port *p, struct mon_client *c, const char *why)
+{
+	char		 piece[TAP_PIECE_MAX];
+	enum tap_dir	 dir;
+	enum tap_take	 t;
+	int64_t		 wall_ms;
+	uint64_t	 left;
+	size_t		 n;
+	int		 round;
+
+	for (round = 0; round < MON_ROUNDS; round++) {
+		client_fill(p, c);
+		if (c->fd == -1 || c->len == c->sent)
+			break;
+		client_flush(p, c);
+		/* Its socket full: what is left stays unsent. */
+		if (c->fd == -1 || c->len > 0)
+			break;
+	}
+	/* Closed on the way (the tap ended, an error): said then. */
+	if (c->fd == -1)
+		return;
+	left = c->len - c->sent;
+	while ((t = tap_take(c->sub, &dir, &wall_ms, piece, &n)) == TAP_DATA ||
+	    t == TAP_GAP)
+		if (t == TAP_DATA)
+			left += n;
+	client_close_left(p, c, why, left);
 }
 
 /* Take from the tap while the output buffer has room. */

@@ -244,6 +244,60 @@ TEST_P(Monitor, AStoppedClientNeverSlowsTheRelay)
 	ASSERT_TRUE(roundtrip(r.dev, r.up, "after"));
 }
 
+// The gateway stops while a client that fell behind has bytes still for
+// it (its receive buffer small: the gateway's buffers hold the rest):
+// they go out as far as its socket takes them, and every byte the device
+// sent is accounted for, received, missed or left unsent.
+TEST_P(Monitor, AClientBehindAtTheStopIsToldOfEveryByte)
+{
+	Rig r(GetParam(), "raw");
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	int m = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int size = 4096;
+	struct sockaddr_in sa = {};
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)r.mport);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_NE(m, -1);
+	ASSERT_EQ(setsockopt(m, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)), 0);
+	ASSERT_EQ(connect(m, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ASSERT_TRUE(eventually([&] { return r.g->log_contains("watching (1 of "
+	    "4)"); }, 5000));
+	// More than the gateway's socket toward the client queues (its send
+	// buffer grows to a few MiB), its output buffer and its tap hold.
+	const size_t total = 16u << 20;
+	std::vector<uint8_t> in(total), got(total);
+	fill_random(in.data(), total, 13);
+	bool sent = false;
+	std::thread w([&] { sent = write_all(r.dev, in.data(), total, 20000); });
+	bool read = read_exact(r.up, got.data(), total, 20000);
+	w.join();
+	ASSERT_TRUE(sent);
+	ASSERT_TRUE(read);
+	EXPECT_EQ(r.g->signal_and_wait(SIGTERM, 5000), 0) << r.g->log();
+	// What came to the client, to the end of its connection.
+	size_t received = 0;
+	char buf[65536];
+	ssize_t n = 1;
+	while (received <= total && n > 0) {
+		struct pollfd pfd = { m, POLLIN, 0 };
+		if (poll(&pfd, 1, 5000) != 1)
+			break;
+		if ((n = recv(m, buf, sizeof(buf), 0)) > 0)
+			received += (size_t)n;
+	}
+	close(m);
+	std::vector<std::string> f;
+	ASSERT_TRUE(re_search(r.g->log(), "p1/monitor: client 127\\.0\\.0\\.1:"
+	    "[0-9]+ left \\(the device stopped\\): ([0-9]+) bytes sent, "
+	    "([0-9]+) missed(, ([0-9]+) left unsent)?\n", &f)) << r.g->log();
+	uint64_t said_sent = std::stoull(f[0]), missed = std::stoull(f[1]);
+	uint64_t left = f[3].empty() ? 0 : std::stoull(f[3]);
+	EXPECT_EQ(said_sent, received);
+	EXPECT_EQ(received + missed + left, total) << "received " << received
+	    << ", missed " << missed << ", left unsent " << left;
+}
+
 // A client that reads as fast as it can, through a burst of 32 MiB: it
 // may miss some of it, but what comes after the burst reaches it.
 TEST_P(Monitor, AFastClientGetsWhatFollowsABurst)
