@@ -120,6 +120,7 @@ static void	control_accept(struct control *);
 static void	control_reload_deliver(struct control *);
 static void	cl_close(struct ctl_client *);
 static void	cl_expire(struct ctl_client *);
+static void	cl_stop(struct ctl_client *);
 static void	cl_lines(struct ctl_client *, const char *);
 static void	cl_reply(struct ctl_client *, enum control_code, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
@@ -298,7 +299,7 @@ control_stop(struct control *ctl)
 	control_wake(ctl);
 	pthread_join(ctl->tid, NULL);
 	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
-		cl_close(&ctl->cl[i]);
+		cl_stop(&ctl->cl[i]);
 	close(ctl->lfd);
 	(void)unlink(ctl->path);
 	close(ctl->wake[0]);
@@ -401,6 +402,33 @@ cl_close(struct ctl_client *cl)
 	close(cl->fd);
 	strbuf_free(&cl->out);
 	cl->state = CL_FREE;
+}
+
+/* The server stops (the gateway does): a trace ends with its outcome, a
+   command not answered yet is told why, and what is queued goes out as
+   far as the socket takes it now, without waiting; then the close. */
+static void
+cl_stop(struct ctl_client *cl)
+{
+	ssize_t	n;
+
+	if (cl->state == CL_TRACE)
+		cl_reply(cl, CONTROL_WARNING, "trace of %s ended: gatewayd is "
+		    "stopping (%llu bytes shown, %llu dropped)", cl->dev,
+		    (unsigned long long)cl->shown,
+		    (unsigned long long)tap_dropped(cl->sub));
+	else if (cl->state == CL_COMMAND || cl->state == CL_RELOAD)
+		cl_reply(cl, CONTROL_UNKNOWN, "gatewayd is stopping");
+	while (cl->state != CL_FREE && cl->sent < cl->out.len) {
+		n = send(cl->fd, cl->out.buf + cl->sent, cl->out.len - cl->sent,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		cl->sent += (size_t)n;
+	}
+	cl_close(cl);
 }
 
 /* Past its deadline: say why, if it takes it at once, and close. */

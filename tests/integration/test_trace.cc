@@ -214,6 +214,30 @@ TEST_P(Trace, EndsWhenTheDeviceGoes)
 	    "bytes shown, 0 dropped)\n"), std::string::npos) << out;
 }
 
+// The gateway stops: the trace ends with its outcome, not with a
+// connection cut short.
+TEST_P(Trace, EndsWithAnOutcomeWhenTheGatewayStops)
+{
+	Rig r(GetParam());
+	ASSERT_TRUE(r.ready()) << r.g->log();
+
+	std::string out;
+	int rc = -1;
+	std::thread t([&] {
+		rc = run_command({ kGwctl, "-S", r.sock, "trace", "d1" }, &out,
+		    20000);
+	});
+	bool attached = eventually([&] {
+		return r.g->log_contains("): trace of d1\n"); }, 5000);
+	int exit_code = attached ? r.g->signal_and_wait(SIGTERM, 5000) : -1;
+	t.join();
+	EXPECT_EQ(exit_code, 0) << r.g->log();
+	ASSERT_TRUE(attached) << r.g->log();
+	EXPECT_EQ(rc, 1) << out;
+	EXPECT_NE(out.find("WARNING: trace of d1 ended: gatewayd is stopping "
+	    "(0 bytes shown, 0 dropped)\n"), std::string::npos) << out;
+}
+
 // Errors: an unknown device, a bad limit; one line, non-zero.
 TEST(TraceErrors, UnknownDeviceAndBadLimit)
 {
