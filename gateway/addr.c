@@ -456,15 +456,24 @@ addr_listen_overlap(const struct addr_hostport *a,
 	uint8_t	 na[16], nb[16];
 	int	 fa, fb;
 	size_t	 la, lb;
+	bool	 wa, wb;
 
 	/* Port 0: the kernel gives each its own port. */
 	if (strtoul(a->port, NULL, 10) != strtoul(b->port, NULL, 10) ||
 	    strtoul(a->port, NULL, 10) == 0)
 		return (false);
-	if (addr_host_is_wildcard(a->host) || addr_host_is_wildcard(b->host))
-		return (true);
 	fa = addr_literal(a->host, na);
 	fb = addr_literal(b->host, nb);
+	wa = addr_host_is_wildcard(a->host);
+	wb = addr_host_is_wildcard(b->host);
+	/* [::] takes the port on every address, IPv4 ones too (dual stack);
+	   0.0.0.0 on every IPv4 address and no IPv6 one (a scoped literal
+	   is one). A name may stand for either. */
+	if (wa || wb)
+		return (!(wa && fa == AF_INET && !wb && (fb == AF_INET6 ||
+		    strchr(b->host, '%') != NULL)) &&
+		    !(wb && fb == AF_INET && !wa && (fa == AF_INET6 ||
+		    strchr(a->host, '%') != NULL)));
 	if (fa != 0 || fb != 0)
 		return (fa == fb &&
 		    memcmp(na, nb, fa == AF_INET ? 4 : 16) == 0);
