@@ -801,9 +801,12 @@ cfg_parse(struct cfg_ctx *ctx, config_setting_t *root, struct cfg *c)
 		    defaults_ok)
 			cfg_rules(ctx, s, &c->devices[i].pol, true);
 	}
-	if (ctx->lookup)
+	/* A file with errors is refused whatever the names stand for: it
+	   touches no network. */
+	if (ctx->lookup && ctx->errors == 0)
 		cfg_lookup_listen(c);
-	(void)cfg_check_devices(c, ctx->lookup, cfg_device_issue, ctx);
+	(void)cfg_check_devices(c, ctx->lookup && ctx->errors == 0,
+	    cfg_device_issue, ctx);
 }
 
 static int	cfg_load_opt(const char *, struct cfg **, FILE *, bool, bool);

@@ -482,6 +482,30 @@ TEST(Resolve, AStartWaitsTwoSecondsForListenNamesNotAnswered)
 	});
 }
 
+// A file with an error is refused at once: its listen names are not
+// looked up (a start that exits 78 touches no network).
+TEST(Resolve, AFileWithAnErrorLooksNoNameUp)
+{
+	with_dns(-1, [](Dns &dns) -> std::string {
+		auto t0 = Clock::now();
+		GatewayProcess g(test_preamble() + "bogus = 1;\ndevices = (\n" +
+		    device_listening("d1", "plc1.gatewayd-test.invalid:25101") +
+		    "\n);\n");
+		int rc = g.wait_exit(8000);
+		int64_t ms = ms_since(t0);
+		std::string r;
+		if (rc != 78)
+			r = "exit " + std::to_string(rc) + ", want 78";
+		else if (!g.log_contains("bogus: unknown setting"))
+			r = "not the reason";
+		else if (ms >= 1500)
+			r = "the start took " + std::to_string(ms) + " ms";
+		else
+			r = lookups_are(dns, 0);
+		return r.empty() ? r : r + "; log:\n" + g.log();
+	});
+}
+
 // A reload that moves the status server to a name the DNS server never
 // answers, on the port it serves on: the old server serves on, never
 // stopped (it cannot hold what a name without an answer binds).
