@@ -96,7 +96,7 @@ struct device {
 	unsigned		 pol_gen;	/* +1 per reload; under sync.mu */
 	atomic_bool		 stop;
 	atomic_bool		 reader_holds;	/* bytes for the upstream */
-	atomic_bool		 writer_holds;	/* bytes for the device */
+	atomic_bool		 writer_holds;	/* bytes for a device down */
 	int			 wake_fd;	/* eventfd: readable once stopping */
 	struct link		*links[LINK_KIND_COUNT];	/* NULL: unused */
 	bool			 listening[LINK_KIND_COUNT];
@@ -235,11 +235,14 @@ side_follow_device(struct side *s, int64_t now, int64_t *wake)
 }
 
 /* Tell the other thread whether this one holds bytes for its
-   destination. */
+   destination: the reader, any; the writer, bytes that wait for a device
+   that is down (the host waits for it), not those on their way to one
+   that is up (a split device's tx). */
 static void
 side_tell_holds(struct side *s)
 {
-	bool	holds = pump_len(&s->pump) > 0;
+	bool	holds = pump_len(&s->pump) > 0 && (!s->is_writer ||
+	    s->pump.held);
 
 	if (holds == s->told_holds)
 		return;
@@ -332,7 +335,7 @@ side_fill_rest(struct side *s, int64_t now)
 		return (false);
 	more = pump_fill_rest(&s->pump, s->src);
 	s->held_gen = link_rx_gen(s->src);
-	s->for_gen = s->fill_gen;
+	s->for_gen = close_mode(s) ? s->fill_gen : 0;
 	return (more && link_is_up(s->dst) && (side_has_tail(s) ||
 	    side_hold_tail(s, now)));
 }
@@ -535,7 +538,7 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 			    "ended");
 			return (true);
 		}
-		pump_drain(p, s->dst, s->for_gen, now);
+		pump_drain(p, s->dst, close_mode(s) ? s->for_gen : 0, now);
 		return (true);
 	}
 	if (pump_full(p) || !link_is_up(s->src))

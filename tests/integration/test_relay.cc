@@ -396,11 +396,8 @@ protected:
 		// The device's port stays ours when it goes away (hold_).
 		dl_ = tcp_listen_held(&dport_, &hold_);
 		ASSERT_NE(dl_, -1);
-		g_.reset(new InProcessGateway(test_preamble(
-		    std::string("  relay = \"") + GetParam() + "\";\n") +
-		    "devices = (\n" +
-		    device_conf("d1", connect_ep(dport_), listen_ep(0, up_extra),
-		    extra) + ");\n"));
+		up_extra_ = up_extra;
+		g_.reset(new InProcessGateway(conf(extra)));
 		ASSERT_TRUE(g_->ok());
 		uport_ = g_->listen_port("d1", LINK_KIND_UPSTREAM);
 		ASSERT_GT(uport_, 0);
@@ -430,6 +427,20 @@ protected:
 		return keep(host_connect(*g_, "d1", LINK_KIND_DEVICE, uport_));
 	}
 	bool up(enum link_kind k) { return g_->up("d1", k); }
+	// The configuration of start(), with extra as d1's policy lines.
+	std::string conf(const std::string &extra) {
+		return test_preamble(std::string("  relay = \"") + GetParam() +
+		    "\";\n") + "devices = (\n" + device_conf("d1",
+		    connect_ep(dport_), listen_ep(0, up_extra_), extra) + ");\n";
+	}
+	// A reload to start()'s configuration with extra instead: true when
+	// it took.
+	bool reload(const std::string &extra) {
+		std::string p = dir_.write("reload.conf", conf(extra));
+		struct cfg *cfg = nullptr;
+		return cfg_load(p.c_str(), &cfg, stderr) == 0 &&
+		    gw_reload(g_->gw(), cfg, nullptr) == 0;
+	}
 	// The counters of link k of d1.
 	struct link_snap snap(enum link_kind k) { return link_of(*g_, "d1", k); }
 	// The held bytes discarded on link k of d1 (held_discarded).
@@ -554,6 +565,8 @@ protected:
 	}
 
 	std::unique_ptr<InProcessGateway> g_;
+	TestDir dir_;
+	std::string up_extra_;
 	int dl_ = -1, hold_ = -1, dport_ = 0, uport_ = 0;
 	std::vector<int> fds_;
 };
@@ -708,7 +721,8 @@ TEST_P(OneDevice, HoldModeHostGetsTheDevicesLastBytesBeforeTheRedial)
 
 // The same, but the host does not read, and sends a command for the
 // device: the host waits for the device now, which is dialled again at
-// once and gets it; what the host has not taken stays held for it.
+// once and gets it; what the gateway held for the host still goes to it,
+// and what the old connection's kernel still held is discarded, counted.
 TEST_P(OneDevice, HoldModeHostThatWaitsForTheDeviceHasItRedialled)
 {
 	int dev = -1, host = -1;
@@ -728,6 +742,37 @@ TEST_P(OneDevice, HoldModeHostThatWaitsForTheDeviceHasItRedialled)
 	char got[6] = "";
 	ASSERT_TRUE(read_exact(dev2, got, 5, 5000));
 	EXPECT_STREQ(got, "poll\n");
+	EXPECT_TRUE(up(LINK_KIND_UPSTREAM)) << "hold closed the host";
+	uint64_t lost = discarded(LINK_KIND_DEVICE);
+	ASSERT_LT(lost, delivered);
+	std::vector<char> tail(delivered - lost);
+	ASSERT_TRUE(read_exact(host, tail.data(), tail.size(), 5000)) <<
+	    "the host did not get what the gateway held for it";
+	EXPECT_EQ(std::count(tail.begin(), tail.end(), 'A'), (long)tail.size());
+	EXPECT_TRUE(stays_quiet(host, 200)) << "more than was not discarded";
+}
+
+// A reload from close to hold while the writer holds bytes for the
+// device's connection of then, which a reset ends: the next connection
+// gets them, as hold has it, and the writer does not spin on a send meant
+// for the old one.
+TEST_P(OneDevice, HeldBytesOfCloseModeGoToTheNextConnectionAfterAReloadToHold)
+{
+	start();
+	int dev, host;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
+	ASSERT_NO_FATAL_FAILURE(hold_up_writer(host));
+	ASSERT_TRUE(reload("    on_device_down = \"hold\";\n"
+	    "    hold_max_ms = 20000;\n"));
+	uint64_t before = snap(LINK_KIND_DEVICE).bytes_out;
+	close_reset(dev);
+	fds_.erase(std::find(fds_.begin(), fds_.end(), dev));
+	int dev2 = accept_device();
+	ASSERT_NE(dev2, -1) << "the gateway did not redial the device";
+	char buf[4096];
+	EXPECT_TRUE(read_exact(dev2, buf, sizeof(buf), 5000)) << "the held "
+	    "bytes did not go to the device's next connection";
+	EXPECT_GT(snap(LINK_KIND_DEVICE).bytes_out, before);
 	EXPECT_TRUE(up(LINK_KIND_UPSTREAM)) << "hold closed the host";
 }
 
