@@ -366,7 +366,7 @@ port_accept(struct mon_port *p)
 		}
 		/* A client whose host went away (a cable pulled, a laptop
 		   closed) would hold its place for good. */
-		if (sockopt_liveness(fd, &p->pol, &what) == -1) {
+		if (sockopt_keepalive(fd, &p->pol, &what) == -1) {
 			port_refuse(p, "client %s refused: cannot set %s: %s",
 			    peer, what, strerror(errno));
 			close(fd);

@@ -34,8 +34,8 @@ void		 monitor_stop(struct monitor *);
 
 /* Listen for device's monitor clients on ep (listen, allow), fed by tap
    (a reference is taken), in the device's monitor_format, each client's
-   socket with the device's keepalive and user timeout (as of now: a
-   policy reload does not reach them). Returns 0, or -1 with a reason in
+   socket with the device's keepalive (as of now: a policy reload does not
+   reach them). Returns 0, or -1 with a reason in
    err (address in use, ...). */
 int		 monitor_open(struct monitor *, const char *device,
 		    const struct cfg_endpoint *ep, const struct cfg_policy *pol,

@@ -33,7 +33,10 @@ sockopt_timeouts(int fd, int timeout_ms)
 int
 sockopt_link(int fd, const struct cfg_policy *p, const char **what)
 {
-	if (sockopt_liveness(fd, p, what) == -1)
+	if (sockopt_keepalive(fd, p, what) == -1)
+		return (-1);
+	*what = "TCP_USER_TIMEOUT";
+	if (setint(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms) == -1)
 		return (-1);
 	*what = "TCP_NODELAY";
 	if (setint(fd, IPPROTO_TCP, TCP_NODELAY, 1) == -1)
@@ -43,7 +46,7 @@ sockopt_link(int fd, const struct cfg_policy *p, const char **what)
 }
 
 int
-sockopt_liveness(int fd, const struct cfg_policy *p, const char **what)
+sockopt_keepalive(int fd, const struct cfg_policy *p, const char **what)
 {
 	*what = "SO_KEEPALIVE";
 	if (setint(fd, SOL_SOCKET, SO_KEEPALIVE, 1) == -1)
@@ -56,10 +59,7 @@ sockopt_liveness(int fd, const struct cfg_policy *p, const char **what)
 	    p->keepalive_interval_s) == -1)
 		return (-1);
 	*what = "TCP_KEEPCNT";
-	if (setint(fd, IPPROTO_TCP, TCP_KEEPCNT, p->keepalive_count) == -1)
-		return (-1);
-	*what = "TCP_USER_TIMEOUT";
-	return (setint(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms));
+	return (setint(fd, IPPROTO_TCP, TCP_KEEPCNT, p->keepalive_count));
 }
 
 int

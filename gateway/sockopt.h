@@ -14,10 +14,12 @@ extern "C" {
    naming the option that failed. */
 int	sockopt_link(int fd, const struct cfg_policy *, const char **what);
 
-/* The liveness part of it alone, SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL,
-   TCP_KEEPCNT and TCP_USER_TIMEOUT: for a socket that is no link but must
-   not outlive its peer either (a monitor client). Same results. */
-int	sockopt_liveness(int fd, const struct cfg_policy *, const char **what);
+/* Keepalive alone, SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL and
+   TCP_KEEPCNT: for a socket that is no link but must not outlive its
+   peer either, and may stop reading for as long as it likes (a monitor
+   client: TCP_USER_TIMEOUT would end a window closed that long). Same
+   results. */
+int	sockopt_keepalive(int fd, const struct cfg_policy *, const char **what);
 
 /* SO_LINGER {1, 0}: the next close() sends RST and drops unsent data at
    once instead of retrying toward a peer that is gone. 0 or -1/errno. */
