@@ -22,7 +22,7 @@ static int	addr_parse_port(const char *, unsigned long, char *, size_t,
 		    const char **);
 static int	addr_parse(const char *, bool, struct addr_hostport *,
 		    const char **);
-static bool	addr_valid_v6(const char *, const char **);
+static bool	addr_valid_v6(const char *);
 static bool	addr_valid_name(const char *, const char **);
 static bool	addr_v4_mapped(const uint8_t *);
 static bool	addr_prefix_match(const uint8_t *, const uint8_t *, int);
@@ -74,14 +74,13 @@ addr_parse_port(const char *s, unsigned long min, char *out, size_t outlen,
 
 /* An IPv6 literal, optionally with a zone ("fe80::1%eth0"). */
 static bool
-addr_valid_v6(const char *s, const char **why)
+addr_valid_v6(const char *s)
 {
 	char		 buf[INET6_ADDRSTRLEN + ADDR_ZONE_MAX];
 	struct in6_addr	 a;
 	const char	*zone;
 	size_t		 i;
 
-	*why = "bad IPv6 address";
 	if (strlen(s) >= sizeof(buf))
 		return (false);
 	strcpy(buf, s);
@@ -95,16 +94,18 @@ addr_valid_v6(const char *s, const char **why)
 			    strchr("_.-", zone[i]) == NULL)
 				return (false);
 	}
-	if (inet_pton(AF_INET6, buf, &a) != 1)
-		return (false);
+	return (inet_pton(AF_INET6, buf, &a) == 1);
+}
+
+bool
+addr_needs_zone(const char *host)
+{
+	struct in6_addr	a;
+
 	/* fe80::/10 is on every interface: only a zone says which one (a
 	   bind or connect without it fails with EINVAL). */
-	if (zone == NULL && IN6_IS_ADDR_LINKLOCAL(&a)) {
-		*why = "a link-local address needs its interface "
-		    "([fe80::...%IFACE])";
-		return (false);
-	}
-	return (true);
+	return (strchr(host, '%') == NULL && inet_pton(AF_INET6, host,
+	    &a) == 1 && IN6_IS_ADDR_LINKLOCAL(&a));
 }
 
 /* A host name or an IPv4 literal. Labels of letters, digits, '-' and '_'
@@ -224,8 +225,10 @@ addr_parse(const char *s, bool for_bind, struct addr_hostport *hp,
 	memcpy(hp->host, host, hostlen);
 	hp->host[hostlen] = '\0';
 	if (s[0] == '[') {
-		if (!addr_valid_v6(hp->host, why))
+		if (!addr_valid_v6(hp->host)) {
+			*why = "bad IPv6 address";
 			goto fail;
+		}
 	} else if (hostlen > 0 && !addr_valid_name(hp->host, why))
 		goto fail;
 	if (addr_parse_port(port, for_bind ? 0 : 1, hp->port, sizeof(hp->port),

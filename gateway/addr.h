@@ -42,6 +42,10 @@ int	addr_parse_hostport(const char *s, struct addr_hostport *hp,
 int	addr_parse_bind(const char *s, struct addr_hostport *hp,
 	    const char **why);
 
+/* True for a link-local IPv6 literal without its zone ("fe80::1"), which
+   names no interface: the configuration refuses it. */
+bool	addr_needs_zone(const char *host);
+
 /* Parse "A.B.C.D/N", "V6/N" or a bare address (full-length prefix).
    Host bits beyond the prefix must be zero. Returns 0, or -1 with *why. */
 int	addr_parse_cidr(const char *s, struct addr_cidr *c, const char **why);

@@ -79,10 +79,7 @@ const HostPortCase hostport_cases[] = {
 	{ "[mes.local]:80", nullptr, "bad IPv6 address" },
 	{ "[fe80::1%]:80", nullptr, "bad IPv6 address" },
 	{ "[fe80::1%e/0]:80", nullptr, "bad IPv6 address" },
-	{ "[fe80::2]:80", nullptr, "a link-local address needs its interface "
-	    "([fe80::...%IFACE])" },
-	{ "[febf::1]:80", nullptr, "a link-local address needs its interface "
-	    "([fe80::...%IFACE])" },
+
 	{ "h:0", nullptr, "port out of range 1..65535" },
 	{ "h:65536", nullptr, "port out of range 1..65535" },
 	{ "h:99999999999999999999", nullptr, "port out of range 1..65535" },
@@ -353,6 +350,17 @@ TEST_P(Overlap, Decides)
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, Overlap, ::testing::ValuesIn(overlap_cases));
+
+TEST(Zone, OnlyALinkLocalLiteralWithoutOneNeedsIt)
+{
+	EXPECT_TRUE(addr_needs_zone("fe80::2"));
+	EXPECT_TRUE(addr_needs_zone("febf::1"));
+	EXPECT_FALSE(addr_needs_zone("fe80::2%eth0"));
+	EXPECT_FALSE(addr_needs_zone("fec0::1"));
+	EXPECT_FALSE(addr_needs_zone("::1"));
+	EXPECT_FALSE(addr_needs_zone("127.0.0.1"));
+	EXPECT_FALSE(addr_needs_zone("plc1.example"));
+}
 
 TEST(Wildcard, Literals)
 {
