@@ -276,7 +276,8 @@ reload_trouble(const struct gw_reload_report *rep, const char *listen,
    outcome, since the gateway runs on either way. What it did goes to
    rep's lines (the file's errors too) and summary; returns CONTROL_OK,
    or CONTROL_WARNING when the file was rejected, a device could not
-   start or the status server could not move. ctl_path is the control
+   start, the status server could not move or the log.target could not be
+   used. ctl_path is the control
    socket in use, which a reload does not move. */
 static enum control_code
 reload(struct gateway *gw, const char *path, struct notify *nt,

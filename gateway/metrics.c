@@ -226,8 +226,8 @@ prom_fleet(struct strbuf *sb, const struct metrics *m, const char *version)
 	    seconds_of_ms(m->start_wall_ms, sec, sizeof(sec)));
 	prom_family(sb, "gatewayd_config_last_reload_successful", "gauge",
 	    "Whether the last reload took (1): 0 after a rejected file, a "
-	    "device that could not start or a status server that could not "
-	    "move.");
+	    "device that could not start, a status server that could not "
+	    "move or a log.target that could not be used.");
 	strbuf_printf(sb, "gatewayd_config_last_reload_successful %d\n",
 	    m->reload_ok);
 	prom_family(sb, "gatewayd_config_last_reload_success_timestamp_seconds",
