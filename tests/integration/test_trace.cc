@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -55,6 +56,24 @@ struct Rig {
 		    roundtrip(dev, up, "y") && control_serving(*g);
 	}
 };
+
+// gwctl trace d1 on r's socket, ended by end() once the daemon has it:
+// gwctl's exit code, its output in *out; -1 when the trace never began.
+int
+trace_ended_by(Rig &r, const std::function<void()> &end, std::string *out)
+{
+	int rc = -1;
+	std::thread t([&] {
+		rc = run_command({ kGwctl, "-S", r.sock, "trace", "d1" }, out,
+		    20000);
+	});
+	bool attached = eventually([&] {
+		return r.g->log_contains("): trace of d1\n"); }, 5000);
+	if (attached)
+		end();
+	t.join();
+	return attached ? rc : -1;
+}
 
 class Trace : public ::testing::TestWithParam<const char *> {};
 
@@ -194,22 +213,13 @@ TEST_P(Trace, EndsWhenTheDeviceGoes)
 	Rig r(GetParam());
 	ASSERT_TRUE(r.ready()) << r.g->log();
 	std::string out;
-	int rc = -1;
-	std::thread t([&] {
-		rc = run_command({ kGwctl, "-S", r.sock, "trace", "d1" }, &out,
-		    20000);
-	});
-	bool attached = eventually([&] {
-		return r.g->log_contains("): trace of d1\n"); }, 5000);
-	if (attached) {
+	int rc = trace_ended_by(r, [&] {
 		// A reload without d1 stops it.
 		r.g->rewrite_config(test_preamble_with(r.sock, false) +
 		    "devices = ();\n");
 		kill(r.g->pid(), SIGHUP);
-	}
-	t.join();
-	ASSERT_TRUE(attached) << r.g->log();
-	EXPECT_EQ(rc, 1) << out;
+	}, &out);
+	EXPECT_EQ(rc, 1) << out << r.g->log();
 	EXPECT_NE(out.find("WARNING: trace of d1 ended: the device stopped (0 "
 	    "bytes shown, 0 dropped)\n"), std::string::npos) << out;
 }
@@ -220,20 +230,12 @@ TEST_P(Trace, EndsWithAnOutcomeWhenTheGatewayStops)
 {
 	Rig r(GetParam());
 	ASSERT_TRUE(r.ready()) << r.g->log();
-
 	std::string out;
-	int rc = -1;
-	std::thread t([&] {
-		rc = run_command({ kGwctl, "-S", r.sock, "trace", "d1" }, &out,
-		    20000);
-	});
-	bool attached = eventually([&] {
-		return r.g->log_contains("): trace of d1\n"); }, 5000);
-	int exit_code = attached ? r.g->signal_and_wait(SIGTERM, 5000) : -1;
-	t.join();
+	int exit_code = -1;
+	int rc = trace_ended_by(r, [&] {
+		exit_code = r.g->signal_and_wait(SIGTERM, 5000); }, &out);
 	EXPECT_EQ(exit_code, 0) << r.g->log();
-	ASSERT_TRUE(attached) << r.g->log();
-	EXPECT_EQ(rc, 1) << out;
+	EXPECT_EQ(rc, 1) << out << r.g->log();
 	EXPECT_NE(out.find("WARNING: trace of d1 ended: gatewayd is stopping "
 	    "(0 bytes shown, 0 dropped)\n"), std::string::npos) << out;
 }
