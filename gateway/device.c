@@ -242,7 +242,7 @@ static void
 side_tell_holds(struct side *s)
 {
 	bool	holds = pump_len(&s->pump) > 0 && (!s->is_writer ||
-	    s->pump.held);
+	    !link_is_up(s->dst));
 
 	if (holds == s->told_holds)
 		return;
