@@ -803,12 +803,14 @@ cfg_parse(struct cfg_ctx *ctx, config_setting_t *root, struct cfg *c)
 		    defaults_ok)
 			cfg_rules(ctx, s, &c->devices[i].pol, true);
 	}
-	/* A file with errors is refused whatever the names stand for: it
-	   touches no network. */
-	if (ctx->lookup && ctx->errors == 0)
+	/* A file with errors, duplicates included, is refused whatever the
+	   names stand for: it touches no network. The check again with what
+	   they bind can only add duplicates by name. */
+	if (cfg_check_devices(c, false, cfg_device_issue, ctx) == 0 &&
+	    ctx->lookup && ctx->errors == 0) {
 		cfg_lookup_listen(c);
-	(void)cfg_check_devices(c, ctx->lookup && ctx->errors == 0,
-	    cfg_device_issue, ctx);
+		(void)cfg_check_devices(c, true, cfg_device_issue, ctx);
+	}
 }
 
 static int	cfg_load_opt(const char *, struct cfg **, FILE *, bool, bool);
