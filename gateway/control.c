@@ -298,6 +298,8 @@ control_stop(struct control *ctl)
 	pthread_mutex_unlock(&ctl->mu);
 	control_wake(ctl);
 	pthread_join(ctl->tid, NULL);
+	/* A reload that ended as the stop came: its asker gets its outcome. */
+	control_reload_deliver(ctl);
 	for (i = 0; i < CONTROL_CLIENTS_MAX; i++)
 		cl_stop(&ctl->cl[i]);
 	close(ctl->lfd);
