@@ -444,6 +444,29 @@ addr_bound_is_wildcard(const struct addr_bound *b)
 	    b->family == AF_INET ? 4 : 16) == 0);
 }
 
+/* addr_literal() of host without its zone, if it has one. */
+static int
+addr_literal_unzoned(const char *host, uint8_t *a)
+{
+	char		 buf[INET6_ADDRSTRLEN];
+	const char	*zone = strchr(host, '%');
+	size_t		 n = zone != NULL ? (size_t)(zone - host) : strlen(host);
+
+	if (n >= sizeof(buf))
+		return (0);
+	memcpy(buf, host, n);
+	buf[n] = '\0';
+	return (addr_literal(buf, a));
+}
+
+static bool
+addr_is_zero(const uint8_t *a, int family)
+{
+	static const uint8_t	zero[16];
+
+	return (memcmp(a, zero, family == AF_INET ? 4 : 16) == 0);
+}
+
 bool
 addr_host_is_literal(const char *host)
 {
@@ -457,7 +480,7 @@ addr_listen_overlap(const struct addr_hostport *a,
     const struct addr_hostport *b)
 {
 	uint8_t	 na[16], nb[16];
-	int	 fa, fb;
+	int	 fa, fb, ua, ub;
 	size_t	 la, lb;
 	bool	 wa, wb;
 
@@ -465,18 +488,19 @@ addr_listen_overlap(const struct addr_hostport *a,
 	if (strtoul(a->port, NULL, 10) != strtoul(b->port, NULL, 10) ||
 	    strtoul(a->port, NULL, 10) == 0)
 		return (false);
+	/* [::] takes the port on every address, IPv4 ones too (dual stack);
+	   0.0.0.0 on every IPv4 address (mapped ones too) and no IPv6 one.
+	   A name may stand for either. A zone names an interface, not a
+	   family: the address before it says which ("[::%1]" is [::]). */
+	ua = addr_literal_unzoned(a->host, na);
+	ub = addr_literal_unzoned(b->host, nb);
+	wa = ua != 0 && addr_is_zero(na, ua);
+	wb = ub != 0 && addr_is_zero(nb, ub);
+	if (wa || wb)
+		return (!(wa && ua == AF_INET && !wb && ub == AF_INET6) &&
+		    !(wb && ub == AF_INET && !wa && ua == AF_INET6));
 	fa = addr_literal(a->host, na);
 	fb = addr_literal(b->host, nb);
-	wa = addr_host_is_wildcard(a->host);
-	wb = addr_host_is_wildcard(b->host);
-	/* [::] takes the port on every address, IPv4 ones too (dual stack);
-	   0.0.0.0 on every IPv4 address and no IPv6 one (a scoped literal
-	   is one). A name may stand for either. */
-	if (wa || wb)
-		return (!(wa && fa == AF_INET && !wb && (fb == AF_INET6 ||
-		    strchr(b->host, '%') != NULL)) &&
-		    !(wb && fb == AF_INET && !wa && (fa == AF_INET6 ||
-		    strchr(a->host, '%') != NULL)));
 	if (fa != 0 || fb != 0)
 		return (fa == fb &&
 		    memcmp(na, nb, fa == AF_INET ? 4 : 16) == 0);
