@@ -114,7 +114,9 @@ conn_http_get(const char *where, const char *path, int timeout_ms,
 	ssize_t			 n;
 	int			 fd = -1, rc, code;
 
-	if (addr_parse_hostport(where, &hp, &why) == -1) {
+	if (addr_parse_hostport(where, &hp, &why) == -1 ||
+	    (addr_needs_zone(hp.host) && (why = "a link-local address needs "
+	    "its interface ([fe80::...%IFACE])") != NULL)) {
 		snprintf(err, errlen, "bad address: %s", why);
 		return (-1);
 	}
