@@ -907,6 +907,10 @@ TEST(Status, AServerTakenBackKeepsItsLinkLocalScope)
 				if (g.log().find("status server kept on") ==
 				    std::string::npos)
 					r = "the move was not refused";
+				/* Let go and taken back, not left alone. */
+				else if (g.log().find("status: stopped serving "
+				    "on [fe80::1]:" + sp) == std::string::npos)
+					r = "the old server was never let go";
 				else if (http_get(port, "/status",
 				    "fe80::1%lo").status != 200)
 					r = "no status on [fe80::1%lo] after";
