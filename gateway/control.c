@@ -679,6 +679,11 @@ cl_trace_pump(struct ctl_client *cl)
 			    "trace could not keep up\n", clock_format_utc(
 			    wall_ms, ts, sizeof(ts)), n);
 			break;
+		case TAP_DISCARD:
+			strbuf_printf(&cl->out, "| %s %s %zu bytes discarded: "
+			    "%s\n", clock_format_utc(wall_ms, ts, sizeof(ts)),
+			    tap_dir_str(dir), n, cl->piece);
+			break;
 		case TAP_DATA:
 			if (cl->limit > 0 && n > cl->limit - cl->shown)
 				n = (size_t)(cl->limit - cl->shown);

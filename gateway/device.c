@@ -468,6 +468,13 @@ side_tend(struct side *s, int64_t now, int64_t *wake)
 
 /* ---- data movement ---- */
 
+/* The direction of the bytes a side moves, as a watcher sees them. */
+static enum tap_dir
+side_dir(const struct side *s)
+{
+	return (s->is_writer ? TAP_UP_TO_DEV : TAP_DEV_TO_UP);
+}
+
 static void
 discard(struct side *s, const char *why)
 {
@@ -475,6 +482,7 @@ discard(struct side *s, const char *why)
 	unsigned	suppressed;
 
 	link_count_discarded(s->src, n);
+	tap_note_discard(s->dev->tap, side_dir(s), n, why);
 	if (log_limit_allow(&s->discard_log, clock_ms(), &suppressed))
 		link_log(s->src, LOG_LVL_WARN, WD_REASON_NONE, "%s: discarded "
 		    "%zu bytes for %s: %s%s",
@@ -769,6 +777,7 @@ side_discard_at_stop(struct side *s)
 	if (n == 0)
 		return;
 	link_count_discarded(s->src, n);
+	tap_note_discard(s->dev->tap, side_dir(s), n, "device stopping");
 	link_log(s->src, LOG_LVL_WARN, WD_REASON_NONE, "%s: discarded %zu "
 	    "bytes for %s: device stopping%s", link_name(s->src), n,
 	    link_name(s->dst), log_suppressed(suppressed));

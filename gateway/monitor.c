@@ -459,7 +459,7 @@ client_last(struct mon_port *p, struct mon_client *c, const char *why)
 		return;
 	left = c->len - c->sent;
 	while ((t = tap_take(c->sub, &dir, &wall_ms, piece, &n)) == TAP_DATA ||
-	    t == TAP_GAP)
+	    t == TAP_GAP || t == TAP_DISCARD)
 		if (t == TAP_DATA)
 			left += n;
 	client_close_left(p, c, why, left);
@@ -488,6 +488,10 @@ client_fill(struct mon_port *p, struct mon_client *c)
 		case TAP_ENDED:
 			client_close(p, c, "the device stopped");
 			return;
+		case TAP_DISCARD:
+			/* The formats carry the bytes as they passed,
+			   with no word for what became of them. */
+			break;
 		case TAP_GAP:
 			if (p->pol.monitor_format == CFG_MONITOR_TAGGED)
 				c->len += (size_t)snprintf(c->out + c->len,

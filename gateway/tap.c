@@ -27,15 +27,22 @@
 #include "clock.h"
 #include "tap.h"
 
-enum rec_kind { REC_DEV_TO_UP, REC_UP_TO_DEV, REC_GAP };
+enum rec_kind { REC_DEV_TO_UP, REC_UP_TO_DEV, REC_GAP, REC_DISCARD };
 
-/* A record's header in a buffer; a DATA record's bytes follow it. */
+/* The longest reason a discard note carries. */
+#define TAP_WHY_MAX	128
+
+/* A record's header in a buffer; a DATA record's bytes follow it, a
+   DISCARD record's reason (textlen bytes, no NUL). */
 struct rec {
 	int64_t		wall_ms;
-	uint64_t	n;	/* data: bytes that follow; gap: bytes dropped */
+	uint64_t	n;	/* data: bytes that follow; gap: bytes dropped;
+				   discard: bytes discarded */
 	uint32_t	kind;
-	uint32_t	pad;
+	uint16_t	dir;	/* discard: enum tap_dir */
+	uint16_t	textlen;
 };
+_Static_assert(TAP_WHY_MAX < TAP_PIECE_MAX, "a reason fits a piece");
 
 struct tap_sub {
 	struct tap	*tap;
@@ -182,6 +189,48 @@ sub_put(struct tap_sub *s, enum rec_kind kind, int64_t now, const void *p,
 	r.kind = kind;
 	ring_put(s, &r, sizeof(r));
 	ring_put(s, p, n);
+}
+
+void
+tap_note_discard(struct tap *t, enum tap_dir dir, size_t n, const char *why)
+{
+	struct tap_sub	*s;
+	struct rec	 r, gap;
+	size_t		 len = strlen(why);
+	int		 i;
+
+	if (!tap_active(t) || n == 0)
+		return;
+	memset(&gap, 0, sizeof(gap));
+	gap.kind = REC_GAP;
+	if (len > TAP_WHY_MAX)
+		len = TAP_WHY_MAX;
+	memset(&r, 0, sizeof(r));
+	r.wall_ms = clock_wall_ms();
+	r.n = n;
+	r.kind = REC_DISCARD;
+	r.dir = (uint16_t)dir;
+	r.textlen = (uint16_t)len;
+	pthread_mutex_lock(&t->mu);
+	for (i = 0; i < TAP_SUBS_MAX; i++) {
+		/* After what the buffer holds, a drop pending included. */
+		if ((s = t->subs[i]) == NULL || s->cap - s->len < sizeof(r) +
+		    len + (s->gap > 0 ? sizeof(gap) : 0))
+			continue;
+		if (s->gap > 0) {
+			gap.wall_ms = r.wall_ms;
+			gap.n = s->gap;
+			ring_put(s, &gap, sizeof(gap));
+			s->gap = 0;
+		}
+		ring_put(s, &r, sizeof(r));
+		ring_put(s, why, len);
+		if (s->waiting) {
+			s->waiting = false;
+			sub_signal(s);
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
 }
 
 void
@@ -340,7 +389,12 @@ tap_take(struct tap_sub *s, enum tap_dir *dir, int64_t *wall_ms, void *buf,
 	*n = (size_t)r.n;
 	if (r.kind == REC_GAP)
 		took = TAP_GAP;
-	else {
+	else if (r.kind == REC_DISCARD) {
+		ring_get(s, buf, r.textlen);
+		((char *)buf)[r.textlen] = '\0';
+		*dir = (enum tap_dir)r.dir;
+		took = TAP_DISCARD;
+	} else {
 		ring_get(s, buf, (size_t)r.n);
 		*dir = r.kind == REC_DEV_TO_UP ? TAP_DEV_TO_UP : TAP_UP_TO_DEV;
 		took = TAP_DATA;

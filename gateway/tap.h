@@ -54,6 +54,14 @@ bool		 tap_active(const struct tap *);
 void		 tap_feed(struct tap *, enum tap_dir, const void *buf,
 		    size_t len);
 
+/* The relay's side, for n bytes fed before in direction dir that were
+   then discarded (why: "held longer than hold_max_ms", ...): a note in
+   each subscriber's buffer, after them, so that a watcher learns they
+   never went on. With nobody subscribed, one atomic load; a buffer too
+   full for the note does without it. */
+void		 tap_note_discard(struct tap *, enum tap_dir, size_t n,
+		    const char *why);
+
 /* Subscribe as a kind with a buffer of cap bytes (at least TAP_PIECE_MAX
    and some). NULL with errno: ENOMEM, ESHUTDOWN (the tap is closed), EBUSY
    (TAP_MONITORS_MAX or TAP_TRACES_MAX of that kind already). */
@@ -76,13 +84,16 @@ void		 tap_kick(struct tap_sub *);
 enum tap_take {
 	TAP_DATA,	/* a chunk: dir, time, bytes */
 	TAP_GAP,	/* *n bytes dropped here: the buffer was full */
+	TAP_DISCARD,	/* *n bytes of dir fed before were discarded; buf
+			   holds why, NUL-terminated */
 	TAP_EMPTY,	/* nothing now: wait for tap_fd() */
 	TAP_ENDED	/* the tap closed, and everything was taken */
 };
 
 /* Take the oldest record: for TAP_DATA its direction, wall-clock time
    (ms) and bytes (buf, which must hold TAP_PIECE_MAX) in *n; for TAP_GAP
-   how many bytes were dropped at that point in *n. */
+   how many bytes were dropped at that point in *n; for TAP_DISCARD, its
+   direction, time, how many bytes were discarded in *n and why in buf. */
 enum tap_take	 tap_take(struct tap_sub *, enum tap_dir *dir, int64_t *wall_ms,
 		    void *buf, size_t *n);
 

@@ -9,9 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -238,6 +240,52 @@ TEST_P(Trace, EndsWithAnOutcomeWhenTheGatewayStops)
 	EXPECT_EQ(rc, 1) << out << r.g->log();
 	EXPECT_NE(out.find("WARNING: trace of d1 ended: gatewayd is stopping "
 	    "(0 bytes shown, 0 dropped)\n"), std::string::npos) << out;
+}
+
+// Bytes the trace showed that never went on are said to be discarded:
+// the host sends to a device that does not read, which then resets (with
+// "close", what the gateway held for it dies with its connection).
+TEST_P(Trace, SaysWhatItShowedWasDiscarded)
+{
+	Rig r(GetParam());
+	ASSERT_TRUE(r.ready()) << r.g->log();
+	int c = unix_connect(r.sock);
+	ASSERT_NE(c, -1);
+	ASSERT_TRUE(write_all(c, "trace d1\n", 9, 1000));
+	std::string text;
+	std::atomic<bool> stop{false};
+	std::mutex mu;
+	std::thread reader([&] {
+		char buf[65536];
+		while (!stop) {
+			struct pollfd p = { c, POLLIN, 0 };
+			if (poll(&p, 1, 100) != 1)
+				continue;
+			ssize_t n = recv(c, buf, sizeof(buf), 0);
+			if (n <= 0)
+				return;
+			std::lock_guard<std::mutex> l(mu);
+			text.append(buf, (size_t)n);
+		}
+	});
+	auto seen = [&](const std::string &ere) {
+		std::lock_guard<std::mutex> l(mu);
+		return re_search(text, ere);
+	};
+	EXPECT_TRUE(eventually([&] { return seen("\\| tracing d1"); }, 5000));
+	// Until the gateway takes no more: its writer holds bytes.
+	std::vector<uint8_t> chunk(65536, 'c');
+	for (int i = 0; i < 4096; i++)
+		if (!write_all(r.up, chunk.data(), chunk.size(), 300))
+			break;
+	close_reset(r.dev);
+	r.dev = -1;
+	EXPECT_TRUE(eventually([&] { return seen("\n\\| 20[0-9-]{8}T[0-9:.]{12}Z "
+	    "up>dev [1-9][0-9]* bytes discarded: device is down\n"); }, 10000))
+	    << r.g->log();
+	stop = true;
+	reader.join();
+	close(c);
 }
 
 // Errors: an unknown device, a bad limit; one line, non-zero.
