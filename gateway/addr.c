@@ -459,14 +459,6 @@ addr_literal_unzoned(const char *host, uint8_t *a)
 	return (addr_literal(buf, a));
 }
 
-static bool
-addr_is_zero(const uint8_t *a, int family)
-{
-	static const uint8_t	zero[16];
-
-	return (memcmp(a, zero, family == AF_INET ? 4 : 16) == 0);
-}
-
 bool
 addr_host_is_literal(const char *host)
 {
@@ -479,10 +471,11 @@ bool
 addr_listen_overlap(const struct addr_hostport *a,
     const struct addr_hostport *b)
 {
-	uint8_t	 na[16], nb[16];
-	int	 fa, fb, ua, ub;
-	size_t	 la, lb;
-	bool	 wa, wb;
+	struct addr_bound	 ua, ub;
+	uint8_t			 na[16], nb[16];
+	int			 fa, fb;
+	size_t			 la, lb;
+	bool			 wa, wb;
 
 	/* Port 0: the kernel gives each its own port. */
 	if (strtoul(a->port, NULL, 10) != strtoul(b->port, NULL, 10) ||
@@ -492,13 +485,16 @@ addr_listen_overlap(const struct addr_hostport *a,
 	   0.0.0.0 on every IPv4 address (mapped ones too) and no IPv6 one.
 	   A name may stand for either. A zone names an interface, not a
 	   family: the address before it says which ("[::%1]" is [::]). */
-	ua = addr_literal_unzoned(a->host, na);
-	ub = addr_literal_unzoned(b->host, nb);
-	wa = ua != 0 && addr_is_zero(na, ua);
-	wb = ub != 0 && addr_is_zero(nb, ub);
+	memset(&ua, 0, sizeof(ua));
+	memset(&ub, 0, sizeof(ub));
+	ua.family = addr_literal_unzoned(a->host, ua.addr);
+	ub.family = addr_literal_unzoned(b->host, ub.addr);
+	wa = addr_bound_is_wildcard(&ua);
+	wb = addr_bound_is_wildcard(&ub);
 	if (wa || wb)
-		return (!(wa && ua == AF_INET && !wb && ub == AF_INET6) &&
-		    !(wb && ub == AF_INET && !wa && ua == AF_INET6));
+		return (!(wa && ua.family == AF_INET && !wb &&
+		    ub.family == AF_INET6) && !(wb && ub.family == AF_INET &&
+		    !wa && ua.family == AF_INET6));
 	fa = addr_literal(a->host, na);
 	fb = addr_literal(b->host, nb);
 	if (fa != 0 || fb != 0)

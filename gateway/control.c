@@ -412,8 +412,6 @@ cl_close(struct ctl_client *cl)
 static void
 cl_stop(struct ctl_client *cl)
 {
-	ssize_t	n;
-
 	if (cl->state == CL_TRACE)
 		cl_reply(cl, CONTROL_WARNING, "trace of %s ended: gatewayd is "
 		    "stopping (%llu bytes shown, %llu dropped)", cl->dev,
@@ -421,15 +419,9 @@ cl_stop(struct ctl_client *cl)
 		    (unsigned long long)tap_dropped(cl->sub));
 	else if (cl->state == CL_COMMAND || cl->state == CL_RELOAD)
 		cl_reply(cl, CONTROL_UNKNOWN, "gatewayd is stopping");
-	while (cl->state != CL_FREE && cl->sent < cl->out.len) {
-		n = send(cl->fd, cl->out.buf + cl->sent, cl->out.len - cl->sent,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		cl->sent += (size_t)n;
-	}
+	/* Its socket does not block: what it takes now. */
+	if (cl->state != CL_FREE)
+		cl_write(cl);
 	cl_close(cl);
 }
 
