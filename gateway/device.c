@@ -503,6 +503,24 @@ side_waits_for_others(const struct side *s, bool dst_up)
 	return ((pump_len(&s->pump) > 0 && !dst_up) || s->n_own > 1);
 }
 
+/* May the side take more from its source now? *for_gen: the device's
+   connection what it takes is for (close mode), 0 for any. */
+static bool
+side_may_fill(struct side *s, uint64_t *for_gen)
+{
+	struct device	*dev = s->dev;
+
+	*for_gen = 0;
+	if (pump_full(&s->pump) || !link_is_up(s->src))
+		return (false);
+	/* With "close" the writer takes what the host sends only while the
+	   device is up, and for its connection of now, with which it dies
+	   (side_move()). It fills an empty pump only, or one whose part-filled
+	   segment is for that connection: a connection for all. */
+	return (!(s->is_writer && close_mode(s) &&
+	    (!device_up(dev) || (*for_gen = link_gen(s->dst)) == 0)));
+}
+
 /* One step: returns false when there was nothing to do. */
 static bool
 side_move(struct side *s, int64_t now, int64_t *wake)
@@ -546,16 +564,14 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 			    "ended");
 			return (true);
 		}
-		pump_drain(p, s->dst, close_mode(s) ? s->for_gen : 0, now);
-		return (true);
-	}
-	if (pump_full(p) || !link_is_up(s->src))
-		return (false);
-	/* With "close" the writer takes what the host sends only while the
-	   device is up, and for its connection of now, with which it dies
-	   (above). It fills an empty pump only: a connection for all. */
-	if (s->is_writer && close_mode(s) &&
-	    (!device_up(dev) || (for_gen = link_gen(s->dst)) == 0))
+		/* A part-filled segment waits for the fill below, which
+		   the source answers at once. */
+		if (!pump_tops_up(p) || !side_may_fill(s, &for_gen)) {
+			pump_drain(p, s->dst, close_mode(s) ? s->for_gen : 0,
+			    now);
+			return (true);
+		}
+	} else if (!side_may_fill(s, &for_gen))
 		return (false);
 	s->fill_gen = for_gen;
 	/* A receive that others' changes end ends at this thread's own next

@@ -86,6 +86,7 @@ struct link {
 	uint64_t		 rx_gen;	/* the receiving thread's alone:
 						   generation of the last bytes
 						   it received */
+	bool			 rx_more;	/* and whether more waited */
 	/* The owner's alone, for link_read_rest(): of the bytes the
 	   kernel held when the connection failed, how many are left. */
 	bool			 rest_known;
@@ -987,6 +988,9 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 	if (w == NULL || wait_readable(fd, wait_ms, &w->wait_mask))
 		rc = io_call(l, fd, op, buf, pipe_fd, len, &err, &reason);
 	now_ms = clock_ms();
+	/* A receive that took all it could while more waits is bulk
+	   (link_rx_more()). */
+	l->rx_more = rc == (ssize_t)len && unread_bytes(fd) > 0;
 	/* Spliced bytes are the pump's to show (link_saw()/link_unseen()). */
 	if (rc > 0 && op == IO_RECV)
 		link_saw(l, buf, (size_t)rc);
@@ -1107,6 +1111,7 @@ link_read_rest(struct link *l, void *buf, size_t len, bool *more)
 	/* A read that came short found the end of what there was. */
 	l->rest_left = got < len ? 0 : l->rest_left - got;
 	*more = l->rest_left > 0;
+	l->rx_more = false;
 	if (got > 0) {
 		link_saw(l, buf, got);
 		l->rx_gen = gen;
@@ -1171,6 +1176,27 @@ uint64_t
 link_rx_gen(const struct link *l)
 {
 	return (l->rx_gen);
+}
+
+bool
+link_rx_more(const struct link *l)
+{
+	return (l->rx_more);
+}
+
+size_t
+link_segment(struct link *l)
+{
+	uint64_t	gen;
+	socklen_t	len = sizeof(int);
+	int		fd, mss = 0;
+
+	if ((fd = link_acquire(l, &gen)) == -1)
+		return (0);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, &len) == -1)
+		mss = 0;
+	link_release(l);
+	return (mss > 0 ? (size_t)mss : 0);
 }
 
 void

@@ -274,6 +274,14 @@ void	link_unseen(struct link *, size_t n);
    received on l, 0 before any. */
 uint64_t link_rx_gen(const struct link *);
 
+/* The receiving thread: whether its last receive on l took all it asked
+   for while the peer had sent more, waiting in the kernel: bulk. */
+bool	link_rx_more(const struct link *);
+
+/* The largest segment l's connection sends now (TCP_MAXSEG), in bytes;
+   0 when it is down or not TCP. */
+size_t	link_segment(struct link *);
+
 /* Count n bytes received on l that were never relayed (discarded). */
 void	link_count_discarded(struct link *, size_t n);
 

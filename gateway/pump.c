@@ -4,12 +4,13 @@
  * -> socket: the bytes stay in the kernel, one splice() a move, blocking
  * on the socket as recv()/send() do. The copy path is recv() into the
  * buffer and send() out of it. The bytes held are in the pipe or in the
- * buffer, never both: the pipe takes a fill only while it is empty and the
- * destination is up, so that what it holds goes straight on; bytes that
- * must wait for a destination that is down (hold) are read out of the pipe
- * into the buffer, and the pump copies until they are gone. A pipe cuts
- * what it takes into pages, which a trickle of small messages could use up
- * long before buffer_bytes: holding in the buffer keeps the bound exact.
+ * buffer, never both: the pipe takes a fill only while the destination is
+ * up and the pipe holds all there is, so that what it holds goes straight
+ * on; bytes that must wait for a destination that is down (hold) are read
+ * out of the pipe into the buffer, and the pump copies until they are
+ * gone. A pipe cuts what it takes into pages, which a trickle of small
+ * messages could use up long before buffer_bytes: holding in the buffer
+ * keeps the bound exact.
  *
  * Zero copy pays for bulk, not for a press's telegrams, and a link's last
  * words and a trace need to see the bytes. So a chunk under PUMP_SEEN_MAX
@@ -17,6 +18,19 @@
  * the next fills copy until a read brings a bulk chunk again; while a trace
  * watches, every fill copies. Bulk chunks pass unseen, and the link counts
  * them after the last words it has (link_unseen()).
+ *
+ * Bulk leaves in whole segments. A chunk of buffer_bytes is rarely a
+ * multiple of the connection's segment (65,536 bytes are one full segment
+ * and one of 53 bytes on loopback, whose MTU is 65,536), and a small
+ * segment after every chunk costs the kernel nearly what a full one does.
+ * So while the source has more waiting, a drain sends the whole segments
+ * only, and the part-filled rest waits in the pipe or the buffer for the
+ * next fill, which the source answers at once; a fill that brings nothing
+ * ends the wait. MSG_MORE asks TCP for the same, but TCP holds the rest
+ * only until the next send or the next acknowledgement, which a connection
+ * busy both ways brings at every turn: measured on loopback, it made one
+ * direction a fifth faster and both at once a seventh slower. Whole
+ * segments made both faster.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -150,15 +164,18 @@ pump_fill(struct pump *p, struct link *src, bool dst_up,
 	enum link_io	io;
 	size_t		n;
 
+	/* What the source had waiting is gone, or has come. */
+	p->more = false;
 	if (p->len == p->cap)
 		return (LINK_TIMEOUT);
-	if (p->pipe[0] != -1 && p->len == 0 && dst_up && !p->small &&
-	    !link_tapped(src)) {
-		io = link_splice_in(src, p->pipe[1], p->cap, w, &n);
+	if (p->pipe[0] != -1 && (p->len == 0 || p->in_pipe) && dst_up &&
+	    !p->small && !link_tapped(src)) {
+		io = link_splice_in(src, p->pipe[1], p->cap - p->len, w, &n);
 		if (io != LINK_OK)
 			return (io);
-		p->len = n;
+		p->len += n;
 		p->in_pipe = true;
+		p->more = link_rx_more(src);
 		pump_mark(p, n, clock_ms());
 		/* A small chunk, or a trace that began while the splice
 		   waited: out of the pipe, to be seen. */
@@ -169,7 +186,7 @@ pump_fill(struct pump *p, struct link *src, bool dst_up,
 		}
 		if (!pump_unsplice(p))
 			return (LINK_TIMEOUT);
-		link_saw(src, p->buf, n);
+		link_saw(src, p->buf + p->len - n, n);
 		return (LINK_OK);
 	}
 	if (p->in_pipe && !pump_unsplice(p))
@@ -179,6 +196,7 @@ pump_fill(struct pump *p, struct link *src, bool dst_up,
 	    p->cap - p->head - p->len, w, &n);
 	if (io == LINK_OK) {
 		p->len += n;
+		p->more = link_rx_more(src);
 		pump_mark(p, n, clock_ms());
 		p->small = n < PUMP_SEEN_MAX;
 	}
@@ -191,6 +209,7 @@ pump_fill_rest(struct pump *p, struct link *src)
 	size_t	n;
 	bool	more;
 
+	p->more = false;
 	if (p->in_pipe && !pump_unsplice(p))
 		return (false);
 	pump_compact(p);
@@ -208,19 +227,22 @@ enum link_io
 pump_drain(struct pump *p, struct link *dst, uint64_t gen, int64_t now_ms)
 {
 	enum link_io	io;
-	size_t		n;
+	size_t		n, len = p->len, seg;
 
 	if (p->len == 0)
 		return (LINK_OK);
+	seg = p->more ? link_segment(dst) : 0;
+	if (seg > 0 && len > seg)
+		len -= len % seg;
 	if (p->in_pipe)
-		io = link_splice_out(dst, gen, p->pipe[0], p->len, &n, now_ms);
+		io = link_splice_out(dst, gen, p->pipe[0], len, &n, now_ms);
 	else
-		io = link_write(dst, gen, p->buf + p->head, p->len, &n,
-		    now_ms);
+		io = link_write(dst, gen, p->buf + p->head, len, &n, now_ms);
 	if (io == LINK_OK) {
 		pump_consume(p, n);
 		if (p->len == 0)
 			p->held = false;
+		p->part = p->len > 0 && p->len < seg;
 	}
 	return (io);
 }
@@ -243,5 +265,6 @@ pump_discard(struct pump *p)
 	p->head = p->len = 0;
 	p->nmarks = 0;
 	p->held = false;
+	p->more = p->part = false;
 	return (n);
 }

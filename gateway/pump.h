@@ -38,6 +38,10 @@ struct pump {
 	uint64_t	 out_total;
 	bool		 held;		/* waited for a destination that was down */
 	bool		 small;		/* the last chunk was: copy the next */
+	bool		 more;		/* src had more when the last fill
+					   returned */
+	bool		 part;		/* the last send kept back less than
+					   a segment */
 };
 
 /* Allocate cap bytes, and with splice a pipe of cap bytes for the
@@ -68,7 +72,8 @@ pump_full(const struct pump *p)
 }
 
 /* One recv() from src into the free space, or one splice() into the
-   pipe when it is empty and dst_up (blocks at most io_timeout_ms, and
+   pipe's free space when the pipe holds all that is held (nothing, or a
+   part-filled segment) and dst_up (blocks at most io_timeout_ms, and
    with a waiter w, until a change of the device's links: link_read()).
    What comes is held from the time the call returns.
    LINK_OK: bytes were added. LINK_TIMEOUT: nothing arrived. LINK_CLOSED:
@@ -84,9 +89,21 @@ bool	pump_fill_rest(struct pump *, struct link *src);
 
 /* One send() (or splice()) of the held bytes to dst's connection gen (0:
    whichever is up; may be partial). Same results as pump_fill(), for dst.
-   Keeps dst's send-progress stamps for the watchdog. */
+   Keeps dst's send-progress stamps for the watchdog. While src has more
+   waiting (bulk), it sends whole segments of dst's connection only, and
+   keeps back the part-filled last one for the next fill to top up: each
+   chunk sent whole would leave as full segments and a small one. */
 enum link_io pump_drain(struct pump *, struct link *dst, uint64_t gen,
 	    int64_t now_ms);
+
+/* True when what the pump holds is such a part-filled segment, kept back
+   for the bytes src has waiting: the next fill must come before the next
+   drain (which sends it as it is once a fill brings nothing). */
+static inline bool
+pump_tops_up(const struct pump *p)
+{
+	return (p->part && p->more && p->len > 0);
+}
 
 /* Arrival time (monotonic ms) of the oldest byte held, 0 when empty. */
 int64_t	pump_oldest_ms(const struct pump *);
