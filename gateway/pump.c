@@ -223,6 +223,19 @@ pump_fill_rest(struct pump *p, struct link *src)
 	return (more);
 }
 
+/* dst's segment size. It grows with the peer's window as a connection
+   starts and follows the path's MTU, so it is asked again every
+   PUMP_SEGMENT_MS, not at every send of a bulk transfer. */
+static size_t
+pump_segment(struct pump *p, struct link *dst, int64_t now_ms)
+{
+	if (p->seg == 0 || now_ms - p->seg_ms >= PUMP_SEGMENT_MS) {
+		p->seg = link_segment(dst);
+		p->seg_ms = now_ms;
+	}
+	return (p->seg);
+}
+
 enum link_io
 pump_drain(struct pump *p, struct link *dst, uint64_t gen, int64_t now_ms)
 {
@@ -231,7 +244,7 @@ pump_drain(struct pump *p, struct link *dst, uint64_t gen, int64_t now_ms)
 
 	if (p->len == 0)
 		return (LINK_OK);
-	seg = p->more ? link_segment(dst) : 0;
+	seg = p->more ? pump_segment(p, dst, now_ms) : 0;
 	if (seg > 0 && len > seg)
 		len -= len % seg;
 	if (p->in_pipe)

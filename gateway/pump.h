@@ -16,6 +16,8 @@ extern "C" {
 /* A chunk under a page is a telegram, not bulk: copying it costs less
    than a page of zero copy saves, and it is shown (last words, trace). */
 #define PUMP_SEEN_MAX	4096
+/* How long a destination's segment size is taken as known (pump_drain()). */
+#define PUMP_SEGMENT_MS	10
 
 /* A bounded FIFO of bytes on their way from src to dst, with the arrival
    time of its bytes (in up to PUMP_MARKS runs; when they run out, new
@@ -42,6 +44,8 @@ struct pump {
 					   returned */
 	bool		 part;		/* the last send kept back less than
 					   a segment */
+	size_t		 seg;		/* dst's segment size, 0: unknown */
+	int64_t		 seg_ms;	/* when it was asked */
 };
 
 /* Allocate cap bytes, and with splice a pipe of cap bytes for the
