@@ -508,17 +508,18 @@ side_waits_for_others(const struct side *s, bool dst_up)
 static bool
 side_may_fill(struct side *s, uint64_t *for_gen)
 {
-	struct device	*dev = s->dev;
-
 	*for_gen = 0;
 	if (pump_full(&s->pump) || !link_is_up(s->src))
 		return (false);
+	if (!s->is_writer || !close_mode(s))
+		return (true);
 	/* With "close" the writer takes what the host sends only while the
 	   device is up, and for its connection of now, with which it dies
 	   (side_move()). It fills an empty pump only, or one whose part-filled
 	   segment is for that connection: a connection for all. */
-	return (!(s->is_writer && close_mode(s) &&
-	    (!device_up(dev) || (*for_gen = link_gen(s->dst)) == 0)));
+	if (!device_up(s->dev) || (*for_gen = link_gen(s->dst)) == 0)
+		return (false);
+	return (pump_len(&s->pump) == 0 || *for_gen == s->for_gen);
 }
 
 /* One step: returns false when there was nothing to do. */
@@ -539,7 +540,7 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 			discard(s, "device is down");
 			return (true);
 		}
-		p->held = true;
+		pump_hold(p);
 	}
 	if (p->held && pump_len(p) > 0) {
 		expiry = pump_oldest_ms(p) + s->pol.hold_max_ms;

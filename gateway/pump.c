@@ -144,6 +144,8 @@ pump_consume(struct pump *p, size_t n)
 		p->head += n;
 	p->len -= n;
 	p->out_total += n;
+	if (p->held && p->out_total >= p->held_end)
+		p->held = false;
 	if (p->len == 0) {
 		p->head = 0;
 		p->in_pipe = false;
@@ -164,8 +166,9 @@ pump_fill(struct pump *p, struct link *src, bool dst_up,
 	enum link_io	io;
 	size_t		n;
 
-	/* What the source had waiting is gone, or has come. */
-	p->more = false;
+	/* What the source had waiting is gone, or has come; the next drain
+	   decides what it keeps back. */
+	p->more = p->part = false;
 	if (p->len == p->cap)
 		return (LINK_TIMEOUT);
 	if (p->pipe[0] != -1 && (p->len == 0 || p->in_pipe) && dst_up &&
@@ -253,11 +256,16 @@ pump_drain(struct pump *p, struct link *dst, uint64_t gen, int64_t now_ms)
 		io = link_write(dst, gen, p->buf + p->head, len, &n, now_ms);
 	if (io == LINK_OK) {
 		pump_consume(p, n);
-		if (p->len == 0)
-			p->held = false;
 		p->part = p->len > 0 && p->len < seg;
 	}
 	return (io);
+}
+
+void
+pump_hold(struct pump *p)
+{
+	p->held = true;
+	p->held_end = p->in_total;
 }
 
 int64_t

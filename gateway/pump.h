@@ -39,6 +39,7 @@ struct pump {
 	uint64_t	 in_total;	/* stream offsets */
 	uint64_t	 out_total;
 	bool		 held;		/* waited for a destination that was down */
+	uint64_t	 held_end;	/* stream offset past the bytes that did */
 	bool		 small;		/* the last chunk was: copy the next */
 	bool		 more;		/* src had more when the last fill
 					   returned */
@@ -108,6 +109,10 @@ pump_tops_up(const struct pump *p)
 {
 	return (p->part && p->more && p->len > 0);
 }
+
+/* The destination is down: what the pump holds now waits for it (held)
+   until it has been sent or dropped; what comes later does not. */
+void	pump_hold(struct pump *);
 
 /* Arrival time (monotonic ms) of the oldest byte held, 0 when empty. */
 int64_t	pump_oldest_ms(const struct pump *);

@@ -128,6 +128,7 @@ protected:
 		ASSERT_EQ(setsockopt(dst_peer_, SOL_SOCKET, SO_RCVTIMEO, &tv,
 		    sizeof(tv)), 0);
 		link_sync_init(&sync_);
+		have_sync_ = true;
 		ep_.mode = CFG_LINK_CONNECT;
 		src_ = link_new("dev", LINK_KIND_UPSTREAM, &ep_, &pol_, &sync_);
 		dst_ = link_new("dev", LINK_KIND_DEVICE, &ep_, &pol_, &sync_);
@@ -138,6 +139,7 @@ protected:
 		char why[128];
 		ASSERT_EQ(pump_init(&pump_, kChunk, GetParam(), why,
 		    sizeof(why)), 0);
+		have_pump_ = true;
 		ASSERT_EQ(pump_splices(&pump_), GetParam()) << why;
 		watched_fd = dst_fd_;
 		asked.clear();
@@ -146,14 +148,22 @@ protected:
 	TearDown() override
 	{
 		watched_fd = -1;
-		pump_free(&pump_);
-		for (struct link *l : { src_, dst_ }) {
-			if (l == nullptr)
-				continue;
-			link_close(l, true);
-			link_free(l);
-		}
-		link_sync_destroy(&sync_);
+		if (have_pump_)
+			pump_free(&pump_);
+		// A link closes the socket it was given; one not given is
+		// closed here.
+		if (src_ != nullptr) {
+			link_close(src_, true);
+			link_free(src_);
+		} else if (src_fd_ != -1)
+			close(src_fd_);
+		if (dst_ != nullptr) {
+			link_close(dst_, true);
+			link_free(dst_);
+		} else if (dst_fd_ != -1)
+			close(dst_fd_);
+		if (have_sync_)
+			link_sync_destroy(&sync_);
 		for (int fd : { src_peer_, dst_peer_ })
 			if (fd != -1)
 				close(fd);
@@ -189,11 +199,17 @@ protected:
 	}
 	// One fill, which must leave len bytes held, and the drains that
 	// follow it as a device's thread makes them: until nothing is held
-	// or what is held waits for the next fill.
+	// or what is held waits for the next fill. A splice into the pipe
+	// may come short of len where the kernel keeps the bytes in more
+	// pieces than the pipe has slots (memory in single pages): the test
+	// is skipped then, as it is about a pipe that fills.
 	void
 	relay_one_fill(size_t len)
 	{
 		ASSERT_EQ(pump_fill(&pump_, src_, true, nullptr), LINK_OK);
+		if (GetParam() && pump_len(&pump_) < len)
+			GTEST_SKIP() << "the pipe took " << pump_len(&pump_)
+			    << " of " << len << " bytes in one splice";
 		ASSERT_EQ(pump_len(&pump_), len);
 		while (pump_len(&pump_) > 0 && !pump_tops_up(&pump_))
 			ASSERT_NE(pump_drain(&pump_, dst_, 0, clock_ms()),
@@ -219,13 +235,16 @@ protected:
 		ASSERT_NO_FATAL_FAILURE(open_the_window());
 		size_t seg = segment();
 		ASSERT_GT(seg, 0u);
-		ASSERT_NE(kChunk % seg, 0u) << "a chunk is whole segments";
+		if (kChunk % seg == 0)
+			GTEST_SKIP() << "a chunk is whole segments of " << seg;
 		msg->resize(kChunk + 100);
 		for (size_t i = 0; i < msg->size(); i++)
 			(*msg)[i] = (char)('a' + i % 23);
 		ASSERT_EQ(write(src_peer_, msg->data(), msg->size()),
 		    (ssize_t)msg->size());
 		ASSERT_NO_FATAL_FAILURE(relay_one_fill(kChunk));
+		if (IsSkipped())
+			return;
 		*part = kChunk % seg;
 	}
 	// Reads len bytes on the device's side; "" when they did not come.
@@ -247,6 +266,7 @@ protected:
 	struct link_sync sync_;
 	struct link *src_ = nullptr, *dst_ = nullptr;
 	struct pump pump_;
+	bool have_sync_ = false, have_pump_ = false;
 	int src_fd_ = -1, src_peer_ = -1, dst_fd_ = -1, dst_peer_ = -1;
 };
 
@@ -261,11 +281,49 @@ TEST_P(PumpOnTcp, BulkLeavesInWholeSegments)
 	size_t part;
 
 	ASSERT_NO_FATAL_FAILURE(part_waiting(&msg, &part));
+	if (IsSkipped())
+		return;
 	EXPECT_TRUE(pump_tops_up(&pump_)) << "100 bytes were waiting";
 	EXPECT_EQ(pump_len(&pump_), part);
 	ASSERT_NO_FATAL_FAILURE(relay_one_fill(part + 100));
 	EXPECT_EQ(pump_len(&pump_), 0u);
 	EXPECT_EQ(asked, (std::vector<size_t>{ kChunk - part, part + 100 }));
+	EXPECT_EQ(device_reads(msg.size()), msg);
+}
+
+// Bytes that waited for a destination that was down are held until they
+// are out, not until the pump empties: bulk that follows them keeps a part
+// in the pump at every send, and would otherwise count as held, and expire
+// with hold_max_ms, as long as it flows.
+TEST_P(PumpOnTcp, HeldEndsWithTheBytesThatWaited)
+{
+	ASSERT_NO_FATAL_FAILURE(open_the_window());
+	size_t seg = segment();
+	if (seg == 0 || kChunk % seg == 0)
+		GTEST_SKIP() << "a chunk is whole segments of " << seg;
+	std::string msg(2 * kChunk + 100, 'h');
+	for (size_t i = 0; i < msg.size(); i++)
+		msg[i] = (char)('a' + i % 19);
+	ASSERT_EQ(write(src_peer_, msg.data(), msg.size()),
+	    (ssize_t)msg.size());
+	// Taken while the destination is down, and held.
+	ASSERT_EQ(pump_fill(&pump_, src_, false, nullptr), LINK_OK);
+	ASSERT_EQ(pump_len(&pump_), kChunk);
+	pump_hold(&pump_);
+
+	// The destination is back: the held chunk's whole segments go, its
+	// part waits, still held.
+	while (pump_len(&pump_) > 0 && !pump_tops_up(&pump_))
+		ASSERT_NE(pump_drain(&pump_, dst_, 0, clock_ms()), LINK_CLOSED);
+	ASSERT_TRUE(pump_tops_up(&pump_));
+	EXPECT_TRUE(pump_.held);
+	// Topped up and sent: the held bytes are out, a part of the next
+	// chunk waits, and nothing is held.
+	ASSERT_NO_FATAL_FAILURE(relay_one_fill(kChunk));
+	EXPECT_GT(pump_len(&pump_), 0u);
+	EXPECT_FALSE(pump_.held) << "the bytes that waited are out";
+	ASSERT_NO_FATAL_FAILURE(relay_one_fill(pump_len(&pump_) +
+	    (msg.size() - pump_.in_total)));
 	EXPECT_EQ(device_reads(msg.size()), msg);
 }
 
@@ -277,6 +335,8 @@ TEST_P(PumpOnTcp, APartWaitingWhenTheSourceFailsGoesOut)
 	size_t part;
 
 	ASSERT_NO_FATAL_FAILURE(part_waiting(&msg, &part));
+	if (IsSkipped())
+		return;
 	ASSERT_TRUE(pump_tops_up(&pump_));
 
 	link_fail(src_, link_gen(src_), WD_PEER_RESET, 0, "as a test");
@@ -292,12 +352,16 @@ TEST_P(PumpOnTcp, APartWaitingWhenTheSourceFailsGoesOut)
 TEST_P(PumpOnTcp, WhatEndsTheStreamLeavesAsItIs)
 {
 	ASSERT_NO_FATAL_FAILURE(open_the_window());
-	ASSERT_NE(kChunk % segment(), 0u);
+	size_t seg = segment();
+	if (seg == 0 || kChunk % seg == 0)
+		GTEST_SKIP() << "a chunk is whole segments of " << seg;
 	for (size_t len : { kChunk, (size_t)100 }) {
 		std::string msg(len, 'x');
 		ASSERT_EQ(write(src_peer_, msg.data(), len), (ssize_t)len);
 		asked.clear();
 		ASSERT_NO_FATAL_FAILURE(relay_one_fill(len));
+		if (IsSkipped())
+			return;
 		EXPECT_EQ(pump_len(&pump_), 0u);
 		EXPECT_EQ(asked, std::vector<size_t>{ len });
 		EXPECT_EQ(device_reads(len), msg);
@@ -322,8 +386,10 @@ INSTANTIATE_TEST_SUITE_P(Relay, GatewayBulk, ::testing::Values(true, false),
 // A host sends 8 MiB as fast as it can, and the device reads them as fast
 // as it can. A chunk with the host's next bytes waiting behind it leaves in
 // whole segments, its part-filled rest topped up by the next fill before it
-// is sent: the device's thread sends hardly a small piece (a chunk sent
-// whole on loopback ends in a segment of 53 bytes).
+// is sent: the device's thread sends hardly a small piece, and hardly a
+// whole chunk (on loopback, where 65,536 bytes are not whole segments, a
+// chunk sent whole ends in a segment of 53 bytes). Where the host's
+// connection's segments make 65,536 bytes, so would the device's.
 TEST_P(GatewayBulk, LeavesInWholeSegments)
 {
 	const size_t total = 8 << 20;
@@ -366,11 +432,21 @@ TEST_P(GatewayBulk, LeavesInWholeSegments)
 	writer.join();
 	watched_port = 0;
 	EXPECT_TRUE(in == out);
+	int seg = 0;
+	socklen_t seglen = sizeof(seg);
+	ASSERT_EQ(getsockopt(host, IPPROTO_TCP, TCP_MAXSEG, &seg, &seglen), 0);
+	ASSERT_GT(seg, 0);
 	std::lock_guard<std::mutex> lock(port_mu);
-	size_t small = 0;
-	for (size_t len : port_asked)
+	size_t small = 0, chunks = 0;
+	for (size_t len : port_asked) {
 		small += len < 1024;
+		chunks += len == kChunk;
+	}
 	EXPECT_LE(small, 2u) << "of " << port_asked.size() << " sends";
+	if (kChunk % (size_t)seg != 0) {
+		EXPECT_LE(chunks, port_asked.size() / 4) << "of "
+		    << port_asked.size() << " sends were whole chunks";
+	}
 	close(host);
 	close(dev);
 }
