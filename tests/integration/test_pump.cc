@@ -33,6 +33,9 @@
 // port is watched_port (0: none), which the gateway's threads send on.
 static std::atomic<int> watched_fd(-1);
 static std::vector<size_t> asked;
+// What the last splice() from the socket watched_src was asked to take.
+static std::atomic<int> watched_src(-1);
+static size_t src_asked;
 static std::atomic<int> watched_port(0);
 static std::mutex port_mu;
 static std::vector<size_t> port_asked;
@@ -70,6 +73,8 @@ ssize_t
 __wrap_splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out,
     size_t len, unsigned flags)
 {
+	if (fd_in == watched_src)
+		src_asked = len;
 	note_asked(fd_out, len);
 	return __real_splice(fd_in, off_in, fd_out, off_out, len, flags);
 }
@@ -142,12 +147,14 @@ protected:
 		have_pump_ = true;
 		ASSERT_EQ(pump_splices(&pump_), GetParam()) << why;
 		watched_fd = dst_fd_;
+		watched_src = src_fd_;
 		asked.clear();
 	}
 	void
 	TearDown() override
 	{
 		watched_fd = -1;
+		watched_src = -1;
 		if (have_pump_)
 			pump_free(&pump_);
 		// A link closes the socket it was given; one not given is
@@ -202,14 +209,20 @@ protected:
 	// or what is held waits for the next fill. A splice into the pipe
 	// may come short of len where the kernel keeps the bytes in more
 	// pieces than the pipe has slots (memory in single pages): the test
-	// is skipped then, as it is about a pipe that fills.
+	// is skipped then, as it is about a pipe that fills, if the pump
+	// asked for all the room it had.
 	void
 	relay_one_fill(size_t len)
 	{
+		size_t room = pump_.cap - pump_len(&pump_);
+
+		src_asked = 0;
 		ASSERT_EQ(pump_fill(&pump_, src_, true, nullptr), LINK_OK);
-		if (GetParam() && pump_len(&pump_) < len)
+		if (pump_len(&pump_) < len && src_asked != 0) {
+			ASSERT_EQ(src_asked, room) << "a splice asked for less";
 			GTEST_SKIP() << "the pipe took " << pump_len(&pump_)
 			    << " of " << len << " bytes in one splice";
+		}
 		ASSERT_EQ(pump_len(&pump_), len);
 		while (pump_len(&pump_) > 0 && !pump_tops_up(&pump_))
 			ASSERT_NE(pump_drain(&pump_, dst_, 0, clock_ms()),
@@ -286,6 +299,8 @@ TEST_P(PumpOnTcp, BulkLeavesInWholeSegments)
 	EXPECT_TRUE(pump_tops_up(&pump_)) << "100 bytes were waiting";
 	EXPECT_EQ(pump_len(&pump_), part);
 	ASSERT_NO_FATAL_FAILURE(relay_one_fill(part + 100));
+	if (IsSkipped())
+		return;
 	EXPECT_EQ(pump_len(&pump_), 0u);
 	EXPECT_EQ(asked, (std::vector<size_t>{ kChunk - part, part + 100 }));
 	EXPECT_EQ(device_reads(msg.size()), msg);
@@ -320,10 +335,14 @@ TEST_P(PumpOnTcp, HeldEndsWithTheBytesThatWaited)
 	// Topped up and sent: the held bytes are out, a part of the next
 	// chunk waits, and nothing is held.
 	ASSERT_NO_FATAL_FAILURE(relay_one_fill(kChunk));
+	if (IsSkipped())
+		return;
 	EXPECT_GT(pump_len(&pump_), 0u);
 	EXPECT_FALSE(pump_.held) << "the bytes that waited are out";
 	ASSERT_NO_FATAL_FAILURE(relay_one_fill(pump_len(&pump_) +
 	    (msg.size() - pump_.in_total)));
+	if (IsSkipped())
+		return;
 	EXPECT_EQ(device_reads(msg.size()), msg);
 }
 
