@@ -43,8 +43,10 @@ int	addr_parse_bind(const char *s, struct addr_hostport *hp,
 	    const char **why);
 
 /* True for a link-local IPv6 literal without its zone ("fe80::1"), which
-   names no interface: the configuration refuses it. */
+   names no interface: the configuration refuses it, saying ADDR_NO_ZONE. */
 bool	addr_needs_zone(const char *host);
+#define ADDR_NO_ZONE \
+	"a link-local address needs its interface ([fe80::...%IFACE])"
 
 /* Parse "A.B.C.D/N", "V6/N" or a bare address (full-length prefix).
    Host bits beyond the prefix must be zero. Returns 0, or -1 with *why. */

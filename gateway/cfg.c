@@ -386,8 +386,7 @@ cfg_get_addr(struct cfg_ctx *ctx, config_setting_t *s, bool empty_ok,
 	if ((listen ? addr_parse_bind(str, hp, &why) :
 	    addr_parse_hostport(str, hp, &why)) == -1 || strlen(str) >= len ||
 	    (hp->host[0] == '\0' && (why = "no host") != NULL) ||
-	    (addr_needs_zone(hp->host) && (why = "a link-local address needs "
-	    "its interface ([fe80::...%IFACE])") != NULL)) {
+	    (addr_needs_zone(hp->host) && (why = ADDR_NO_ZONE) != NULL)) {
 		cfg_err(ctx, s, "bad address: %s (got %s, want HOST:PORT)",
 		    strlen(str) >= len ? "too long" : why,
 		    cfg_quote(str, q, sizeof(q)));

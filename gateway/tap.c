@@ -166,27 +166,40 @@ ring_get(struct tap_sub *s, void *p, size_t n)
 	s->len -= n;
 }
 
+/* Whether a record with n bytes after its header fits, after the drop
+   pending if there is one; with tap->mu. */
+static bool
+sub_fits(const struct tap_sub *s, size_t n)
+{
+	return (s->cap - s->len >= sizeof(struct rec) + n +
+	    (s->gap > 0 ? sizeof(struct rec) : 0));
+}
+
+/* The drop pending, if any, as a record before the next; with tap->mu. */
+static void
+sub_put_gap(struct tap_sub *s, int64_t now)
+{
+	struct rec	r = { .wall_ms = now, .n = s->gap, .kind = REC_GAP };
+
+	if (s->gap == 0)
+		return;
+	ring_put(s, &r, sizeof(r));
+	s->gap = 0;
+}
+
 /* One record of n <= TAP_PIECE_MAX bytes, or a drop; with tap->mu. */
 static void
 sub_put(struct tap_sub *s, enum rec_kind kind, int64_t now, const void *p,
     size_t n)
 {
-	struct rec	r = { .wall_ms = now };
-	size_t		need = sizeof(r) + n + (s->gap > 0 ? sizeof(r) : 0);
+	struct rec	r = { .wall_ms = now, .n = n, .kind = kind };
 
-	if (s->cap - s->len < need) {
+	if (!sub_fits(s, n)) {
 		s->gap += n;
 		s->dropped += n;
 		return;
 	}
-	if (s->gap > 0) {
-		r.n = s->gap;
-		r.kind = REC_GAP;
-		ring_put(s, &r, sizeof(r));
-		s->gap = 0;
-	}
-	r.n = n;
-	r.kind = kind;
+	sub_put_gap(s, now);
 	ring_put(s, &r, sizeof(r));
 	ring_put(s, p, n);
 }
@@ -195,14 +208,12 @@ void
 tap_note_discard(struct tap *t, enum tap_dir dir, size_t n, const char *why)
 {
 	struct tap_sub	*s;
-	struct rec	 r, gap;
+	struct rec	 r;
 	size_t		 len = strlen(why);
 	int		 i;
 
 	if (!tap_active(t) || n == 0)
 		return;
-	memset(&gap, 0, sizeof(gap));
-	gap.kind = REC_GAP;
 	if (len > TAP_WHY_MAX)
 		len = TAP_WHY_MAX;
 	memset(&r, 0, sizeof(r));
@@ -214,15 +225,9 @@ tap_note_discard(struct tap *t, enum tap_dir dir, size_t n, const char *why)
 	pthread_mutex_lock(&t->mu);
 	for (i = 0; i < TAP_SUBS_MAX; i++) {
 		/* After what the buffer holds, a drop pending included. */
-		if ((s = t->subs[i]) == NULL || s->cap - s->len < sizeof(r) +
-		    len + (s->gap > 0 ? sizeof(gap) : 0))
+		if ((s = t->subs[i]) == NULL || !sub_fits(s, len))
 			continue;
-		if (s->gap > 0) {
-			gap.wall_ms = r.wall_ms;
-			gap.n = s->gap;
-			ring_put(s, &gap, sizeof(gap));
-			s->gap = 0;
-		}
+		sub_put_gap(s, r.wall_ms);
 		ring_put(s, &r, sizeof(r));
 		ring_put(s, why, len);
 		if (s->waiting) {

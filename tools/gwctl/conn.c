@@ -115,8 +115,7 @@ conn_http_get(const char *where, const char *path, int timeout_ms,
 	int			 fd = -1, rc, code;
 
 	if (addr_parse_hostport(where, &hp, &why) == -1 ||
-	    (addr_needs_zone(hp.host) && (why = "a link-local address needs "
-	    "its interface ([fe80::...%IFACE])") != NULL)) {
+	    (addr_needs_zone(hp.host) && (why = ADDR_NO_ZONE) != NULL)) {
 		snprintf(err, errlen, "bad address: %s", why);
 		return (-1);
 	}
