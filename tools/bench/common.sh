@@ -1,9 +1,53 @@
-# common.sh -- what the benchmarks share: processes started in a network
-# namespace and stopped by PID (their process group), and the clean-up
-# that removes every process and namespace of a run on any exit.
-# The sourcing script sets NSS (its namespaces), W (its work directory),
+# common.sh -- what the benchmarks share: the namespaces a run's ends and
+# relay live in, processes started in them and stopped by PID (their
+# process group), and the clean-up that removes every process and
+# namespace of a run on any exit.
+# The sourcing script sets NS (the name its namespaces start with), NSS
+# (its namespaces), W (its work directory),
 # RD (where logs go), OUT (keep W when set) and declares PID as an
 # associative array before sourcing this file.
+
+# bench_namespaces NET MTU: where the sender (host), the relay and the
+# receiver (device) run, and the addresses the relay and the receiver
+# listen on: NS_SRC, NS_RELAY, NS_SINK, RELAY_ADDR, SINK_ADDR.
+#   lo    all three on the loopback interface of namespace NS;
+#   veth  each in a namespace of its own, joined by two veth pairs of MTU
+#         bytes: source 198.18.1.1 | 198.18.1.2 relay 198.18.2.2 |
+#         198.18.2.1 receiver. The relay's namespace forwards between the
+#         two, for a direct connection over the same links.
+# Every namespace made joins NSS at once, for cleanup() to delete.
+# shellcheck disable=SC2034 # the addresses are the sourcing script's
+bench_namespaces() {
+	local net=$1 mtu=$2 ns
+	if [ "$net" = lo ]; then
+		NS_SRC=$NS NS_RELAY=$NS NS_SINK=$NS
+		RELAY_ADDR=127.0.0.1 SINK_ADDR=127.0.0.1
+	else
+		NS_SRC=${NS}s NS_RELAY=${NS}r NS_SINK=${NS}d
+		RELAY_ADDR=198.18.1.2 SINK_ADDR=198.18.2.1
+	fi
+	for ns in $(printf '%s\n' "$NS_SRC" "$NS_RELAY" "$NS_SINK" | sort -u); do
+		ip netns add "$ns" || return 1
+		NSS+=("$ns")
+		ip -n "$ns" link set lo up || return 1
+	done
+	[ "$net" = lo ] && return 0
+	ip -n "$NS_SRC" link add h0 mtu "$mtu" type veth \
+	    peer name r0 mtu "$mtu" netns "$NS_RELAY" &&
+	ip -n "$NS_SINK" link add d0 mtu "$mtu" type veth \
+	    peer name r1 mtu "$mtu" netns "$NS_RELAY" &&
+	ip -n "$NS_SRC" addr add 198.18.1.1/24 dev h0 &&
+	ip -n "$NS_RELAY" addr add 198.18.1.2/24 dev r0 &&
+	ip -n "$NS_RELAY" addr add 198.18.2.2/24 dev r1 &&
+	ip -n "$NS_SINK" addr add 198.18.2.1/24 dev d0 &&
+	ip -n "$NS_SRC" link set h0 up &&
+	ip -n "$NS_RELAY" link set r0 up &&
+	ip -n "$NS_RELAY" link set r1 up &&
+	ip -n "$NS_SINK" link set d0 up &&
+	ip -n "$NS_SRC" route add 198.18.2.0/24 via 198.18.1.2 &&
+	ip -n "$NS_SINK" route add 198.18.1.0/24 via 198.18.2.2 &&
+	ip netns exec "$NS_RELAY" sysctl -qw net.ipv4.ip_forward=1
+}
 
 # spawn NAME NS CMD...: start CMD in namespace NS as the leader of its own
 # process group (so that socat's and nginx's children go with it), stdout to

@@ -4,10 +4,14 @@
 # socat and HAProxy, next to a direct connection, on 1 and on 100 links.
 #
 #   sudo tools/bench/latency.sh [-n RUNS] [-L LINKS] [-d DURATION_MS]
-#                               [-r RELAYS] [-o DIR] [-B BUILD_DIR]
+#                               [-r RELAYS] [-N lo|veth] [-M MTU] [-o DIR]
+#                               [-B BUILD_DIR]
 #
-# Everything runs on the loopback interface of one network namespace that
-# the script creates and deletes at the end, also on failure or Ctrl-C.
+# By default everything runs on the loopback interface of one network
+# namespace that the script creates; with -N veth the host, the relay and
+# the device each have a namespace of their own, joined by veth pairs of
+# an Ethernet MTU (see common.sh). Every namespace is deleted at the end,
+# also on failure or Ctrl-C.
 # The device is devsim in echo mode; the host is "rtt" (built from rtt.c
 # next to this file), which times each request from its send() to the
 # last byte of its echo. On 1 link a request goes out every 1 ms; on 100
@@ -34,13 +38,15 @@ RUNS=5
 LINKS="1,100"
 DUR_MS=5000
 RELAYS="direct,gatewayd,gatewayd-copy,socat,haproxy"
+NET=lo
+MTU=1500
 OUT=""
 BUILD="$ROOT/build-bench"
 
 usage() {
 	cat <<'EOF'
-usage: latency.sh [-n RUNS] [-L LINKS] [-d DURATION_MS] [-r RELAYS] [-o DIR]
-                  [-B BUILD_DIR]
+usage: latency.sh [-n RUNS] [-L LINKS] [-d DURATION_MS] [-r RELAYS]
+                  [-N lo|veth] [-M MTU] [-o DIR] [-B BUILD_DIR]
   -n RUNS         runs per relay and link count, interleaved (default 5)
   -L LINKS        comma list of link counts (default 1,100); 1 link sends
                   every 1 ms, more links each every 10 ms
@@ -53,6 +59,10 @@ usage: latency.sh [-n RUNS] [-L LINKS] [-d DURATION_MS] [-r RELAYS] [-o DIR]
                   socat          fork, nodelay on both sides
                   haproxy        option splice-request, splice-response
                   haproxy-auto   option splice-auto
+  -N NET          lo: host, relay and device on one namespace's loopback
+                  (default); veth: each in a namespace of its own, joined
+                  by veth pairs of MTU bytes
+  -M MTU          the veth pairs' MTU (default 1500, Ethernet's; 576..65535)
   -o DIR          keep every log and the raw results in DIR
   -B BUILD_DIR    where to build gatewayd and devsim (default build-bench)
 Needs root, iproute2, a C compiler, cmake, socat and haproxy
@@ -61,12 +71,14 @@ EOF
 	exit 64
 }
 
-while getopts "n:L:d:r:o:B:h" opt; do
+while getopts "n:L:d:r:N:M:o:B:h" opt; do
 	case $opt in
 	n) RUNS=$OPTARG ;;
 	L) LINKS=$OPTARG ;;
 	d) DUR_MS=$OPTARG ;;
 	r) RELAYS=$OPTARG ;;
+	N) NET=$OPTARG ;;
+	M) MTU=$OPTARG ;;
 	o) OUT=$OPTARG ;;
 	B) BUILD=$OPTARG ;;
 	*) usage ;;
@@ -74,6 +86,9 @@ while getopts "n:L:d:r:o:B:h" opt; do
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] && [ "$RUNS" -le 100 ] || usage
 [[ $DUR_MS =~ ^[1-9][0-9]*$ ]] && [ "$DUR_MS" -le 600000 ] || usage
+case $NET in lo|veth) ;; *) usage ;; esac
+[[ $MTU =~ ^[1-9][0-9]*$ ]] && [ "$MTU" -ge 576 ] && [ "$MTU" -le 65535 ] ||
+	usage
 IFS=, read -r -a RELAY_LIST <<<"$RELAYS"
 IFS=, read -r -a LINK_LIST <<<"$LINKS"
 for r in "${RELAY_LIST[@]}"; do
@@ -135,9 +150,7 @@ RTT=$W/rtt
 cc -std=c11 -O2 -Wall -Wextra -o "$RTT" "$ROOT/tools/bench/rtt.c" ||
 	die "cannot compile rtt.c"
 
-ip netns add "$NS" || die "cannot create namespace $NS"
-NSS+=("$NS")
-ip -n "$NS" link set lo up || die "cannot bring up lo in $NS"
+bench_namespaces "$NET" "$MTU" || die "cannot set up the namespaces ($NET)"
 
 # start_relay RELAY LINKS LPORT DPORT: listen on LPORT (gatewayd: LPORT to
 # LPORT+LINKS-1, a device each) and relay to the echo device on DPORT.
@@ -157,18 +170,18 @@ devices = (
 EOF
 			for (( k = 0; k < links; k++ )); do
 				[ "$k" -gt 0 ] && echo ","
-				printf '  { name = "d%d"; device = { connect = "127.0.0.1:%d"; };\n' "$k" "$dport"
-				printf '    upstream = { listen = "127.0.0.1:%d"; }; }' $(( lport + k ))
+				printf '  { name = "d%d"; device = { connect = "%s:%d"; };\n' "$k" "$SINK_ADDR" "$dport"
+				printf '    upstream = { listen = "%s:%d"; }; }' "$RELAY_ADDR" $(( lport + k ))
 			done
 			echo
 			echo ");"
 		} >"$cfg"
-		spawn relay "$NS" "$GATEWAYD" -c "$cfg"
+		spawn relay "$NS_RELAY" "$GATEWAYD" -c "$cfg"
 		;;
 	socat)
-		spawn relay "$NS" socat -b 65536 \
-			"TCP-LISTEN:$lport,bind=127.0.0.1,reuseaddr,fork,backlog=1024,nodelay" \
-			"TCP:127.0.0.1:$dport,nodelay"
+		spawn relay "$NS_RELAY" socat -b 65536 \
+			"TCP-LISTEN:$lport,bind=$RELAY_ADDR,reuseaddr,fork,backlog=1024,nodelay" \
+			"TCP:$SINK_ADDR:$dport,nodelay"
 		;;
 	haproxy|haproxy-auto)
 		opt="option splice-request
@@ -185,10 +198,10 @@ defaults
   timeout client 1h
   timeout server 1h
 listen bench
-  bind 127.0.0.1:$lport
-  server echo 127.0.0.1:$dport
+  bind $RELAY_ADDR:$lport
+  server echo $SINK_ADDR:$dport
 EOF
-		spawn relay "$NS" haproxy -db -f "$cfg"
+		spawn relay "$NS_RELAY" haproxy -db -f "$cfg"
 		;;
 	esac
 }
@@ -212,16 +225,16 @@ run_one() {
 	interval=1000
 	[ "$links" -gt 1 ] && interval=10000
 	rm -f "$RD/dev.ready"
-	spawn device "$NS" "$DEVSIM" --listen "127.0.0.1:$dport" --mode echo \
+	spawn device "$NS_SINK" "$DEVSIM" --listen "$SINK_ADDR:$dport" --mode echo \
 		--max-conns $(( links + 64 )) --name device \
 		--ready-file "$RD/dev.ready"
 	wait_for test -f "$RD/dev.ready" || { res=error; note="devsim did not start"; }
-	target=127.0.0.1:$dport
+	target=$SINK_ADDR:$dport
 	if [ -z "$res" ] && [ "$relay" != direct ]; then
 		start_relay "$relay" "$links" "$lport" "$dport"
-		target=127.0.0.1:$lport
+		target=$RELAY_ADDR:$lport
 		[[ $relay == gatewayd* ]] && perport=(-P)
-		wait_for listening "$NS" "$lport" ||
+		wait_for listening "$NS_RELAY" "$lport" ||
 			{ res=error; note="$relay did not listen"; }
 	fi
 	if [ -z "$res" ]; then
@@ -229,7 +242,7 @@ run_one() {
 		t0=$(date +%s%N)
 		# rtt bounds itself: 10 s to get every link ready, then
 		# 500 ms + DUR_MS.
-		if ! ip netns exec "$NS" "$RTT" -l "$links" "${perport[@]}" \
+		if ! ip netns exec "$NS_SRC" "$RTT" -l "$links" "${perport[@]}" \
 		    -i "$interval" -d "$DUR_MS" -w 500 -t 10000 "$target" \
 		    >"$RD/rtt.out" 2>"$RD/rtt.err"; then
 			res=error
@@ -259,7 +272,7 @@ run_one() {
 	fi
 }
 
-log "namespace $NS; $RUNS runs of ${DUR_MS} ms per relay and link count: ${RELAYS//,/ }; links ${LINKS//,/ }"
+log "namespaces ${NSS[*]}; $NET; $RUNS runs of ${DUR_MS} ms per relay and link count: ${RELAYS//,/ }; links ${LINKS//,/ }"
 n_rel=${#RELAY_LIST[@]}
 for (( k = 1; k <= RUNS; k++ )); do
 	for l in "${LINK_LIST[@]}"; do
@@ -271,7 +284,9 @@ done
 
 {
 	echo
-	echo "Round trip of a 64-byte request echoed by the device, in microseconds;"
+	where="on loopback"
+	[ "$NET" = veth ] && where="over veth pairs of MTU $MTU (host | relay | device)"
+	echo "Round trip of a 64-byte request echoed by the device $where, in microseconds;"
 	echo "median over $RUNS interleaved runs of each run's p50 and p99 ($DUR_MS ms each);"
 	echo "added = the relay's figure minus the direct connection's in the same round;"
 	echo "cpu = the relay's CPU time (user and system, its children too) over the run, % of one CPU"

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # throughput.sh -- bulk throughput through gatewayd (splice and copy),
-# socat and HAProxy (splicing) on loopback, next to a direct connection:
-# one way, or both directions at once on one connection.
+# socat and HAProxy (splicing), next to a direct connection: one way, or
+# both directions at once on one connection.
 #
 #   sudo tools/bench/throughput.sh [-m oneway|duplex] [-n RUNS] [-b BYTES]
-#                                  [-p BUF] [-r RELAYS] [-s] [-o DIR]
-#                                  [-B BUILD_DIR]
+#                                  [-p BUF] [-r RELAYS] [-N lo|veth]
+#                                  [-M MTU] [-s] [-o DIR] [-B BUILD_DIR]
 #
-# Everything runs on the loopback interface of one network namespace that
-# the script creates (so no port of the machine is touched) and deletes at
-# the end, also on failure or Ctrl-C. "bulk" (built from bulk.c next to
+# By default everything runs on the loopback interface of one network
+# namespace that the script creates (so no port of the machine is touched).
+# With -N veth the sender, the relay and the receiver each have a namespace
+# of their own, joined by two veth pairs of an Ethernet MTU (198.18.1.0/24
+# and 198.18.2.0/24); the relay's namespace forwards the direct
+# connection. Every namespace is deleted at the end, also on failure or
+# Ctrl-C. "bulk" (built from bulk.c next to
 # this file) sends BYTES (default 2 GiB) from one constant buffer, so that
 # the sender costs next to nothing, through the relay, and the receiver
 # times the bytes from the first to the last. In duplex mode each end sends
@@ -30,13 +34,16 @@ BYTES=2147483648
 RELAYS="direct,gatewayd,gatewayd-copy,socat,haproxy"
 SPLICE_CHECK=0
 BUF=65536
+NET=lo
+MTU=1500
 OUT=""
 BUILD="$ROOT/build-bench"
 
 usage() {
 	cat <<'EOF'
 usage: throughput.sh [-m oneway|duplex] [-n RUNS] [-b BYTES] [-p BUF]
-                     [-r RELAYS] [-s] [-o DIR] [-B BUILD_DIR]
+                     [-r RELAYS] [-N lo|veth] [-M MTU] [-s] [-o DIR]
+                     [-B BUILD_DIR]
   -m MODE       oneway: BYTES from host to device (default); duplex: BYTES
                 each way at once on one connection
   -n RUNS       runs per relay, interleaved; the median counts (default 5)
@@ -51,6 +58,10 @@ usage: throughput.sh [-m oneway|duplex] [-n RUNS] [-b BYTES] [-p BUF]
                 socat          -b BUF
                 haproxy        option splice-request, option splice-response
                 haproxy-auto   option splice-auto
+  -N NET        lo: every end and the relay on one namespace's loopback
+                (default); veth: sender, relay and receiver in namespaces
+                of their own, joined by veth pairs of MTU bytes
+  -M MTU        the veth pairs' MTU (default 1500, Ethernet's; 576..65535)
   -s            first check which relays really splice: a 256 MiB run of
                 each relay under strace -c -f, its splice, recv and send
                 calls counted (needs strace)
@@ -62,13 +73,15 @@ EOF
 	exit 64
 }
 
-while getopts "m:n:b:p:r:so:B:h" opt; do
+while getopts "m:n:b:p:r:N:M:so:B:h" opt; do
 	case $opt in
 	m) MODE=$OPTARG ;;
 	n) RUNS=$OPTARG ;;
 	b) BYTES=$OPTARG ;;
 	p) BUF=$OPTARG ;;
 	r) RELAYS=$OPTARG ;;
+	N) NET=$OPTARG ;;
+	M) MTU=$OPTARG ;;
 	s) SPLICE_CHECK=1 ;;
 	o) OUT=$OPTARG ;;
 	B) BUILD=$OPTARG ;;
@@ -76,6 +89,9 @@ while getopts "m:n:b:p:r:so:B:h" opt; do
 	esac
 done
 case $MODE in oneway|duplex) ;; *) usage ;; esac
+case $NET in lo|veth) ;; *) usage ;; esac
+[[ $MTU =~ ^[1-9][0-9]*$ ]] && [ "$MTU" -ge 576 ] && [ "$MTU" -le 65535 ] ||
+	usage
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] && [ "$RUNS" -le 100 ] || usage
 [[ $BYTES =~ ^[1-9][0-9]*$ ]] || usage
 [[ $BUF =~ ^[1-9][0-9]*$ ]] && [ "$BUF" -ge 4096 ] && [ "$BUF" -le 16777216 ] ||
@@ -138,9 +154,7 @@ BULK=$W/bulk
 cc -std=c11 -O2 -Wall -Wextra -pthread -o "$BULK" "$ROOT/tools/bench/bulk.c" ||
 	die "cannot compile bulk.c"
 
-ip netns add "$NS" || die "cannot create namespace $NS"
-NSS+=("$NS")
-ip -n "$NS" link set lo up || die "cannot bring up lo in $NS"
+bench_namespaces "$NET" "$MTU" || die "cannot set up the namespaces ($NET)"
 
 # A line "<ms> EVENT ..." of an end's output.
 end_line() {	# NAME EVENT
@@ -170,18 +184,18 @@ devices = (
   { name = "bench";
     relay = "$mode";
     buffer_bytes = $BUF;
-    device = { connect = "127.0.0.1:$dport"; };
-    upstream = { listen = "127.0.0.1:$lport"; };
+    device = { connect = "$SINK_ADDR:$dport"; };
+    upstream = { listen = "$RELAY_ADDR:$lport"; };
   }
 );
 EOF
-		spawn relay "$NS" "$@" "$GATEWAYD" -c "$cfg"
+		spawn relay "$NS_RELAY" "$@" "$GATEWAYD" -c "$cfg"
 		;;
 	socat)
 		# The same buffer as gatewayd (socat's default is 8 KiB).
-		spawn relay "$NS" "$@" socat -b "$BUF" \
-			"TCP-LISTEN:$lport,bind=127.0.0.1,reuseaddr" \
-			"TCP:127.0.0.1:$dport"
+		spawn relay "$NS_RELAY" "$@" socat -b "$BUF" \
+			"TCP-LISTEN:$lport,bind=$RELAY_ADDR,reuseaddr" \
+			"TCP:$SINK_ADDR:$dport"
 		;;
 	haproxy|haproxy-auto)
 		# splice-auto leaves the choice to HAProxy's guess that a
@@ -207,10 +221,10 @@ defaults
   timeout client 1h
   timeout server 1h
 listen bench
-  bind 127.0.0.1:$lport
-  server sink 127.0.0.1:$dport
+  bind $RELAY_ADDR:$lport
+  server sink $SINK_ADDR:$dport
 EOF
-		spawn relay "$NS" "$@" haproxy -db -f "$cfg"
+		spawn relay "$NS_RELAY" "$@" haproxy -db -f "$cfg"
 		;;
 	esac
 }
@@ -235,14 +249,14 @@ transfer() {
 		send_cmd=duplex-send
 		ends="sink source"
 	fi
-	spawn sink "$NS" "$BULK" "$recv_cmd" "127.0.0.1:$dport" "$bytes"
+	spawn sink "$NS_SINK" "$BULK" "$recv_cmd" "$SINK_ADDR:$dport" "$bytes"
 	wait_for has_end_line sink listening ||
 		{ RES=error; NOTE="sink did not start"; }
-	target=127.0.0.1:$dport
+	target=$SINK_ADDR:$dport
 	if [ -z "$RES" ] && [ "$relay" != direct ]; then
 		start_relay "$relay" "$lport" "$dport" "$@"
-		target=127.0.0.1:$lport
-		wait_for listening "$NS" "$lport" ||
+		target=$RELAY_ADDR:$lport
+		wait_for listening "$NS_RELAY" "$lport" ||
 			{ RES=error; NOTE="$relay did not listen"; }
 		# gatewayd closes a host at once while its device link is down.
 		if [ -z "$RES" ] && [[ $relay == gatewayd* ]]; then
@@ -251,7 +265,7 @@ transfer() {
 		fi
 	fi
 	if [ -z "$RES" ]; then
-		spawn source "$NS" "$BULK" "$send_cmd" "$target" "$bytes"
+		spawn source "$NS_SRC" "$BULK" "$send_cmd" "$target" "$bytes"
 		# Bounded: 300 s at most, whatever the rate.
 		for (( i = 0; i < 3000; i++ )); do
 			has_end_line sink done &&
@@ -340,7 +354,7 @@ if [ "$SPLICE_CHECK" -eq 1 ]; then
 	done
 fi
 
-log "namespace $NS; $MODE; $RUNS runs of $BYTES bytes per direction through ${RELAYS//,/ }"
+log "namespaces ${NSS[*]}; $NET; $MODE; $RUNS runs of $BYTES bytes per direction through ${RELAYS//,/ }"
 n_rel=${#RELAY_LIST[@]}
 for (( k = 1; k <= RUNS; k++ )); do
 	for (( j = 0; j < n_rel; j++ )); do
@@ -348,10 +362,12 @@ for (( k = 1; k <= RUNS; k++ )); do
 	done
 done
 
+where="on loopback"
+[ "$NET" = veth ] && where="over veth pairs of MTU $MTU (sender | relay | receiver)"
 if [ "$MODE" = oneway ]; then
-	title="One-way throughput on loopback, $BYTES bytes"
+	title="One-way throughput $where, $BYTES bytes"
 else
-	title="Both directions at once on loopback, $BYTES bytes each way (MB/s of both together)"
+	title="Both directions at once $where, $BYTES bytes each way (MB/s of both together)"
 fi
 {
 	echo
