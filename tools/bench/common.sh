@@ -2,10 +2,10 @@
 # relay live in, processes started in them and stopped by PID (their
 # process group), and the clean-up that removes every process and
 # namespace of a run on any exit.
-# The sourcing script sets NS (the name its namespaces start with), NSS
-# (its namespaces), W (its work directory),
+# The sourcing script sets NSS (its namespaces), W (its work directory),
 # RD (where logs go), OUT (keep W when set) and declares PID as an
-# associative array before sourcing this file.
+# associative array before sourcing this file; one that calls
+# bench_namespaces also sets NS, the name its namespaces start with.
 
 # bench_namespaces NET MTU: where the sender (host), the relay and the
 # receiver (device) run, and the addresses the relay and the receiver
@@ -46,7 +46,7 @@ bench_namespaces() {
 	ip -n "$NS_SINK" link set d0 up &&
 	ip -n "$NS_SRC" route add 198.18.2.0/24 via 198.18.1.2 &&
 	ip -n "$NS_SINK" route add 198.18.1.0/24 via 198.18.2.2 &&
-	ip netns exec "$NS_RELAY" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec "$NS_RELAY" sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward'
 }
 
 # spawn NAME NS CMD...: start CMD in namespace NS as the leader of its own

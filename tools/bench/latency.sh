@@ -10,7 +10,7 @@
 # By default everything runs on the loopback interface of one network
 # namespace that the script creates; with -N veth the host, the relay and
 # the device each have a namespace of their own, joined by veth pairs of
-# an Ethernet MTU (see common.sh). Every namespace is deleted at the end,
+# MTU bytes (-M, default 1500, Ethernet's; see common.sh). Every namespace is deleted at the end,
 # also on failure or Ctrl-C.
 # The device is devsim in echo mode; the host is "rtt" (built from rtt.c
 # next to this file), which times each request from its send() to the
@@ -40,6 +40,7 @@ DUR_MS=5000
 RELAYS="direct,gatewayd,gatewayd-copy,socat,haproxy"
 NET=lo
 MTU=1500
+MTU_SET=0
 OUT=""
 BUILD="$ROOT/build-bench"
 
@@ -62,7 +63,8 @@ usage: latency.sh [-n RUNS] [-L LINKS] [-d DURATION_MS] [-r RELAYS]
   -N NET          lo: host, relay and device on one namespace's loopback
                   (default); veth: each in a namespace of its own, joined
                   by veth pairs of MTU bytes
-  -M MTU          the veth pairs' MTU (default 1500, Ethernet's; 576..65535)
+  -M MTU          with -N veth: the veth pairs' MTU (default 1500,
+                  Ethernet's; 576..65535)
   -o DIR          keep every log and the raw results in DIR
   -B BUILD_DIR    where to build gatewayd and devsim (default build-bench)
 Needs root, iproute2, a C compiler, cmake, socat and haproxy
@@ -78,7 +80,7 @@ while getopts "n:L:d:r:N:M:o:B:h" opt; do
 	d) DUR_MS=$OPTARG ;;
 	r) RELAYS=$OPTARG ;;
 	N) NET=$OPTARG ;;
-	M) MTU=$OPTARG ;;
+	M) MTU=$OPTARG; MTU_SET=1 ;;
 	o) OUT=$OPTARG ;;
 	B) BUILD=$OPTARG ;;
 	*) usage ;;
@@ -87,6 +89,7 @@ done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] && [ "$RUNS" -le 100 ] || usage
 [[ $DUR_MS =~ ^[1-9][0-9]*$ ]] && [ "$DUR_MS" -le 600000 ] || usage
 case $NET in lo|veth) ;; *) usage ;; esac
+[ "$NET" = veth ] || [ "$MTU_SET" -eq 0 ] || usage	# -M is veth's
 [[ $MTU =~ ^[1-9][0-9]*$ ]] && [ "$MTU" -ge 576 ] && [ "$MTU" -le 65535 ] ||
 	usage
 IFS=, read -r -a RELAY_LIST <<<"$RELAYS"

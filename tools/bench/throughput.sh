@@ -10,9 +10,9 @@
 # By default everything runs on the loopback interface of one network
 # namespace that the script creates (so no port of the machine is touched).
 # With -N veth the sender, the relay and the receiver each have a namespace
-# of their own, joined by two veth pairs of an Ethernet MTU (198.18.1.0/24
-# and 198.18.2.0/24); the relay's namespace forwards the direct
-# connection. Every namespace is deleted at the end, also on failure or
+# of their own, joined by two veth pairs of MTU bytes (-M, default 1500,
+# Ethernet's; 198.18.1.0/24 and 198.18.2.0/24); the relay's namespace
+# forwards the direct connection. Every namespace is deleted at the end, also on failure or
 # Ctrl-C. "bulk" (built from bulk.c next to
 # this file) sends BYTES (default 2 GiB) from one constant buffer, so that
 # the sender costs next to nothing, through the relay, and the receiver
@@ -36,6 +36,7 @@ SPLICE_CHECK=0
 BUF=65536
 NET=lo
 MTU=1500
+MTU_SET=0
 OUT=""
 BUILD="$ROOT/build-bench"
 
@@ -61,7 +62,8 @@ usage: throughput.sh [-m oneway|duplex] [-n RUNS] [-b BYTES] [-p BUF]
   -N NET        lo: every end and the relay on one namespace's loopback
                 (default); veth: sender, relay and receiver in namespaces
                 of their own, joined by veth pairs of MTU bytes
-  -M MTU        the veth pairs' MTU (default 1500, Ethernet's; 576..65535)
+  -M MTU        with -N veth: the veth pairs' MTU (default 1500,
+                Ethernet's; 576..65535)
   -s            first check which relays really splice: a 256 MiB run of
                 each relay under strace -c -f, its splice, recv and send
                 calls counted (needs strace)
@@ -81,7 +83,7 @@ while getopts "m:n:b:p:r:N:M:so:B:h" opt; do
 	p) BUF=$OPTARG ;;
 	r) RELAYS=$OPTARG ;;
 	N) NET=$OPTARG ;;
-	M) MTU=$OPTARG ;;
+	M) MTU=$OPTARG; MTU_SET=1 ;;
 	s) SPLICE_CHECK=1 ;;
 	o) OUT=$OPTARG ;;
 	B) BUILD=$OPTARG ;;
@@ -90,6 +92,7 @@ while getopts "m:n:b:p:r:N:M:so:B:h" opt; do
 done
 case $MODE in oneway|duplex) ;; *) usage ;; esac
 case $NET in lo|veth) ;; *) usage ;; esac
+[ "$NET" = veth ] || [ "$MTU_SET" -eq 0 ] || usage	# -M is veth's
 [[ $MTU =~ ^[1-9][0-9]*$ ]] && [ "$MTU" -ge 576 ] && [ "$MTU" -le 65535 ] ||
 	usage
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] && [ "$RUNS" -le 100 ] || usage
