@@ -477,6 +477,19 @@ link_refuse(struct link *l, const char *peer, const char *why)
 		    why, log_suppressed(suppressed));
 }
 
+/* A client that has left (closed its side or reset) with nothing it sent
+   still to pass on. One that left after a request is kept: a link takes
+   what came before the end of a stream, or before a reset. */
+static bool
+client_gone(int fd)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLRDHUP };
+
+	return (poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0 &&
+	    unread_bytes(fd) == 0);
+}
+
 void
 link_offer(struct link *l, int fd, const char *peer)
 {
@@ -484,14 +497,17 @@ link_offer(struct link *l, int fd, const char *peer)
 	unsigned	suppressed;
 	size_t		n;
 	int		old_pending;
-	bool		busy;
+	bool		busy, reject, gone;
 
 	pthread_mutex_lock(l->mu);
 	busy = l->state == LINK_UP && !l->failed;
 	/* With reject, a client waiting to be taken holds the link too:
-	   the first to come is the one served. */
-	if ((busy || l->pending_fd != -1) &&
-	    l->ep->on_new_client == CFG_NEW_CLIENT_REJECT) {
+	   the first to come is the one served, unless it has left since
+	   (its owner may be held up for seconds in a send). */
+	reject = l->ep->on_new_client == CFG_NEW_CLIENT_REJECT;
+	gone = reject && !busy && l->pending_fd != -1 &&
+	    client_gone(l->pending_fd);
+	if (reject && (busy || (l->pending_fd != -1 && !gone))) {
 		snprintf(old_peer, sizeof(old_peer), "%s", busy ? l->peer :
 		    l->pending_peer);
 		pthread_mutex_unlock(l->mu);
@@ -514,7 +530,8 @@ link_offer(struct link *l, int fd, const char *peer)
 		if (peer_log_allow(l, &suppressed))
 			link_log(l, n > 0 ? LOG_LVL_WARN : LOG_LVL_INFO,
 			    WD_REASON_NONE, "%s: client waiting to be taken "
-			    "replaced by %s%s%s", l->name, peer,
+			    "%sreplaced by %s%s%s", l->name,
+			    gone ? "had left; " : "", peer,
 			    link_dropped_str(n, dropped, sizeof(dropped)),
 			    log_suppressed(suppressed));
 	}

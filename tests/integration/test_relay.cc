@@ -563,6 +563,46 @@ protected:
 			return -1;
 		return fd;
 	}
+	// A reject link whose writer is held up in a send to *dev, the device,
+	// and whose client has reset since: the link is not busy, and the
+	// writer cannot take a new client until dev reads again.
+	void reject_link_held_up(int *dev) {
+		start("    io_timeout_ms = 30000;\n    stall_timeout_ms = "
+		    "60000;\n", " on_new_client = \"reject\";");
+		int host;
+		ASSERT_NO_FATAL_FAILURE(connect_pair(dev, &host));
+		ASSERT_TRUE(roundtrip(host, *dev, "one\n"));
+		ASSERT_NO_FATAL_FAILURE(hold_up_writer(host));
+		// The watchdog fails the link, which the writer cannot close
+		// yet.
+		fds_.erase(std::remove(fds_.begin(), fds_.end(), host),
+		    fds_.end());
+		close_reset(host);
+		ASSERT_TRUE(eventually([&] {
+			return !up(LINK_KIND_UPSTREAM); }, 10000));
+	}
+	// Read dev until what came ends with tail (what came before it, the
+	// stream that held the writer up, is dropped), within timeout_ms.
+	bool drain_until(int dev, const std::string &tail, int timeout_ms) {
+		std::string last;
+		char buf[65536];
+		auto end = std::chrono::steady_clock::now() +
+		    std::chrono::milliseconds(timeout_ms);
+		while (std::chrono::steady_clock::now() < end) {
+			struct pollfd pfd = { dev, POLLIN, 0 };
+			if (poll(&pfd, 1, 50) != 1)
+				continue;
+			ssize_t n = recv(dev, buf, sizeof(buf), 0);
+			if (n <= 0)
+				return false;
+			last.append(buf, (size_t)n);
+			if (last.size() > tail.size())
+				last.erase(0, last.size() - tail.size());
+			if (last == tail)
+				return true;
+		}
+		return false;
+	}
 
 	std::unique_ptr<InProcessGateway> g_;
 	TestDir dir_;
@@ -1083,6 +1123,62 @@ TEST_P(OneDevice, BytesOfAClientWaitingWhenTheDeviceStopsAreSaid)
 	EXPECT_TRUE(re_search(log, "d1/upstream: closed client 127\\.0\\.0\\.1:"
 	    "[0-9]+ that waited to be taken: stopping; 100 bytes it sent were "
 	    "discarded")) << log;
+}
+
+// With reject, a client waiting to be taken while the writer is held up
+// holds the link, but not once it has left with nothing to pass on: a
+// later client takes its place (refused before, for as long as the writer
+// was held up) and is served once the writer is free again.
+TEST_P(OneDevice, AWaitingClientThatLeftDoesNotHoldARejectLink)
+{
+	int dev;
+	ASSERT_NO_FATAL_FAILURE(reject_link_held_up(&dev));
+
+	// host2 comes, waits to be taken, and leaves without a word.
+	int host2 = tcp_connect(uport_, 5000);
+	ASSERT_NE(host2, -1);
+	std::this_thread::sleep_for(std::chrono::milliseconds(200));
+	close(host2);
+	std::this_thread::sleep_for(std::chrono::milliseconds(200));
+	int host3 = keep(tcp_connect(uport_, 5000));
+	ASSERT_NE(host3, -1);
+	EXPECT_FALSE(wait_closed(host3, 1000)) << "host3 was refused: "
+	    << g_->log();
+	EXPECT_TRUE(eventually([&] { return g_->log().find("client waiting to "
+	    "be taken had left; replaced by " + local_addr(host3)) !=
+	    std::string::npos; }, 5000)) << g_->log();
+
+	// The device reads again: the writer passes on what it held, takes
+	// host3 and its line, and host3 is served both ways.
+	ASSERT_TRUE(write_all(host3, "three\n", 6, 5000));
+	EXPECT_TRUE(drain_until(dev, "three\n", 20000))
+	    << "host3's line never reached the device: " << g_->log();
+	EXPECT_TRUE(eventually([&] {
+		return snap(LINK_KIND_UPSTREAM).peer == local_addr(host3);
+	    }, 5000));
+	EXPECT_TRUE(roundtrip(dev, host3, "back to three\n"));
+}
+
+// The same client leaving after it sent a request still holds the link:
+// its bytes are passed on when the writer is free, the later client is
+// refused.
+TEST_P(OneDevice, AWaitingClientThatLeftAfterARequestHoldsARejectLink)
+{
+	int dev;
+	ASSERT_NO_FATAL_FAILURE(reject_link_held_up(&dev));
+
+	int host2 = client_that_sent(100);
+	ASSERT_NE(host2, -1) << "host2's bytes never reached the gateway";
+	ASSERT_EQ(shutdown(host2, SHUT_WR), 0);
+	std::this_thread::sleep_for(std::chrono::milliseconds(200));
+	int host3 = keep(tcp_connect(uport_, 5000));
+	ASSERT_NE(host3, -1);
+	EXPECT_TRUE(wait_closed(host3, 5000)) << "host3 was not refused";
+	EXPECT_TRUE(eventually([&] { return g_->log().find("refused " +
+	    local_addr(host3) + ": busy with " + local_addr(host2)) !=
+	    std::string::npos; }, 5000)) << g_->log();
+	EXPECT_TRUE(drain_until(dev, std::string(100, 'w'), 20000))
+	    << "host2's request never reached the device: " << g_->log();
 }
 
 TEST_P(OneDevice, SecondClientIsRejectedWithReject)
