@@ -581,6 +581,44 @@ protected:
 		ASSERT_TRUE(eventually([&] {
 			return !up(LINK_KIND_UPSTREAM); }, 10000));
 	}
+	// The body of the ...ThatLeftDoesNotHold... tests: host2 waits to be
+	// taken by a reject link's writer, held up, and leaves (a reset, or
+	// a close), then host3 comes.
+	void a_waiting_client_leaves(bool reset) {
+		int dev;
+		ASSERT_NO_FATAL_FAILURE(reject_link_held_up(&dev));
+
+		// host2 comes, waits to be taken, and leaves without a word.
+		int host2 = tcp_connect(uport_, 5000);
+		ASSERT_NE(host2, -1);
+		std::this_thread::sleep_for(std::chrono::milliseconds(200));
+		if (reset)
+			close_reset(host2);
+		else
+			close(host2);
+		std::this_thread::sleep_for(std::chrono::milliseconds(200));
+		int host3 = keep(tcp_connect(uport_, 5000));
+		ASSERT_NE(host3, -1);
+		EXPECT_FALSE(wait_closed(host3, 1000)) << "host3 was refused: "
+		    << g_->log();
+		EXPECT_TRUE(eventually([&] {
+			return g_->log().find("client waiting to be taken had "
+			    "left; replaced by " + local_addr(host3)) !=
+			    std::string::npos;
+		    }, 5000)) << g_->log();
+
+		// The device reads again: the writer passes on what it held,
+		// takes host3 and its line, and host3 is served both ways.
+		ASSERT_TRUE(write_all(host3, "three\n", 6, 5000));
+		EXPECT_TRUE(drain_until(dev, "three\n", 20000))
+		    << "host3's line never reached the device: " << g_->log();
+		EXPECT_TRUE(eventually([&] {
+			return snap(LINK_KIND_UPSTREAM).peer ==
+			    local_addr(host3);
+		    }, 5000));
+		EXPECT_TRUE(roundtrip(dev, host3, "back to three\n"));
+	}
+
 	// Read dev until what came ends with tail (what came before it, the
 	// stream that held the writer up, is dropped), within timeout_ms.
 	bool drain_until(int dev, const std::string &tail, int timeout_ms) {
@@ -1126,37 +1164,18 @@ TEST_P(OneDevice, BytesOfAClientWaitingWhenTheDeviceStopsAreSaid)
 }
 
 // With reject, a client waiting to be taken while the writer is held up
-// holds the link, but not once it has left with nothing to pass on: a
-// later client takes its place (refused before, for as long as the writer
-// was held up) and is served once the writer is free again.
+// holds the link, but not once it has left (closed, or reset) with
+// nothing to pass on: a later client takes its place (refused before, for
+// as long as the writer was held up) and is served once the writer is
+// free again.
 TEST_P(OneDevice, AWaitingClientThatLeftDoesNotHoldARejectLink)
 {
-	int dev;
-	ASSERT_NO_FATAL_FAILURE(reject_link_held_up(&dev));
+	a_waiting_client_leaves(false);
+}
 
-	// host2 comes, waits to be taken, and leaves without a word.
-	int host2 = tcp_connect(uport_, 5000);
-	ASSERT_NE(host2, -1);
-	std::this_thread::sleep_for(std::chrono::milliseconds(200));
-	close(host2);
-	std::this_thread::sleep_for(std::chrono::milliseconds(200));
-	int host3 = keep(tcp_connect(uport_, 5000));
-	ASSERT_NE(host3, -1);
-	EXPECT_FALSE(wait_closed(host3, 1000)) << "host3 was refused: "
-	    << g_->log();
-	EXPECT_TRUE(eventually([&] { return g_->log().find("client waiting to "
-	    "be taken had left; replaced by " + local_addr(host3)) !=
-	    std::string::npos; }, 5000)) << g_->log();
-
-	// The device reads again: the writer passes on what it held, takes
-	// host3 and its line, and host3 is served both ways.
-	ASSERT_TRUE(write_all(host3, "three\n", 6, 5000));
-	EXPECT_TRUE(drain_until(dev, "three\n", 20000))
-	    << "host3's line never reached the device: " << g_->log();
-	EXPECT_TRUE(eventually([&] {
-		return snap(LINK_KIND_UPSTREAM).peer == local_addr(host3);
-	    }, 5000));
-	EXPECT_TRUE(roundtrip(dev, host3, "back to three\n"));
+TEST_P(OneDevice, AWaitingClientThatResetDoesNotHoldARejectLink)
+{
+	a_waiting_client_leaves(true);
 }
 
 // The same client leaving after it sent a request still holds the link:
