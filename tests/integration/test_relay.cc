@@ -563,16 +563,23 @@ protected:
 			return -1;
 		return fd;
 	}
-	// A reject link whose writer is held up in a send to *dev, the device,
-	// and whose client has reset since: the link is not busy, and the
-	// writer cannot take a new client until dev reads again.
-	void reject_link_held_up(int *dev) {
+	// A gateway whose writer is held up in a send to *dev, the device,
+	// from *host; a send may wait 30 s, so the writer stays in it for
+	// the whole test. up_extra as for start().
+	void held_up_link(int *dev, int *host, const std::string &up_extra) {
 		start("    io_timeout_ms = 30000;\n    stall_timeout_ms = "
-		    "60000;\n", " on_new_client = \"reject\";");
+		    "60000;\n", up_extra);
+		ASSERT_NO_FATAL_FAILURE(connect_pair(dev, host));
+		ASSERT_TRUE(roundtrip(*host, *dev, "one\n"));
+		ASSERT_NO_FATAL_FAILURE(hold_up_writer(*host));
+	}
+	// The same with reject, and the client reset since: the link is not
+	// busy, and the writer cannot take a new client until dev reads
+	// again.
+	void reject_link_held_up(int *dev) {
 		int host;
-		ASSERT_NO_FATAL_FAILURE(connect_pair(dev, &host));
-		ASSERT_TRUE(roundtrip(host, *dev, "one\n"));
-		ASSERT_NO_FATAL_FAILURE(hold_up_writer(host));
+		ASSERT_NO_FATAL_FAILURE(held_up_link(dev, &host,
+		    " on_new_client = \"reject\";"));
 		// The watchdog fails the link, which the writer cannot close
 		// yet.
 		fds_.erase(std::remove(fds_.begin(), fds_.end(), host),
@@ -581,9 +588,9 @@ protected:
 		ASSERT_TRUE(eventually([&] {
 			return !up(LINK_KIND_UPSTREAM); }, 10000));
 	}
-	// The body of the ...ThatLeftDoesNotHold... tests: host2 waits to be
-	// taken by a reject link's writer, held up, and leaves (a reset, or
-	// a close), then host3 comes.
+	// The body of AWaitingClientThat{Left,Reset}DoesNotHoldARejectLink:
+	// host2 waits to be taken by a reject link's writer, held up, and
+	// leaves (a close, or a reset), then host3 comes.
 	void a_waiting_client_leaves(bool reset) {
 		int dev;
 		ASSERT_NO_FATAL_FAILURE(reject_link_held_up(&dev));
@@ -1117,12 +1124,8 @@ TEST_P(OneDevice, ClientsBackToBackWithRejectLeaveOneTaken)
 // it sent is counted as discarded on the upstream link, not lost unseen.
 TEST_P(OneDevice, BytesOfAWaitingClientThatIsReplacedAreCounted)
 {
-	// A send may wait 30 s: the writer stays in it for the whole test.
-	start("    io_timeout_ms = 30000;\n    stall_timeout_ms = 60000;\n");
 	int dev, host1;
-	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host1));
-	ASSERT_TRUE(roundtrip(host1, dev, "one\n"));
-	ASSERT_NO_FATAL_FAILURE(hold_up_writer(host1));
+	ASSERT_NO_FATAL_FAILURE(held_up_link(&dev, &host1, ""));
 
 	// host2 waits to be taken, its 100 bytes in its socket; host3
 	// replaces it.
@@ -1145,11 +1148,8 @@ TEST_P(OneDevice, BytesOfAWaitingClientThatIsReplacedAreCounted)
 // link_close() says what a link left unread, not dropped in silence.
 TEST_P(OneDevice, BytesOfAClientWaitingWhenTheDeviceStopsAreSaid)
 {
-	start("    io_timeout_ms = 30000;\n    stall_timeout_ms = 60000;\n");
 	int dev, host1;
-	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host1));
-	ASSERT_TRUE(roundtrip(host1, dev, "one\n"));
-	ASSERT_NO_FATAL_FAILURE(hold_up_writer(host1));
+	ASSERT_NO_FATAL_FAILURE(held_up_link(&dev, &host1, ""));
 	int host2 = client_that_sent(100);
 	ASSERT_NE(host2, -1) << "host2's bytes never reached the gateway";
 

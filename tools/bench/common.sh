@@ -1,11 +1,21 @@
-# common.sh -- what the benchmarks share: the namespaces a run's ends and
-# relay live in, processes started in them and stopped by PID (their
-# process group), and the clean-up that removes every process and
-# namespace of a run on any exit.
+# common.sh -- what the benchmarks share: processes started in a network
+# namespace and stopped by PID (their process group), and the clean-up
+# that removes every process and namespace of a run on any exit; and for
+# throughput.sh and latency.sh, the namespaces their ends and relay run in
+# (bench_namespaces; detect.sh and scale.sh build their own).
 # The sourcing script sets NSS (its namespaces), W (its work directory),
 # RD (where logs go), OUT (keep W when set) and declares PID as an
 # associative array before sourcing this file; one that calls
 # bench_namespaces also sets NS, the name its namespaces start with.
+
+# bench_net_ok NET MTU MTU_SET: whether -N NET and -M MTU (MTU_SET 1 when
+# given) make sense together: lo or veth, an MTU for veth only, within
+# what an IPv4 veth takes.
+bench_net_ok() {
+	case $1 in lo|veth) ;; *) return 1 ;; esac
+	[ "$1" = veth ] || [ "$3" -eq 0 ] || return 1
+	[[ $2 =~ ^[1-9][0-9]*$ ]] && [ "$2" -ge 576 ] && [ "$2" -le 65535 ]
+}
 
 # bench_namespaces NET MTU: where the sender (host), the relay and the
 # receiver (device) run, and the addresses the relay and the receiver

@@ -10,8 +10,8 @@
 # By default everything runs on the loopback interface of one network
 # namespace that the script creates; with -N veth the host, the relay and
 # the device each have a namespace of their own, joined by veth pairs of
-# MTU bytes (-M, default 1500, Ethernet's; see common.sh). Every namespace is deleted at the end,
-# also on failure or Ctrl-C.
+# MTU bytes (-M, default 1500, Ethernet's; see common.sh). Every namespace
+# is deleted at the end, also on failure or Ctrl-C.
 # The device is devsim in echo mode; the host is "rtt" (built from rtt.c
 # next to this file), which times each request from its send() to the
 # last byte of its echo. On 1 link a request goes out every 1 ms; on 100
@@ -88,10 +88,6 @@ while getopts "n:L:d:r:N:M:o:B:h" opt; do
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] && [ "$RUNS" -le 100 ] || usage
 [[ $DUR_MS =~ ^[1-9][0-9]*$ ]] && [ "$DUR_MS" -le 600000 ] || usage
-case $NET in lo|veth) ;; *) usage ;; esac
-[ "$NET" = veth ] || [ "$MTU_SET" -eq 0 ] || usage	# -M is veth's
-[[ $MTU =~ ^[1-9][0-9]*$ ]] && [ "$MTU" -ge 576 ] && [ "$MTU" -le 65535 ] ||
-	usage
 IFS=, read -r -a RELAY_LIST <<<"$RELAYS"
 IFS=, read -r -a LINK_LIST <<<"$LINKS"
 for r in "${RELAY_LIST[@]}"; do
@@ -121,6 +117,7 @@ log() {
 
 # shellcheck source=tools/bench/common.sh
 . "$ROOT/tools/bench/common.sh"
+bench_net_ok "$NET" "$MTU" "$MTU_SET" || usage
 
 [ "$(id -u)" -eq 0 ] || die "needs root (a network namespace)"
 for t in ip ss cc cmake awk setsid; do

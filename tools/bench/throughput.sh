@@ -12,11 +12,11 @@
 # With -N veth the sender, the relay and the receiver each have a namespace
 # of their own, joined by two veth pairs of MTU bytes (-M, default 1500,
 # Ethernet's; 198.18.1.0/24 and 198.18.2.0/24); the relay's namespace
-# forwards the direct connection. Every namespace is deleted at the end, also on failure or
-# Ctrl-C. "bulk" (built from bulk.c next to
-# this file) sends BYTES (default 2 GiB) from one constant buffer, so that
-# the sender costs next to nothing, through the relay, and the receiver
-# times the bytes from the first to the last. In duplex mode each end sends
+# forwards the direct connection. Every namespace is deleted at the end,
+# also on failure or Ctrl-C. "bulk" (built from bulk.c next to this file)
+# sends BYTES (default 2 GiB) from one constant buffer, so that the sender
+# costs next to nothing, through the relay, and the receiver times the
+# bytes from the first to the last. In duplex mode each end sends
 # BYTES and receives BYTES on the same connection at once, and the figure
 # is both directions together: 2 x BYTES over the time from the first byte
 # received at either end to the last. The runs are interleaved (run 1 of
@@ -91,10 +91,6 @@ while getopts "m:n:b:p:r:N:M:so:B:h" opt; do
 	esac
 done
 case $MODE in oneway|duplex) ;; *) usage ;; esac
-case $NET in lo|veth) ;; *) usage ;; esac
-[ "$NET" = veth ] || [ "$MTU_SET" -eq 0 ] || usage	# -M is veth's
-[[ $MTU =~ ^[1-9][0-9]*$ ]] && [ "$MTU" -ge 576 ] && [ "$MTU" -le 65535 ] ||
-	usage
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] && [ "$RUNS" -le 100 ] || usage
 [[ $BYTES =~ ^[1-9][0-9]*$ ]] || usage
 [[ $BUF =~ ^[1-9][0-9]*$ ]] && [ "$BUF" -ge 4096 ] && [ "$BUF" -le 16777216 ] ||
@@ -124,6 +120,7 @@ log() {
 
 # shellcheck source=tools/bench/common.sh
 . "$ROOT/tools/bench/common.sh"
+bench_net_ok "$NET" "$MTU" "$MTU_SET" || usage
 
 [ "$(id -u)" -eq 0 ] || die "needs root (a network namespace)"
 for t in ip ss cc cmake awk setsid; do
