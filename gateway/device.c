@@ -542,7 +542,7 @@ side_move(struct side *s, int64_t now, int64_t *wake)
 		}
 		pump_hold(p);
 	}
-	if (p->held && pump_len(p) > 0) {
+	if (pump_held(p)) {
 		expiry = pump_oldest_ms(p) + s->pol.hold_max_ms;
 		if (now >= expiry) {
 			discard(s, "held longer than hold_max_ms");

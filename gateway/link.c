@@ -507,7 +507,7 @@ link_offer(struct link *l, int fd, const char *peer)
 	reject = l->ep->on_new_client == CFG_NEW_CLIENT_REJECT;
 	gone = reject && !busy && l->pending_fd != -1 &&
 	    client_gone(l->pending_fd);
-	if (reject && (busy || (l->pending_fd != -1 && !gone))) {
+	if (reject && !gone && (busy || l->pending_fd != -1)) {
 		snprintf(old_peer, sizeof(old_peer), "%s", busy ? l->peer :
 		    l->pending_peer);
 		pthread_mutex_unlock(l->mu);

@@ -144,8 +144,6 @@ pump_consume(struct pump *p, size_t n)
 		p->head += n;
 	p->len -= n;
 	p->out_total += n;
-	if (p->held && p->out_total >= p->held_end)
-		p->held = false;
 	if (p->len == 0) {
 		p->head = 0;
 		p->in_pipe = false;
@@ -264,7 +262,6 @@ pump_drain(struct pump *p, struct link *dst, uint64_t gen, int64_t now_ms)
 void
 pump_hold(struct pump *p)
 {
-	p->held = true;
 	p->held_end = p->in_total;
 }
 
@@ -285,7 +282,6 @@ pump_discard(struct pump *p)
 	p->out_total += n;
 	p->head = p->len = 0;
 	p->nmarks = 0;
-	p->held = false;
 	p->more = p->part = false;
 	return (n);
 }

@@ -38,8 +38,9 @@ struct pump {
 	int		 nmarks;
 	uint64_t	 in_total;	/* stream offsets */
 	uint64_t	 out_total;
-	bool		 held;		/* waited for a destination that was down */
-	uint64_t	 held_end;	/* stream offset past the bytes that did */
+	uint64_t	 held_end;	/* stream offset past the bytes that
+					   waited for a destination that was
+					   down (pump_held()) */
 	bool		 small;		/* the last chunk was: copy the next */
 	bool		 more;		/* src had more when the last fill
 					   returned */
@@ -113,6 +114,14 @@ pump_tops_up(const struct pump *p)
 /* The destination is down: what the pump holds now waits for it (held)
    until it has been sent or dropped; what comes later does not. */
 void	pump_hold(struct pump *);
+
+/* Whether bytes that waited for a destination that was down are still in
+   the pump. */
+static inline bool
+pump_held(const struct pump *p)
+{
+	return (p->out_total < p->held_end);
+}
 
 /* Arrival time (monotonic ms) of the oldest byte held, 0 when empty. */
 int64_t	pump_oldest_ms(const struct pump *);

@@ -331,14 +331,14 @@ TEST_P(PumpOnTcp, HeldEndsWithTheBytesThatWaited)
 	while (pump_len(&pump_) > 0 && !pump_tops_up(&pump_))
 		ASSERT_NE(pump_drain(&pump_, dst_, 0, clock_ms()), LINK_CLOSED);
 	ASSERT_TRUE(pump_tops_up(&pump_));
-	EXPECT_TRUE(pump_.held);
+	EXPECT_TRUE(pump_held(&pump_));
 	// Topped up and sent: the held bytes are out, a part of the next
 	// chunk waits, and nothing is held.
 	ASSERT_NO_FATAL_FAILURE(relay_one_fill(kChunk));
 	if (IsSkipped())
 		return;
 	EXPECT_GT(pump_len(&pump_), 0u);
-	EXPECT_FALSE(pump_.held) << "the bytes that waited are out";
+	EXPECT_FALSE(pump_held(&pump_)) << "the bytes that waited are out";
 	ASSERT_NO_FATAL_FAILURE(relay_one_fill(pump_len(&pump_) +
 	    (msg.size() - pump_.in_total)));
 	if (IsSkipped())
