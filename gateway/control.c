@@ -840,7 +840,10 @@ cl_read(struct control *ctl, struct ctl_client *cl)
 	cl_dispatch(ctl, cl);
 }
 
-/* Writable: send what is queued; all sent, close. */
+/* Writable: send what is queued; all sent, close. What went out of a
+   buffer that did not empty is cut off its front: a trace reader that
+   never quite catches up would otherwise have the buffer keep all it was
+   ever sent. */
 static void
 cl_write(struct ctl_client *cl)
 {
@@ -850,9 +853,12 @@ cl_write(struct ctl_client *cl)
 		n = send(cl->fd, cl->out.buf + cl->sent, cl->out.len - cl->sent,
 		    MSG_NOSIGNAL);
 		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR)
+			if (errno != EAGAIN && errno != EINTR) {
+				cl_close(cl);
 				return;
-			cl_close(cl);
+			}
+			strbuf_drop(&cl->out, cl->sent);
+			cl->sent = 0;
 			return;
 		}
 		cl->sent += (size_t)n;

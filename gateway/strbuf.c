@@ -109,6 +109,16 @@ strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 	return (0);
 }
 
+void
+strbuf_drop(struct strbuf *sb, size_t n)
+{
+	if (n == 0)
+		return;
+	memmove(sb->buf, sb->buf + n, sb->len - n);
+	sb->len -= n;
+	sb->buf[sb->len] = '\0';
+}
+
 char *
 strbuf_take(struct strbuf *sb, size_t *len)
 {

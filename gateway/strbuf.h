@@ -33,6 +33,9 @@ int	strbuf_printf(struct strbuf *, const char *fmt, ...)
    0, or -1 with errno ENOMEM. */
 int	strbuf_hex(struct strbuf *, const void *p, size_t len);
 
+/* Remove the first n bytes (n <= len), keeping the rest and the room. */
+void	strbuf_drop(struct strbuf *, size_t n);
+
 /* Hand the text over to the caller (free() it), set *len to its length,
    and leave the buffer empty. An empty text is a 1-byte "" allocation.
    NULL with errno ENOMEM when the buffer failed (it is freed). */

@@ -93,3 +93,22 @@ TEST(Strbuf, HexTwoLowerCaseDigitsPerByte)
 	EXPECT_EQ(std::string(sb.buf + 12), want);
 	strbuf_free(&sb);
 }
+
+TEST(Strbuf, DropKeepsTheRestTerminatedAndAppendable)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	ASSERT_EQ(strbuf_puts(&sb, "0123456789"), 0);
+	strbuf_drop(&sb, 0);
+	EXPECT_EQ(std::string(sb.buf, sb.len), "0123456789");
+	strbuf_drop(&sb, 4);
+	EXPECT_EQ(std::string(sb.buf, sb.len), "456789");
+	EXPECT_EQ(sb.buf[sb.len], '\0');
+	ASSERT_EQ(strbuf_puts(&sb, "ab"), 0);
+	EXPECT_EQ(std::string(sb.buf, sb.len), "456789ab");
+	strbuf_drop(&sb, sb.len);
+	EXPECT_EQ(sb.len, 0u);
+	EXPECT_EQ(sb.buf[0], '\0');
+	strbuf_free(&sb);
+}
