@@ -83,6 +83,8 @@ struct link {
 	struct words_snap	 last_words_out;
 
 	int64_t			 up_ms;		/* monotonic, when attached */
+	int64_t			 judged_from_ms; /* up_ms, or the policy's
+						   last change since */
 	uint64_t		 rx_gen;	/* the receiving thread's alone:
 						   generation of the last bytes
 						   it received */
@@ -382,6 +384,7 @@ link_attach(struct link *l, int fd, const char *peer)
 	snprintf(l->peer, sizeof(l->peer), "%s", peer);
 	l->since_wall_ms = clock_wall_ms();
 	l->up_ms = clock_ms();
+	l->judged_from_ms = l->up_ms;
 	atomic_store(&l->last_rx_ms, l->up_ms);
 	atomic_store(&l->send_since_ms, 0);
 	atomic_store(&l->send_progress_ms, clock_ms());
@@ -1228,6 +1231,9 @@ link_policy_changed(struct link *l)
 	const char	*what;
 
 	pthread_mutex_lock(l->mu);
+	/* The watchdog judges the new budgets from now on: a link quiet
+	   for longer than a shorter new budget is not dead for it. */
+	l->judged_from_ms = clock_ms();
 	/* The fd cannot close while we hold the lock. */
 	if (l->state == LINK_UP && !l->failed &&
 	    sockopt_link(l->fd, l->pol, &what) == -1)
@@ -1302,7 +1308,7 @@ link_wd_get(void *ctx, uint64_t *gen, struct wd_link_state *ls,
 
 	pthread_mutex_lock(l->mu);
 	if ((fd = acquire_locked(l, gen)) != -1) {
-		ls->up_ms = l->up_ms;
+		ls->judged_from_ms = l->judged_from_ms;
 		/* The policy may be replaced on reload: read it under mu. */
 		cfg_wd_policy(l->pol, p);
 	}

@@ -42,9 +42,10 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 
 	/* Peer silence as the keepalive timer measures it
 	   (keepalive_time_elapsed(): since the later of the last data and the
-	   last ACK; probe answers are ACKs). Bounded by the link's age. */
+	   last ACK; probe answers are ACKs). Bounded by the link's age, or
+	   by the time since its policy changed. */
 	silence = min_ms(min_ms(s->last_data_recv_ms, s->last_ack_recv_ms),
-	    age_ms(now_ms, ls->up_ms));
+	    age_ms(now_ms, ls->judged_from_ms));
 	v->silence_ms = silence;
 
 	if (s->so_error != 0)
@@ -130,7 +131,8 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 	   yet counts: the device did talk. */
 	if (p->rx_silence_ms > 0 && wd_reads_device(role)) {
 		rx = min_ms(min_ms(s->last_data_recv_ms,
-		    age_ms(now_ms, ls->rx_last_ms)), age_ms(now_ms, ls->up_ms));
+		    age_ms(now_ms, ls->rx_last_ms)),
+		    age_ms(now_ms, ls->judged_from_ms));
 		if (rx >= p->rx_silence_ms)
 			return (verdict_dead(v, WD_RX_SILENCE, 0, rx, false,
 			    "nothing received for %" PRId64 " ms", rx));

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "link.h"
 #include "link_peek.h"
+#include "watchdog.h"
 #include "reason.h"
 
 namespace {
@@ -308,6 +309,34 @@ TEST_F(PairLink, AReadStampsItsBytesWhenTheyCame)
 	EXPECT_GE(link_peek_rx_last_ms(l_), began + 250)
 	    << "stamped when the read began";
 	EXPECT_LE(link_peek_rx_last_ms(l_), came);
+}
+
+// A reload that changes a link's policy restarts the watchdog's clock for
+// it: the link is judged by the new budgets from then on, never for the
+// quiet that the old, longer ones allowed.
+TEST_F(PairLink, APolicyChangeRestartsTheWatchdogsClock)
+{
+	auto judged_from = [this] {
+		struct wd_link_state ls;
+		struct wd_policy p;
+		enum wd_role role;
+		uint64_t gen;
+		int64_t t = -1;
+
+		if (link_wd_ops.get(l_, &gen, &ls, &p, &role) != -1) {
+			t = ls.judged_from_ms;
+			link_wd_ops.put(l_);
+		}
+		return t;
+	};
+	int64_t up = judged_from();
+	ASSERT_NE(up, -1);
+	std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	EXPECT_EQ(judged_from(), up) << "moved without a change";
+	int64_t changed = clock_ms();
+	link_policy_changed(l_);
+	EXPECT_GE(judged_from(), changed);
+	EXPECT_GE(changed - up, 100);
 }
 
 // A thread that reads with a waiter, as a device's thread that holds data
