@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -902,6 +903,28 @@ enum io_op {
 	IO_SPLICE_OUT		/* pipe -> socket */
 };
 
+/* Past urgent data, splice() from a TCP socket stops before it, and with
+   nothing before it returns 0, as at a FIN, though the stream goes on
+   (tcp_splice_read()). Receive what follows the mark (the urgent byte
+   first: SO_OOBINLINE) and write it into the pipe, which has room for
+   len: at most PIPE_BUF bytes, a write that is whole or nothing. */
+static ssize_t
+splice_past_mark(int fd, int pipe_fd, size_t len)
+{
+	char	buf[PIPE_BUF];
+	ssize_t	rc;
+
+	if (len > sizeof(buf))
+		len = sizeof(buf);
+	if ((rc = recv(fd, buf, len, MSG_DONTWAIT)) <= 0)
+		return (rc);
+	if (write(pipe_fd, buf, (size_t)rc) != rc) {
+		errno = EIO;	/* received, and nowhere to go */
+		return (-1);
+	}
+	return (rc);
+}
+
 /* One syscall of op on l's borrowed fd, retrying EINTR: buf for recv and
    send, pipe (its write end for IO_SPLICE_IN, its read end for
    IO_SPLICE_OUT) for splice. The socket blocks as ever (SO_RCVTIMEO,
@@ -945,6 +968,10 @@ io_call(struct link *l, int fd, enum io_op op, void *buf, int pipe_fd,
 		*err = ENOTCONN;
 		*reason = reason_for_errno(l, fd, ETIMEDOUT);
 		return (rc);
+	}
+	if (rc == 0 && op == IO_SPLICE_IN && unread_bytes(fd) > 0) {
+		rc = splice_past_mark(fd, pipe_fd, len);
+		*err = errno;
 	}
 	if (rc == -1 && *err != EAGAIN && *err != EWOULDBLOCK && *err != EINTR)
 		*reason = reason_for_errno(l, fd, *err);

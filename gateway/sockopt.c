@@ -41,6 +41,11 @@ sockopt_link(int fd, const struct cfg_policy *p, const char **what)
 	*what = "TCP_NODELAY";
 	if (setint(fd, IPPROTO_TCP, TCP_NODELAY, 1) == -1)
 		return (-1);
+	/* Urgent data is a byte of the stream like any other, relayed in
+	   its place: a recv() without this skips it. */
+	*what = "SO_OOBINLINE";
+	if (setint(fd, SOL_SOCKET, SO_OOBINLINE, 1) == -1)
+		return (-1);
 	*what = "SO_RCVTIMEO/SO_SNDTIMEO";
 	return (sockopt_timeouts(fd, p->io_timeout_ms));
 }

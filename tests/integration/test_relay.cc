@@ -683,6 +683,66 @@ TEST_P(OneDevice, DeviceRestartIsReconnectedAndRelayingResumes)
 	EXPECT_TRUE(roundtrip(dev2, host2, "and back\n"));
 }
 
+// Urgent data (a Telnet "Synch", a terminal server's break) goes on as
+// the byte it is, in its place, both ways and on both paths: not skipped,
+// and not taken for the end of the stream.
+TEST_P(OneDevice, UrgentDataIsRelayedInItsPlace)
+{
+	start();
+	int dev, host;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
+	ASSERT_TRUE(roundtrip(host, dev, "warm\n"));
+	const int ends[2][2] = { { host, dev }, { dev, host } };
+	for (const auto &e : ends) {
+		ASSERT_TRUE(write_all(e[0], "ab", 2, 1000));
+		ASSERT_EQ(send(e[0], "U", 1, MSG_OOB), 1);
+		ASSERT_TRUE(write_all(e[0], "cd", 2, 1000));
+		std::string got(5, '\0');
+		EXPECT_TRUE(read_exact(e[1], &got[0], got.size(), 5000));
+		EXPECT_EQ(got, "abUcd") << (e[0] == host ? "to the device" :
+		    "to the host");
+	}
+	EXPECT_TRUE(up(LINK_KIND_DEVICE));
+	EXPECT_TRUE(up(LINK_KIND_UPSTREAM));
+	EXPECT_TRUE(roundtrip(host, dev, "after\n"));
+	EXPECT_TRUE(roundtrip(dev, host, "and back\n"));
+	EXPECT_EQ(snap(LINK_KIND_UPSTREAM).bytes_in, 5u + 5 + 6);
+}
+
+// The same in the middle of bulk, where the zero-copy path splices: a
+// splice stops before urgent data, and the byte still goes on in its
+// place, 4 MiB in, both ways.
+TEST_P(OneDevice, UrgentDataInBulkIsRelayedInItsPlace)
+{
+	start();
+	int dev, host;
+	ASSERT_NO_FATAL_FAILURE(connect_pair(&dev, &host));
+	const size_t half = 4u << 20;
+	std::vector<uint8_t> in(2 * half + 1), got(in.size());
+	fill_random(in.data(), in.size(), 5);
+	in[half] = 'U';
+	const int ends[2][2] = { { host, dev }, { dev, host } };
+	for (const auto &e : ends) {
+		bool sent = false;
+		std::thread w([&] {
+			sent = write_all(e[0], in.data(), half, 20000) &&
+			    send(e[0], &in[half], 1, MSG_OOB) == 1 &&
+			    write_all(e[0], &in[half + 1], half, 20000);
+		});
+		bool read = read_exact(e[1], got.data(), got.size(), 20000);
+		w.join();
+		EXPECT_TRUE(sent);
+		EXPECT_TRUE(read) << (e[0] == host ? "to the device" :
+		    "to the host");
+		EXPECT_EQ(fnv1a(got.data(), got.size()),
+		    fnv1a(in.data(), in.size()));
+		EXPECT_EQ(got[half], 'U');
+	}
+	EXPECT_TRUE(up(LINK_KIND_DEVICE));
+	EXPECT_TRUE(up(LINK_KIND_UPSTREAM));
+	EXPECT_TRUE(roundtrip(host, dev, "after\n"));
+}
+
 TEST_P(OneDevice, CloseModeHostSeesTheDropAndNewHostsAreClosedWhileDeviceDown)
 {
 	start();
