@@ -76,6 +76,22 @@ level_of(enum cfg_log_level l)
 	}
 }
 
+/* A reload's log.level, logged while the more verbose of the old and the
+   new level holds, so that the line shows where either level shows it. */
+static void
+gw_log_level(const struct cfg *was, const struct cfg *cfg)
+{
+	enum log_level	from = level_of(was->log_level);
+	enum log_level	to = level_of(cfg->log_level);
+
+	if (to < from)
+		log_set_level(to);
+	if (to != from)
+		log_info("reload: log.level %s -> %s", log_level_str(from),
+		    log_level_str(to));
+	log_set_level(to);
+}
+
 static enum log_target
 target_of(enum cfg_log_target t)
 {
@@ -532,7 +548,7 @@ gw_reload(struct gateway *gw, struct cfg *cfg, struct gw_reload_report *rep)
 	gw->n_devs = n;
 	pthread_mutex_unlock(&gw->mu);
 	free(old);
-	log_set_level(level_of(cfg->log_level));
+	gw_log_level(gw->cfg, cfg);
 	if (cfg->log_target != gw->cfg->log_target)
 		log_info("reload: log.target %s -> %s",
 		    log_target_str(target_of(gw->cfg->log_target)),

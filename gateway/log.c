@@ -72,6 +72,13 @@ log_set_level(enum log_level lvl)
 }
 
 const char *
+log_level_str(enum log_level l)
+{
+	return ((unsigned)l < sizeof(level_names) / sizeof(level_names[0]) ?
+	    level_names[l] : "unknown");
+}
+
+const char *
 log_target_str(enum log_target t)
 {
 	return ((unsigned)t < sizeof(target_names) / sizeof(target_names[0]) ?

@@ -17,6 +17,9 @@ enum log_target { LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_JOURNAL };
 /* Set the lowest level that is printed (default info). Thread-safe. */
 void	log_set_level(enum log_level);
 
+/* "debug", "info", "warn" or "error". */
+const char *log_level_str(enum log_level);
+
 /* "stderr", "syslog" or "journal". */
 const char *log_target_str(enum log_target);
 

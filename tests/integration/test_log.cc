@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -776,6 +777,31 @@ TEST(Log, ReloadChangesTheTarget)
 			return "on /dev/log after the reload to stderr: " + d;
 		return "";
 	});
+}
+
+// A reload that changes log.level says so, where either level shows an
+// info line: before the move to a quieter level, after one to a louder.
+TEST(Log, ReloadOfTheLevelIsLogged)
+{
+	auto conf = [](const std::string &level) {
+		std::string t = test_preamble() + "devices = ();\n";
+		const std::string was = "level = \"info\"";
+		t.replace(t.find(was), was.size(), "level = \"" + level + "\"");
+		return t;
+	};
+	GatewayProcess g(conf("info"));
+	ASSERT_TRUE(eventually([&] { return g.log_contains("started 0 "
+	    "devices"); }, 5000)) << g.log();
+	const char *const steps[][2] = { { "debug", "info -> debug" },
+	    { "warn", "debug -> warn" }, { "info", "warn -> info" } };
+	for (const auto &step : steps) {
+		g.rewrite_config(conf(step[0]));
+		kill(g.pid(), SIGHUP);
+		EXPECT_TRUE(eventually([&] { return g.log_contains(
+		    std::string("reload: log.level ") + step[1] + "\n"); },
+		    5000)) << g.log();
+	}
+	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0) << g.log();
 }
 
 // A reload to a target nobody reads (no /dev/log) takes the rest of the
