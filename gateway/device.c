@@ -342,18 +342,21 @@ side_fill_rest(struct side *s, int64_t now)
 
 /* Close t's link if it failed, once a source has passed on what it still
    queues (side_fill_rest()). Redial at once after a connection that
-   lasted; back off after a short one, so a device that accepts and drops
-   every connection is not hammered. */
+   lasted, or one the gateway ended (a host's, as its device went down);
+   back off after a short one that the peer or the network ended, so a
+   device that accepts and drops every connection is not hammered. */
 static void
 tend_close(struct side *s, struct tend *t, int64_t now)
 {
 	int64_t	up_for_ms;
+	bool	ours;
 
 	if (t->link == s->src && side_fill_rest(s, now))
 		return;
+	ours = link_failed_on_purpose(t->link);
 	if ((up_for_ms = link_close(t->link, false)) < 0)
 		return;
-	if (up_for_ms >= LINK_SHORT_MS) {
+	if (up_for_ms >= LINK_SHORT_MS || ours) {
 		backoff_reset(&t->bo);
 		t->next_try_ms = 0;
 	} else

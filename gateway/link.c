@@ -718,6 +718,18 @@ link_failed(struct link *l)
 	return (failed);
 }
 
+bool
+link_failed_on_purpose(struct link *l)
+{
+	bool	ours;
+
+	pthread_mutex_lock(l->mu);
+	ours = l->state == LINK_UP && l->failed &&
+	    l->reason == WD_REASON_NONE;
+	pthread_mutex_unlock(l->mu);
+	return (ours);
+}
+
 size_t
 link_unacked(struct link *l)
 {

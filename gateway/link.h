@@ -204,6 +204,10 @@ uint64_t link_gen(struct link *);
 /* True when the link has failed and its owner has not closed it yet. */
 bool	link_failed(struct link *);
 
+/* The same, and it failed on purpose (link_fail() with WD_REASON_NONE):
+   the gateway ended it, not its peer or the network. */
+bool	link_failed_on_purpose(struct link *);
+
 /* Bytes sent on the link that its peer has not acknowledged yet
    (SIOCOUTQ); 0 when the link is not up. */
 size_t	link_unacked(struct link *);

@@ -1464,6 +1464,40 @@ TEST_P(RelayPath, SplitTxDialThatHangsLetsASecondHostReplaceTheFirst)
 	close(second);
 }
 
+// A device that comes and goes, the gateway dialling its host
+// (on_device_down "close"): the host's connection ends with each of the
+// device's, on purpose, and is dialled again as the device comes back.
+// That is no host dropping connections, which the backoff is for: the
+// redial does not wait longer each time (backoff 100..3000 ms here).
+TEST(Relay, AHostClosedForItsDeviceIsDialledAgainAtOnce)
+{
+	int hport, hl = tcp_listen(&hport);
+	ASSERT_NE(hl, -1);
+	InProcessGateway g(test_preamble() + "devices = (\n" +
+	    device_conf("d1", listen_ep(0), connect_ep(hport),
+	    "    backoff = { min_ms = 100; max_ms = 3000; };\n") + ");\n");
+	ASSERT_TRUE(g.ok());
+	int dport = g.listen_port("d1", LINK_KIND_DEVICE);
+	ASSERT_GT(dport, 0);
+	for (int round = 0; round < 6; round++) {
+		int dev = tcp_connect(dport, 5000);
+		ASSERT_NE(dev, -1);
+		auto t0 = std::chrono::steady_clock::now();
+		int host = tcp_accept(hl, 5000);
+		long ms = ms_since(t0);
+		ASSERT_NE(host, -1) << "round " << round;
+		EXPECT_LT(ms, 500) << "round " << round << ": the host dialled "
+		    << ms << " ms after its device came";
+		ASSERT_TRUE(roundtrip(dev, host, "hello\n"));
+		close(dev);
+		EXPECT_TRUE(wait_closed(host, 5000)) << "round " << round;
+		close(host);
+		ASSERT_TRUE(eventually([&] {
+			return !g.up("d1", LINK_KIND_UPSTREAM); }, 5000));
+	}
+	close(hl);
+}
+
 TEST(Relay, Ipv6LiteralsAndHostNames)
 {
 	// The device is dialled by host name (every address of "localhost" is
