@@ -226,10 +226,11 @@ fill_to_a_tail(InProcessGateway &g, const char *dev, enum link_kind in,
 // the host reads (with polls, it first sends a line, once the writer's
 // last receive on the upstream has ended, io_timeout_ms: the line stays
 // unread): it gets every byte the device sent, then the end of its
-// connection (a reset when it sent a line).
+// connection (a reset when it sent a line). With pause_ms, it pauses
+// that long after each read, as a host on a slow line.
 void
 host_gets_the_tail(InProcessGateway &g, const char *dev, enum link_kind in,
-    int host, size_t sent, bool polls)
+    int host, size_t sent, bool polls, int pause_ms = 0)
 {
 	ASSERT_TRUE(eventually([&] { return !g.up(dev, in); }, 5000));
 	if (polls) {
@@ -250,6 +251,9 @@ host_gets_the_tail(InProcessGateway &g, const char *dev, enum link_kind in,
 		for (ssize_t i = 0; i < n; i++)
 			all_a = all_a && buf[i] == 'A';
 		got += n > 0 ? (size_t)n : 0;
+		if (pause_ms > 0)
+			std::this_thread::sleep_for(
+			    std::chrono::milliseconds(pause_ms));
 	}
 	EXPECT_TRUE(ended) << "the host's connection did not end";
 	EXPECT_EQ(got, sent) << "the host lost the device's last bytes";
@@ -1339,6 +1343,38 @@ TEST_P(RelayPath, SplitDeviceEndingBothLinksLeavesTheHostItsLastBytes)
 	close(host);
 	close(rx);
 	close(txl);
+}
+
+// A split device's tx link ends for good, its rx link stays (with
+// "close"): the host, which reads slowly, gets every byte rx sent before
+// its connection is closed, though it sent a line meanwhile, which the
+// gateway leaves unread while the device is down (the close is then a
+// reset, which drops what is still queued to the host).
+TEST_P(RelayPath, SplitTxEndingLeavesTheHostTheBytesRxSent)
+{
+	int txport, txl = tcp_listen(&txport);
+	ASSERT_NE(txl, -1);
+	// The host's zero window must not be what ends its connection.
+	InProcessGateway g(split_conf(txport, "    stall_timeout_ms = 60000;\n"));
+	int tx = -1, rx = -1, uport = 0;
+	ASSERT_NO_FATAL_FAILURE(split_up(g, txl, &tx, &rx, &uport));
+	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_RX) &&
+	    g.up("s1", LINK_KIND_TX); }, 5000));
+	int host = small_host(uport);
+	ASSERT_NE(host, -1);
+	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_UPSTREAM); },
+	    5000));
+	size_t sent;
+	ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(g, "s1", LINK_KIND_RX, rx,
+	    &sent));
+	// The tx device goes, and stays away (its redials refused).
+	close(txl);
+	close(tx);
+	ASSERT_NO_FATAL_FAILURE(host_gets_the_tail(g, "s1", LINK_KIND_TX, host,
+	    sent, true, 1));
+	EXPECT_EQ(link_of(g, "s1", LINK_KIND_RX).held_discarded, 0u);
+	close(host);
+	close(rx);
 }
 
 // A split device's tx link ends (the device closes it) while the writer,
