@@ -17,6 +17,7 @@
 #define CFG_SPATH_MAX	512	/* "devices.[12].device.rx.allow.[3]" */
 #define CFG_DEPTH_MAX	16
 #define CFG_QUOTE_MAX	96	/* a string value quoted in a message */
+#define CFG_INCLUDE_QUOTE_MAX 1024	/* an @include's file name, quoted */
 #define CFG_LITERAL_MAX	72	/* an integer literal quoted in a message */
 #define CFG_NAME_RE	"[A-Za-z0-9_.-]{1,64}"
 
@@ -396,23 +397,28 @@ cfg_get_addr(struct cfg_ctx *ctx, config_setting_t *s, bool empty_ok,
 	return (0);
 }
 
-/* The path of a Unix socket: absolute, short enough for sun_path; ""
-   (off) is fine. */
+/* The path of a Unix socket: absolute, short enough for sun_path, and
+   printable, as it is logged; "" (off) is fine. */
 static int
 cfg_get_path(struct cfg_ctx *ctx, config_setting_t *s, char *path,
     size_t len)
 {
 	char		 q[CFG_QUOTE_MAX];
-	const char	*str, *why = NULL;
+	const char	*str, *c, *why = NULL;
 
 	if ((str = config_setting_get_string(s)) == NULL) {
 		cfg_wrong_type(ctx, s, "string PATH");
 		return (-1);
 	}
+	for (c = str; *c != '\0' && (unsigned char)*c >= 0x20 && *c != 0x7f;
+	    c++)
+		;
 	if (*str != '\0' && *str != '/')
 		why = "not absolute";
 	else if (strlen(str) >= len)
 		why = "too long for a Unix socket";
+	else if (*c != '\0')
+		why = "a control character";
 	if (why != NULL) {
 		cfg_err(ctx, s, "bad path: %s (got %s, want an absolute PATH of "
 		    "at most %zu bytes, or \"\")", why, cfg_quote(str, q,
@@ -842,6 +848,7 @@ cfg_load_opt(const char *path, struct cfg **out, FILE *err, bool lookup,
 	struct cfgsrc_bad bad;
 	config_t	 lc;
 	const char	*text, *file, *nul;
+	char		 q[CFG_INCLUDE_QUOTE_MAX];
 	size_t		 len, i;
 	int		 rc = -1, line;
 
@@ -873,9 +880,10 @@ cfg_load_opt(const char *path, struct cfg **out, FILE *err, bool lookup,
 	}
 	if (cfgsrc_includes(src, &bad) == -1) {
 		if (err != NULL)
-			fprintf(err, "%s:%d: cannot include \"%s\": %s\n",
+			fprintf(err, "%s:%d: cannot include %s: %s\n",
 			    bad.file != NULL ? bad.file : path, bad.line,
-			    bad.name != NULL ? bad.name : "?",
+			    cfg_quote(bad.name != NULL ? bad.name : "?", q,
+			    sizeof(q)),
 			    errno == EINVAL ? "not a regular file" :
 			    strerror(errno));
 		goto out_close;

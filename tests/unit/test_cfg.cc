@@ -212,6 +212,11 @@ bad_cases()
 	  std::string(107, 'x') + "\"; };\n" + devs(), "F:2: control.socket: "
 	  "bad path: too long for a Unix socket (got \"/" + std::string(86, 'x') +
 	  "...\", want an absolute PATH of at most 107 bytes, or \"\")\n" },
+	{ "control_control_char", V + "control = { socket = \"/run/gw\\n"
+	  "2026-11-30T00:00:00.000Z info forged\"; };\n" + devs(),
+	  "F:2: control.socket: bad path: a control character (got "
+	  "\"/run/gw\\x0a2026-11-30T00:00:00.000Z info forged\", want an "
+	  "absolute PATH of at most 107 bytes, or \"\")\n" },
 	{ "control_type", V + "control = { socket = true; };\n" + devs(),
 	  "F:2: control.socket: wrong type (got boolean, want string PATH)\n" },
 	{ "control_unknown", V + "control = { path = \"/x\"; };\n" + devs(),
@@ -799,6 +804,12 @@ TEST_F(CfgTest, IncludedFileMustBeARegularFile)
 	    devs()), -1);
 	EXPECT_EQ(out, "F:2: cannot include \"" + dir.path("none.conf") +
 	    "\": No such file or directory\n");
+
+	// A name with a line break is said on one line, escaped.
+	EXPECT_EQ(load(V + "@include \"" + dir.path("none") + "\nforged\"\n" +
+	    devs()), -1);
+	EXPECT_EQ(out, "F:2: cannot include \"" + dir.path("none") +
+	    "\\x0aforged\": No such file or directory\n");
 
 	// Two deep, behind a commented-out one: the file and line that
 	// name it.
