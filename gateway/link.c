@@ -19,7 +19,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -90,6 +89,8 @@ struct link {
 						   generation of the last bytes
 						   it received */
 	bool			 rx_more;	/* and whether more waited */
+	bool			 rx_at_mark;	/* and whether a splice stopped
+						   at urgent data */
 	/* The owner's alone, for link_read_rest(): of the bytes the
 	   kernel held when the connection failed, how many are left. */
 	bool			 rest_known;
@@ -915,28 +916,6 @@ enum io_op {
 	IO_SPLICE_OUT		/* pipe -> socket */
 };
 
-/* Past urgent data, splice() from a TCP socket stops before it, and with
-   nothing before it returns 0, as at a FIN, though the stream goes on
-   (tcp_splice_read()). Receive what follows the mark (the urgent byte
-   first: SO_OOBINLINE) and write it into the pipe, which has room for
-   len: at most PIPE_BUF bytes, a write that is whole or nothing. */
-static ssize_t
-splice_past_mark(int fd, int pipe_fd, size_t len)
-{
-	char	buf[PIPE_BUF];
-	ssize_t	rc;
-
-	if (len > sizeof(buf))
-		len = sizeof(buf);
-	if ((rc = recv(fd, buf, len, MSG_DONTWAIT)) <= 0)
-		return (rc);
-	if (write(pipe_fd, buf, (size_t)rc) != rc) {
-		errno = EIO;	/* received, and nowhere to go */
-		return (-1);
-	}
-	return (rc);
-}
-
 /* One syscall of op on l's borrowed fd, retrying EINTR: buf for recv and
    send, pipe (its write end for IO_SPLICE_IN, its read end for
    IO_SPLICE_OUT) for splice. The socket blocks as ever (SO_RCVTIMEO,
@@ -981,10 +960,6 @@ io_call(struct link *l, int fd, enum io_op op, void *buf, int pipe_fd,
 		*reason = reason_for_errno(l, fd, ETIMEDOUT);
 		return (rc);
 	}
-	if (rc == 0 && op == IO_SPLICE_IN && unread_bytes(fd) > 0) {
-		rc = splice_past_mark(fd, pipe_fd, len);
-		*err = errno;
-	}
 	if (rc == -1 && *err != EAGAIN && *err != EWOULDBLOCK && *err != EINTR)
 		*reason = reason_for_errno(l, fd, *err);
 	return (rc);
@@ -1028,6 +1003,7 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 	bool		kicked;
 
 	*n = 0;
+	l->rx_at_mark = false;
 	/* LINK_WAKE_SIGNAL stays blocked until wait_readable(): a change
 	   after this check waits there, pending, and ends the wait at once. */
 	pthread_mutex_lock(l->mu);
@@ -1046,6 +1022,14 @@ link_in(struct link *l, enum io_op op, void *buf, int pipe_fd, size_t len,
 		return (kicked ? LINK_TIMEOUT : LINK_CLOSED);
 	if (w == NULL || wait_readable(fd, wait_ms, &w->wait_mask))
 		rc = io_call(l, fd, op, buf, pipe_fd, len, &err, &reason);
+	/* A splice() stops before urgent data and, with nothing before it,
+	   returns 0 though the stream goes on (tcp_splice_read()): nothing
+	   moved, and a receive takes the rest (SO_OOBINLINE: the urgent
+	   byte first). An end of stream leaves no byte unread. */
+	if (rc == 0 && op == IO_SPLICE_IN && unread_bytes(fd) > 0) {
+		l->rx_at_mark = true;
+		rc = -1;
+	}
 	now_ms = clock_ms();
 	/* A receive that took all it could while more waits is bulk
 	   (link_rx_more()). */
@@ -1241,6 +1225,12 @@ bool
 link_rx_more(const struct link *l)
 {
 	return (l->rx_more);
+}
+
+bool
+link_rx_at_mark(const struct link *l)
+{
+	return (l->rx_at_mark);
 }
 
 size_t

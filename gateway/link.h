@@ -282,6 +282,11 @@ uint64_t link_rx_gen(const struct link *);
    for while the peer had sent more, waiting in the kernel: bulk. */
 bool	link_rx_more(const struct link *);
 
+/* The receiving thread: whether its last link_splice_in() on l stopped
+   at urgent data (LINK_TIMEOUT, nothing moved), which only a receive,
+   link_read(), takes past. */
+bool	link_rx_at_mark(const struct link *);
+
 /* The largest segment l's connection sends now (TCP_MAXSEG), in bytes;
    0 when it is down or not TCP. */
 size_t	link_segment(struct link *);

@@ -10,8 +10,8 @@ extern "C" {
 
 /* Set SO_KEEPALIVE + TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT,
    TCP_USER_TIMEOUT, TCP_NODELAY, SO_OOBINLINE and SO_RCVTIMEO/SO_SNDTIMEO =
-   io_timeout_ms on a connected TCP socket. Returns 0, or -1 with errno set and *what
-   naming the option that failed. */
+   io_timeout_ms on a connected TCP socket. Returns 0, or -1 with errno set
+   and *what naming the option that failed. */
 int	sockopt_link(int fd, const struct cfg_policy *, const char **what);
 
 /* Keepalive alone, SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL and
