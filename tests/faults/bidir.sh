@@ -50,7 +50,8 @@ case_bidir_idle_drop() {
 	bidi_start --mode echo || return
 	bidi_host host || return
 	mark=$(gf_mark)
-	fault=$(gf_cut "$GF_DEV") || return
+	gf_cut "$GF_DEV" || return
+	fault=$GF_CUT_MS
 	gf_expect_down "$L" bidi device keepalive_timeout "$fault" \
 	    "$GF_IDLE_BUDGET_MS" $(( 2 * GF_IDLE_BUDGET_MS )) "$mark"
 	gf_stop host
@@ -68,7 +69,8 @@ case_bidir_send_drop() {
 		return
 	fi
 	mark=$(gf_mark)
-	fault=$(gf_cut "$GF_DEV") || return
+	gf_cut "$GF_DEV" || return
+	fault=$GF_CUT_MS
 	gf_expect_down "$L" bidi device ack_timeout "$fault" \
 	    "$GF_USER_TIMEOUT_MS" $(( 2 * GF_USER_TIMEOUT_MS )) "$mark"
 	gf_stop hostsrc
@@ -86,7 +88,8 @@ case_bidir_full_drop() {
 		return
 	fi
 	mark=$(gf_mark)
-	fault=$(gf_cut "$GF_DEV") || return
+	gf_cut "$GF_DEV" || return
+	fault=$GF_CUT_MS
 	gf_expect_down "$L" bidi device "ack_timeout|zero_window_stall" "$fault" \
 	    "$GF_USER_TIMEOUT_MS" $(( 2 * GF_USER_TIMEOUT_MS )) "$mark"
 	gf_stop hostsrc
@@ -148,7 +151,8 @@ case_bidir_power_cycle() {
 	bidi_start --mode echo || return
 	bidi_host host || return
 	mark=$(gf_mark)
-	fault=$(gf_cut "$GF_DEV") || return
+	gf_cut "$GF_DEV" || return
+	fault=$GF_CUT_MS
 	gf_stop dev KILL
 	gf_wipe_sockets "$GF_DEV"
 	sleep 1

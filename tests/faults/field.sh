@@ -6,7 +6,9 @@
 # A resolv.conf for the gw namespace only: `ip netns exec` mounts
 # /etc/netns/NS/resolv.conf over /etc/resolv.conf. Removed on exit.
 field_resolv_conf() {	# NAMESERVER
-	mkdir -p "/etc/netns/$GF_GW" || return 1
+	[ -d /etc/netns ] || GF_ETC_NETNS_TOP=/etc/netns
+	mkdir -p "/etc/netns/$GF_GW" ||
+	    { gf_fail "cannot make /etc/netns/$GF_GW"; return 1; }
 	GF_ETC_NETNS=/etc/netns/$GF_GW
 	printf 'nameserver %s\noptions timeout:5 attempts:2\n' "$1" \
 	    >"/etc/netns/$GF_GW/resolv.conf"
@@ -17,8 +19,9 @@ field_resolv_conf() {	# NAMESERVER
 # dialled all the same (AI_ADDRCONFIG applies to names only).
 case_field_literal_loopback_only() {
 	local port
-	ip -n "$GF_GW" -4 addr flush dev "${GF_P}gd" || return 1
-	ip -n "$GF_GW" -4 addr flush dev "${GF_P}gh" || return 1
+	ip -n "$GF_GW" -4 addr flush dev "${GF_P}gd" &&
+	    ip -n "$GF_GW" -4 addr flush dev "${GF_P}gh" ||
+	    { gf_fail "cannot take the gw namespace's addresses"; return 1; }
 	gf_devsim dev "$GF_GW" --listen 127.0.0.1:0 --mode echo || return 1
 	port=$(cat "$GF_W/dev.ready")
 	cat >"$GF_W/gatewayd.conf" <<EOF
@@ -50,7 +53,7 @@ EOF
 case_field_stop_silent_peers_and_dns() {
 	local i conf=$GF_W/gatewayd.conf t0 ms rc
 	field_resolv_conf "$GF_DEV_IP" || { gf_fail "cannot write resolv.conf"; return 1; }
-	gf_cut "$GF_DEV" >/dev/null || return 1
+	gf_cut "$GF_DEV" || return 1
 	{
 		cat <<EOF
 version = 1;

@@ -47,6 +47,7 @@ declare -A GF_FD=()
 declare -A GF_START=()
 GF_TIMER_FD=""
 GF_ETC_NETNS=""
+GF_ETC_NETNS_TOP=""	# /etc/netns, when the test made it
 
 # ---- time ----
 
@@ -130,6 +131,7 @@ gf_cleanup() {
 	done
 	# A namespace's own /etc files (resolv.conf), if a test made them.
 	[ -n "$GF_ETC_NETNS" ] && rm -rf "$GF_ETC_NETNS"
+	[ -n "$GF_ETC_NETNS_TOP" ] && rmdir "$GF_ETC_NETNS_TOP" 2>/dev/null
 	if [ -n "$GF_W" ] && [ -d "$GF_W" ]; then
 		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${GF_KEEP:-}" ]; then
 			echo "work directory kept: $GF_W"
@@ -419,8 +421,9 @@ gf_wait_up() {
 
 # ---- faults ----
 
-# gf_cut NS: pull the cable of NS: drop every packet in and out. Prints the
-# wall-clock ms at which the drop is in force.
+# gf_cut NS: pull the cable of NS: drop every packet in and out. Sets
+# GF_CUT_MS to the wall-clock ms at which the drop is in force. Not in a
+# $(...): a failure must count in this shell.
 gf_cut() {
 	ip netns exec "$1" nft -f - <<'EOF' || { gf_fail "nft failed in $1"; return 1; }
 table inet gfcut {
@@ -428,7 +431,7 @@ table inet gfcut {
 	chain out { type filter hook output priority 0; policy drop; }
 }
 EOF
-	gf_now
+	GF_CUT_MS=$(gf_now)
 }
 
 gf_uncut() {	# NS

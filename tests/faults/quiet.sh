@@ -108,7 +108,8 @@ quiet_blip() {
 	esac
 	delay=$(( t0 + delay - $(gf_now) ))
 	[ $delay -gt 0 ] && gf_sleep_ms $delay
-	start=$(gf_cut "$ns") || return 1
+	gf_cut "$ns" || return 1
+	start=$GF_CUT_MS
 	gf_sleep_ms "$GF_BLIP_MS"
 	probes=$(gf_keepalive_probes "$filter")
 	gf_uncut "$ns"

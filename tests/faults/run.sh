@@ -61,6 +61,13 @@ quiet.idle-60s) gf_init 120 ;;
 *) gf_init 70 ;;
 esac
 "$gf_fn"
+gf_rc=$?
+# A case that gave up at a step whose failure was not counted has not
+# passed either.
+if [ "$gf_rc" -ne 0 ] && [ "$GF_FAILS" -eq 0 ]; then
+	echo "FAIL: $gf_case ended early (status $gf_rc)"
+	GF_FAILS=1
+fi
 if [ "$GF_FAILS" -gt 0 ]; then
 	echo "=== $gf_case: FAILED ($GF_FAILS)"
 	exit 1

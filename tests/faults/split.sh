@@ -80,7 +80,8 @@ case_split_idle_drop() {
 	split_rx_client rx || return
 	split_host host rx || return
 	mark=$(gf_mark)
-	fault=$(gf_cut "$GF_DEV") || return
+	gf_cut "$GF_DEV" || return
+	fault=$GF_CUT_MS
 	gf_expect_down "$L rx" split rx keepalive_timeout "$fault" \
 	    "$GF_IDLE_BUDGET_MS" $(( 2 * GF_IDLE_BUDGET_MS )) "$mark"
 	gf_expect_down "$L tx" split tx keepalive_timeout "$fault" \
@@ -102,7 +103,8 @@ case_split_send_drop() {
 		return
 	fi
 	mark=$(gf_mark)
-	fault=$(gf_cut "$GF_DEV") || return
+	gf_cut "$GF_DEV" || return
+	fault=$GF_CUT_MS
 	gf_expect_down "$L tx" split tx ack_timeout "$fault" \
 	    "$GF_USER_TIMEOUT_MS" $(( 2 * GF_USER_TIMEOUT_MS )) "$mark"
 	gf_expect_down "$L rx" split rx keepalive_timeout "$fault" \
@@ -124,7 +126,8 @@ case_split_full_drop() {
 		return
 	fi
 	mark=$(gf_mark)
-	fault=$(gf_cut "$GF_DEV") || return
+	gf_cut "$GF_DEV" || return
+	fault=$GF_CUT_MS
 	gf_expect_down "$L tx" split tx "ack_timeout|zero_window_stall" "$fault" \
 	    "$GF_USER_TIMEOUT_MS" $(( 2 * GF_USER_TIMEOUT_MS )) "$mark"
 	gf_expect_down "$L rx" split rx keepalive_timeout "$fault" \
@@ -158,7 +161,8 @@ case_split_rx_stream_drop() {
 		return
 	fi
 	mark=$(gf_mark)
-	fault=$(gf_cut "$GF_DEV") || return
+	gf_cut "$GF_DEV" || return
+	fault=$GF_CUT_MS
 	gf_expect_down "$L rx" split rx keepalive_timeout "$fault" \
 	    "$GF_IDLE_BUDGET_MS" $(( 2 * GF_IDLE_BUDGET_MS )) "$mark"
 	gf_expect_down "$L tx" split tx keepalive_timeout "$fault" \
@@ -257,7 +261,8 @@ case_split_power_cycle() {
 	split_rx_client rx || return
 	split_host host rx || return
 	mark=$(gf_mark)
-	fault=$(gf_cut "$GF_DEV") || return
+	gf_cut "$GF_DEV" || return
+	fault=$GF_CUT_MS
 	gf_stop tx KILL
 	gf_stop rx KILL
 	gf_wipe_sockets "$GF_DEV"

@@ -17,7 +17,8 @@ case_upstream_idle_drop() {
 	bidi_start --mode echo || return
 	bidi_host host || return
 	mark=$(gf_mark)
-	fault=$(gf_cut "$GF_HOST") || return
+	gf_cut "$GF_HOST" || return
+	fault=$GF_CUT_MS
 	gf_expect_down "$L" bidi upstream keepalive_timeout "$fault" \
 	    "$GF_IDLE_BUDGET_MS" $(( 2 * GF_IDLE_BUDGET_MS )) "$mark"
 	gf_stop host
@@ -37,7 +38,8 @@ case_upstream_send_drop() {
 		return
 	fi
 	mark=$(gf_mark)
-	fault=$(gf_cut "$GF_HOST") || return
+	gf_cut "$GF_HOST" || return
+	fault=$GF_CUT_MS
 	gf_expect_down "$L" bidi upstream ack_timeout "$fault" \
 	    "$GF_USER_TIMEOUT_MS" $(( 2 * GF_USER_TIMEOUT_MS )) "$mark"
 	gf_stop hostsink
@@ -57,7 +59,8 @@ case_upstream_full_drop() {
 		return
 	fi
 	mark=$(gf_mark)
-	fault=$(gf_cut "$GF_HOST") || return
+	gf_cut "$GF_HOST" || return
+	fault=$GF_CUT_MS
 	gf_expect_down "$L" bidi upstream "ack_timeout|zero_window_stall" "$fault" \
 	    "$GF_USER_TIMEOUT_MS" $(( 2 * GF_USER_TIMEOUT_MS )) "$mark"
 	gf_stop hoststop
