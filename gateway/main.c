@@ -96,6 +96,26 @@ check_watchdog_fit(struct notify *nt, int period_ms)
 		    "WatchdogSec=", period_ms, (long long)wd_ms);
 }
 
+/* A period longer than half the manager's interval is refused: pings
+   would come at best every period, and a sweep that takes a little
+   longer than usual would get a healthy daemon killed, restarted and
+   killed again. 0, or -1 with the reason in err. */
+static int
+fit_watchdog(const struct cfg *cfg, const struct notify *nt, char *err,
+    size_t errlen)
+{
+	int64_t	wd_ms = notify_watchdog_ms(nt);
+
+	if (wd_ms == 0 || cfg->watchdog_period_ms <= wd_ms / 2)
+		return (0);
+	snprintf(err, errlen, "sets watchdog.period_ms %d, too long for the "
+	    "service manager's watchdog (%lld ms), which is pinged only after "
+	    "a completed sweep: want at most %lld, best under a quarter of "
+	    "WatchdogSec=", cfg->watchdog_period_ms, (long long)wd_ms,
+	    (long long)(wd_ms / 2));
+	return (-1);
+}
+
 /* Load path with loader (cfg_load for -t, which touches no network;
    cfg_load_lookup for a start; cfg_load_regular for a reload), printing
    every error (and warning) on stderr, and into msgs too when it is not
@@ -314,7 +334,8 @@ reload(struct gateway *gw, const char *path, struct notify *nt,
 		    "valid; running configuration kept", path);
 		return (CONTROL_WARNING);
 	}
-	if (fit_nofile(cfg, ctl_path, err, sizeof(err)) == -1) {
+	if (fit_nofile(cfg, ctl_path, err, sizeof(err)) == -1 ||
+	    fit_watchdog(cfg, nt, err, sizeof(err)) == -1) {
 		gw_reload_rejected(gw);
 		log_warnx("reload: %s %s; running configuration kept", path,
 		    err);
@@ -476,6 +497,14 @@ main(int argc, char *argv[])
 		fatal("notify_open: %s", strerror(errno));
 	if (err[0] != '\0')
 		log_warnx("%s", err);
+	/* Exit 78: the unit does not restart into the same kill. */
+	if (fit_watchdog(cfg, nt, err, sizeof(err)) == -1) {
+		snprintf(line, sizeof(line), "%s: %s\n", path, err);
+		log_stderr_text(line);
+		cfg_free(cfg);
+		notify_close(nt);
+		return (EX_CONFIG);
+	}
 
 	log_info("gatewayd %s starting with %s", GATEWAYD_VERSION, path);
 	n = cfg->n_devices;
