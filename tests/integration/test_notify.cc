@@ -337,42 +337,46 @@ TEST(Notify, WarnsWhenThePeriodIsTooLongForTheManager)
 	close(d);
 }
 
+// gatewayd's device listening and a service manager whose watchdog wants
+// a ping every usec microseconds, in the environment a unit gets.
+struct Watched {
+	Manager mgr;
+	Env env;
+	int dport = 0, d = -1;
+
+	explicit Watched(const char *usec)
+	{
+		d = tcp_listen(&dport);
+		env.set("NOTIFY_SOCKET", mgr.env());
+		env.set("WATCHDOG_USEC", usec);
+	}
+	~Watched() { if (d != -1) close(d); }
+	bool ok() { return mgr.ok() && d != -1; }
+};
+
 // One too long for half of it is refused: the manager would kill a healthy
 // daemon, and the unit restart it into the same end. At the start, exit 78
 // (which the unit does not restart); at a reload, the running configuration
 // is kept.
 TEST(Notify, RefusesAPeriodTheManagersWatchdogCannotWaitFor)
 {
-	Manager mgr;
-	Env env;
-	int dport, d = tcp_listen(&dport);
-
-	ASSERT_TRUE(mgr.ok());
-	ASSERT_NE(d, -1);
-	env.set("NOTIFY_SOCKET", mgr.env());
-	env.set("WATCHDOG_USEC", "80000");
-	GatewayProcess g(one_device(dport, 0));
+	Watched w("80000");
+	ASSERT_TRUE(w.ok());
+	GatewayProcess g(one_device(w.dport, 0));
 	EXPECT_EQ(g.wait_exit(5000), 78) << g.log();
 	EXPECT_TRUE(g.log_contains("sets watchdog.period_ms 50, too long for "
 	    "the service manager's watchdog (80 ms)")) << g.log();
-	close(d);
 }
 
 TEST(Notify, ReloadToAPeriodTheManagersWatchdogCannotWaitForIsRejected)
 {
-	Manager mgr;
-	Env env;
+	Watched w("1000000");
 	Msg m;
-	int dport, d = tcp_listen(&dport);
-
-	ASSERT_TRUE(mgr.ok());
-	ASSERT_NE(d, -1);
-	env.set("NOTIFY_SOCKET", mgr.env());
-	env.set("WATCHDOG_USEC", "1000000");
-	GatewayProcess g(one_device(dport, 0));
-	ASSERT_TRUE(mgr.next_state(&m, 10000)) << g.log();
+	ASSERT_TRUE(w.ok());
+	GatewayProcess g(one_device(w.dport, 0));
+	ASSERT_TRUE(w.mgr.next_state(&m, 10000)) << g.log();
 	EXPECT_TRUE(m.has("READY=1")) << m.text;
-	std::string text = one_device(dport, 0);
+	std::string text = one_device(w.dport, 0);
 	const std::string was = "period_ms = 50;";
 	text.replace(text.find(was), was.size(), "period_ms = 600;");
 	g.rewrite_config(text);
@@ -385,7 +389,6 @@ TEST(Notify, ReloadToAPeriodTheManagersWatchdogCannotWaitForIsRejected)
 		    "configuration kept"); }, 5000)) << g.log();
 	EXPECT_FALSE(g.log_contains("reload: watchdog.period_ms")) << g.log();
 	EXPECT_EQ(g.signal_and_wait(SIGTERM, 5000), 0) << g.log();
-	close(d);
 }
 
 TEST(NotifyModule, AbstractSocket)

@@ -278,6 +278,22 @@ struct WaitingTx {
 	}
 };
 
+// A split device s1 with a tail (RelayPath::split_with_a_tail()): the
+// gateway goes first at the end, then the descriptors still open.
+struct SplitTail {
+	std::unique_ptr<InProcessGateway> g;
+	int txl = -1, tx = -1, rx = -1, host = -1;
+	size_t sent = 0;
+
+	~SplitTail()
+	{
+		g.reset();
+		for (int fd : { host, rx, tx, txl })
+			if (fd != -1)
+				close(fd);
+	}
+};
+
 // Each test runs on both paths: splice (zero copy) and copy.
 class RelayPath : public ::testing::TestWithParam<const char *> {
 protected:
@@ -332,6 +348,30 @@ protected:
 		ASSERT_GT(*uport, 0);
 		ASSERT_NE(*tx = tcp_accept(txl, 5000), -1);
 		ASSERT_NE(*rx = tcp_connect(rxport, 5000), -1);
+	}
+
+	// s1 of split_conf() (a host's zero window must not be what ends
+	// its connection) in t->g, up, both device links up, a host that
+	// takes little on the upstream, and the gateway holding a tail of
+	// t->sent bytes that rx sent, for that host.
+	void
+	split_with_a_tail(SplitTail *t)
+	{
+		int txport, uport = 0;
+
+		ASSERT_NE(t->txl = tcp_listen(&txport), -1);
+		t->g.reset(new InProcessGateway(split_conf(txport,
+		    "    stall_timeout_ms = 60000;\n")));
+		InProcessGateway &g = *t->g;
+		ASSERT_NO_FATAL_FAILURE(split_up(g, t->txl, &t->tx, &t->rx,
+		    &uport));
+		ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_RX) &&
+		    g.up("s1", LINK_KIND_TX); }, 5000));
+		ASSERT_NE(t->host = small_host(uport), -1);
+		ASSERT_TRUE(eventually([&] {
+			return g.up("s1", LINK_KIND_UPSTREAM); }, 5000));
+		ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(g, "s1", LINK_KIND_RX,
+		    t->rx, &t->sent));
 	}
 };
 
@@ -1320,29 +1360,14 @@ TEST_P(OneDevice, PeerResetWhileGatewayWritesDoesNotKillTheProcess)
 // the upstream to the reader).
 TEST_P(RelayPath, SplitDeviceEndingBothLinksLeavesTheHostItsLastBytes)
 {
-	int txport, txl = tcp_listen(&txport);
-	ASSERT_NE(txl, -1);
-	// The host's zero window must not be what ends its connection.
-	InProcessGateway g(split_conf(txport, "    stall_timeout_ms = 60000;\n"));
-	int tx = -1, rx = -1, uport = 0;
-	ASSERT_NO_FATAL_FAILURE(split_up(g, txl, &tx, &rx, &uport));
-	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_RX) &&
-	    g.up("s1", LINK_KIND_TX); }, 5000));
-	int host = small_host(uport);
-	ASSERT_NE(host, -1);
-	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_UPSTREAM); },
-	    5000));
-	size_t sent;
-	ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(g, "s1", LINK_KIND_RX, rx,
-	    &sent));
-	close(tx);
-	shutdown(rx, SHUT_WR);
-	ASSERT_NO_FATAL_FAILURE(host_gets_the_tail(g, "s1", LINK_KIND_RX, host,
-	    sent, false));
-	EXPECT_EQ(link_of(g, "s1", LINK_KIND_RX).held_discarded, 0u);
-	close(host);
-	close(rx);
-	close(txl);
+	SplitTail t;
+	ASSERT_NO_FATAL_FAILURE(split_with_a_tail(&t));
+	close(t.tx);
+	t.tx = -1;
+	shutdown(t.rx, SHUT_WR);
+	ASSERT_NO_FATAL_FAILURE(host_gets_the_tail(*t.g, "s1", LINK_KIND_RX,
+	    t.host, t.sent, false));
+	EXPECT_EQ(link_of(*t.g, "s1", LINK_KIND_RX).held_discarded, 0u);
 }
 
 // A split device's tx link ends for good, its rx link stays (with
@@ -1352,29 +1377,15 @@ TEST_P(RelayPath, SplitDeviceEndingBothLinksLeavesTheHostItsLastBytes)
 // reset, which drops what is still queued to the host).
 TEST_P(RelayPath, SplitTxEndingLeavesTheHostTheBytesRxSent)
 {
-	int txport, txl = tcp_listen(&txport);
-	ASSERT_NE(txl, -1);
-	// The host's zero window must not be what ends its connection.
-	InProcessGateway g(split_conf(txport, "    stall_timeout_ms = 60000;\n"));
-	int tx = -1, rx = -1, uport = 0;
-	ASSERT_NO_FATAL_FAILURE(split_up(g, txl, &tx, &rx, &uport));
-	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_RX) &&
-	    g.up("s1", LINK_KIND_TX); }, 5000));
-	int host = small_host(uport);
-	ASSERT_NE(host, -1);
-	ASSERT_TRUE(eventually([&] { return g.up("s1", LINK_KIND_UPSTREAM); },
-	    5000));
-	size_t sent;
-	ASSERT_NO_FATAL_FAILURE(fill_to_a_tail(g, "s1", LINK_KIND_RX, rx,
-	    &sent));
+	SplitTail t;
+	ASSERT_NO_FATAL_FAILURE(split_with_a_tail(&t));
 	// The tx device goes, and stays away (its redials refused).
-	close(txl);
-	close(tx);
-	ASSERT_NO_FATAL_FAILURE(host_gets_the_tail(g, "s1", LINK_KIND_TX, host,
-	    sent, true, 1));
-	EXPECT_EQ(link_of(g, "s1", LINK_KIND_RX).held_discarded, 0u);
-	close(host);
-	close(rx);
+	close(t.txl);
+	close(t.tx);
+	t.txl = t.tx = -1;
+	ASSERT_NO_FATAL_FAILURE(host_gets_the_tail(*t.g, "s1", LINK_KIND_TX,
+	    t.host, t.sent, true, 1));
+	EXPECT_EQ(link_of(*t.g, "s1", LINK_KIND_RX).held_discarded, 0u);
 }
 
 // A split device's tx link ends (the device closes it) while the writer,
