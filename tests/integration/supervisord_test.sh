@@ -68,6 +68,10 @@ is_gatewayd() {
 cleanup() {
 	local rc=$? i
 	trap - EXIT INT TERM HUP
+	# Started, and failed before its pid was read.
+	if [ -z "$sup_pid" ] && [ -s "$tmp/supervisord.pid" ]; then
+		sup_pid=$(tr -dc '0-9' <"$tmp/supervisord.pid")
+	fi
 	if [ -n "$sup_pid" ]; then
 		supctl shutdown >/dev/null
 		for i in $(seq 100); do
@@ -242,7 +246,8 @@ is_gatewayd "$pid1" || fail "supervisorctl pid gave $pid1, not a gatewayd"
 gw_pids+=("$pid1")
 wait_for 10 "listening ports logged" read_ports
 wait_for 10 "relaying through gatewayd" relay_ok
-curl -fsS "http://127.0.0.1:$sport/status?format=text" | grep -q "press1	device	up" ||
+curl -fsS --max-time 5 "http://127.0.0.1:$sport/status?format=text" |
+    grep -q "press1	device	up" ||
     fail "status does not show press1/device up"
 log "RUNNING as $pid1, relaying (upstream port $uport, status port $sport)"
 

@@ -284,7 +284,7 @@ gateway_died() {
 
 # run_one N ROUND
 run_one() {
-	local n=$1 r=$2 gpid t0 i up last pid cpu0 cpu1 h0 h1 m k sz tm
+	local n=$1 r=$2 gpid t0 i up last pid cpu0 cpu1 h0 h1 m k sz tm killer
 	RD=$W/n$n/r$r
 	mkdir -p "$RD"
 	write_config "$n" "$RD/gatewayd.conf"
@@ -370,9 +370,14 @@ run_one() {
 	# Stop.
 	t0=${EPOCHREALTIME/./}
 	kill -TERM "$gpid"
+	# Bounded: a daemon that does not stop is what this measures.
+	( sleep 10; kill -KILL "$gpid" 2>/dev/null ) &
+	killer=$!
 	wait "$gpid"
 	m=$?
 	tm=$(( ${EPOCHREALTIME/./} - t0 ))
+	kill "$killer" 2>/dev/null
+	wait "$killer" 2>/dev/null
 	unset "PID[gatewayd]"
 	result "$n" "$r" stop_ms "$(awk -v u="$tm" 'BEGIN { printf "%.0f", u / 1000 }')"
 	result "$n" "$r" exit "$m"
