@@ -526,14 +526,14 @@ TEST(Reload, StatusServerStaysWhereItWasWhenItsNewPortIsTaken)
 
 	// A free port (port 0 on another loopback address): the server
 	// moves there, and the reload took.
-	g.rewrite_config(conf("127.0.0.2:0"));
+	g.rewrite_config(conf("[::1]:0"));
 	EXPECT_EQ(gwctl_reload(sock, &out), 0) << out;
 	EXPECT_NE(last_line(out).find("OK: reloaded "), std::string::npos)
 	    << out;
 	std::vector<std::string> m;
 	ASSERT_TRUE(re_search(g.log(), "status: serving /metrics and /status "
-	    "on http://127\\.0\\.0\\.2:([0-9]+)", &m)) << g.log();
-	HttpReply r = http_get(std::stoi(m[0]), "/metrics", "127.0.0.2");
+	    "on http://\\[::1\\]:([0-9]+)", &m)) << g.log();
+	HttpReply r = http_get(std::stoi(m[0]), "/metrics", "::1");
 	EXPECT_EQ(r.status, 200) << g.log();
 	EXPECT_NE(r.body.find(ok + "1\n"), std::string::npos) << r.body;
 	EXPECT_EQ(tcp_connect(sport, 500), -1) << "old status port still open";

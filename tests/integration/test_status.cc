@@ -833,14 +833,14 @@ TEST(Status, ReloadMovesOrStopsTheServer)
 		ASSERT_EQ(cfg_load(p.c_str(), &cfg, stderr), 0);
 		gw_reload(g.gw(), cfg, nullptr);
 	};
-	// Moved to another address (127.0.0.2 is loopback too), port 0.
-	reload("127.0.0.2:0", devices);
+	// Moved to another address (::1, loopback too), port 0.
+	reload("[::1]:0", devices);
 	int p2 = logged_port(g, "status: serving", 2);
 	ASSERT_GT(p2, 0) << g.log();
-	EXPECT_EQ(http_get(p2, "/status", "127.0.0.2").status, 200);
+	EXPECT_EQ(http_get(p2, "/status", "::1").status, 200);
 	EXPECT_EQ(tcp_connect(p1, 500), -1);
 	reload("", devices);
-	EXPECT_EQ(tcp_connect(p2, 500, "127.0.0.2"), -1);
+	EXPECT_EQ(tcp_connect(p2, 500, "::1"), -1);
 	reload(loopback(0), devices);
 	int p3 = logged_port(g, "status: serving", 3);
 	ASSERT_GT(p3, 0) << g.log();
