@@ -330,6 +330,14 @@ cfg_keepalive_budget_ms(const struct cfg_policy *p)
 	return (ms > INT_MAX ? INT_MAX : ms < 0 ? 0 : (int)ms);
 }
 
+bool
+cfg_quiet_budgets_shorter(const struct cfg_policy *was,
+    const struct cfg_policy *now)
+{
+	return (cfg_keepalive_budget_ms(now) < cfg_keepalive_budget_ms(was) ||
+	    now->user_timeout_ms < was->user_timeout_ms);
+}
+
 /* Append one issue when there is room; returns the new count. */
 static int
 cfg_issue(struct cfg_issue *iv, int n, int max, bool warning,

@@ -119,6 +119,11 @@ void	cfg_wd_policy(const struct cfg_policy *, struct wd_policy *);
    a silent idle peer (wd_budget_ms(), clamped to an int). */
 int	cfg_keepalive_budget_ms(const struct cfg_policy *);
 
+/* Whether now shortens a budget of was that a quiet, healthy link's
+   silence is held against: keepalive's, or the user timeout. */
+bool	cfg_quiet_budgets_shorter(const struct cfg_policy *was,
+	    const struct cfg_policy *now);
+
 /* Print, for every link of every device, its detection budgets -- the
    worst case from a peer's last sign of life to the verdict: a silent
    idle peer, data in flight, a stalled peer, FIN/RST (and no byte received

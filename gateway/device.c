@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "cfg_schema.h"
 #include "clock.h"
 #include "device.h"
 #include "endpoint.h"
@@ -276,7 +277,7 @@ attach(struct side *s, struct link *l, int fd, const char *peer)
 	moved = s->pol_gen != s->dev->pol_gen;
 	pthread_mutex_unlock(&s->dev->sync.mu);
 	if (moved)
-		link_policy_changed(l);
+		link_policy_changed(l, false);	/* just up: judged from now */
 }
 
 static void
@@ -858,9 +859,11 @@ device_stop(struct device *dev)
 void
 device_set_policy(struct device *dev, const struct cfg_policy *pol)
 {
+	bool	shorter;
 	int	k;
 
 	pthread_mutex_lock(&dev->sync.mu);
+	shorter = cfg_quiet_budgets_shorter(&dev->cfg.pol, pol);
 	dev->cfg.pol = *pol;
 	dev->pol_gen++;
 	link_sync_changed(&dev->sync);
@@ -869,7 +872,7 @@ device_set_policy(struct device *dev, const struct cfg_policy *pol)
 	   at once. */
 	for (k = 0; k < LINK_KIND_COUNT; k++)
 		if (dev->links[k] != NULL)
-			link_policy_changed(dev->links[k]);
+			link_policy_changed(dev->links[k], shorter);
 }
 
 const struct cfg_device *

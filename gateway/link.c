@@ -83,8 +83,9 @@ struct link {
 	struct words_snap	 last_words_out;
 
 	int64_t			 up_ms;		/* monotonic, when attached */
-	int64_t			 judged_from_ms; /* up_ms, or the policy's
-						   last change since */
+	int64_t			 judged_from_ms; /* up_ms, or a later
+						   reload's that shortened
+						   the silence budgets */
 	uint64_t		 rx_gen;	/* the receiving thread's alone:
 						   generation of the last bytes
 						   it received */
@@ -1255,14 +1256,15 @@ link_count_discarded(struct link *l, size_t n)
 }
 
 void
-link_policy_changed(struct link *l)
+link_policy_changed(struct link *l, bool shorter)
 {
 	const char	*what;
 
 	pthread_mutex_lock(l->mu);
-	/* The watchdog judges the new budgets from now on: a link quiet
-	   for longer than a shorter new budget is not dead for it. */
-	l->judged_from_ms = clock_ms();
+	/* The watchdog holds silence against shorter budgets from now on:
+	   a link quiet for longer than the new budget is not dead for it. */
+	if (shorter)
+		l->judged_from_ms = clock_ms();
 	/* The fd cannot close while we hold the lock. */
 	if (l->state == LINK_UP && !l->failed &&
 	    sockopt_link(l->fd, l->pol, &what) == -1)
@@ -1337,6 +1339,7 @@ link_wd_get(void *ctx, uint64_t *gen, struct wd_link_state *ls,
 
 	pthread_mutex_lock(l->mu);
 	if ((fd = acquire_locked(l, gen)) != -1) {
+		ls->up_ms = l->up_ms;
 		ls->judged_from_ms = l->judged_from_ms;
 		/* The policy may be replaced on reload: read it under mu. */
 		cfg_wd_policy(l->pol, p);

@@ -217,8 +217,10 @@ size_t	link_unacked(struct link *);
 void	link_set_connecting(struct link *, bool);
 
 /* The link's policy changed (reload): give a live socket the new
-   keepalive, user timeout and I/O timeouts at once. */
-void	link_policy_changed(struct link *);
+   keepalive, user timeout and I/O timeouts at once. With shorter (the
+   keepalive or user timeout budget is), the watchdog holds only the
+   silence from now on against them. */
+void	link_policy_changed(struct link *, bool shorter);
 
 /* One blocking recv() (at most io_timeout_ms: SO_RCVTIMEO) into buf, or
    one send() of buf (may be partial), with MSG_NOSIGNAL, on the link's

@@ -33,7 +33,7 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
     const struct wd_policy *p, const struct wd_link_state *ls, int64_t now_ms,
     struct wd_verdict *v)
 {
-	int64_t	silence, stall, rx;
+	int64_t	silence, judged, stall, rx;
 
 	memset(v, 0, sizeof(*v));
 	v->unacked_bytes = s->outq_bytes;
@@ -42,10 +42,13 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 
 	/* Peer silence as the keepalive timer measures it
 	   (keepalive_time_elapsed(): since the later of the last data and the
-	   last ACK; probe answers are ACKs). Bounded by the link's age, or
-	   by the time since its policy changed. */
+	   last ACK; probe answers are ACKs). Bounded by the link's age. Held
+	   against the keepalive and user-timeout budgets only since they were
+	   set: a reload that shortened them must not find the quiet the old
+	   ones allowed. */
 	silence = min_ms(min_ms(s->last_data_recv_ms, s->last_ack_recv_ms),
-	    age_ms(now_ms, ls->judged_from_ms));
+	    age_ms(now_ms, ls->up_ms));
+	judged = min_ms(silence, age_ms(now_ms, ls->judged_from_ms));
 	v->silence_ms = silence;
 
 	if (s->so_error != 0)
@@ -88,7 +91,7 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 		    s->snd_wnd_known && s->snd_wnd == 0 ? "zero" : "closed",
 		    s->last_data_sent_ms, s->notsent_bytes));
 	if (window_closed(s) && !answers_probes(s) &&
-	    silence >= p->user_timeout_ms)
+	    judged >= p->user_timeout_ms)
 		return (verdict_dead(v, WD_ACK_TIMEOUT, 0, silence, true,
 		    "peer silent %" PRId64 " ms, %u window probes unanswered, "
 		    "%" PRIu32 " bytes waiting", silence, s->probes,
@@ -112,7 +115,7 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 	   The config check keeps user_timeout_ms >= the idle budget, so the
 	   silence of a quiet healthy link before we wrote cannot reach it. */
 	if (in_flight(s) && !(s->snd_wnd_known && s->snd_wnd == 0) &&
-	    silence >= p->user_timeout_ms)
+	    judged >= p->user_timeout_ms)
 		return (verdict_dead(v, WD_ACK_TIMEOUT, 0, silence, true,
 		    "%" PRIu32 " bytes unacknowledged, peer silent %" PRId64
 		    " ms, %u retransmissions", in_flight_bytes(s), silence,
@@ -122,7 +125,7 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 	   A peer that answers refreshes last_ack_recv every idle_s, so a
 	   quiet healthy link stays under idle_s + interval_s: never dead. */
 	if (s->outq_bytes == 0 && s->unacked == 0 &&
-	    silence >= wd_budget_ms(p, WD_KEEPALIVE_TIMEOUT))
+	    judged >= wd_budget_ms(p, WD_KEEPALIVE_TIMEOUT))
 		return (verdict_dead(v, WD_KEEPALIVE_TIMEOUT, 0, silence, false,
 		    "%u probes unanswered, peer silent %" PRId64 " ms",
 		    s->probes, silence));
@@ -131,8 +134,7 @@ wd_judge(const struct wd_sample *s, enum wd_role role,
 	   yet counts: the device did talk. */
 	if (p->rx_silence_ms > 0 && wd_reads_device(role)) {
 		rx = min_ms(min_ms(s->last_data_recv_ms,
-		    age_ms(now_ms, ls->rx_last_ms)),
-		    age_ms(now_ms, ls->judged_from_ms));
+		    age_ms(now_ms, ls->rx_last_ms)), age_ms(now_ms, ls->up_ms));
 		if (rx >= p->rx_silence_ms)
 			return (verdict_dead(v, WD_RX_SILENCE, 0, rx, false,
 			    "nothing received for %" PRId64 " ms", rx));

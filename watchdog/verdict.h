@@ -47,12 +47,12 @@ struct wd_policy {
  */
 struct wd_link_state {
 	bool		up;		/* connected; nothing judged before */
-	/* When it came up, or later, when a reload changed its policy: no
-	   silence before this counts, so that shorter budgets never judge
-	   the quiet a longer one allowed. */
+	int64_t		up_ms;		/* when it came up */
+	/* up_ms, or when a reload last shortened its keepalive or user
+	   timeout budget: silence before it does not count against them, as
+	   no probe was due under the longer one. */
 	int64_t		judged_from_ms;
-	int64_t		rx_last_ms;	/* reader's last byte, or when it
-					   came up */
+	int64_t		rx_last_ms;	/* reader's last byte, or up_ms */
 	/* The writer holds bytes the kernel has not taken yet (it is inside
 	   send(), or between SO_SNDTIMEO retries of it), since when it last
 	   got bytes in (send() > 0) or began to wait, and how many. */

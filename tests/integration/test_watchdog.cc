@@ -62,7 +62,7 @@ up_get(void *ctx, uint64_t *gen, struct wd_link_state *ls,
 
 	*gen = 1;
 	ls->up = true;
-	ls->judged_from_ms = ls->rx_last_ms = clock_ms();
+	ls->up_ms = ls->judged_from_ms = ls->rx_last_ms = clock_ms();
 	*p = wd_policy{2, 1, 3, 5000, 5000, 0};
 	*role = WD_ROLE_BIDIR;
 	u->borrowed++;

@@ -1407,6 +1407,37 @@ TEST(CfgKeys, DefaultsPassTheRules)
 	EXPECT_EQ(blip_ms(&c.defaults), 2000);
 }
 
+// Which reloads restart the watchdog's clock for a link's silence: those
+// that shorten keepalive's budget or the user timeout, not those that
+// lengthen them or change something else.
+TEST(CfgKeys, QuietBudgetsShorter)
+{
+	struct cfg		c;
+	struct cfg_policy	was, now;
+
+	cfg_defaults(&c);
+	was = now = c.defaults;
+	EXPECT_FALSE(cfg_quiet_budgets_shorter(&was, &now));
+	now.backoff_max_ms = was.backoff_max_ms / 2;
+	now.hold_max_ms = was.hold_max_ms / 2;
+	now.rx_silence_ms = 1000;
+	EXPECT_FALSE(cfg_quiet_budgets_shorter(&was, &now));
+	now = was;
+	now.keepalive_idle_s = was.keepalive_idle_s + 10;
+	now.keepalive_count = was.keepalive_count - 1;
+	EXPECT_EQ(cfg_keepalive_budget_ms(&now) > cfg_keepalive_budget_ms(&was),
+	    true);
+	EXPECT_FALSE(cfg_quiet_budgets_shorter(&was, &now));
+	EXPECT_TRUE(cfg_quiet_budgets_shorter(&now, &was));
+	now = was;
+	now.keepalive_count = was.keepalive_count - 1;
+	EXPECT_TRUE(cfg_quiet_budgets_shorter(&was, &now));
+	now = was;
+	now.user_timeout_ms = was.user_timeout_ms - 1;
+	EXPECT_TRUE(cfg_quiet_budgets_shorter(&was, &now));
+	EXPECT_FALSE(cfg_quiet_budgets_shorter(&now, &was));
+}
+
 TEST(CfgKeys, RangeText)
 {
 	char	buf[64];

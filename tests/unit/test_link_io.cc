@@ -21,8 +21,8 @@
 #include "clock.h"
 #include "link.h"
 #include "link_peek.h"
-#include "watchdog.h"
 #include "reason.h"
+#include "watchdog.h"
 
 namespace {
 
@@ -311,10 +311,11 @@ TEST_F(PairLink, AReadStampsItsBytesWhenTheyCame)
 	EXPECT_LE(link_peek_rx_last_ms(l_), came);
 }
 
-// A reload that changes a link's policy restarts the watchdog's clock for
-// it: the link is judged by the new budgets from then on, never for the
-// quiet that the old, longer ones allowed.
-TEST_F(PairLink, APolicyChangeRestartsTheWatchdogsClock)
+// A reload that shortens a link's keepalive or user timeout budget
+// restarts the watchdog's clock for them: the link's silence is held
+// against the new budgets from then on, never the quiet that the old,
+// longer ones allowed. Another change leaves the clock where it was.
+TEST_F(PairLink, AShorterBudgetRestartsTheWatchdogsClock)
 {
 	auto judged_from = [this] {
 		struct wd_link_state ls;
@@ -332,9 +333,10 @@ TEST_F(PairLink, APolicyChangeRestartsTheWatchdogsClock)
 	int64_t up = judged_from();
 	ASSERT_NE(up, -1);
 	std::this_thread::sleep_for(std::chrono::milliseconds(100));
-	EXPECT_EQ(judged_from(), up) << "moved without a change";
+	link_policy_changed(l_, false);
+	EXPECT_EQ(judged_from(), up) << "moved without a shorter budget";
 	int64_t changed = clock_ms();
-	link_policy_changed(l_);
+	link_policy_changed(l_, true);
 	EXPECT_GE(judged_from(), changed);
 	EXPECT_GE(changed - up, 100);
 }

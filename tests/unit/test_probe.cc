@@ -202,7 +202,8 @@ TEST_F(LoopbackPair, ZeroWindowFromNonReadingPeer)
 	struct wd_verdict v;
 	memset(&ls, 0, sizeof(ls));
 	ls.up = true;
-	ls.judged_from_ms = ls.rx_last_ms = ls.tx_progress_ms = clock_ms();
+	ls.up_ms = ls.judged_from_ms = ls.rx_last_ms = clock_ms();
+	ls.tx_progress_ms = ls.up_ms;
 	ASSERT_TRUE(eventually([&] {
 		s = sample(cli);
 		return wd_judge(&s, WD_ROLE_TX, &pol, &ls, clock_ms(), &v);
@@ -368,7 +369,8 @@ TEST_F(LoopbackPair, QuietKeepaliveLinkStaysAlive)
 	    &pol.user_timeout_ms, sizeof(int)), 0);
 	memset(&ls, 0, sizeof(ls));
 	ls.up = true;
-	start = ls.judged_from_ms = ls.rx_last_ms = ls.tx_progress_ms = clock_ms();
+	start = ls.up_ms = ls.judged_from_ms = clock_ms();
+	ls.rx_last_ms = ls.tx_progress_ms = start;
 	while (clock_ms() - start < wd_budget_ms(&pol, WD_KEEPALIVE_TIMEOUT) * 3 / 2) {
 		struct wd_sample s = sample(cli);
 		for (enum wd_role r : { WD_ROLE_BIDIR, WD_ROLE_RX, WD_ROLE_TX,

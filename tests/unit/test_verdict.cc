@@ -53,7 +53,7 @@ healthy()
 	w.s.snd_wnd_known = true;
 	w.s.snd_wnd = 65535;
 	w.ls.up = true;
-	w.ls.judged_from_ms = kNow - kHour;
+	w.ls.up_ms = w.ls.judged_from_ms = kNow - kHour;
 	w.ls.rx_last_ms = kNow - 50;
 	w.ls.tx_progress_ms = kNow - 50;
 	w.p = kPolicy;
@@ -293,8 +293,8 @@ const struct row kRows[] = {
 		w.s.last_data_recv_ms = kHour; w.s.last_ack_recv_ms = 2000; },
 	    ALIVE },
 	{ "idle, stamps older than the link: bounded by its age", ALL,
-	    [](world &w) { silent(w, 4000000000u);
-		w.ls.judged_from_ms = kNow - 1000; }, ALIVE },
+	    [](world &w) { silent(w, 4000000000u); w.ls.up_ms = kNow - 1000; },
+	    ALIVE },
 	/* A reload shortened the budgets 1 s ago: the quiet the old ones
 	   allowed is not held against the link. */
 	{ "idle for a minute, a shorter policy since 1 s", ALL, [](world &w) {
@@ -336,15 +336,32 @@ const struct row kRows[] = {
 		w.ls.rx_last_ms = kNow - kHour; w.s.inq_bytes = 10; },
 	    ALIVE },
 	{ "rx: nothing ever received on a fresh link", DEVICE_READERS,
-	    [](world &w) { w.p.rx_silence_ms = 3000;
-		w.ls.judged_from_ms = kNow - 3000;
-		w.ls.rx_last_ms = w.ls.judged_from_ms;
-		w.s.last_data_recv_ms = 3000; }, DEAD, WD_RX_SILENCE, 0 },
-	{ "rx: silent for a minute, rx_silence set 1 s ago", DEVICE_READERS,
+	    [](world &w) { w.p.rx_silence_ms = 3000; w.ls.up_ms = kNow - 3000;
+		w.ls.rx_last_ms = w.ls.up_ms; w.s.last_data_recv_ms = 3000; },
+	    DEAD, WD_RX_SILENCE, 0 },
+	/* The device's silence is what rx_silence judges, whenever it was
+	   set: a shorter keepalive budget since does not excuse it. */
+	{ "rx: silent for a minute, budgets shortened 1 s ago", DEVICE_READERS,
 	    [](world &w) { w.p.rx_silence_ms = 3000; silent(w, 60000);
 		w.s.last_ack_recv_ms = 10; w.ls.judged_from_ms = kNow - 1000; },
-	    ALIVE },
+	    DEAD, WD_RX_SILENCE, 0 },
 };
+
+// A link found dead after a reload shortened its budgets: the detail and
+// the detection time tell its whole silence, not the part since the reload.
+TEST(Verdict, SilenceIsToldWholeAfterABudgetWasShortened)
+{
+	struct world w = healthy();
+	struct wd_verdict v;
+
+	silent(w, 60000);
+	w.s.probes = 3;
+	w.ls.judged_from_ms = kNow - 5000;
+	ASSERT_TRUE(wd_judge(&w.s, WD_ROLE_BIDIR, &w.p, &w.ls, kNow, &v));
+	EXPECT_EQ(v.reason, WD_KEEPALIVE_TIMEOUT);
+	EXPECT_EQ(v.silence_ms, 60000);
+	EXPECT_NE(strstr(v.detail, "peer silent 60000 ms"), nullptr) << v.detail;
+}
 
 TEST(Verdict, Table)
 {
