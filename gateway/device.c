@@ -343,9 +343,11 @@ side_fill_rest(struct side *s, int64_t now)
 
 /* Close t's link if it failed, once a source has passed on what it still
    queues (side_fill_rest()). Redial at once after a connection that
-   lasted, or one the gateway ended (a host's, as its device went down);
-   back off after a short one that the peer or the network ended, so a
-   device that accepts and drops every connection is not hammered. */
+   lasted; back off after a short one, so a device that accepts and drops
+   every connection is not hammered. One the gateway ended itself (a
+   host's, as its device went down) says nothing of its peer: the backoff
+   starts again, and the redial waits backoff.min_ms, no more, however
+   often the gateway ends it. */
 static void
 tend_close(struct side *s, struct tend *t, int64_t now)
 {
@@ -357,9 +359,12 @@ tend_close(struct side *s, struct tend *t, int64_t now)
 	ours = link_failed_on_purpose(t->link);
 	if ((up_for_ms = link_close(t->link, false)) < 0)
 		return;
-	if (up_for_ms >= LINK_SHORT_MS || ours) {
+	if (up_for_ms >= LINK_SHORT_MS) {
 		backoff_reset(&t->bo);
 		t->next_try_ms = 0;
+	} else if (ours) {
+		backoff_reset(&t->bo);
+		t->next_try_ms = now + s->pol.backoff_min_ms;
 	} else
 		t->next_try_ms = now + backoff_next(&t->bo);
 }

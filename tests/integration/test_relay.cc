@@ -1525,8 +1525,9 @@ TEST_P(RelayPath, SplitTxDialThatHangsLetsASecondHostReplaceTheFirst)
 // (on_device_down "close"): the host's connection ends with each of the
 // device's, on purpose, and is dialled again as the device comes back.
 // That is no host dropping connections, which the backoff is for: the
-// redial does not wait longer each time (backoff 100..3000 ms here).
-TEST(Relay, AHostClosedForItsDeviceIsDialledAgainAtOnce)
+// redial waits backoff.min_ms at most, not longer each time (backoff
+// 100..3000 ms here).
+TEST(Relay, AHostClosedForItsDeviceIsRedialledWithoutBackingOff)
 {
 	int hport, hl = tcp_listen(&hport);
 	ASSERT_NE(hl, -1);
@@ -1536,12 +1537,14 @@ TEST(Relay, AHostClosedForItsDeviceIsDialledAgainAtOnce)
 	ASSERT_TRUE(g.ok());
 	int dport = g.listen_port("d1", LINK_KIND_DEVICE);
 	ASSERT_GT(dport, 0);
+	long longest = 0;
 	for (int round = 0; round < 6; round++) {
 		int dev = tcp_connect(dport, 5000);
 		ASSERT_NE(dev, -1);
 		auto t0 = std::chrono::steady_clock::now();
 		int host = tcp_accept(hl, 5000);
 		long ms = ms_since(t0);
+		longest = std::max(longest, ms);
 		ASSERT_NE(host, -1) << "round " << round;
 		EXPECT_LT(ms, 500) << "round " << round << ": the host dialled "
 		    << ms << " ms after its device came";
@@ -1552,6 +1555,8 @@ TEST(Relay, AHostClosedForItsDeviceIsDialledAgainAtOnce)
 		ASSERT_TRUE(eventually([&] {
 			return !g.up("d1", LINK_KIND_UPSTREAM); }, 5000));
 	}
+	printf("host dialled at most %ld ms after its device came, 6 rounds\n",
+	    longest);
 	close(hl);
 }
 
