@@ -77,18 +77,22 @@ level_of(enum cfg_log_level l)
 }
 
 /* A reload's log.level, logged while the more verbose of the old and the
-   new level holds, so that the line shows where either level shows it. */
+   new level holds, at that level (info at least), so that the line shows
+   where either level would show it: a move from warn to error too. */
 static void
 gw_log_level(const struct cfg *was, const struct cfg *cfg)
 {
 	enum log_level	from = level_of(was->log_level);
 	enum log_level	to = level_of(cfg->log_level);
+	enum log_level	said = to < from ? to : from;
 
+	if (said < LOG_LVL_INFO)
+		said = LOG_LVL_INFO;
 	if (to < from)
 		log_set_level(to);
 	if (to != from)
-		log_info("reload: log.level %s -> %s", log_level_str(from),
-		    log_level_str(to));
+		log_subject(said, "reload: log.level %s -> %s",
+		    log_level_str(from), log_level_str(to));
 	log_set_level(to);
 }
 

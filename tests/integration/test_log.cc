@@ -779,8 +779,9 @@ TEST(Log, ReloadChangesTheTarget)
 	});
 }
 
-// A reload that changes log.level says so, where either level shows an
-// info line: before the move to a quieter level, after one to a louder.
+// A reload that changes log.level says so, where either level shows it:
+// before the move to a quieter level, after one to a louder; between warn
+// and error, at warn.
 TEST(Log, ReloadOfTheLevelIsLogged)
 {
 	auto conf = [](const std::string &level) {
@@ -793,7 +794,8 @@ TEST(Log, ReloadOfTheLevelIsLogged)
 	ASSERT_TRUE(eventually([&] { return g.log_contains("started 0 "
 	    "devices"); }, 5000)) << g.log();
 	const char *const steps[][2] = { { "debug", "info -> debug" },
-	    { "warn", "debug -> warn" }, { "info", "warn -> info" } };
+	    { "warn", "debug -> warn" }, { "error", "warn -> error" },
+	    { "warn", "error -> warn" }, { "info", "warn -> info" } };
 	for (const auto &step : steps) {
 		g.rewrite_config(conf(step[0]));
 		kill(g.pid(), SIGHUP);
