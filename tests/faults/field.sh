@@ -7,8 +7,7 @@
 # /etc/netns/NS/resolv.conf over /etc/resolv.conf. Removed on exit.
 field_resolv_conf() {	# NAMESERVER
 	[ -d /etc/netns ] || GF_ETC_NETNS_TOP=/etc/netns
-	mkdir -p "/etc/netns/$GF_GW" ||
-	    { gf_fail "cannot make /etc/netns/$GF_GW"; return 1; }
+	mkdir -p "/etc/netns/$GF_GW" || return 1
 	GF_ETC_NETNS=/etc/netns/$GF_GW
 	printf 'nameserver %s\noptions timeout:5 attempts:2\n' "$1" \
 	    >"/etc/netns/$GF_GW/resolv.conf"

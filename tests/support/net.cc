@@ -176,6 +176,17 @@ tcp_listen_on(int port, bool held)
 	return fd;
 }
 
+bool
+have_ipv6_loopback()
+{
+	int port, fd = tcp_listen(&port, "::1");
+
+	if (fd == -1)
+		return false;
+	close(fd);
+	return true;
+}
+
 int
 tcp_listen_held(int *port, int *hold)
 {

@@ -11,6 +11,10 @@
 // A listening socket on host:0 (127.0.0.1 unless said); *port gets the port.
 int	tcp_listen(int *port, const char *host = "127.0.0.1");
 
+// True when a socket can listen on ::1 here: a test that needs the IPv6
+// loopback skips where there is none (a container without IPv6, say).
+bool	have_ipv6_loopback();
+
 // A port free on 127.0.0.1 just now (a listener's, closed), for a
 // configuration that must name it; -1 when none could be had.
 int	free_port();
