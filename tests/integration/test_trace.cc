@@ -59,15 +59,17 @@ struct Rig {
 	}
 };
 
-// gwctl trace d1 on r's socket, ended by end() once the daemon has it:
-// gwctl's exit code, its output in *out; -1 when the trace never began.
+// gwctl trace d1 on r's socket (or the command argv, which runs it),
+// ended by end() once the daemon has it: the exit code, the output in
+// *out; -1 when the trace never began.
 int
-trace_ended_by(Rig &r, const std::function<void()> &end, std::string *out)
+trace_ended_by(Rig &r, const std::function<void()> &end, std::string *out,
+    const std::vector<std::string> &argv = {})
 {
 	int rc = -1;
 	std::thread t([&] {
-		rc = run_command({ kGwctl, "-S", r.sock, "trace", "d1" }, out,
-		    20000);
+		rc = run_command(argv.empty() ? std::vector<std::string>{ kGwctl,
+		    "-S", r.sock, "trace", "d1" } : argv, out, 20000);
 	});
 	bool attached = eventually([&] {
 		return r.g->log_contains("): trace of d1\n"); }, 5000);
@@ -148,6 +150,33 @@ TEST_P(Trace, CtrlCEndsIt)
 	EXPECT_TRUE(eventually([&] {
 		return r.g->log_contains("trace of d1 ended: 4 bytes shown"); },
 	    5000)) << r.g->log();
+}
+
+// A reader of gwctl's output that leaves (gwctl trace d1 | head): gwctl
+// ends, exit 0 as at Ctrl-C, and the daemon lets the trace go; not a
+// death by SIGPIPE, whose 141 is none of gwctl's exit codes (0 to 3).
+TEST_P(Trace, AReaderOfGwctlThatLeavesEndsItWithExitZero)
+{
+	Rig r(GetParam());
+	ASSERT_TRUE(r.ready()) << r.g->log();
+
+	std::string out;
+	// Once head has taken the header and gone, what passes is written to
+	// a pipe that nobody reads.
+	int rc = trace_ended_by(r, [&] {
+		for (int i = 0; i < 100 &&
+		    !r.g->log_contains("trace of d1 ended"); i++) {
+			EXPECT_TRUE(roundtrip(r.dev, r.up, "ping"));
+			usleep(20 * 1000);
+		}
+	}, &out, { "/bin/bash", "-c", "\"$0\" -S \"$1\" trace d1 | "
+	    "head -c 10 >/dev/null; echo \"gwctl ${PIPESTATUS[0]}\"", kGwctl,
+	    r.sock });
+	EXPECT_EQ(rc, 0) << out << r.g->log();
+	EXPECT_EQ(out, "gwctl 0\n");
+	EXPECT_TRUE(eventually([&] {
+		return r.g->log_contains("trace of d1 ended: "); }, 5000))
+	    << r.g->log();
 }
 
 // A trace reader that stops reading: 32 MiB still cross the relay in

@@ -215,8 +215,17 @@ command(const char *path, const char *line, int timeout_ms, bool stream,
 			snprintf(last, lastlen, "%s", p);
 			ended = true;
 		}
-		if (stream)
-			fflush(stdout);
+		/* The reader of the stream has gone (gwctl trace d1 | head):
+		   an end like Ctrl-C's. Another failure to write is said. */
+		if (stream && fflush(stdout) == EOF) {
+			if (errno == EPIPE) {
+				last[0] = '\0';
+				rc = GWCTL_OK;
+			} else
+				snprintf(last, lastlen, "UNKNOWN: cannot write "
+				    "the output: %s", strerror(errno));
+			goto out;
+		}
 		if (in.len - done > LINE_MAX_LEN) {
 			snprintf(last, lastlen, "UNKNOWN: %s did not answer like "
 			    "a gatewayd", path);
@@ -318,6 +327,9 @@ main(int argc, char *argv[])
 	bool			 verbose = false;
 	int			 ch, nargs;
 
+	/* A reader of the output that leaves must not end gwctl by a
+	   signal: its exit codes are 0 to 3. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt(argc, argv, "n:s:S:vh")) != -1) {
 		switch (ch) {
 		case 'n':
