@@ -371,7 +371,9 @@ run_one() {
 	t0=${EPOCHREALTIME/./}
 	kill -TERM "$gpid"
 	# Bounded: a daemon that does not stop is what this measures.
-	( sleep 10; kill -KILL "$gpid" 2>/dev/null ) &
+	# (Its sleep goes with it when it is told to stop.)
+	( trap 'kill "$!" 2>/dev/null; exit 0' TERM
+	  sleep 10 & wait "$!"; kill -KILL "$gpid" 2>/dev/null ) &
 	killer=$!
 	wait "$gpid"
 	m=$?
