@@ -172,12 +172,13 @@ pump_fill(struct pump *p, struct link *src, bool dst_up,
 	if (p->pipe[0] != -1 && (p->len == 0 || p->in_pipe) && dst_up &&
 	    !p->small && !link_tapped(src)) {
 		io = link_splice_in(src, p->pipe[1], p->cap - p->len, w, &n);
-		/* At urgent data the next fill receives, as after a small
-		   chunk. */
-		if (io != LINK_OK && link_rx_at_mark(src))
-			p->small = true;
-		if (io != LINK_OK)
+		if (io != LINK_OK) {
+			/* At urgent data the next fill receives, as after a
+			   small chunk. */
+			if (link_rx_at_mark(src))
+				p->small = true;
 			return (io);
+		}
 		p->len += n;
 		p->in_pipe = true;
 		p->more = link_rx_more(src);
